@@ -1,0 +1,29 @@
+/*  prime_server: HTTP services as pipelines of worker pools over ZeroMQ.
+
+        client <-> server -> proxy <-> workers -> proxy <-> workers ...
+                     ^                   |                     |
+                     +------ loopback ---+---------------------+
+
+    Protocol layer: ps_netstring, ps_pairs, ps_http, ps_envelope.
+    Components: ps_server, ps_proxy, ps_worker, ps_client.
+*/
+#ifndef PRIME_SERVER_H_INCLUDED
+#define PRIME_SERVER_H_INCLUDED
+
+#define PS_VERSION_MAJOR 0
+#define PS_VERSION_MINOR 1
+#define PS_VERSION_PATCH 0
+#define PS_VERSION_STRING "0.1.0"
+
+#include <czmq.h>
+
+#include "ps_netstring.h"
+#include "ps_pairs.h"
+#include "ps_http.h"
+#include "ps_envelope.h"
+#include "ps_proxy.h"
+#include "ps_worker.h"
+#include "ps_server.h"
+#include "ps_client.h"
+
+#endif

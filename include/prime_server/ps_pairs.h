@@ -1,0 +1,59 @@
+/*  ps_pairs: an ordered multimap of name/value strings.
+
+    Used for query parameters (case-sensitive names), HTTP headers and trailers
+    (case-insensitive names). Insertion order and duplicates are kept. Values
+    are NUL-terminated copies; a value may not contain a NUL byte.
+
+    On the wire (docs/PROTOCOL.md) a pairs object is one frame holding
+    netstrings: name, value, name, value, ...
+*/
+#ifndef PS_PAIRS_H_INCLUDED
+#define PS_PAIRS_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _ps_pairs_t ps_pairs_t;
+
+//  Create an empty multimap. With nocase, lookups ignore ASCII case.
+ps_pairs_t *ps_pairs_new (bool nocase);
+
+//  Destroy; accepts NULL and nulls the caller's pointer.
+void ps_pairs_destroy (ps_pairs_t **self_p);
+
+//  Append a copy of name and value (lengths given, need not be terminated).
+void ps_pairs_append (ps_pairs_t *self, const char *name, size_t name_size, const char *value,
+                      size_t value_size);
+
+//  Append NUL-terminated name and value.
+void ps_pairs_add (ps_pairs_t *self, const char *name, const char *value);
+
+//  Number of entries.
+size_t ps_pairs_size (const ps_pairs_t *self);
+
+//  Name and value of entry index (< size); borrowed.
+const char *ps_pairs_name (const ps_pairs_t *self, size_t index);
+const char *ps_pairs_value (const ps_pairs_t *self, size_t index);
+
+//  First value for name, or NULL; borrowed.
+const char *ps_pairs_get (const ps_pairs_t *self, const char *name);
+
+//  How many entries have this name.
+size_t ps_pairs_count (const ps_pairs_t *self, const char *name);
+
+//  Serialise as one frame of netstrings (name, value, ...). Caller owns.
+zframe_t *ps_pairs_encode (const ps_pairs_t *self);
+
+//  Parse a frame made by ps_pairs_encode. Returns NULL on malformed input
+//  (bad netstring, odd count, NUL inside a string).
+ps_pairs_t *ps_pairs_decode (const void *data, size_t size, bool nocase);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,58 @@
+/*  ps_proxy: the load balancer between two stages.
+
+    Jobs arrive on a PULL socket (upstream, bound) from the server or from
+    the previous stage's workers. Workers connect a DEALER to the ROUTER
+    (downstream, bound) and announce themselves with READY messages that may
+    carry an application heartbeat. The proxy keeps idle workers in a FIFO
+    (longest idle first) and hands each job to one idle worker; while no
+    worker is idle it stops reading upstream, so jobs wait in the bounded
+    socket queues (back-pressure, never an unbounded queue of ours).
+
+    A chooser may pick the worker for a job from the idle workers'
+    heartbeats (traffic shaping).
+*/
+#ifndef PS_PROXY_H_INCLUDED
+#define PS_PROXY_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Pick a worker for job (borrowed payload frames, without envelope) among
+//  count idle workers, longest idle first; heartbeats[i] is worker i's last
+//  heartbeat (NULL if it sent none). Return an index in [0, count), or -1 to
+//  leave the job waiting until another worker becomes idle.
+typedef int(ps_proxy_choose_fn) (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count);
+
+typedef struct {
+    const char *upstream;       //  PULL, bound: jobs in
+    const char *downstream;     //  ROUTER, bound: workers connect here
+    ps_proxy_choose_fn *choose; //  optional
+    void *choose_arg;
+    int hwm;                    //  send/receive HWM of both sockets (default 10000)
+    bool verbose;               //  log junk and worker changes
+} ps_proxy_config_t;
+
+void ps_proxy_config_defaults (ps_proxy_config_t *config);
+
+typedef struct _ps_proxy_t ps_proxy_t;
+
+//  Start a proxy in its own thread (a zactor). The config is copied. Returns
+//  NULL, with a logged reason, when a bind fails.
+ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
+
+//  Stop the proxy and free it; accepts NULL.
+void ps_proxy_destroy (ps_proxy_t **self_p);
+
+//  The actor body, for users who run the proxy in a thread of their own:
+//  pass a PAIR socket as pipe; it signals 0 (started) or -1 (bind failed),
+//  then runs until "$TERM" arrives on the pipe.
+void ps_proxy_actor (zsock_t *pipe, void *config);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

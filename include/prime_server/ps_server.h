@@ -1,0 +1,70 @@
+/*  ps_server: the front of a pipeline.
+
+    Speaks HTTP/1.x (or netstrings) to clients on a ZMQ_STREAM socket, gives
+    every complete request an id, sends it to the first proxy, and writes
+    the answer back, in request order per connection, when a result arrives
+    on the loopback PULL socket. Cancels jobs over the interrupt PUB socket
+    when a request times out, its client goes away or the server stops.
+*/
+#ifndef PS_SERVER_H_INCLUDED
+#define PS_SERVER_H_INCLUDED
+
+#include "ps_http.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { PS_PROTOCOL_HTTP = 0, PS_PROTOCOL_NETSTRING = 1 } ps_protocol_t;
+
+typedef struct {
+    const char *listen;       //  STREAM, bound: clients ("tcp://127.0.0.1:*" allowed)
+    const char *proxy;        //  PUSH, connected: the first proxy's upstream
+    const char *loopback;     //  PULL, bound: results from any stage
+    const char *interrupt;    //  PUB, bound: cancellations
+    ps_protocol_t protocol;   //  default PS_PROTOCOL_HTTP
+    ps_http_limits_t limits;  //  HTTP limits (max_body also bounds netstrings)
+    size_t max_connections;   //  beyond: the connection is closed at once (default 10000)
+    size_t max_in_flight;     //  requests in the pipeline; beyond: 503 (default 10000)
+    size_t max_pipelined;     //  parsed requests waiting per connection (default 64)
+    int request_timeout_ms;   //  504 after this; 0 = none (default 0)
+    int header_timeout_ms;    //  complete header section within this (default 10000)
+    int idle_timeout_ms;      //  idle keep-alive connections closed (default 60000)
+    const char *health_check; //  path answered 200 by the server itself, or NULL
+    bool log;                 //  access log through zsys_info
+    int hwm;                  //  socket HWMs (default 10000)
+} ps_server_config_t;
+
+void ps_server_config_defaults (ps_server_config_t *config);
+
+typedef struct _ps_server_t ps_server_t;
+
+//  Start a server in its own thread. Returns NULL with a logged reason when
+//  a bind or connect fails.
+ps_server_t *ps_server_new (const ps_server_config_t *config);
+
+//  Stop at once: what is in flight gets 503, jobs are cancelled. Accepts NULL.
+void ps_server_destroy (ps_server_t **self_p);
+
+//  The TCP port the listen endpoint is bound to (for "tcp://...:*"), or -1.
+int ps_server_port (ps_server_t *self);
+
+//  Start draining: the health check answers 503, responses carry
+//  "Connection: close", requests in flight complete and new ones are still
+//  served. After drain_ms, or once no client connection is left, what is
+//  still in flight gets 503 and the server reports itself drained.
+void ps_server_drain (ps_server_t *self, int drain_ms);
+
+//  Wait up to timeout_ms (-1: forever) for the drain to finish; true if it did.
+bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
+
+//  The actor body (see ps_proxy_actor); signals the bound port (or -1).
+void ps_server_actor (zsock_t *pipe, void *config);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

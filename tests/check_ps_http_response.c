@@ -1,0 +1,3 @@
+/* check_ps_http_response: not written yet; fails on purpose until it is. */
+#include <stdio.h>
+int main (void) { fprintf (stderr, "check_ps_http_response: not written yet\n"); return 99; }
