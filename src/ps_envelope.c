@@ -1,2 +1,80 @@
-/* ps_envelope: not written yet */
-#include "prime_server/prime_server.h"
+/*  ps_envelope: the fixed 16-byte header frame of backend messages.
+
+    Byte order is explicit (big-endian), so peers in other languages and on
+    other machines read the same numbers. See docs/PROTOCOL.md.
+*/
+#include "prime_server/ps_envelope.h"
+
+static void
+s_put_u16 (byte *out, uint16_t value)
+{
+    out[0] = (byte) (value >> 8);
+    out[1] = (byte) value;
+}
+
+static void
+s_put_u64 (byte *out, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (byte) value;
+        value >>= 8;
+    }
+}
+
+static uint64_t
+s_get_u64 (const byte *in)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = (value << 8) | in[i];
+    return value;
+}
+
+zframe_t *
+ps_envelope_encode (const ps_envelope_t *envelope)
+{
+    assert (envelope);
+    byte data[PS_ENVELOPE_SIZE] = {0};
+    data[0] = PS_PROTOCOL_VERSION;
+    data[1] = envelope->type;
+    data[2] = envelope->flags;
+    data[3] = envelope->kind;
+    s_put_u16 (data + 4, envelope->status);
+    s_put_u64 (data + 8, envelope->id);
+    return zframe_new (data, sizeof data);
+}
+
+int
+ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
+{
+    assert (envelope);
+    if (!frame || zframe_size (frame) != PS_ENVELOPE_SIZE)
+        return -1;
+    const byte *data = zframe_data (frame);
+    if (data[0] != PS_PROTOCOL_VERSION)
+        return -1;
+    if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_CANCEL)
+        return -1;
+    envelope->type = data[1];
+    envelope->flags = data[2];
+    envelope->kind = data[3];
+    envelope->status = (uint16_t) ((data[4] << 8) | data[5]);
+    envelope->id = s_get_u64 (data + 8);
+    return 0;
+}
+
+int
+ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock)
+{
+    assert (envelope);
+    assert (sock);
+    zmsg_t *msg = (payload_p && *payload_p) ? *payload_p : zmsg_new ();
+    if (payload_p)
+        *payload_p = NULL;
+    zframe_t *head = ps_envelope_encode (envelope);
+    zmsg_prepend (msg, &head);
+    int rc = zmsg_send (&msg, sock);
+    if (rc != 0)
+        zmsg_destroy (&msg);
+    return rc;
+}

@@ -1,3 +1,100 @@
-/* check_ps_envelope: not written yet; fails on purpose until it is. */
-#include <stdio.h>
-int main (void) { fprintf (stderr, "check_ps_envelope: not written yet\n"); return 99; }
+/*  Tests of ps_envelope: the 16-byte header, byte for byte, and junk. */
+#include "prime_server/prime_server.h"
+#include <check.h>
+
+START_TEST (test_layout)
+{
+    ps_envelope_t envelope = {.type = PS_MSG_RESULT,
+                              .flags = PS_FLAG_HEAD,
+                              .kind = PS_KIND_HTTP,
+                              .status = 504,
+                              .id = 0x0102030405060708ULL};
+    zframe_t *frame = ps_envelope_encode (&envelope);
+    const byte expect[PS_ENVELOPE_SIZE] = {1, 2, 2, 1, 0x01, 0xF8, 0, 0,
+                                           1, 2, 3, 4, 5,    6,    7, 8};
+    ck_assert_uint_eq (zframe_size (frame), PS_ENVELOPE_SIZE);
+    ck_assert_int_eq (memcmp (zframe_data (frame), expect, PS_ENVELOPE_SIZE), 0);
+    ps_envelope_t back;
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), 0);
+    ck_assert_uint_eq (back.type, PS_MSG_RESULT);
+    ck_assert_uint_eq (back.flags, PS_FLAG_HEAD);
+    ck_assert_uint_eq (back.kind, PS_KIND_HTTP);
+    ck_assert_uint_eq (back.status, 504);
+    ck_assert (back.id == 0x0102030405060708ULL);
+    zframe_destroy (&frame);
+}
+END_TEST
+
+START_TEST (test_junk)
+{
+    ps_envelope_t back;
+    ck_assert_int_eq (ps_envelope_decode (NULL, &back), -1);
+    zframe_t *frame = zframe_new ("short", 5);
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
+    zframe_destroy (&frame);
+    byte data[PS_ENVELOPE_SIZE] = {2, PS_MSG_JOB};   //  wrong version
+    frame = zframe_new (data, sizeof data);
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
+    zframe_destroy (&frame);
+    data[0] = PS_PROTOCOL_VERSION;
+    data[1] = 9;   //  unknown type
+    frame = zframe_new (data, sizeof data);
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
+    zframe_destroy (&frame);
+    data[1] = 0;
+    frame = zframe_new (data, sizeof data);
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
+    zframe_destroy (&frame);
+}
+END_TEST
+
+START_TEST (test_send)
+{
+    zsock_t *in = zsock_new_pull ("@inproc://check_ps_envelope");
+    zsock_t *out = zsock_new_push (">inproc://check_ps_envelope");
+    ck_assert_ptr_nonnull (in);
+    ck_assert_ptr_nonnull (out);
+    zsock_set_rcvtimeo (in, 5000);
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 42};
+    zmsg_t *payload = zmsg_new ();
+    zmsg_addstr (payload, "hello");
+    ck_assert_int_eq (ps_envelope_send (&envelope, &payload, out), 0);
+    ck_assert_ptr_null (payload);
+    ck_assert_int_eq (ps_envelope_send (&envelope, NULL, out), 0);
+
+    zmsg_t *msg = zmsg_recv (in);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_uint_eq (zmsg_size (msg), 2);
+    zframe_t *head = zmsg_pop (msg);
+    ps_envelope_t back;
+    ck_assert_int_eq (ps_envelope_decode (head, &back), 0);
+    ck_assert (back.id == 42);
+    char *body = zmsg_popstr (msg);
+    ck_assert_str_eq (body, "hello");
+    free (body);
+    zframe_destroy (&head);
+    zmsg_destroy (&msg);
+    msg = zmsg_recv (in);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_uint_eq (zmsg_size (msg), 1);
+    zmsg_destroy (&msg);
+    zsock_destroy (&out);
+    zsock_destroy (&in);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("ps_envelope");
+    TCase *tc = tcase_create ("core");
+    tcase_add_test (tc, test_layout);
+    tcase_add_test (tc, test_junk);
+    tcase_add_test (tc, test_send);
+    suite_add_tcase (suite, tc);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? 1 : 0;
+}
