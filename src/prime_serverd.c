@@ -1,0 +1,674 @@
+/*  prime_serverd: the "is this number prime?" demo, as a simulation or a
+    daemon.
+
+        prime_serverd [OPTIONS] COUNT|START,END|ENDPOINT [WORKERS]
+                      [DRAIN_SECONDS] [/HEALTH_PATH]
+
+    Both modes run the same pipeline in one process: a server, a proxy and
+    WORKERS workers for stage 1 (parse) and for stage 2 (trial division),
+    wired over inproc. The simulation binds the server to an ephemeral
+    loopback port and fires the odd numbers of its range at it with the
+    batch client; the daemon serves ENDPOINT until SIGTERM or SIGINT, then
+    drains. This file is only argv, wiring and signals: the stages live in
+    prime_stages.c (shared with prime_workerd), the rest in the library.
+*/
+#include "prime_server/prime_server.h"
+#include "prime_stages.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define S_MAX_WORKERS 256
+#define S_MAX_SECONDS 86400.0
+//  Simulation: keep-alive connections and requests in flight. Enough to
+//  keep every worker busy and amortise the hops, small enough that the
+//  pipeline's queues stay short.
+#define S_SIM_CONNECTIONS 4
+#define S_SIM_IN_FLIGHT 256
+
+typedef enum { S_MODE_COUNT, S_MODE_RANGE, S_MODE_DAEMON } s_mode_t;
+
+typedef struct {
+    s_mode_t mode;
+    uint64_t first;         //  simulation: first odd number tested
+    uint64_t count;         //  simulation: how many odd numbers
+    const char *endpoint;   //  daemon
+    size_t workers;         //  per stage
+    double drain_seconds;
+    const char *health_check;
+    double request_timeout; //  seconds, 0 = none
+    size_t max_request_size; //  0 = library default
+    size_t max_in_flight;    //  0 = library default
+    bool log;
+    bool quiet;
+    bool affinity;
+    cpu_set_t cpus;
+} s_options_t;
+
+static const char *s_usage_text =
+    "usage: prime_serverd [OPTIONS] COUNT|START,END|ENDPOINT [WORKERS] [DRAIN_SECONDS] "
+    "[/HEALTH_PATH]\n"
+    "  COUNT        simulation: test the odd numbers 3, 5, ..., 2*COUNT+1\n"
+    "  START,END    simulation: test the odd numbers in [max(START,3), END]\n"
+    "  ENDPOINT     daemon: serve HTTP there until SIGTERM/SIGINT\n"
+    "               (tcp://*:8002, tcp://127.0.0.1:8002, tcp://[::1]:8002, ipc:///tmp/p)\n"
+    "  WORKERS      workers per stage, 1 to 256 (default 1)\n"
+    "options:\n"
+    "  -d, --drain-seconds S      on SIGTERM/SIGINT keep serving up to S seconds while\n"
+    "                             connections finish (default 28, fractions allowed)\n"
+    "  -c, --health-check PATH    answer GET PATH with 200 (503 while draining)\n"
+    "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"
+    "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"
+    "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"
+    "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
+    "  -l, --log                  access log, one line per response\n"
+    "  -q, --quiet                no startup or shutdown lines\n"
+    "  -h, --help                 this text\n"
+    "  -V, --version              the version\n"
+    "examples:\n"
+    "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
+    "  prime_serverd tcp://*:8002 2\n"
+    "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n";
+
+//  Bad arguments: one line saying what is wrong, then the usage; exit 2.
+static void
+s_bad_arguments (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "prime_serverd: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n%s", s_usage_text);
+    va_end (args);
+    exit (2);
+}
+
+//  A whole decimal uint64 or false (no sign, no space, no overflow).
+static bool
+s_parse_u64 (const char *text, uint64_t *value)
+{
+    return prime_parse_number (text, strlen (text), value) == PRIME_NUMBER_OK;
+}
+
+static double
+s_parse_seconds (const char *text, const char *what)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (*text == '\0' || *end != '\0' || errno || !isfinite (value) || value < 0
+        || value > S_MAX_SECONDS)
+        s_bad_arguments ("%s must be a number of seconds from 0 to %.0f, not '%s'", what,
+                         S_MAX_SECONDS, text);
+    return value;
+}
+
+static size_t
+s_parse_size (const char *text, const char *what, uint64_t max)
+{
+    uint64_t value = 0;
+    if (!s_parse_u64 (text, &value) || value == 0 || value > max)
+        s_bad_arguments ("%s must be a whole number from 1 to %" PRIu64 ", not '%s'", what, max,
+                         text);
+    return (size_t) value;
+}
+
+static void
+s_parse_cpus (const char *text, cpu_set_t *cpus)
+{
+    CPU_ZERO (cpus);
+    const char *p = text;
+    while (true) {
+        char *end = NULL;
+        if (*p < '0' || *p > '9')
+            break;
+        unsigned long low = strtoul (p, &end, 10);
+        unsigned long high = low;
+        if (*end == '-') {
+            if (end[1] < '0' || end[1] > '9')
+                break;
+            high = strtoul (end + 1, &end, 10);
+        }
+        if (low > high || high >= CPU_SETSIZE)
+            break;
+        for (unsigned long cpu = low; cpu <= high; cpu++)
+            CPU_SET (cpu, cpus);
+        if (*end == '\0')
+            return;
+        if (*end != ',')
+            break;
+        p = end + 1;
+    }
+    s_bad_arguments ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
+}
+
+//  tcp://HOST:PORT (PORT a number or *) or ipc://PATH; the bind itself
+//  may still fail, which is a runtime error (exit 1), not a usage error.
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return endpoint[6] != '\0';
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return false;
+    const char *port = colon + 1;
+    if (streq (port, "*"))
+        return true;
+    uint64_t number = 0;
+    return s_parse_u64 (port, &number) && number >= 1 && number <= 65535;
+}
+
+static void
+s_parse_target (s_options_t *options, const char *target)
+{
+    if (strstr (target, "://")) {
+        if (!s_endpoint_valid (target))
+            s_bad_arguments ("'%s' is not an endpoint such as tcp://*:8002 or ipc:///tmp/p",
+                             target);
+        options->mode = S_MODE_DAEMON;
+        options->endpoint = target;
+        return;
+    }
+    const char *comma = strchr (target, ',');
+    if (!comma) {
+        uint64_t count = 0;
+        if (!s_parse_u64 (target, &count) || count == 0 || count > (UINT64_MAX - 1) / 2)
+            s_bad_arguments ("COUNT must be a positive whole number, not '%s'", target);
+        options->mode = S_MODE_COUNT;
+        options->first = 3;
+        options->count = count;
+        return;
+    }
+    uint64_t start = 0, end = 0;
+    char *first = strndup (target, (size_t) (comma - target));
+    bool valid = first && s_parse_u64 (first, &start) && s_parse_u64 (comma + 1, &end);
+    free (first);
+    if (!valid)
+        s_bad_arguments ("START,END must be two whole numbers, not '%s'", target);
+    if (start > end)
+        s_bad_arguments ("START must not be greater than END in '%s'", target);
+    options->mode = S_MODE_RANGE;
+    uint64_t low = start < 3 ? 3 : start | 1; //  first odd number >= max (START, 3)
+    if (start == UINT64_MAX)
+        low = UINT64_MAX;
+    options->first = low;
+    options->count = low <= end ? (end - low) / 2 + 1 : 0;
+}
+
+static void
+s_parse_arguments (int argc, char *argv[], s_options_t *options)
+{
+    static const struct option long_options[] = {
+        {"drain-seconds", required_argument, NULL, 'd'},
+        {"health-check", required_argument, NULL, 'c'},
+        {"request-timeout", required_argument, NULL, 't'},
+        {"max-request-size", required_argument, NULL, 'm'},
+        {"max-in-flight", required_argument, NULL, 'i'},
+        {"affinity", required_argument, NULL, 'a'},
+        {"log", no_argument, NULL, 'l'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    memset (options, 0, sizeof *options);
+    options->workers = 1;
+    options->drain_seconds = 28;
+
+    opterr = 0; //  our own one-line messages
+    int opt;
+    while ((opt = getopt_long (argc, argv, ":d:c:t:m:i:a:lqhV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            options->drain_seconds = s_parse_seconds (optarg, "--drain-seconds");
+            break;
+        case 'c':
+            if (optarg[0] != '/')
+                s_bad_arguments ("--health-check wants a path starting with '/', not '%s'",
+                                 optarg);
+            options->health_check = optarg;
+            break;
+        case 't':
+            options->request_timeout = s_parse_seconds (optarg, "--request-timeout");
+            break;
+        case 'm':
+            options->max_request_size = s_parse_size (optarg, "--max-request-size", 1 << 30);
+            break;
+        case 'i':
+            options->max_in_flight = s_parse_size (optarg, "--max-in-flight", 1000000);
+            break;
+        case 'a':
+            s_parse_cpus (optarg, &options->cpus);
+            options->affinity = true;
+            break;
+        case 'l':
+            options->log = true;
+            break;
+        case 'q':
+            options->quiet = true;
+            break;
+        case 'h':
+            fputs (s_usage_text, stdout);
+            exit (0);
+        case 'V':
+            printf ("prime_serverd %s\n", PS_VERSION_STRING);
+            exit (0);
+        case ':':
+            s_bad_arguments ("option '%s' needs a value", argv[optind - 1]);
+            break;
+        default:
+            s_bad_arguments ("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    int positional = argc - optind;
+    if (positional < 1)
+        s_bad_arguments ("missing COUNT, START,END or ENDPOINT");
+    if (positional > 4)
+        s_bad_arguments ("too many arguments, starting at '%s'", argv[optind + 4]);
+    s_parse_target (options, argv[optind]);
+    if (positional >= 2)
+        options->workers = s_parse_size (argv[optind + 1], "WORKERS", S_MAX_WORKERS);
+    //  The original's positional [drain_seconds] [/health_check_path]
+    for (int i = optind + 2; i < argc; i++) {
+        if (argv[i][0] == '/' && !options->health_check)
+            options->health_check = argv[i];
+        else if (argv[i][0] != '/' && i == optind + 2)
+            options->drain_seconds = s_parse_seconds (argv[i], "DRAIN_SECONDS");
+        else
+            s_bad_arguments ("unexpected argument '%s'", argv[i]);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  The pipeline: server -> proxy -> parse workers -> proxy -> compute
+//  workers, every stage answering through the server's loopback.
+
+#define S_PARSE_UP "inproc://prime_serverd-parse"
+#define S_PARSE_DOWN "inproc://prime_serverd-parse-workers"
+#define S_COMPUTE_UP "inproc://prime_serverd-compute"
+#define S_COMPUTE_DOWN "inproc://prime_serverd-compute-workers"
+#define S_LOOPBACK "inproc://prime_serverd-loopback"
+#define S_INTERRUPT "inproc://prime_serverd-interrupt"
+
+typedef struct {
+    ps_server_t *server;
+    ps_proxy_t *parse_proxy;
+    ps_proxy_t *compute_proxy;
+    ps_worker_t **workers; //  2 * worker_count: parse workers, then compute workers
+    size_t worker_count;
+} s_pipeline_t;
+
+//  Stop in the order that leaves nothing blocked: workers first (the server
+//  still takes their last results, and cancelled work ends within one
+//  cancellation check), then the proxies, then the server.
+static void
+s_pipeline_destroy (s_pipeline_t *self)
+{
+    if (self->workers)
+        for (size_t i = 0; i < 2 * self->worker_count; i++)
+            ps_worker_destroy (&self->workers[i]);
+    free (self->workers);
+    self->workers = NULL;
+    ps_proxy_destroy (&self->compute_proxy);
+    ps_proxy_destroy (&self->parse_proxy);
+    ps_server_destroy (&self->server);
+}
+
+static int
+s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *listen)
+{
+    memset (self, 0, sizeof *self);
+    ps_server_config_t server_config;
+    ps_server_config_defaults (&server_config);
+    server_config.listen = listen;
+    server_config.proxy = S_PARSE_UP;
+    server_config.loopback = S_LOOPBACK;
+    server_config.interrupt = S_INTERRUPT;
+    server_config.health_check = options->health_check;
+    server_config.log = options->log;
+    server_config.request_timeout_ms = (int) lround (options->request_timeout * 1000);
+    if (options->max_in_flight)
+        server_config.max_in_flight = options->max_in_flight;
+    if (options->max_request_size) {
+        server_config.limits.max_body = options->max_request_size;
+        if (server_config.limits.max_header_bytes > options->max_request_size)
+            server_config.limits.max_header_bytes = options->max_request_size;
+    }
+    self->server = ps_server_new (&server_config);
+    if (!self->server) {
+        fprintf (stderr, "prime_serverd: cannot serve on %s\n", listen);
+        return -1;
+    }
+
+    ps_proxy_config_t proxy_config;
+    ps_proxy_config_defaults (&proxy_config);
+    proxy_config.upstream = S_PARSE_UP;
+    proxy_config.downstream = S_PARSE_DOWN;
+    self->parse_proxy = ps_proxy_new (&proxy_config);
+    proxy_config.upstream = S_COMPUTE_UP;
+    proxy_config.downstream = S_COMPUTE_DOWN;
+    self->compute_proxy = ps_proxy_new (&proxy_config);
+    if (!self->parse_proxy || !self->compute_proxy)
+        goto failed;
+
+    self->worker_count = options->workers;
+    self->workers = (ps_worker_t **) zmalloc (2 * options->workers * sizeof (ps_worker_t *));
+    ps_worker_config_t worker_config;
+    ps_worker_config_defaults (&worker_config);
+    worker_config.loopback = S_LOOPBACK;
+    worker_config.interrupt = S_INTERRUPT;
+    for (size_t i = 0; i < 2 * options->workers; i++) {
+        bool parse = i < options->workers;
+        worker_config.upstream = parse ? S_PARSE_DOWN : S_COMPUTE_DOWN;
+        worker_config.downstream = parse ? S_COMPUTE_UP : NULL;
+        worker_config.work = parse ? prime_stage_parse : prime_stage_compute;
+        self->workers[i] = ps_worker_new (&worker_config);
+        if (!self->workers[i])
+            goto failed;
+    }
+    return 0;
+
+failed:
+    fprintf (stderr, "prime_serverd: cannot start the pipeline\n");
+    s_pipeline_destroy (self);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Signals. SIGINT and SIGTERM are blocked before the first thread starts,
+//  so every library thread inherits the mask and only main ever sees them
+//  (the daemon waits for them with sigtimedwait; the simulation unblocks
+//  them in main under a handler). SIGALRM is the hard deadline of a drain.
+
+static sigset_t s_stop_signals;
+static volatile sig_atomic_t s_interrupted = 0;
+
+static void
+s_write_stderr (const char *text)
+{
+    ssize_t rc = write (STDERR_FILENO, text, strlen (text));
+    (void) rc;
+}
+
+static void
+s_on_deadline (int signum)
+{
+    (void) signum;
+    s_write_stderr ("prime_serverd: shutdown took longer than the drain time + 1 s, "
+                    "exiting anyway\n");
+    _exit (1);
+}
+
+static void
+s_on_interrupt (int signum)
+{
+    (void) signum;
+    if (s_interrupted++ == 0)
+        return;
+    s_write_stderr ("\nprime_serverd: second signal, stopping at once\n");
+    _exit (130);
+}
+
+static void
+s_signals_block (void)
+{
+    sigemptyset (&s_stop_signals);
+    sigaddset (&s_stop_signals, SIGINT);
+    sigaddset (&s_stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    //  Said before the first socket, or czmq installs handlers of its own.
+    zsys_handler_set (NULL);
+}
+
+//  Wait up to timeout_ms (-1 forever) for SIGINT/SIGTERM; the signal or 0.
+static int
+s_signal_wait (int timeout_ms)
+{
+    while (true) {
+        int signum;
+        if (timeout_ms < 0)
+            signum = sigwaitinfo (&s_stop_signals, NULL);
+        else {
+            struct timespec timeout = {timeout_ms / 1000, (long) (timeout_ms % 1000) * 1000000};
+            signum = sigtimedwait (&s_stop_signals, NULL, &timeout);
+        }
+        if (signum > 0)
+            return signum;
+        if (errno == EAGAIN)
+            return 0;
+        //  EINTR: another signal came by; wait again
+    }
+}
+
+static void
+s_deadline_arm (int64_t ms)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_deadline;
+    sigaction (SIGALRM, &action, NULL);
+    struct itimerval timer;
+    memset (&timer, 0, sizeof timer);
+    timer.it_value.tv_sec = (time_t) (ms / 1000);
+    timer.it_value.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+    setitimer (ITIMER_REAL, &timer, NULL);
+}
+
+//  ---------------------------------------------------------------------
+//  Daemon
+
+static int
+s_run_daemon (const s_options_t *options)
+{
+    s_pipeline_t pipeline;
+    if (s_pipeline_start (&pipeline, options, options->endpoint))
+        return 1;
+    if (!options->quiet)
+        fprintf (stderr,
+                 "prime_serverd: serving http on %s, %zu worker%s per stage, "
+                 "SIGTERM drains for %g s\n",
+                 options->endpoint, options->workers, options->workers == 1 ? "" : "s",
+                 options->drain_seconds);
+
+    int signum = s_signal_wait (-1);
+    int64_t drain_ms = (int64_t) llround (options->drain_seconds * 1000);
+    //  The promise to orchestrators: gone within drain + 1 s, whatever hangs.
+    s_deadline_arm (drain_ms + 900);
+    if (!options->quiet)
+        fprintf (stderr, "prime_serverd: %s, draining for up to %g s\n", strsignal (signum),
+                 options->drain_seconds);
+    ps_server_drain (pipeline.server, (int) drain_ms);
+    bool drained = false;
+    while (!drained) {
+        drained = ps_server_wait_drained (pipeline.server, 50);
+        if (!drained && s_signal_wait (0)) {
+            if (!options->quiet)
+                fprintf (stderr, "prime_serverd: second signal, stopping at once\n");
+            //  Ends the drain now: what is in flight gets 503 and is cancelled.
+            ps_server_drain (pipeline.server, 0);
+            ps_server_wait_drained (pipeline.server, 500);
+            break;
+        }
+    }
+    s_pipeline_destroy (&pipeline);
+    if (!options->quiet)
+        fprintf (stderr, "prime_serverd: stopped\n");
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Simulation
+
+typedef struct {
+    uint64_t next_request;  //  the next odd number to ask about
+    uint64_t next_response; //  the number the next response must be about
+    uint64_t requested;
+    uint64_t answered;
+    uint64_t count;
+    uint64_t primes;
+    uint64_t errors;
+    bool progress;
+    int64_t last_progress;
+} s_simulation_t;
+
+static int
+s_sim_request (void *arg, zchunk_t **request_p, bool *head)
+{
+    s_simulation_t *self = (s_simulation_t *) arg;
+    if (self->requested == self->count || s_interrupted)
+        return -1;
+    char text[128];
+    int size = snprintf (text, sizeof text,
+                         "GET /is_prime?possible_prime=%" PRIu64 " HTTP/1.1\r\n"
+                         "Host: 127.0.0.1\r\n\r\n",
+                         self->next_request);
+    assert (size > 0 && (size_t) size < sizeof text);
+    *request_p = zchunk_new (text, (size_t) size);
+    *head = false;
+    self->requested++;
+    self->next_request += 2;
+    return 0;
+}
+
+static void
+s_sim_progress (s_simulation_t *self, bool last)
+{
+    int64_t now = zclock_mono ();
+    if (!last && now - self->last_progress < 200)
+        return;
+    self->last_progress = now;
+    fprintf (stderr, "\r%" PRIu64 "/%" PRIu64 " tested, %" PRIu64 " primes", self->answered,
+             self->count, self->primes);
+    if (last)
+        fprintf (stderr, "\r\033[K");
+    fflush (stderr);
+}
+
+static void
+s_sim_response (void *arg, const ps_http_response_t *response)
+{
+    s_simulation_t *self = (s_simulation_t *) arg;
+    uint64_t expected = self->next_response;
+    self->next_response += 2;
+    self->answered++;
+
+    //  Expect exactly {"possible_prime":N,"is_prime":true|false} about
+    //  the number asked for: responses come back in request order.
+    char want[80];
+    snprintf (want, sizeof want, "{\"possible_prime\":%" PRIu64 ",\"is_prime\":", expected);
+    size_t want_size = strlen (want);
+    const char *body = ps_http_response_body (response);
+    size_t body_size = ps_http_response_body_size (response);
+    bool valid = ps_http_response_status (response) == 200 && body_size > want_size
+                 && memcmp (body, want, want_size) == 0;
+    if (valid && body_size == want_size + 5 && memcmp (body + want_size, "true}", 5) == 0)
+        self->primes++;
+    else if (!(valid && body_size == want_size + 6
+               && memcmp (body + want_size, "false}", 6) == 0)) {
+        if (self->errors++ < 5)
+            fprintf (stderr, "prime_serverd: unexpected answer for %" PRIu64 ": %d %.*s\n",
+                     expected, ps_http_response_status (response), (int) (body_size % 200),
+                     body);
+    }
+    if (self->progress && (self->answered & 1023) == 0)
+        s_sim_progress (self, false);
+}
+
+static int
+s_run_simulation (const s_options_t *options)
+{
+    s_pipeline_t pipeline;
+    if (s_pipeline_start (&pipeline, options, "tcp://127.0.0.1:*"))
+        return 1;
+    int port = ps_server_port (pipeline.server);
+
+    //  Ctrl-C: stop asking, let what is in flight come back, report; a
+    //  second one ends the process at once.
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_interrupt;
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    pthread_sigmask (SIG_UNBLOCK, &s_stop_signals, NULL);
+
+    s_simulation_t simulation;
+    memset (&simulation, 0, sizeof simulation);
+    simulation.next_request = simulation.next_response = options->first;
+    simulation.count = options->count;
+    simulation.progress = isatty (STDERR_FILENO);
+
+    ps_client_config_t client_config;
+    ps_client_config_defaults (&client_config);
+    client_config.host = "127.0.0.1";
+    client_config.port = port;
+    client_config.connections = S_SIM_CONNECTIONS;
+    client_config.max_in_flight = S_SIM_IN_FLIGHT;
+    if (options->max_in_flight && options->max_in_flight < client_config.max_in_flight)
+        client_config.max_in_flight = options->max_in_flight;
+    if (client_config.connections > client_config.max_in_flight)
+        client_config.connections = client_config.max_in_flight;
+    client_config.request = s_sim_request;
+    client_config.response = s_sim_response;
+    client_config.arg = &simulation;
+
+    int64_t start = zclock_mono ();
+    long responses = port > 0 ? ps_client_run (&client_config) : -1;
+    double seconds = (double) (zclock_mono () - start) / 1000.0;
+    if (simulation.progress)
+        s_sim_progress (&simulation, true);
+
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    s_pipeline_destroy (&pipeline);
+
+    int rc = 0;
+    if (responses < 0 || (uint64_t) responses != simulation.answered) {
+        fprintf (stderr, "prime_serverd: the client failed after %" PRIu64 " responses\n",
+                 simulation.answered);
+        rc = 1;
+    }
+    else if (simulation.errors) {
+        fprintf (stderr, "prime_serverd: %" PRIu64 " wrong answers\n", simulation.errors);
+        rc = 1;
+    }
+    else if (s_interrupted) {
+        fprintf (stderr, "prime_serverd: interrupted after %" PRIu64 " of %" PRIu64 " numbers\n",
+                 simulation.answered, simulation.count);
+        rc = 130;
+    }
+    if (rc == 0 || rc == 130) {
+        printf ("%" PRIu64 " primes found\n", simulation.primes);
+        printf ("requests: %" PRIu64 ", seconds: %.3f, requests/s: %.0f\n", simulation.answered,
+                seconds, seconds > 0 ? (double) simulation.answered / seconds : 0.0);
+    }
+    return rc;
+}
+
+int
+main (int argc, char *argv[])
+{
+    s_options_t options;
+    s_parse_arguments (argc, argv, &options);
+    if (options.affinity && sched_setaffinity (0, sizeof options.cpus, &options.cpus)) {
+        fprintf (stderr, "prime_serverd: --affinity: %s\n", strerror (errno));
+        return 1;
+    }
+    //  Before any thread: they all inherit the mask and the affinity.
+    s_signals_block ();
+    int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options)
+                                           : s_run_simulation (&options);
+    zsys_shutdown ();
+    return rc;
+}

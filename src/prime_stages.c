@@ -1,0 +1,242 @@
+/*  prime_stages: stage 1 (parse and validate) and stage 2 (trial division)
+    of the prime service, as ps_worker work functions.
+
+    Stage 1 never does arithmetic and stage 2 never sees HTTP: between them
+    travels one frame of 8 bytes, N in network byte order, which stage 2
+    length-checks like any frame from another process. Every answer is JSON,
+    and the error texts say what a valid request looks like, because the
+    first user of this service is someone typing a curl command.
+*/
+#include "prime_stages.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define S_VALID                                                                                    \
+    "expected GET /is_prime?possible_prime=N or POST /is_prime with body N, "                      \
+    "N a decimal integer from 0 to 18446744073709551615"
+
+const char *
+prime_error_missing (void)
+{
+    return "{\"error\":\"possible_prime is missing; " S_VALID "\"}";
+}
+
+const char *
+prime_error_repeated (void)
+{
+    return "{\"error\":\"possible_prime is given more than once; " S_VALID "\"}";
+}
+
+const char *
+prime_error_not_found (void)
+{
+    return "{\"error\":\"not found; " S_VALID "\"}";
+}
+
+const char *
+prime_error_method (void)
+{
+    return "{\"error\":\"method not allowed; " S_VALID "\"}";
+}
+
+const char *
+prime_error_number (prime_number_status_t status)
+{
+    switch (status) {
+    case PRIME_NUMBER_EMPTY:
+        return "{\"error\":\"possible_prime is empty; " S_VALID "\"}";
+    case PRIME_NUMBER_NEGATIVE:
+        return "{\"error\":\"possible_prime is negative; " S_VALID "\"}";
+    case PRIME_NUMBER_TOO_LARGE:
+        return "{\"error\":\"possible_prime is too large; " S_VALID "\"}";
+    case PRIME_NUMBER_NOT_DECIMAL:
+    default:
+        return "{\"error\":\"possible_prime is not a decimal integer; " S_VALID "\"}";
+    }
+}
+
+static bool
+s_all_digits (const char *text, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    return true;
+}
+
+prime_number_status_t
+prime_parse_number (const char *text, size_t size, uint64_t *number)
+{
+    assert (number);
+    assert (text || size == 0);
+    if (size == 0)
+        return PRIME_NUMBER_EMPTY;
+    //  "-5" is worth its own message; "-x" or "-" is just not a number
+    if (text[0] == '-' && size > 1 && s_all_digits (text + 1, size - 1))
+        return PRIME_NUMBER_NEGATIVE;
+    if (!s_all_digits (text, size))
+        return PRIME_NUMBER_NOT_DECIMAL;
+    uint64_t value = 0;
+    for (size_t i = 0; i < size; i++) {
+        uint64_t digit = (uint64_t) (text[i] - '0');
+        if (value > (UINT64_MAX - digit) / 10)
+            return PRIME_NUMBER_TOO_LARGE;
+        value = value * 10 + digit;
+    }
+    *number = value;
+    return PRIME_NUMBER_OK;
+}
+
+//  floor (sqrt (n)) by the digit-by-digit method: exact for all 64-bit n,
+//  and no floating point rounding to second-guess near 2^64.
+static uint64_t
+s_isqrt (uint64_t n)
+{
+    uint64_t root = 0;
+    uint64_t bit = (uint64_t) 1 << 62;
+    while (bit > n)
+        bit >>= 2;
+    while (bit) {
+        if (n >= root + bit) {
+            n -= root + bit;
+            root = (root >> 1) + bit;
+        }
+        else
+            root >>= 1;
+        bit >>= 2;
+    }
+    return root;
+}
+
+int
+prime_trial_division (uint64_t n, prime_cancelled_fn *cancelled, void *arg)
+{
+    if (n < 2)
+        return 0;
+    //  "d * d <= n" computed as "d <= isqrt (n)": the same divisors, and
+    //  d * d cannot overflow near 2^64 because it is never computed.
+    //  limit < 2^32, so d and stop stay far from overflow too.
+    uint64_t limit = s_isqrt (n);
+    uint64_t d = 2;
+    while (d <= limit) {
+        uint64_t stop = d + PRIME_CANCEL_CHECK - 1;
+        if (stop > limit)
+            stop = limit;
+        for (; d <= stop; d++)
+            if (n % d == 0)
+                return 0;
+        if (d <= limit && cancelled && cancelled (arg))
+            return -1;
+    }
+    return 1;
+}
+
+//  Answer with a JSON body (static or caller's text) and optional Allow.
+static int
+s_reply_json (ps_work_t *work, int status, const char *body, size_t body_size, bool allow)
+{
+    ps_pairs_t *headers = ps_pairs_new (true);
+    ps_pairs_add (headers, "Content-Type", "application/json");
+    if (allow)
+        ps_pairs_add (headers, "Allow", PRIME_ALLOW);
+    return ps_work_reply (work, status, &headers, body, body_size);
+}
+
+static int
+s_reply_error (ps_work_t *work, int status, const char *body)
+{
+    return s_reply_json (work, status, body, strlen (body), status == 405);
+}
+
+//  Find the number in the request; 0 and *text/*size set, or the 400 body.
+static const char *
+s_find_number (const ps_http_request_t *request, const char **text, size_t *size)
+{
+    const char *method = ps_http_request_method (request);
+    if (streq (method, "POST")) {
+        //  The body is the number; one trailing newline is forgiven, since
+        //  "echo 7 | curl --data-binary @-" is the obvious way to send one.
+        *text = ps_http_request_body (request);
+        *size = ps_http_request_body_size (request);
+        if (*size > 0 && (*text)[*size - 1] == '\n')
+            (*size)--;
+        if (*size > 0 && (*text)[*size - 1] == '\r')
+            (*size)--;
+        return NULL;
+    }
+    const ps_pairs_t *query = ps_http_request_query (request);
+    size_t count = ps_pairs_count (query, PRIME_PARAM);
+    if (count == 0)
+        return prime_error_missing ();
+    if (count > 1)
+        return prime_error_repeated ();
+    *text = ps_pairs_get (query, PRIME_PARAM);
+    *size = strlen (*text);
+    return NULL;
+}
+
+int
+prime_stage_parse (ps_work_t *work, void *arg)
+{
+    (void) arg;
+    const ps_http_request_t *request = ps_work_request (work);
+    if (!request)
+        //  not HTTP, or a payload that did not decode: the worker answers 500
+        return -1;
+    if (strneq (ps_http_request_path (request), PRIME_PATH))
+        return s_reply_error (work, 404, prime_error_not_found ());
+    const char *method = ps_http_request_method (request);
+    if (strneq (method, "GET") && strneq (method, "HEAD") && strneq (method, "POST"))
+        return s_reply_error (work, 405, prime_error_method ());
+
+    const char *text = NULL;
+    size_t size = 0;
+    const char *error = s_find_number (request, &text, &size);
+    if (error)
+        return s_reply_error (work, 400, error);
+    uint64_t number = 0;
+    prime_number_status_t status = prime_parse_number (text, size, &number);
+    if (status != PRIME_NUMBER_OK)
+        return s_reply_error (work, 400, prime_error_number (status));
+
+    byte frame[8];
+    for (int i = 0; i < 8; i++)
+        frame[i] = (byte) (number >> (56 - 8 * i));
+    zmsg_t *forward = zmsg_new ();
+    zmsg_addmem (forward, frame, sizeof frame);
+    return ps_work_forward (work, &forward);
+}
+
+static bool
+s_cancelled (void *arg)
+{
+    return ps_work_cancelled ((ps_work_t *) arg);
+}
+
+int
+prime_stage_compute (ps_work_t *work, void *arg)
+{
+    (void) arg;
+    zmsg_t *payload = ps_work_payload (work);
+    zframe_t *frame = payload ? zmsg_first (payload) : NULL;
+    if (!frame || zmsg_size (payload) != 1 || zframe_size (frame) != 8) {
+        zsys_warning ("prime_stage_compute: job %" PRIu64 " is not one 8-byte frame, dropped",
+                      ps_work_id (work));
+        return -1;
+    }
+    const byte *data = zframe_data (frame);
+    uint64_t number = 0;
+    for (int i = 0; i < 8; i++)
+        number = (number << 8) | data[i];
+
+    int prime = prime_trial_division (number, s_cancelled, work);
+    if (prime < 0)
+        return s_reply_json (work, 503, "{\"error\":\"cancelled\"}", 21, false);
+
+    char body[80];
+    int size = snprintf (body, sizeof body, "{\"possible_prime\":%" PRIu64 ",\"is_prime\":%s}",
+                         number, prime ? "true" : "false");
+    assert (size > 0 && (size_t) size < sizeof body);
+    return s_reply_json (work, 200, body, (size_t) size, false);
+}

@@ -1,0 +1,80 @@
+/*  prime_stages: the two stages of the "is this number prime?" service.
+
+    Shared by prime_serverd (everything in one process) and prime_workerd
+    (one stage per process), so both daemons run exactly the same code:
+
+        stage 1, prime_stage_parse:   validates the HTTP request and forwards
+                                      one 8-byte big-endian frame holding N
+        stage 2, prime_stage_compute: trial division of N, final JSON answer
+
+    HTTP contract (issue 4):
+        GET /is_prime?possible_prime=N, HEAD alike, POST /is_prime with body N
+        (decimal, 0 <= N < 2^64): 200, application/json,
+        {"possible_prime":N,"is_prime":true|false}
+        a bad number: 400 {"error":"..."}; another path: 404; another method
+        on /is_prime: 405 with "Allow: GET, HEAD, POST".
+
+    The pieces are exposed separately (number parsing, trial division) so
+    tests can check each against independent code.
+*/
+#ifndef PRIME_STAGES_H_INCLUDED
+#define PRIME_STAGES_H_INCLUDED
+
+#include "prime_server/prime_server.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  The path the service answers on.
+#define PRIME_PATH "/is_prime"
+//  The query parameter holding the number.
+#define PRIME_PARAM "possible_prime"
+//  The Allow header of a 405.
+#define PRIME_ALLOW "GET, HEAD, POST"
+
+//  Why a number was refused.
+typedef enum {
+    PRIME_NUMBER_OK = 0,
+    PRIME_NUMBER_EMPTY,
+    PRIME_NUMBER_NEGATIVE,
+    PRIME_NUMBER_NOT_DECIMAL,
+    PRIME_NUMBER_TOO_LARGE
+} prime_number_status_t;
+
+//  Parse a decimal number in [0, 2^64) from size bytes of text (need not
+//  be terminated). Only ASCII digits are accepted: no sign, no space.
+prime_number_status_t prime_parse_number (const char *text, size_t size, uint64_t *number);
+
+//  The JSON body {"error":"..."} a client gets for a refused number, a
+//  missing or repeated parameter, an unknown path or method (static).
+const char *prime_error_missing (void);
+const char *prime_error_repeated (void);
+const char *prime_error_number (prime_number_status_t status);
+const char *prime_error_not_found (void);
+const char *prime_error_method (void);
+
+//  Asked every PRIME_CANCEL_CHECK divisions; true stops the division.
+typedef bool(prime_cancelled_fn) (void *arg);
+#define PRIME_CANCEL_CHECK 8192
+
+//  Trial division as the original does it: every d = 2, 3, 4, ... with
+//  d * d <= n, one division each, no sieve and no cache. Returns 1 if n is
+//  prime, 0 if not (0 and 1 are not), -1 if cancelled said stop (cancelled
+//  may be NULL).
+int prime_trial_division (uint64_t n, prime_cancelled_fn *cancelled, void *arg);
+
+//  Stage 1 work function (arg unused): validates the request and forwards
+//  N to stage 2, or answers 400/404/405 itself.
+int prime_stage_parse (ps_work_t *work, void *arg);
+
+//  Stage 2 work function (arg unused): answers 200 with the JSON verdict;
+//  a cancelled job gets 503 (which the server drops).
+int prime_stage_compute (ps_work_t *work, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
