@@ -1,2 +1,552 @@
-/* ps_proxy: not written yet */
+/*  ps_proxy: the load balancer between two pipeline stages.
+
+    Jobs come in on a bound PULL (upstream) from the server or from the
+    previous stage's workers; workers connect DEALERs to a bound ROUTER
+    (downstream) and announce themselves with READY. The proxy keeps every
+    known worker in a table keyed by its routing id, and the idle ones in an
+    intrusive FIFO (longest idle first), so the hot path allocates nothing of
+    its own: job frames are moved from one socket to the other.
+
+    Upstream is only polled while a worker is idle and no job is held, so
+    when every worker is busy jobs wait in the bounded zmq queues and the
+    senders feel the back-pressure. At most one job is held by the proxy
+    itself: the one the chooser declined, or the one whose idle workers all
+    turned out unreachable. It is offered again whenever a READY arrives.
+
+    The table also remembers busy workers and the job each holds: that is
+    where worker liveness (silent-worker expiry, lost-job reports) will go.
+*/
 #include "prime_server/prime_server.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+//  How many messages one socket may hand us per wake-up before the others get
+//  a turn; keeps a flood on one side from starving the other and the pipe.
+#define S_BATCH 256
+
+typedef struct _s_worker_t s_worker_t;
+struct _s_worker_t {
+    zframe_t *identity;  //  ROUTER routing id; also the table key
+    zframe_t *heartbeat; //  last application heartbeat, or NULL
+    int64_t last_seen;   //  zclock_mono of its last message
+    uint64_t job_id;     //  job it is working on while busy
+    bool idle;
+    s_worker_t *prev; //  idle FIFO links, valid while idle
+    s_worker_t *next;
+};
+
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *upstream;   //  PULL, bound
+    zsock_t *downstream; //  ROUTER, bound
+    void *pipe_h;        //  raw handles for zmq_poll and zmq_getsockopt
+    void *upstream_h;
+    void *downstream_h;
+    ps_proxy_choose_fn *choose;
+    void *choose_arg;
+    bool verbose;
+    bool terminated;
+
+    zhashx_t *workers;     //  identity frame -> s_worker_t, all known workers
+    s_worker_t *idle_head; //  longest idle
+    s_worker_t *idle_tail;
+    size_t idle_count;
+
+    zframe_t *held_envelope; //  the job waiting for a worker, or NULL
+    zmsg_t *held_payload;
+    uint64_t held_id;
+
+    //  Scratch arrays handed to the chooser, grown on demand, never shrunk
+    zframe_t **choose_heartbeats;
+    s_worker_t **choose_workers;
+    size_t choose_capacity;
+} self_t;
+
+//  The object returned by ps_proxy_new: the actor plus a private copy of the
+//  caller's config (whose strings may live on the caller's stack).
+struct _ps_proxy_t {
+    zactor_t *actor;
+    ps_proxy_config_t config;
+    char *upstream;
+    char *downstream;
+    int status; //  written by the actor before its start signal
+};
+
+//  What ps_proxy_new hands its actor: config plus where to report the status.
+typedef struct {
+    const ps_proxy_config_t *config;
+    int *status;
+} s_start_t;
+
+void
+ps_proxy_config_defaults (ps_proxy_config_t *config)
+{
+    assert (config);
+    memset (config, 0, sizeof (*config));
+    config->hwm = 10000;
+}
+
+//  --------------------------------------------------------------------------
+//  Worker table: identities are binary, so hash and compare frame bytes.
+
+static size_t
+s_identity_hash (const void *key)
+{
+    zframe_t *frame = (zframe_t *) key;
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    uint64_t hash = 14695981039346656037ULL; //  FNV-1a
+    for (size_t i = 0; i < size; i++) {
+        hash ^= data[i];
+        hash *= 1099511628211ULL;
+    }
+    return (size_t) hash;
+}
+
+static int
+s_identity_compare (const void *a, const void *b)
+{
+    return zframe_eq ((zframe_t *) a, (zframe_t *) b) ? 0 : 1;
+}
+
+static void
+s_worker_destroy (void **item_p)
+{
+    s_worker_t *worker = (s_worker_t *) *item_p;
+    if (worker) {
+        zframe_destroy (&worker->identity);
+        zframe_destroy (&worker->heartbeat);
+        free (worker);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_idle_append (self_t *self, s_worker_t *worker)
+{
+    assert (!worker->idle);
+    worker->idle = true;
+    worker->next = NULL;
+    worker->prev = self->idle_tail;
+    if (self->idle_tail)
+        self->idle_tail->next = worker;
+    else
+        self->idle_head = worker;
+    self->idle_tail = worker;
+    self->idle_count++;
+}
+
+static void
+s_idle_remove (self_t *self, s_worker_t *worker)
+{
+    assert (worker->idle);
+    if (worker->prev)
+        worker->prev->next = worker->next;
+    else
+        self->idle_head = worker->next;
+    if (worker->next)
+        worker->next->prev = worker->prev;
+    else
+        self->idle_tail = worker->prev;
+    worker->prev = worker->next = NULL;
+    worker->idle = false;
+    self->idle_count--;
+}
+
+static void
+s_log_worker (self_t *self, s_worker_t *worker, const char *what)
+{
+    if (self->verbose) {
+        char *hex = zframe_strhex (worker->identity);
+        zsys_info ("ps_proxy: worker %s %s (%zu known, %zu idle)", hex, what,
+                   zhashx_size (self->workers), self->idle_count);
+        free (hex);
+    }
+}
+
+//  Forget a worker for good (unreachable); frees it.
+static void
+s_worker_drop (self_t *self, s_worker_t *worker, const char *why)
+{
+    if (worker->idle)
+        s_idle_remove (self, worker);
+    s_log_worker (self, worker, why);
+    //  The key is the worker's own identity frame: look it up before the
+    //  item destructor frees it.
+    zhashx_delete (self->workers, worker->identity);
+}
+
+//  --------------------------------------------------------------------------
+//  Actor state
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    assert (self_p);
+    self_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->workers);
+        zframe_destroy (&self->held_envelope);
+        zmsg_destroy (&self->held_payload);
+        free (self->choose_heartbeats);
+        free (self->choose_workers);
+        zsock_destroy (&self->upstream);
+        zsock_destroy (&self->downstream);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static zsock_t *
+s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock) {
+        zsys_error ("ps_proxy: cannot create %s socket", name);
+        return NULL;
+    }
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    //  Jobs still queued at shutdown are answered by the server's drain, so
+    //  there is no point lingering on them.
+    zsock_set_linger (sock, 0);
+    zsock_set_ipv6 (sock, 1);
+    if (type == ZMQ_ROUTER)
+        zsock_set_router_mandatory (sock, 1);
+    if (zsock_bind (sock, "%s", endpoint) == -1) {
+        zsys_error ("ps_proxy: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (errno));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
+{
+    if (!config->upstream || !config->downstream) {
+        zsys_error ("ps_proxy: upstream and downstream endpoints are required");
+        return NULL;
+    }
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->pipe_h = zsock_resolve (pipe);
+    self->choose = config->choose;
+    self->choose_arg = config->choose_arg;
+    self->verbose = config->verbose;
+    self->workers = zhashx_new ();
+    assert (self->workers);
+    zhashx_set_key_hasher (self->workers, s_identity_hash);
+    zhashx_set_key_comparator (self->workers, s_identity_compare);
+    zhashx_set_key_duplicator (self->workers, NULL);
+    zhashx_set_key_destructor (self->workers, NULL);
+    zhashx_set_destructor (self->workers, s_worker_destroy);
+
+    int hwm = config->hwm > 0 ? config->hwm : 10000;
+    self->upstream = s_socket_bind (ZMQ_PULL, "upstream", config->upstream, hwm);
+    if (self->upstream)
+        self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm);
+    if (!self->upstream || !self->downstream) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->upstream_h = zsock_resolve (self->upstream);
+    self->downstream_h = zsock_resolve (self->downstream);
+    return self;
+}
+
+static bool
+s_readable (void *handle)
+{
+    int events = 0;
+    size_t size = sizeof (events);
+    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
+        return false;
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Dispatch
+
+//  Send the held job to worker. Returns 0, or -1 if the worker cannot take
+//  it (gone, or its queue full); then nothing of the job has left and the
+//  job is still held.
+static int
+s_send_job (self_t *self, s_worker_t *worker)
+{
+    //  The routing frame goes first and alone: with ROUTER_MANDATORY an
+    //  unknown peer fails here (EHOSTUNREACH), a full one with EAGAIN, before
+    //  any frame of the job is committed.
+    if (zmq_send (self->downstream_h, zframe_data (worker->identity),
+                  zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
+        == -1)
+        return -1;
+
+    //  Once the routing frame is accepted the remaining parts cannot fail
+    //  on a ROUTER; check anyway so a surprise is at least logged.
+    bool more = zmsg_size (self->held_payload) > 0;
+    int rc = zframe_send (&self->held_envelope, self->downstream_h, more ? ZFRAME_MORE : 0);
+    if (rc == 0 && more)
+        rc = zmsg_send (&self->held_payload, self->downstream_h);
+    if (rc != 0)
+        zsys_error ("ps_proxy: job %" PRIu64 " lost while sending to a worker: %s",
+                    self->held_id, zmq_strerror (errno));
+    zframe_destroy (&self->held_envelope);
+    zmsg_destroy (&self->held_payload);
+    return 0;
+}
+
+//  Pick a worker with the chooser; NULL to keep the job waiting.
+static s_worker_t *
+s_choose (self_t *self)
+{
+    if (self->choose_capacity < self->idle_count) {
+        size_t capacity = self->choose_capacity ? self->choose_capacity : 16;
+        while (capacity < self->idle_count)
+            capacity *= 2;
+        self->choose_heartbeats = (zframe_t **) realloc (self->choose_heartbeats,
+                                                         capacity * sizeof (zframe_t *));
+        self->choose_workers = (s_worker_t **) realloc (self->choose_workers,
+                                                        capacity * sizeof (s_worker_t *));
+        assert (self->choose_heartbeats && self->choose_workers);
+        self->choose_capacity = capacity;
+    }
+    size_t count = 0;
+    for (s_worker_t *worker = self->idle_head; worker; worker = worker->next) {
+        self->choose_heartbeats[count] = worker->heartbeat;
+        self->choose_workers[count] = worker;
+        count++;
+    }
+    int index = self->choose (self->choose_arg, self->held_payload, self->choose_heartbeats, count);
+    if (index < 0)
+        return NULL;
+    if ((size_t) index >= count) {
+        zsys_error ("ps_proxy: chooser returned %d for %zu idle workers; job waits", index,
+                    count);
+        return NULL;
+    }
+    return self->choose_workers[index];
+}
+
+//  Try to hand the held job to an idle worker. Returns true once it left.
+static bool
+s_dispatch_held (self_t *self)
+{
+    while (self->held_envelope && self->idle_count > 0) {
+        s_worker_t *worker = self->choose ? s_choose (self) : self->idle_head;
+        if (!worker)
+            return false; //  the chooser wants it to wait
+        if (s_send_job (self, worker) == 0) {
+            s_idle_remove (self, worker);
+            worker->job_id = self->held_id;
+            return true;
+        }
+        //  Gone (or, against protocol, not reading): it will never take a
+        //  job, so forget it; it re-registers with its next READY if alive.
+        s_worker_drop (self, worker,
+                       errno == EHOSTUNREACH ? "unreachable, dropped" : "not accepting, dropped");
+    }
+    return self->held_envelope == NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Socket handlers
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true; //  interrupted or context gone
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+        zsys_warning ("ps_proxy: unknown pipe command '%s'", command ? command : "");
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+//  Jobs from upstream: [envelope type=JOB][payload...]
+static void
+s_handle_upstream (self_t *self)
+{
+    for (int count = 0; count < S_BATCH; count++) {
+        if (self->held_envelope || self->idle_count == 0 || !s_readable (self->upstream_h))
+            return;
+        zmsg_t *msg = zmsg_recv (self->upstream_h);
+        if (!msg)
+            return;
+        zframe_t *envelope_frame = zmsg_pop (msg);
+        ps_envelope_t envelope;
+        if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
+            || envelope.type != PS_MSG_JOB) {
+            if (self->verbose)
+                zsys_warning ("ps_proxy: dropped junk on upstream (%zu frames)",
+                              zmsg_size (msg) + (envelope_frame ? 1 : 0));
+            zframe_destroy (&envelope_frame);
+            zmsg_destroy (&msg);
+            continue;
+        }
+        self->held_envelope = envelope_frame;
+        self->held_payload = msg;
+        self->held_id = envelope.id;
+        s_dispatch_held (self);
+    }
+}
+
+//  Worker messages: [identity][envelope type=READY][heartbeat]?
+static void
+s_handle_downstream (self_t *self)
+{
+    for (int count = 0; count < S_BATCH; count++) {
+        if (!s_readable (self->downstream_h))
+            return;
+        zmsg_t *msg = zmsg_recv (self->downstream_h);
+        if (!msg)
+            return;
+        size_t frames = zmsg_size (msg);
+        zframe_t *identity = zmsg_pop (msg);
+        zframe_t *envelope_frame = zmsg_pop (msg);
+        zframe_t *heartbeat = zmsg_pop (msg);
+        ps_envelope_t envelope;
+        if (frames < 2 || frames > 3 || ps_envelope_decode (envelope_frame, &envelope) == -1
+            || envelope.type != PS_MSG_READY) {
+            if (self->verbose)
+                zsys_warning ("ps_proxy: dropped junk on downstream (%zu frames)", frames);
+            zframe_destroy (&identity);
+            zframe_destroy (&envelope_frame);
+            zframe_destroy (&heartbeat);
+            zmsg_destroy (&msg);
+            continue;
+        }
+        zframe_destroy (&envelope_frame);
+        zmsg_destroy (&msg);
+
+        s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->workers, identity);
+        if (worker)
+            zframe_destroy (&identity);
+        else {
+            worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
+            assert (worker);
+            worker->identity = identity;
+            int rc = zhashx_insert (self->workers, worker->identity, worker);
+            assert (rc == 0);
+            s_log_worker (self, worker, "registered");
+        }
+        worker->last_seen = zclock_mono ();
+        if (heartbeat || !(envelope.flags & PS_FLAG_BUSY)) {
+            zframe_destroy (&worker->heartbeat);
+            worker->heartbeat = heartbeat;
+        }
+        if (envelope.flags & PS_FLAG_BUSY) {
+            //  A liveness beat from a worker still on its job: it is alive
+            //  but must not be given another job.
+            if (worker->idle)
+                s_idle_remove (self, worker);
+        }
+        else
+        if (!worker->idle) {
+            //  A repeated READY from an idle worker only refreshes its
+            //  heartbeat and keeps its place in the FIFO.
+            s_idle_append (self, worker);
+        }
+        if (self->held_envelope)
+            s_dispatch_held (self);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+static void
+s_run (zsock_t *pipe, const ps_proxy_config_t *config, int *status)
+{
+    self_t *self = s_self_new (pipe, config);
+    if (status)
+        *status = self ? 0 : -1;
+    if (!self) {
+        zsock_signal (pipe, (byte) -1);
+        return;
+    }
+    zsock_signal (pipe, 0);
+
+    while (!self->terminated) {
+        zmq_pollitem_t items[] = {{self->pipe_h, 0, ZMQ_POLLIN, 0},
+                                  {self->downstream_h, 0, ZMQ_POLLIN, 0},
+                                  {self->upstream_h, 0, ZMQ_POLLIN, 0}};
+        //  Upstream only while a job could leave at once: back-pressure.
+        int count = (self->idle_count > 0 && !self->held_envelope) ? 3 : 2;
+        if (zmq_poll (items, count, -1) == -1) {
+            if (errno == EINTR)
+                continue; //  signals are the daemon's business, not ours
+            break;        //  context terminated
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_handle_pipe (self);
+        if (self->terminated)
+            break;
+        if (items[1].revents & ZMQ_POLLIN)
+            s_handle_downstream (self);
+        if (count == 3 && (items[2].revents & ZMQ_POLLIN))
+            s_handle_upstream (self);
+    }
+    s_self_destroy (&self);
+}
+
+void
+ps_proxy_actor (zsock_t *pipe, void *config)
+{
+    assert (pipe);
+    assert (config);
+    s_run (pipe, (const ps_proxy_config_t *) config, NULL);
+}
+
+static void
+s_actor_from_new (zsock_t *pipe, void *args)
+{
+    s_start_t *start = (s_start_t *) args;
+    s_run (pipe, start->config, start->status);
+}
+
+//  --------------------------------------------------------------------------
+//  Public object
+
+ps_proxy_t *
+ps_proxy_new (const ps_proxy_config_t *config)
+{
+    assert (config);
+    ps_proxy_t *self = (ps_proxy_t *) zmalloc (sizeof (ps_proxy_t));
+    assert (self);
+    self->config = *config;
+    self->upstream = config->upstream ? strdup (config->upstream) : NULL;
+    self->downstream = config->downstream ? strdup (config->downstream) : NULL;
+    self->config.upstream = self->upstream;
+    self->config.downstream = self->downstream;
+    self->status = -1;
+
+    //  zactor_new swallows the start signal's value, so the actor also
+    //  writes it here; the signal orders that write before our read.
+    s_start_t start = {&self->config, &self->status};
+    self->actor = zactor_new (s_actor_from_new, &start);
+    if (!self->actor || self->status != 0)
+        ps_proxy_destroy (&self);
+    return self;
+}
+
+void
+ps_proxy_destroy (ps_proxy_t **self_p)
+{
+    assert (self_p);
+    ps_proxy_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->actor);
+        free (self->upstream);
+        free (self->downstream);
+        free (self);
+        *self_p = NULL;
+    }
+}

@@ -1,2 +1,593 @@
-/* ps_worker: not written yet */
+/*  ps_worker: one worker of a pipeline stage, running the user's function.
+
+    The actor connects a DEALER to its proxy (jobs in, READY out), a PUSH to
+    the next stage's proxy (optional), a PUSH to the server's loopback (final
+    answers) and a SUB to the server's interrupt PUB (cancellations). It
+    announces itself with READY, then for each JOB calls the work function in
+    its own thread, makes sure the client gets an answer (500, or 503 when
+    stopping, if the function gave none), runs the cleanup callback and sends
+    READY again with its current heartbeat.
+
+    Cancellation is cooperative and cheap: ps_work_cancelled only looks at
+    the SUB and pipe sockets' ZMQ_EVENTS and reads what is already queued.
+    CANCELs are remembered in a small ring, because one may overtake its job
+    (the job can wait in the proxy while the CANCEL goes straight to every
+    worker); a job whose id is in the ring is skipped.
+
+    Every send has a timeout (send_timeout_ms) and every socket a short
+    linger, so a worker never blocks for good on a peer that went away: it
+    always notices "$TERM" and stops.
+*/
 #include "prime_server/prime_server.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+//  Recently cancelled ids remembered for jobs that arrive after their CANCEL
+#define S_CANCEL_RING 1024
+//  At most this many CANCELs are read by one ps_work_cancelled call, so a
+//  flood of interrupts cannot stall a work function
+#define S_CANCEL_BATCH 1000
+//  Linger on close: enough for a last answer to leave, short enough that
+//  shutdown is never held up
+#define S_LINGER_MS 100
+
+typedef struct _s_self_t s_self_t;
+
+struct _ps_work_t {
+    s_self_t *self;
+    uint64_t id;
+    uint8_t kind;
+    uint8_t flags;
+    zmsg_t *payload;             //  frames after the envelope; owned
+    ps_http_request_t *request;  //  decoded on demand
+    bool request_tried;
+    bool cancelled;              //  a CANCEL for this id arrived
+    bool answered;               //  forwarded or replied
+    const char *failure;         //  why no answer was sent, for the 500 body
+};
+
+struct _s_self_t {
+    zsock_t *pipe;
+    zsock_t *upstream;   //  DEALER to our proxy
+    zsock_t *downstream; //  PUSH to the next proxy, or NULL
+    zsock_t *loopback;   //  PUSH to the server
+    zsock_t *interrupt;  //  SUB from the server
+    void *pipe_h;        //  raw handles
+    void *upstream_h;
+    void *downstream_h;
+    void *loopback_h;
+    void *interrupt_h;
+    ps_work_fn *work_fn;
+    void *work_arg;
+    ps_cleanup_fn *cleanup;
+    zframe_t *heartbeat; //  sent with every READY, or NULL
+    bool verbose;
+    bool terminated;
+
+    uint64_t cancel_ring[S_CANCEL_RING];
+    size_t cancel_next;  //  next slot to overwrite
+    size_t cancel_count; //  slots in use
+
+    ps_work_t work; //  the job in hand; reused, so a job costs no allocation of ours
+    bool busy;      //  work is valid
+};
+
+//  The object returned by ps_worker_new: the actor plus private copies.
+struct _ps_worker_t {
+    zactor_t *actor;
+    ps_worker_config_t config;
+    char *upstream;
+    char *downstream;
+    char *loopback;
+    char *interrupt;
+    void *heartbeat;
+    int status; //  written by the actor before its start signal
+};
+
+typedef struct {
+    const ps_worker_config_t *config;
+    int *status;
+} s_start_t;
+
+void
+ps_worker_config_defaults (ps_worker_config_t *config)
+{
+    assert (config);
+    memset (config, 0, sizeof (*config));
+    config->send_timeout_ms = 1000;
+    config->hwm = 10000;
+}
+
+//  --------------------------------------------------------------------------
+//  Cancellation
+
+static bool
+s_readable (void *handle)
+{
+    int events = 0;
+    size_t size = sizeof (events);
+    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
+        return false;
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+static bool
+s_cancel_known (s_self_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->cancel_count; i++)
+        if (self->cancel_ring[i] == id)
+            return true;
+    return false;
+}
+
+static void
+s_cancel_remember (s_self_t *self, uint64_t id)
+{
+    if (s_cancel_known (self, id))
+        return; //  the server may repeat a CANCEL; one slot is enough
+    self->cancel_ring[self->cancel_next] = id;
+    self->cancel_next = (self->cancel_next + 1) % S_CANCEL_RING;
+    if (self->cancel_count < S_CANCEL_RING)
+        self->cancel_count++;
+}
+
+//  Read the CANCELs already queued on the SUB socket, without blocking.
+static void
+s_drain_interrupts (s_self_t *self)
+{
+    for (int count = 0; count < S_CANCEL_BATCH && s_readable (self->interrupt_h); count++) {
+        zmsg_t *msg = zmsg_recv (self->interrupt_h);
+        if (!msg)
+            return;
+        zframe_t *frame = zmsg_first (msg);
+        ps_envelope_t envelope;
+        if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
+            || envelope.type != PS_MSG_CANCEL) {
+            if (self->verbose)
+                zsys_warning ("ps_worker: dropped junk on interrupt (%zu frames)",
+                              zmsg_size (msg));
+        }
+        else {
+            s_cancel_remember (self, envelope.id);
+            if (self->busy && envelope.id == self->work.id)
+                self->work.cancelled = true;
+        }
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_handle_pipe (s_self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe_h);
+    if (!msg) {
+        self->terminated = true; //  interrupted or context gone
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+        zsys_warning ("ps_worker: unknown pipe command '%s'", command ? command : "");
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+//  --------------------------------------------------------------------------
+//  Sends
+
+//  [envelope type=RESULT][headers][body] to the loopback.
+static int
+s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body,
+               size_t body_size)
+{
+    ps_work_t *work = &self->work;
+    ps_envelope_t envelope = {.type = PS_MSG_RESULT,
+                              .flags = work->flags,
+                              .kind = work->kind,
+                              .status = (uint16_t) status,
+                              .id = work->id};
+    zframe_t *envelope_frame = ps_envelope_encode (&envelope);
+    zframe_t *body_frame = zframe_new (body, body_size);
+    if (!headers)
+        headers = zframe_new_empty ();
+    int rc = zframe_send (&envelope_frame, self->loopback_h, ZFRAME_MORE);
+    //  PUSH queues the rest of a message once its first frame is in.
+    if (rc == 0)
+        rc = zframe_send (&headers, self->loopback_h, ZFRAME_MORE);
+    if (rc == 0)
+        rc = zframe_send (&body_frame, self->loopback_h, 0);
+    if (rc != 0 && self->verbose)
+        zsys_warning ("ps_worker: result %" PRIu64 " not sent to loopback: %s", work->id,
+                      zmq_strerror (errno));
+    zframe_destroy (&envelope_frame);
+    zframe_destroy (&headers);
+    zframe_destroy (&body_frame);
+    return rc == 0 ? 0 : -1;
+}
+
+static void
+s_send_ready (s_self_t *self)
+{
+    ps_envelope_t envelope = {.type = PS_MSG_READY};
+    zframe_t *envelope_frame = ps_envelope_encode (&envelope);
+    int rc = zframe_send (&envelope_frame, self->upstream_h, self->heartbeat ? ZFRAME_MORE : 0);
+    if (rc == 0 && self->heartbeat)
+        rc = zframe_send (&self->heartbeat, self->upstream_h, ZFRAME_REUSE);
+    if (rc != 0) {
+        zframe_destroy (&envelope_frame);
+        if (self->verbose)
+            zsys_warning ("ps_worker: READY not sent to proxy: %s", zmq_strerror (errno));
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The job API for work functions
+
+uint64_t
+ps_work_id (ps_work_t *work)
+{
+    assert (work);
+    return work->id;
+}
+
+ps_kind_t
+ps_work_kind (ps_work_t *work)
+{
+    assert (work);
+    return (ps_kind_t) work->kind;
+}
+
+zmsg_t *
+ps_work_payload (ps_work_t *work)
+{
+    assert (work);
+    return work->payload;
+}
+
+const ps_http_request_t *
+ps_work_request (ps_work_t *work)
+{
+    assert (work);
+    if (!work->request_tried && work->kind == PS_KIND_HTTP) {
+        work->request_tried = true;
+        work->request = ps_http_request_decode (work->payload);
+        if (!work->request && work->self->verbose)
+            zsys_warning ("ps_worker: job %" PRIu64 " has a malformed request", work->id);
+    }
+    return work->request;
+}
+
+bool
+ps_work_cancelled (ps_work_t *work)
+{
+    assert (work);
+    s_self_t *self = work->self;
+    if (!work->cancelled && !self->terminated) {
+        if (s_readable (self->pipe_h))
+            s_handle_pipe (self);
+        s_drain_interrupts (self);
+    }
+    return work->cancelled || self->terminated;
+}
+
+int
+ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
+{
+    assert (work);
+    assert (frames_p);
+    s_self_t *self = work->self;
+    zmsg_t *frames = *frames_p;
+    *frames_p = NULL;
+    if (work->answered) {
+        zsys_error ("ps_worker: job %" PRIu64 " already answered; forward ignored", work->id);
+        zmsg_destroy (&frames);
+        return -1;
+    }
+    if (!self->downstream) {
+        work->failure = "no next stage to forward to";
+        zmsg_destroy (&frames);
+        return -1;
+    }
+    ps_envelope_t envelope = {
+        .type = PS_MSG_JOB, .flags = work->flags, .kind = PS_KIND_STAGE, .id = work->id};
+    zframe_t *envelope_frame = ps_envelope_encode (&envelope);
+    bool more = frames && zmsg_size (frames) > 0;
+    int rc = zframe_send (&envelope_frame, self->downstream_h, more ? ZFRAME_MORE : 0);
+    if (rc == 0 && more)
+        rc = zmsg_send (&frames, self->downstream_h);
+    zframe_destroy (&envelope_frame);
+    zmsg_destroy (&frames);
+    if (rc != 0) {
+        work->failure = "next stage unreachable";
+        if (self->verbose)
+            zsys_warning ("ps_worker: job %" PRIu64 " not forwarded: %s", work->id,
+                          zmq_strerror (errno));
+        return -1;
+    }
+    work->answered = true;
+    return 0;
+}
+
+int
+ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *body,
+               size_t body_size)
+{
+    assert (work);
+    assert (status >= 100 && status <= 999);
+    assert (body || body_size == 0);
+    zframe_t *headers = NULL;
+    if (headers_p && *headers_p) {
+        headers = ps_pairs_encode (*headers_p);
+        ps_pairs_destroy (headers_p);
+    }
+    if (work->answered) {
+        zsys_error ("ps_worker: job %" PRIu64 " already answered; reply ignored", work->id);
+        zframe_destroy (&headers);
+        return -1;
+    }
+    if (s_send_result (work->self, status, headers, body, body_size) == -1) {
+        work->failure = "loopback unreachable";
+        return -1;
+    }
+    work->answered = true;
+    return 0;
+}
+
+void
+ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size)
+{
+    assert (work);
+    s_self_t *self = work->self;
+    zframe_destroy (&self->heartbeat);
+    if (data)
+        self->heartbeat = zframe_new (data, size);
+}
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+static void
+s_handle_job (s_self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->upstream_h);
+    if (!msg)
+        return;
+    zframe_t *envelope_frame = zmsg_pop (msg);
+    ps_envelope_t envelope;
+    if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
+        || envelope.type != PS_MSG_JOB) {
+        if (self->verbose)
+            zsys_warning ("ps_worker: dropped junk on upstream (%zu frames)",
+                          zmsg_size (msg) + (envelope_frame ? 1 : 0));
+        zframe_destroy (&envelope_frame);
+        zmsg_destroy (&msg);
+        //  Whatever it was, we are still free: say so, in case a proxy of
+        //  another version counts this as a job given to us.
+        s_send_ready (self);
+        return;
+    }
+    zframe_destroy (&envelope_frame);
+
+    ps_work_t *work = &self->work;
+    memset (work, 0, sizeof (*work));
+    work->self = self;
+    work->id = envelope.id;
+    work->kind = envelope.kind;
+    work->flags = envelope.flags;
+    work->payload = msg;
+    self->busy = true;
+
+    //  A CANCEL may have overtaken its job: the server has answered already
+    //  and drops any result, so do not spend time on it.
+    s_drain_interrupts (self);
+    if (s_cancel_known (self, work->id)) {
+        if (self->verbose)
+            zsys_info ("ps_worker: job %" PRIu64 " cancelled before it started", work->id);
+    }
+    else {
+        int rc = self->work_fn (work, self->work_arg);
+        if (!work->answered && !work->cancelled) {
+            //  Never leave the client without an answer; a cancelled job
+            //  needs none (the server answered it and drops results).
+            int status = self->terminated ? 503 : 500;
+            const char *text = self->terminated ? "worker stopping"
+                               : work->failure  ? work->failure
+                               : rc != 0        ? "work function failed"
+                                                : "work function gave no answer";
+            s_send_result (self, status, NULL, text, strlen (text));
+        }
+        if (self->cleanup)
+            self->cleanup (self->work_arg);
+    }
+    ps_http_request_destroy (&work->request);
+    zmsg_destroy (&work->payload);
+    self->busy = false;
+    if (!self->terminated)
+        s_send_ready (self);
+}
+
+static zsock_t *
+s_socket_connect (int type, const char *name, const char *endpoint,
+                  const ps_worker_config_t *config)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock) {
+        zsys_error ("ps_worker: cannot create %s socket", name);
+        return NULL;
+    }
+    int hwm = config->hwm > 0 ? config->hwm : 10000;
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    zsock_set_sndtimeo (sock, config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000);
+    zsock_set_linger (sock, S_LINGER_MS);
+    zsock_set_ipv6 (sock, 1);
+    if (type == ZMQ_SUB)
+        zsock_set_subscribe (sock, "");
+    if (zsock_connect (sock, "%s", endpoint) == -1) {
+        zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint,
+                    zmq_strerror (errno));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static void
+s_self_destroy (s_self_t **self_p)
+{
+    assert (self_p);
+    s_self_t *self = *self_p;
+    if (self) {
+        zframe_destroy (&self->heartbeat);
+        zsock_destroy (&self->upstream);
+        zsock_destroy (&self->downstream);
+        zsock_destroy (&self->loopback);
+        zsock_destroy (&self->interrupt);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_self_t *
+s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
+{
+    if (!config->upstream || !config->loopback || !config->interrupt || !config->work) {
+        zsys_error ("ps_worker: upstream, loopback, interrupt and work are required");
+        return NULL;
+    }
+    s_self_t *self = (s_self_t *) zmalloc (sizeof (s_self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->pipe_h = zsock_resolve (pipe);
+    self->work_fn = config->work;
+    self->work_arg = config->work_arg;
+    self->cleanup = config->cleanup;
+    self->verbose = config->verbose;
+    if (config->heartbeat)
+        self->heartbeat = zframe_new (config->heartbeat, config->heartbeat_size);
+
+    //  The SUB first, so it is subscribed as early as possible.
+    self->interrupt = s_socket_connect (ZMQ_SUB, "interrupt", config->interrupt, config);
+    if (self->interrupt)
+        self->loopback = s_socket_connect (ZMQ_PUSH, "loopback", config->loopback, config);
+    if (self->loopback && config->downstream)
+        self->downstream =
+            s_socket_connect (ZMQ_PUSH, "downstream", config->downstream, config);
+    if (self->loopback && (self->downstream || !config->downstream))
+        self->upstream = s_socket_connect (ZMQ_DEALER, "upstream", config->upstream, config);
+    if (!self->upstream) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->upstream_h = zsock_resolve (self->upstream);
+    self->downstream_h = self->downstream ? zsock_resolve (self->downstream) : NULL;
+    self->loopback_h = zsock_resolve (self->loopback);
+    self->interrupt_h = zsock_resolve (self->interrupt);
+    return self;
+}
+
+static void
+s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
+{
+    s_self_t *self = s_self_new (pipe, config);
+    if (status)
+        *status = self ? 0 : -1;
+    if (!self) {
+        zsock_signal (pipe, (byte) -1);
+        return;
+    }
+    zsock_signal (pipe, 0);
+    s_send_ready (self);
+
+    while (!self->terminated) {
+        zmq_pollitem_t items[] = {{self->pipe_h, 0, ZMQ_POLLIN, 0},
+                                  {self->interrupt_h, 0, ZMQ_POLLIN, 0},
+                                  {self->upstream_h, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, 3, -1) == -1) {
+            if (errno == EINTR)
+                continue; //  signals are the daemon's business, not ours
+            break;        //  context terminated
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_handle_pipe (self);
+        if (self->terminated)
+            break;
+        //  Keep the SUB queue short while idle, so no CANCEL is lost to its HWM.
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain_interrupts (self);
+        if (items[2].revents & ZMQ_POLLIN)
+            s_handle_job (self);
+    }
+    s_self_destroy (&self);
+}
+
+void
+ps_worker_actor (zsock_t *pipe, void *config)
+{
+    assert (pipe);
+    assert (config);
+    s_run (pipe, (const ps_worker_config_t *) config, NULL);
+}
+
+static void
+s_actor_from_new (zsock_t *pipe, void *args)
+{
+    s_start_t *start = (s_start_t *) args;
+    s_run (pipe, start->config, start->status);
+}
+
+//  --------------------------------------------------------------------------
+//  Public object
+
+static char *
+s_strdup (const char *string)
+{
+    return string ? strdup (string) : NULL;
+}
+
+ps_worker_t *
+ps_worker_new (const ps_worker_config_t *config)
+{
+    assert (config);
+    assert (config->work);
+    ps_worker_t *self = (ps_worker_t *) zmalloc (sizeof (ps_worker_t));
+    assert (self);
+    self->config = *config;
+    self->config.upstream = self->upstream = s_strdup (config->upstream);
+    self->config.downstream = self->downstream = s_strdup (config->downstream);
+    self->config.loopback = self->loopback = s_strdup (config->loopback);
+    self->config.interrupt = self->interrupt = s_strdup (config->interrupt);
+    if (config->heartbeat) {
+        self->heartbeat = malloc (config->heartbeat_size ? config->heartbeat_size : 1);
+        assert (self->heartbeat);
+        memcpy (self->heartbeat, config->heartbeat, config->heartbeat_size);
+        self->config.heartbeat = self->heartbeat;
+    }
+    self->status = -1;
+
+    //  zactor_new swallows the start signal's value, so the actor also
+    //  writes it here; the signal orders that write before our read.
+    s_start_t start = {&self->config, &self->status};
+    self->actor = zactor_new (s_actor_from_new, &start);
+    if (!self->actor || self->status != 0)
+        ps_worker_destroy (&self);
+    return self;
+}
+
+void
+ps_worker_destroy (ps_worker_t **self_p)
+{
+    assert (self_p);
+    ps_worker_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->actor);
+        free (self->upstream);
+        free (self->downstream);
+        free (self->loopback);
+        free (self->interrupt);
+        free (self->heartbeat);
+        free (self);
+        *self_p = NULL;
+    }
+}
