@@ -1,2 +1,407 @@
-/* ps_http_response_parser: not written yet */
+/*  ps_http_response_parser: reading HTTP/1.x responses (the client's side).
+
+    Wraps libhttp-parser in HTTP_RESPONSE mode. Bytes are fed as they come
+    off the socket, split anywhere; complete responses queue up in order. The
+    parser cannot know from the bytes alone that a response answers a HEAD
+    (its Content-Length then describes a body that is not sent), so the
+    caller announces its requests in order and on_headers_complete tells
+    http_parser to skip the body of those. Interim 1xx responses are parsed
+    and dropped: they are not answers and take no announcement. A response
+    without Content-Length or chunking ends when the peer closes, which the
+    caller reports by feeding 0 bytes.
+*/
 #include "prime_server/prime_server.h"
+
+#include <http_parser.h>
+#include <string.h>
+
+struct _ps_http_response_t {
+    int status;
+    int version;
+    bool keep_alive;
+    ps_pairs_t *headers;
+    char *body; //  NUL-terminated, never NULL
+    size_t body_size;
+};
+
+//  A ring of pointers or flags, grown by doubling
+typedef struct {
+    void **items;
+    size_t size;
+    size_t head;
+    size_t count;
+} s_ring_t;
+
+static void
+s_ring_push (s_ring_t *ring, void *item)
+{
+    if (ring->count == ring->size) {
+        size_t new_size = ring->size ? ring->size * 2 : 8;
+        void **items = (void **) malloc (new_size * sizeof (void *));
+        assert (items);
+        for (size_t i = 0; i < ring->count; i++)
+            items[i] = ring->items[(ring->head + i) % ring->size];
+        free (ring->items);
+        ring->items = items;
+        ring->size = new_size;
+        ring->head = 0;
+    }
+    ring->items[(ring->head + ring->count) % ring->size] = item;
+    ring->count++;
+}
+
+static void *
+s_ring_pop (s_ring_t *ring)
+{
+    if (ring->count == 0)
+        return NULL;
+    void *item = ring->items[ring->head];
+    ring->head = (ring->head + 1) % ring->size;
+    ring->count--;
+    return item;
+}
+
+struct _ps_http_response_parser_t {
+    http_parser parser;
+    size_t max_body;
+    ps_http_response_t *current; //  being parsed
+    bool head;                   //  current answers a HEAD
+    //  The header field being read: name then value in one buffer
+    char *field;
+    size_t field_size;
+    size_t field_cap;
+    size_t name_size;
+    bool in_value;
+    size_t body_cap;
+    s_ring_t heads;     //  announced requests: (void *) 1 for HEAD, NULL otherwise
+    s_ring_t responses; //  complete responses
+    bool closed;        //  the peer closed (fed 0 bytes)
+    bool closing;       //  a response said the connection ends after it
+    const char *error;
+};
+
+static ps_http_response_t *
+s_response_new (void)
+{
+    ps_http_response_t *self = (ps_http_response_t *) zmalloc (sizeof *self);
+    assert (self);
+    self->headers = ps_pairs_new (true);
+    assert (self->headers);
+    return self;
+}
+
+void
+ps_http_response_destroy (ps_http_response_t **self_p)
+{
+    assert (self_p);
+    ps_http_response_t *self = *self_p;
+    if (!self)
+        return;
+    ps_pairs_destroy (&self->headers);
+    free (self->body);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+ps_http_response_status (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->status;
+}
+
+int
+ps_http_response_version (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+const ps_pairs_t *
+ps_http_response_headers (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->headers;
+}
+
+const char *
+ps_http_response_body (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->body ? self->body : "";
+}
+
+size_t
+ps_http_response_body_size (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->body_size;
+}
+
+bool
+ps_http_response_keep_alive (const ps_http_response_t *self)
+{
+    assert (self);
+    return self->keep_alive;
+}
+
+//  ---------------------------------------------------------------------
+//  Callbacks
+
+static int
+s_fail (ps_http_response_parser_t *self, const char *reason)
+{
+    if (!self->error)
+        self->error = reason;
+    return -1;
+}
+
+static int
+s_on_message_begin (http_parser *parser)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    assert (!self->current);
+    //  Debian's http_parser is built lenient and would read on
+    if (self->closing)
+        return s_fail (self, "data after a response that closes the connection");
+    self->current = s_response_new ();
+    self->field_size = 0;
+    self->name_size = 0;
+    self->in_value = false;
+    self->body_cap = 0;
+    return 0;
+}
+
+static void
+s_field_append (ps_http_response_parser_t *self, const char *at, size_t length)
+{
+    if (self->field_size + length > self->field_cap) {
+        size_t cap = self->field_cap ? self->field_cap : 256;
+        while (cap < self->field_size + length)
+            cap *= 2;
+        self->field = (char *) realloc (self->field, cap);
+        assert (self->field);
+        self->field_cap = cap;
+    }
+    memcpy (self->field + self->field_size, at, length);
+    self->field_size += length;
+}
+
+static void
+s_field_flush (ps_http_response_parser_t *self)
+{
+    if (!self->in_value)
+        return;
+    ps_pairs_append (self->current->headers, self->field, self->name_size,
+                     self->field + self->name_size, self->field_size - self->name_size);
+    self->field_size = 0;
+    self->name_size = 0;
+    self->in_value = false;
+}
+
+static int
+s_on_header_field (http_parser *parser, const char *at, size_t length)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    s_field_flush (self);
+    s_field_append (self, at, length);
+    return 0;
+}
+
+static int
+s_on_header_value (http_parser *parser, const char *at, size_t length)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    if (!self->in_value) {
+        self->name_size = self->field_size;
+        self->in_value = true;
+    }
+    //  ps_pairs values are C strings
+    if (memchr (at, 0, length))
+        return s_fail (self, "NUL byte in a response header");
+    s_field_append (self, at, length);
+    return 0;
+}
+
+static int
+s_on_headers_complete (http_parser *parser)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    s_field_flush (self);
+    ps_http_response_t *response = self->current;
+    response->status = (int) parser->status_code;
+    response->version = (int) (parser->http_major * 10 + parser->http_minor);
+    if (response->status < 200) {
+        //  Interim: it answers nothing, so it takes no announcement
+        self->head = false;
+        return 1;
+    }
+    self->head = s_ring_pop (&self->heads) != NULL;
+    //  RFC 9112 6.3: these never have a body, whatever the headers say
+    if (self->head || response->status == 204 || response->status == 304)
+        return 1;
+    if (parser->content_length != ULLONG_MAX) {
+        if (parser->content_length > (uint64_t) self->max_body)
+            return s_fail (self, "response body over the limit");
+        //  Known size: one allocation
+        self->body_cap = (size_t) parser->content_length + 1;
+        response->body = (char *) malloc (self->body_cap);
+        assert (response->body);
+    }
+    return 0;
+}
+
+static int
+s_on_body (http_parser *parser, const char *at, size_t length)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    ps_http_response_t *response = self->current;
+    if (length > self->max_body - response->body_size)
+        return s_fail (self, "response body over the limit");
+    size_t need = response->body_size + length + 1;
+    if (need > self->body_cap) {
+        size_t cap = self->body_cap ? self->body_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        response->body = (char *) realloc (response->body, cap);
+        assert (response->body);
+        self->body_cap = cap;
+    }
+    memcpy (response->body + response->body_size, at, length);
+    response->body_size += length;
+    return 0;
+}
+
+static int
+s_on_message_complete (http_parser *parser)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
+    //  Trailer fields of a chunked body join the headers
+    s_field_flush (self);
+    ps_http_response_t *response = self->current;
+    self->current = NULL;
+    if (response->status < 200) {
+        ps_http_response_destroy (&response);
+        return 0;
+    }
+    if (response->body)
+        response->body[response->body_size] = 0;
+    //  Decided here, not in on_headers_complete: only now does http_parser
+    //  know that the body of a HEAD answer was skipped (so no EOF is needed)
+    response->keep_alive = http_should_keep_alive (parser) != 0;
+    if (!response->keep_alive)
+        self->closing = true;
+    s_ring_push (&self->responses, response);
+    return 0;
+}
+
+static const http_parser_settings s_settings = {
+    .on_message_begin = s_on_message_begin,
+    .on_header_field = s_on_header_field,
+    .on_header_value = s_on_header_value,
+    .on_headers_complete = s_on_headers_complete,
+    .on_body = s_on_body,
+    .on_message_complete = s_on_message_complete,
+};
+
+//  ---------------------------------------------------------------------
+//  Parser
+
+ps_http_response_parser_t *
+ps_http_response_parser_new (size_t max_body)
+{
+    ps_http_response_parser_t *self = (ps_http_response_parser_t *) zmalloc (sizeof *self);
+    assert (self);
+    self->max_body = max_body;
+    http_parser_init (&self->parser, HTTP_RESPONSE);
+    self->parser.data = self;
+    return self;
+}
+
+void
+ps_http_response_parser_destroy (ps_http_response_parser_t **self_p)
+{
+    assert (self_p);
+    ps_http_response_parser_t *self = *self_p;
+    if (!self)
+        return;
+    ps_http_response_destroy (&self->current);
+    ps_http_response_t *response;
+    while ((response = (ps_http_response_t *) s_ring_pop (&self->responses)))
+        ps_http_response_destroy (&response);
+    free (self->responses.items);
+    free (self->heads.items);
+    free (self->field);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+ps_http_response_parser_expect (ps_http_response_parser_t *self, bool head)
+{
+    assert (self);
+    s_ring_push (&self->heads, head ? (void *) 1 : NULL);
+}
+
+void
+ps_http_response_parser_expect_head (ps_http_response_parser_t *self)
+{
+    ps_http_response_parser_expect (self, true);
+}
+
+int
+ps_http_response_parser_feed (ps_http_response_parser_t *self, const char *data, size_t size)
+{
+    assert (self);
+    assert (data || size == 0);
+    if (self->error)
+        return -1;
+    if (self->closed) {
+        self->error = "bytes after the connection closed";
+        return -1;
+    }
+    if (size == 0)
+        self->closed = true;
+    size_t done = http_parser_execute (&self->parser, &s_settings, data, size);
+    enum http_errno code = HTTP_PARSER_ERRNO (&self->parser);
+    if (code != HPE_OK) {
+        //  Our own reason (from a callback) is the more precise one
+        if (!self->error)
+            self->error = http_errno_description (code);
+        ps_http_response_destroy (&self->current);
+        return -1;
+    }
+    if (self->parser.upgrade) {
+        //  We never ask for an upgrade; the rest is no longer HTTP
+        self->error = "unexpected protocol upgrade";
+        ps_http_response_destroy (&self->current);
+        return -1;
+    }
+    if (done != size) {
+        self->error = "response parser stopped early";
+        ps_http_response_destroy (&self->current);
+        return -1;
+    }
+    return 0;
+}
+
+ps_http_response_t *
+ps_http_response_parser_next (ps_http_response_parser_t *self)
+{
+    assert (self);
+    return (ps_http_response_t *) s_ring_pop (&self->responses);
+}
+
+const char *
+ps_http_response_parser_error (const ps_http_response_parser_t *self)
+{
+    assert (self);
+    return self->error;
+}
+
+bool
+ps_http_response_parser_partial (const ps_http_response_parser_t *self)
+{
+    assert (self);
+    return self->current != NULL;
+}

@@ -152,12 +152,25 @@ void ps_http_response_parser_destroy (ps_http_response_parser_t **self_p);
 //  are taken as answers to other methods.
 void ps_http_response_parser_expect_head (ps_http_response_parser_t *self);
 
+//  Announce every request in the order it was sent, HEAD or not, so that a
+//  HEAD among pipelined requests is matched to its own response. Final
+//  responses take the announcements in order (1xx interim ones take none);
+//  with none left a response is taken as not HEAD. _expect_head (self) is
+//  _expect (self, true).
+void ps_http_response_parser_expect (ps_http_response_parser_t *self, bool head);
+
 //  Feed bytes; size 0 means the peer closed (ends a response delimited by
 //  the close). Returns 0, or -1 once the stream is malformed.
 int ps_http_response_parser_feed (ps_http_response_parser_t *self, const char *data, size_t size);
 
 //  Next complete response, or NULL. Caller owns.
 ps_http_response_t *ps_http_response_parser_next (ps_http_response_parser_t *self);
+
+//  Why the stream was found malformed (static text), or NULL.
+const char *ps_http_response_parser_error (const ps_http_response_parser_t *self);
+
+//  True while bytes of an incomplete response are buffered.
+bool ps_http_response_parser_partial (const ps_http_response_parser_t *self);
 
 #ifdef __cplusplus
 }
