@@ -1088,6 +1088,9 @@ s_handle_pipe (self_t *self)
             self->draining = true;
             self->drain_deadline = zclock_mono () + (ms > 0 ? ms : 0);
         }
+        //  Acknowledge first: the caller knows the drain has begun, and a
+        //  DRAINED that follows at once is not taken for the ack.
+        zsock_signal (self->pipe, 0);
         s_drain_check (self, zclock_mono ());
     }
     else
@@ -1358,6 +1361,7 @@ ps_server_drain (ps_server_t *self, int drain_ms)
 {
     assert (self);
     zsock_send (self->actor, "si", "DRAIN", drain_ms);
+    zsock_wait (self->actor);
 }
 
 bool

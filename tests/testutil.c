@@ -529,11 +529,10 @@ tu_pipeline_new (const char *transport, const ps_server_config_t *config,
             worker_config.loopback = self->loopback;
             worker_config.interrupt = self->interrupt;
             worker_config.work = stages [s].work;
-            worker_config.work_arg = stages [s].work_arg;
-            if (w < 8) {
-                worker_config.heartbeat = stages [s].heartbeats [w];
-                worker_config.heartbeat_size = stages [s].heartbeat_sizes [w];
-            }
+            worker_config.work_arg
+                = stages [s].worker_args [w] ? stages [s].worker_args [w] : stages [s].work_arg;
+            worker_config.heartbeat = stages [s].heartbeats [w];
+            worker_config.heartbeat_size = stages [s].heartbeat_sizes [w];
             self->workers [s][w] = ps_worker_new (&worker_config);
             if (!self->workers [s][w])
                 goto failed;

@@ -121,6 +121,7 @@ typedef struct {
     size_t workers;
     ps_proxy_choose_fn *choose; //  optional
     void *choose_arg;
+    void *worker_args [8];      //  optional: overrides work_arg per worker
     const void *heartbeats [8]; //  optional initial heartbeat per worker
     size_t heartbeat_sizes [8];
 } tu_stage_t;
