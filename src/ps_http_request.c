@@ -1,2 +1,471 @@
-/* ps_http_request: not written yet */
-#include "prime_server/prime_server.h"
+/*  ps_http_request: one parsed HTTP request, as the server's parser builds it
+    and as a worker receives it.
+
+    The parser hands over the parts of a header section; this file turns the
+    raw target into a percent-decoded path and an ordered query multimap,
+    derives the keep-alive decision (RFC 9112 9.3) and Expect: 100-continue
+    from the headers, and defines the structured wire form, so that workers
+    in any language read requests without an HTTP parser.
+
+    Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
+    exactly 8 frames, in this order:
+
+      frame 0  method    the method token as sent, ASCII, e.g. "GET"
+                         (1 or more tchar, RFC 9110 5.6.2)
+      frame 1  target    the raw request-target as sent, e.g.
+                         "/is_prime?possible_prime=7" (not empty, no NUL)
+      frame 2  path      the target's path, percent-decoded: raw bytes
+                         (UTF-8 if the client sent UTF-8), no NUL; "+" is
+                         kept as "+"; "*" for OPTIONS *; for an absolute-form
+                         target the path after the authority ("/" if none)
+      frame 3  version   2 ASCII bytes: "10" (HTTP/1.0) or "11" (HTTP/1.1)
+      frame 4  query     a pairs frame (ps_pairs_encode): the query split on
+                         '&' and then on the first '=', each part decoded
+                         afterwards ("%26" and "%3D" stay inside names and
+                         values, "+" becomes a space); empty segments
+                         ("a=1&&b=2") are skipped, a segment without '='
+                         has the value ""; in order, duplicates kept;
+                         empty frame when the target has no query
+      frame 5  headers   a pairs frame: header fields in order as received,
+                         names as sent (compare them ignoring ASCII case),
+                         values without leading/trailing whitespace
+      frame 6  body      the decoded body (chunked framing removed), any
+                         bytes, may be empty
+      frame 7  trailers  a pairs frame: trailer fields of a chunked body,
+                         usually empty
+
+    A pairs frame is a sequence of netstrings "<decimal length>:<bytes>,"
+    alternating name and value, e.g. "4:Host,9:localhost,"; an empty frame
+    is an empty list. Keep-alive and Expect are not sent: the receiver
+    derives them from the version and the headers, as the server did.
+    ps_http_request_decode returns NULL for anything else: another frame
+    count, an empty or non-token method, an empty target, a NUL in method,
+    target or path, a version other than "10"/"11", a malformed pairs frame.
+*/
+#include "ps_http_private.h"
+#include <string.h>
+#include <strings.h>
+
+//  ---------------------------------------------------------------------
+//  Character classes, built at compile time so they cost one load per byte
+
+#define S_IS_TCHAR(c)                                                                          \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z')  \
+     || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\''      \
+     || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_'       \
+     || (c) == '`' || (c) == '|' || (c) == '~')
+#define S_IS_FVCHAR(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
+#define S_IS_TARGET(c) ((c) >= 0x21 && (c) <= 0x7e && (c) != '#')
+#define S_CLASS(c)                                                                             \
+    ((S_IS_TCHAR (c) ? PS_HTTP_TCHAR : 0) | (S_IS_FVCHAR (c) ? PS_HTTP_FVCHAR : 0)             \
+     | (S_IS_TARGET (c) ? PS_HTTP_TARGET : 0))
+#define S_R4(n)   S_CLASS (n), S_CLASS ((n) + 1), S_CLASS ((n) + 2), S_CLASS ((n) + 3)
+#define S_R16(n)  S_R4 (n), S_R4 ((n) + 4), S_R4 ((n) + 8), S_R4 ((n) + 12)
+#define S_R64(n)  S_R16 (n), S_R16 ((n) + 16), S_R16 ((n) + 32), S_R16 ((n) + 48)
+
+const unsigned char ps_http_char_class[256] = {S_R64 (0), S_R64 (64), S_R64 (128),
+                                               S_R64 (192)};
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static int
+s_unhex (unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+//  Percent-decode src into dst (room for size bytes). With plus, '+' is a
+//  space (query only). Returns the decoded size, or -1 on a bad escape or
+//  a decoded NUL (which no string on our wire may hold).
+static ssize_t
+s_decode (const char *src, size_t size, char *dst, bool plus)
+{
+    const char *end = src + size;
+    char *out = dst;
+    while (src < end) {
+        char c = *src++;
+        if (c == '%') {
+            if (end - src < 2)
+                return -1;
+            int hi = s_unhex ((unsigned char) src[0]);
+            int lo = s_unhex ((unsigned char) src[1]);
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return -1;
+            *out++ = (char) (hi << 4 | lo);
+            src += 2;
+        }
+        else
+        if (c == '+' && plus)
+            *out++ = ' ';
+        else
+            *out++ = c;
+    }
+    return out - dst;
+}
+
+//  Split the query (after '?') into pairs. Returns 0, or -1 on bad encoding.
+static int
+s_split_query (ps_pairs_t *query, const char *src, size_t size)
+{
+    char stack[512];
+    char *scratch = size <= sizeof (stack) ? stack : (char *) malloc (size);
+    assert (scratch);
+    int rc = 0;
+    const char *end = src + size;
+    while (src < end) {
+        const char *amp = (const char *) memchr (src, '&', end - src);
+        const char *seg_end = amp ? amp : end;
+        if (seg_end > src) {
+            const char *eq = (const char *) memchr (src, '=', seg_end - src);
+            const char *key_end = eq ? eq : seg_end;
+            ssize_t key_size = s_decode (src, key_end - src, scratch, true);
+            ssize_t value_size = 0;
+            if (key_size >= 0 && eq)
+                value_size = s_decode (eq + 1, seg_end - eq - 1, scratch + key_size, true);
+            if (key_size < 0 || value_size < 0) {
+                rc = -1;
+                break;
+            }
+            ps_pairs_append (query, scratch, key_size, scratch + key_size, value_size);
+        }
+        src = seg_end + 1;
+    }
+    if (scratch != stack)
+        free (scratch);
+    return rc;
+}
+
+bool
+ps_http_list_has (const char *list, const char *token)
+{
+    assert (list && token);
+    size_t token_size = strlen (token);
+    const char *cursor = list;
+    while (*cursor) {
+        while (*cursor == ' ' || *cursor == '\t')
+            cursor++;
+        const char *start = cursor;
+        while (*cursor && *cursor != ',')
+            cursor++;
+        const char *end = cursor;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t) (end - start) == token_size && strncasecmp (start, token, token_size) == 0)
+            return true;
+        if (*cursor == ',')
+            cursor++;
+    }
+    return false;
+}
+
+//  Derive keep-alive and expect_continue from version and headers.
+static void
+s_derive (ps_http_request_t *self)
+{
+    bool close = false, keep_alive = false, expect = false;
+    size_t count = ps_pairs_size (self->headers);
+    for (size_t index = 0; index < count; index++) {
+        const char *name = ps_pairs_name (self->headers, index);
+        const char *value = ps_pairs_value (self->headers, index);
+        if (strcasecmp (name, "connection") == 0) {
+            close = close || ps_http_list_has (value, "close");
+            keep_alive = keep_alive || ps_http_list_has (value, "keep-alive");
+        }
+        else
+        if (strcasecmp (name, "expect") == 0)
+            expect = expect || ps_http_list_has (value, "100-continue");
+    }
+    //  RFC 9112 9.3: close always wins; 1.0 persists only when asked to
+    self->keep_alive = !close && (self->version >= 11 || keep_alive);
+    self->expect_continue = expect;
+}
+
+//  One allocation for the three strings; path gets target_size + 1 bytes,
+//  enough for any decoding of the target.
+static ps_http_request_t *
+s_new (const char *method, size_t method_size, const char *target, size_t target_size,
+       size_t path_room)
+{
+    ps_http_request_t *self = (ps_http_request_t *) calloc (1, sizeof (ps_http_request_t));
+    assert (self);
+    self->strings = (char *) malloc (method_size + target_size + path_room + 3);
+    assert (self->strings);
+    char *cursor = self->strings;
+    memcpy (cursor, method, method_size);
+    cursor[method_size] = 0;
+    self->method = cursor;
+    cursor += method_size + 1;
+    memcpy (cursor, target, target_size);
+    cursor[target_size] = 0;
+    self->target = cursor;
+    self->target_size = target_size;
+    cursor += target_size + 1;
+    cursor[0] = 0;
+    self->path = cursor;
+    return self;
+}
+
+//  ---------------------------------------------------------------------
+//  Private constructors (ps_http_private.h)
+
+ps_http_request_t *
+ps_http_request_new_parsed (const char *method, const char *target, size_t target_size,
+                            int version, ps_pairs_t **headers_p, const char **reason)
+{
+    assert (method && target && headers_p && *headers_p && reason);
+    assert (version == 10 || version == 11);
+    ps_http_request_t *self = s_new (method, strlen (method), target, target_size, target_size);
+    self->version = version;
+    self->headers = *headers_p;
+    *headers_p = NULL;
+    self->query = ps_pairs_new (false);
+    self->trailers = ps_pairs_new (true);
+
+    //  Which bytes of the target are the path, which the query
+    const char *end = target + target_size;
+    const char *mark = (const char *) memchr (target, '?', target_size);
+    const char *path_end = mark ? mark : end;
+    const char *path_start = NULL;
+    if (target_size > 0 && target[0] == '/')
+        path_start = target; //  origin-form, the usual case
+    else
+    if (target_size == 1 && target[0] == '*')
+        path_start = target; //  asterisk-form (OPTIONS *)
+    else {
+        //  absolute-form: scheme "://" authority [path]
+        const char *scheme_end = NULL;
+        for (const char *cursor = target; cursor + 2 < path_end; cursor++)
+            if (cursor[0] == ':' && cursor[1] == '/' && cursor[2] == '/') {
+                scheme_end = cursor;
+                break;
+            }
+        if (!scheme_end || scheme_end == target) {
+            *reason = "unsupported request-target form";
+            goto bad;
+        }
+        const char *authority = scheme_end + 3;
+        const char *slash = (const char *) memchr (authority, '/', path_end - authority);
+        path_start = slash ? slash : path_end;
+    }
+    char *path = (char *) self->path;
+    if (path_start == path_end)
+        strcpy (path, "/");
+    else {
+        ssize_t path_size = s_decode (path_start, path_end - path_start, path, false);
+        if (path_size < 0) {
+            *reason = "bad percent-encoding in the path";
+            goto bad;
+        }
+        path[path_size] = 0;
+    }
+    if (mark && s_split_query (self->query, mark + 1, end - mark - 1) == -1) {
+        *reason = "bad percent-encoding in the query";
+        goto bad;
+    }
+    s_derive (self);
+    return self;
+
+bad:
+    ps_http_request_destroy (&self);
+    return NULL;
+}
+
+void
+ps_http_request_set_body (ps_http_request_t *self, char *body, size_t body_size)
+{
+    assert (self);
+    assert (body || body_size == 0);
+    free (self->body);
+    self->body = body;
+    self->body_size = body_size;
+}
+
+void
+ps_http_request_set_trailers (ps_http_request_t *self, ps_pairs_t **trailers_p)
+{
+    assert (self && trailers_p && *trailers_p);
+    ps_pairs_destroy (&self->trailers);
+    self->trailers = *trailers_p;
+    *trailers_p = NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  Public API
+
+void
+ps_http_request_destroy (ps_http_request_t **self_p)
+{
+    assert (self_p);
+    ps_http_request_t *self = *self_p;
+    if (!self)
+        return;
+    ps_pairs_destroy (&self->query);
+    ps_pairs_destroy (&self->headers);
+    ps_pairs_destroy (&self->trailers);
+    free (self->body);
+    free (self->strings);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+ps_http_request_method (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->method;
+}
+
+const char *
+ps_http_request_target (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->target;
+}
+
+const char *
+ps_http_request_path (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->path;
+}
+
+const ps_pairs_t *
+ps_http_request_query (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->query;
+}
+
+const ps_pairs_t *
+ps_http_request_headers (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->headers;
+}
+
+const ps_pairs_t *
+ps_http_request_trailers (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->trailers;
+}
+
+const char *
+ps_http_request_body (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->body ? self->body : "";
+}
+
+size_t
+ps_http_request_body_size (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->body_size;
+}
+
+int
+ps_http_request_version (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+bool
+ps_http_request_keep_alive (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->keep_alive;
+}
+
+bool
+ps_http_request_expect_continue (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->expect_continue;
+}
+
+zmsg_t *
+ps_http_request_encode (const ps_http_request_t *self)
+{
+    assert (self);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, self->method, strlen (self->method));
+    zmsg_addmem (msg, self->target, self->target_size);
+    zmsg_addmem (msg, self->path, strlen (self->path));
+    zmsg_addmem (msg, self->version == 10 ? "10" : "11", 2);
+    zframe_t *frame = ps_pairs_encode (self->query);
+    zmsg_append (msg, &frame);
+    frame = ps_pairs_encode (self->headers);
+    zmsg_append (msg, &frame);
+    zmsg_addmem (msg, self->body, self->body_size);
+    frame = ps_pairs_encode (self->trailers);
+    zmsg_append (msg, &frame);
+    return msg;
+}
+
+ps_http_request_t *
+ps_http_request_decode (zmsg_t *msg)
+{
+    if (!msg || zmsg_size (msg) != 8)
+        return NULL;
+    zframe_t *frames[8];
+    frames[0] = zmsg_first (msg);
+    for (int index = 1; index < 8; index++)
+        frames[index] = zmsg_next (msg);
+
+    const char *method = (const char *) zframe_data (frames[0]);
+    size_t method_size = zframe_size (frames[0]);
+    if (method_size == 0)
+        return NULL;
+    for (size_t index = 0; index < method_size; index++)
+        if (!(ps_http_char_class[(unsigned char) method[index]] & PS_HTTP_TCHAR))
+            return NULL;
+    const char *target = (const char *) zframe_data (frames[1]);
+    size_t target_size = zframe_size (frames[1]);
+    if (target_size == 0 || memchr (target, 0, target_size))
+        return NULL;
+    const char *path = (const char *) zframe_data (frames[2]);
+    size_t path_size = zframe_size (frames[2]);
+    if (memchr (path, 0, path_size))
+        return NULL;
+    const char *version = (const char *) zframe_data (frames[3]);
+    if (zframe_size (frames[3]) != 2 || version[0] != '1'
+        || (version[1] != '0' && version[1] != '1'))
+        return NULL;
+
+    ps_pairs_t *query = ps_pairs_decode (zframe_data (frames[4]), zframe_size (frames[4]), false);
+    ps_pairs_t *headers =
+        ps_pairs_decode (zframe_data (frames[5]), zframe_size (frames[5]), true);
+    ps_pairs_t *trailers =
+        ps_pairs_decode (zframe_data (frames[7]), zframe_size (frames[7]), true);
+    if (!query || !headers || !trailers) {
+        ps_pairs_destroy (&query);
+        ps_pairs_destroy (&headers);
+        ps_pairs_destroy (&trailers);
+        return NULL;
+    }
+    ps_http_request_t *self = s_new (method, method_size, target, target_size, path_size);
+    memcpy ((char *) self->path, path, path_size);
+    ((char *) self->path)[path_size] = 0;
+    self->version = version[1] == '0' ? 10 : 11;
+    self->query = query;
+    self->headers = headers;
+    self->trailers = trailers;
+    size_t body_size = zframe_size (frames[6]);
+    if (body_size) {
+        self->body = (char *) malloc (body_size + 1);
+        assert (self->body);
+        memcpy (self->body, zframe_data (frames[6]), body_size);
+        self->body[body_size] = 0;
+        self->body_size = body_size;
+    }
+    s_derive (self);
+    return self;
+}
