@@ -1091,6 +1091,8 @@ s_handle_pipe (self_t *self)
         //  Acknowledge first: the caller knows the drain has begun, and a
         //  DRAINED that follows at once is not taken for the ack.
         zsock_signal (self->pipe, 0);
+        if (self->drained)
+            zstr_send (self->pipe, "DRAINED"); //  a repeated DRAIN's ack ate it
         s_drain_check (self, zclock_mono ());
     }
     else
@@ -1138,6 +1140,8 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
     zsock_set_sndtimeo (sock, 0);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
+    if (type == ZMQ_STREAM)
+        zsock_set_backlog (sock, 1024); //  bursts of new clients
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0) {
         zsys_error ("ps_server: cannot %s the %s socket to %s: %s", bind ? "bind" : "connect",

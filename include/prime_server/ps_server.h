@@ -61,7 +61,11 @@ void ps_server_drain (ps_server_t *self, int drain_ms);
 //  Wait up to timeout_ms (-1: forever) for the drain to finish; true if it did.
 bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 
-//  The actor body (see ps_proxy_actor); signals the bound port (or -1).
+//  The actor body (see ps_proxy_actor). At start it sends a signal (0, or
+//  1 if a bind or connect failed), then one "i" message: the bound TCP port,
+//  -1 for a non-TCP listen endpoint, or -2 on failure (the actor has then
+//  returned). Commands: "$TERM"; "DRAIN" + milliseconds (answered with a
+//  signal, then "DRAINED" when the drain has finished).
 void ps_server_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
