@@ -152,9 +152,10 @@ s_conn_open (s_client_t *self, s_conn_t *conn, const struct addrinfo *addr)
         int one = 1;
         //  Pipelined small requests must not wait for Nagle
         setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect (fd, addr->ai_addr, addr->ai_addrlen) == 0 || errno == EINPROGRESS) {
+        int rc = connect (fd, addr->ai_addr, addr->ai_addrlen);
+        if (rc == 0 || errno == EINPROGRESS) {
             conn->fd = fd;
-            conn->connecting = errno == EINPROGRESS;
+            conn->connecting = rc != 0;
             conn->addr = addr;
             break;
         }

@@ -37,6 +37,7 @@ typedef struct {
     bool slam;           //  close every connection at once
     int hold;            //  hold the answers of the connection that got id 0
                          //  until this many were sent on other connections
+    bool ipv6;           //  listen on ::1 instead of 127.0.0.1
     //  Results, read after the actor is gone
     int port;
     int accepted;
@@ -120,8 +121,9 @@ s_make_response (server_t *server, const char *method, const char *id, int statu
     if (server->chunked) {
         size += snprintf (text + size, sizeof text - size, "Transfer-Encoding: chunked\r\n\r\n");
         if (!head)
-            size += snprintf (text + size, sizeof text - size, "2;ext=1\r\n%.2s\r\n%x\r\n%s\r\n0\r\n\r\n",
-                              body, body_size - 2, body + 2);
+            size += snprintf (text + size, sizeof text - size,
+                              "2;ext=1\r\n%.2s\r\n%x\r\n%s\r\n0\r\n\r\n", body, body_size - 2,
+                              body + 2);
     }
     else
         size += snprintf (text + size, sizeof text - size, "Content-Length: %d\r\n\r\n%s",
@@ -214,20 +216,31 @@ static void
 s_server_task (zsock_t *pipe, void *args)
 {
     server_t *server = (server_t *) args;
-    int listener = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int listener = socket (server->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert (listener >= 0);
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
     memset (&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    int rc = bind (listener, (struct sockaddr *) &addr, sizeof addr);
+    socklen_t size;
+    if (server->ipv6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_addr = in6addr_loopback;
+        size = sizeof *in6;
+    }
+    else {
+        struct sockaddr_in *in = (struct sockaddr_in *) &addr;
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        size = sizeof *in;
+    }
+    int rc = bind (listener, (struct sockaddr *) &addr, size);
     assert (rc == 0);
     rc = listen (listener, 128);
     assert (rc == 0);
-    socklen_t size = sizeof addr;
+    size = sizeof addr;
     getsockname (listener, (struct sockaddr *) &addr, &size);
-    server->port = ntohs (addr.sin_port);
+    server->port = server->ipv6 ? ntohs (((struct sockaddr_in6 *) &addr)->sin6_port)
+                                : ntohs (((struct sockaddr_in *) &addr)->sin_port);
     zsock_signal (pipe, 0);
 
     tconn_t *conns[MAX_TCONN] = {NULL};
@@ -399,6 +412,26 @@ START_TEST (test_pipelined)
     zactor_destroy (&actor);
     ck_assert_int_eq (server.accepted, 1);
     ck_assert_int_eq (server.requests, 2000);
+}
+END_TEST
+
+START_TEST (test_ipv6)
+{
+    server_t server = {.ipv6 = true};
+    zactor_t *actor = s_server_start (&server);
+    ps_client_config_t config;
+    ps_client_config_defaults (&config);
+    config.host = "::1";
+    config.port = server.port;
+    config.connections = 2;
+    config.request = s_request;
+    config.response = s_response;
+    run_t run = {.total = 100};
+    config.arg = &run;
+    ck_assert_int_eq (ps_client_run (&config), 100);
+    ck_assert (!run.bad_order && !run.bad_body);
+    zactor_destroy (&actor);
+    ck_assert_int_eq (server.accepted, 2);
 }
 END_TEST
 
@@ -597,6 +630,7 @@ s_suite (void)
     tcase_add_test (tc, test_defaults);
     tcase_add_test (tc, test_pipelined);
     tcase_add_test (tc, test_one_at_a_time);
+    tcase_add_test (tc, test_ipv6);
     tcase_add_test (tc, test_order_across_connections);
     tcase_add_test (tc, test_split_and_chunked);
     tcase_add_test (tc, test_interim_and_head);
