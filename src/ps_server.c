@@ -66,7 +66,8 @@ struct _request_t {
     answer_t answer;
     int status;
     ps_pairs_t *headers;   //  owned, from a RESULT
-    zframe_t *body;        //  owned, from a RESULT
+    zmq_msg_t body;        //  owned, from a RESULT, if has_body
+    bool has_body;
     const ps_pairs_t *local_headers; //  borrowed from self
     const char *text;      //  static: local body or parser reason
     char *line;            //  "METHOD target" for the access log, or NULL
@@ -333,7 +334,8 @@ s_request_free (self_t *self, request_t *request)
 {
     assert (!request->pending);
     ps_pairs_destroy (&request->headers);
-    zframe_destroy (&request->body);
+    if (request->has_body)
+        zmq_msg_close (&request->body);
     zstr_free (&request->line);
     if (self->free_count < FREE_MAX) {
         request->next = self->free_requests;
@@ -611,7 +613,7 @@ s_format_http (self_t *self, request_t *request, bool keep_alive)
                                         request->head, keep_alive);
     }
     return ps_http_response_format (request->version, request->status, request->headers,
-                                    zframe_data (request->body), zframe_size (request->body),
+                                    zmq_msg_data (&request->body), zmq_msg_size (&request->body),
                                     request->head, keep_alive);
 }
 
@@ -621,7 +623,8 @@ static zchunk_t *
 s_format_netstring (request_t *request)
 {
     if (request->answer == ANSWER_RESULT)
-        return ps_netstring_encode (zframe_data (request->body), zframe_size (request->body));
+        return ps_netstring_encode (zmq_msg_data (&request->body),
+                                    zmq_msg_size (&request->body));
     char text [160];
     if (request->answer == ANSWER_LOCAL && request->text)
         snprintf (text, sizeof (text), "%s", request->text);
@@ -884,50 +887,47 @@ s_handle_stream (self_t *self)
 //  ---------------------------------------------------------------------
 //  Results on the loopback
 
+//  A RESULT is [envelope][headers][body]; parts holds the first
+//  min (count, 3) frames. The body frame moves into the request, so its
+//  bytes are copied once, into the response.
 static void
-s_handle_result (self_t *self, zmsg_t **msg_p)
+s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
 {
-    zmsg_t *msg = *msg_p;
     ps_envelope_t envelope;
-    zframe_t *frame = zmsg_first (msg);
-    if (!frame || ps_envelope_decode (frame, &envelope) != 0
-        || envelope.type != PS_MSG_RESULT) {
+    zframe_t *frame = zframe_new (zmq_msg_data (&parts [0]), zmq_msg_size (&parts [0]));
+    int rc = ps_envelope_decode (frame, &envelope);
+    zframe_destroy (&frame);
+    if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         zsys_warning ("ps_server: dropping junk on the loopback (%zu frames, no RESULT "
                       "envelope)",
-                      zmsg_size (msg));
-        zmsg_destroy (msg_p);
+                      count);
         return;
     }
     request_t *request = (request_t *) s_table_get (&self->requests, envelope.id);
-    if (!request) {
-        //  Timed out, cancelled or its client left: dropped quietly.
-        zmsg_destroy (msg_p);
-        return;
-    }
+    if (!request)
+        return; //  timed out, cancelled or its client left: dropped quietly
     s_request_unregister (self, request);
     ps_pairs_t *headers = NULL;
-    if (zmsg_size (msg) == 3 && envelope.status >= 100 && envelope.status <= 599) {
-        zframe_t *pairs = zmsg_next (msg);
-        headers = ps_pairs_decode (zframe_data (pairs), zframe_size (pairs), true);
+    bool valid = count == 3 && envelope.status >= 100 && envelope.status <= 599;
+    if (valid && zmq_msg_size (&parts [1]) > 0) {
+        headers = ps_pairs_decode (zmq_msg_data (&parts [1]), zmq_msg_size (&parts [1]), true);
+        valid = headers != NULL;
     }
-    if (!headers) {
+    if (!valid) {
         //  The request is known but its answer is malformed: the client
         //  gets a 502 rather than waiting for a timeout that may not come.
         zsys_warning ("ps_server: malformed RESULT for %" PRIu64 " (%zu frames, status %d)",
-                      envelope.id, zmsg_size (msg), envelope.status);
+                      envelope.id, count, envelope.status);
         s_request_answer_local (self, request, 502, NULL, NULL);
     }
     else {
-        zframe_t *env = zmsg_pop (msg);
-        zframe_t *hdr = zmsg_pop (msg);
-        zframe_destroy (&env);
-        zframe_destroy (&hdr);
         request->answer = ANSWER_RESULT;
         request->status = envelope.status;
         request->headers = headers;
-        request->body = zmsg_pop (msg);
+        zmq_msg_init (&request->body);
+        zmq_msg_move (&request->body, &parts [2]);
+        request->has_body = true;
     }
-    zmsg_destroy (msg_p);
     conn_t *conn = request->conn;
     if (conn->head == request)
         s_conn_flush (self, &conn);
@@ -937,10 +937,32 @@ static void
 s_handle_loopback (self_t *self)
 {
     for (int n = 0; n < BATCH; n++) {
-        zmsg_t *msg = zmsg_recv (self->pull);
-        if (!msg)
+        zmq_msg_t parts [3];
+        zmq_msg_init (&parts [0]);
+        if (zmq_msg_recv (&parts [0], self->pull_h, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&parts [0]);
             return;
-        s_handle_result (self, &msg);
+        }
+        size_t count = 1;
+        bool more = zmq_msg_more (&parts [0]);
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init (&extra);
+            if (zmq_msg_recv (&extra, self->pull_h, 0) == -1) {
+                zmq_msg_close (&extra);
+                break;
+            }
+            more = zmq_msg_more (&extra);
+            if (count < 3) {
+                zmq_msg_init (&parts [count]);
+                zmq_msg_move (&parts [count], &extra);
+            }
+            zmq_msg_close (&extra);
+            count++;
+        }
+        s_handle_result (self, parts, count);
+        for (size_t i = 0; i < count && i < 3; i++)
+            zmq_msg_close (&parts [i]);
     }
 }
 

@@ -772,15 +772,21 @@ START_TEST (test_bad_endpoint)
     ps_server_config_defaults (&config);
     config.listen = "bogus://nowhere";
     ck_assert_ptr_null (ps_server_new (&config));
-    config.listen = "inproc://ps-test-server-ok";
+    //  Fresh names: a closed socket's inproc name is released asynchronously.
+    char *first = tu_endpoint ("inproc", "listen");
+    char *second = tu_endpoint ("inproc", "listen");
+    config.listen = first;
     config.loopback = "tcp://256.1.1.1:1";
     ck_assert_ptr_null (ps_server_new (&config));
+    config.listen = second;
     config.loopback = NULL;
     ps_server_t *server = ps_server_new (&config);
     ck_assert_ptr_nonnull (server);
     ck_assert_int_eq (ps_server_port (server), -1);
     ps_server_destroy (&server);
     ps_server_destroy (&server);
+    tu_endpoint_free (&first);
+    tu_endpoint_free (&second);
 }
 END_TEST
 
