@@ -312,8 +312,8 @@ typedef struct {
 } s_pipeline_t;
 
 //  Stop in the order that leaves nothing blocked: workers first (the server
-//  still takes their last results, and cancelled work ends within one
-//  cancellation check), then the proxies, then the server.
+//  still takes their last results, and a worker in a long job sees its $TERM
+//  at the next cancellation check), then the proxies, then the server.
 static void
 s_pipeline_destroy (s_pipeline_t *self)
 {
@@ -495,11 +495,10 @@ s_run_daemon (const s_options_t *options)
     while (!drained) {
         drained = ps_server_wait_drained (pipeline.server, 50);
         if (!drained && s_signal_wait (0)) {
+            //  Stop now: workers see $TERM as a cancellation, and the
+            //  server, destroyed last, answers 503 to what is in flight.
             if (!options->quiet)
                 fprintf (stderr, "prime_serverd: second signal, stopping at once\n");
-            //  Ends the drain now: what is in flight gets 503 and is cancelled.
-            ps_server_drain (pipeline.server, 0);
-            ps_server_wait_drained (pipeline.server, 500);
             break;
         }
     }

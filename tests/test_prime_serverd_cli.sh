@@ -59,19 +59,32 @@ wait_for_line() {
   return 1
 }
 
-# Wait (bounded, $2 ms) for process $1 to end; prints its exit status.
+# Wait (bounded, $2 ms) for process $1, a child of this shell, to end; sets
+# $status to its exit status or "timeout" (not in a subshell: only the
+# parent shell can collect a child's status).
 wait_exit() {
   local pid=$1 limit=$2 start
   start=$(now_ms)
   while kill -0 "$pid" 2>/dev/null; do
     if (($(now_ms) - start > limit)); then
-      echo "timeout"
+      status=timeout
       return
     fi
     sleep 0.02
   done
   wait "$pid"
-  echo $?
+  status=$?
+}
+
+# Wait (bounded) until process $1 accepts connections on port $2.
+wait_port() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$1" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
 }
 
 # ---------------------------------------------------------------------------
@@ -210,7 +223,7 @@ start_daemon() {
     "$bin" "${args[@]}" 2>"$tmp/$name.err" &
     daemon=$!
     pids+=("$daemon")
-    if wait_for_line "$tmp/$name.err" "serving http on"; then
+    if wait_port "$daemon" "$port"; then
       return 0
     fi
     kill -KILL "$daemon" 2>/dev/null
@@ -271,7 +284,8 @@ if start_daemon daemon --quiet --drain-seconds 2 @ENDPOINT@ 2 2 /health; then
   sleep 0.3 # let the request reach a worker; not a synchronisation
   start=$(now_ms)
   kill -TERM "$daemon"
-  rc=$(wait_exit "$daemon" 3500)
+  wait_exit "$daemon" 3500
+  rc=$status
   took=$(($(now_ms) - start))
   exec 4<&-
   wait "$slow"
@@ -287,7 +301,8 @@ if start_daemon quick --quiet @ENDPOINT@; then
   expect 200 '*' "http://127.0.0.1:$port/is_prime?possible_prime=11"
   start=$(now_ms)
   kill -INT "$daemon"
-  rc=$(wait_exit "$daemon" 29000)
+  wait_exit "$daemon" 29000
+  rc=$status
   took=$(($(now_ms) - start))
   if [ "$rc" = 0 ] && [ $took -le 1500 ]; then
     pass "SIGINT without clients: exit 0 after $took ms"
@@ -303,7 +318,8 @@ if start_daemon second --drain-seconds 30 @ENDPOINT@; then
   kill -TERM "$daemon"
   wait_for_line "$tmp/second.err" "draining"
   kill -TERM "$daemon"
-  rc=$(wait_exit "$daemon" 5000)
+  wait_exit "$daemon" 5000
+  rc=$status
   took=$(($(now_ms) - start))
   exec 5<&-
   if [ "$rc" = 0 ] && [ $took -le 2000 ]; then
@@ -319,7 +335,8 @@ if start_daemon taken --quiet @ENDPOINT@; then
   rc=$?
   [ $rc -eq 1 ] && pass "port in use: exit 1" || fail "port in use: exit $rc"
   kill -TERM "$daemon"
-  rc=$(wait_exit "$daemon" 29000)
+  wait_exit "$daemon" 29000
+  rc=$status
   [ "$rc" = 0 ] || fail "taken: exit '$rc'"
 fi
 
@@ -378,7 +395,8 @@ EOF
     kill -TERM "$py" 2>/dev/null
   fi
   kill -TERM "$c_daemon"
-  rc=$(wait_exit "$c_daemon" 29000)
+  wait_exit "$c_daemon" 29000
+  rc=$status
   [ "$rc" = 0 ] || fail "twin daemon: exit '$rc'"
 fi
 
@@ -396,7 +414,8 @@ if [ -x "$hello" ]; then
     fail "hello_service did not start: $(cat "$tmp/hello.err")"
   fi
   kill -TERM "$hello_pid"
-  rc=$(wait_exit "$hello_pid" 5000)
+  wait_exit "$hello_pid" 5000
+  rc=$status
   [ "$rc" = 0 ] && pass "hello_service: SIGTERM, exit 0" || fail "hello_service: exit '$rc'"
 fi
 
