@@ -364,6 +364,7 @@ START_TEST (test_timeout)
     fixture_t fx;
     s_setup (&fx);
     fx.config.request_timeout_ms = 200;
+    fx.config.log = true;
     s_start (&fx);
     tu_client_sendstr (fx.client, GET_HELLO);
     uint64_t id = s_expect_job (&fx, "/hello");
@@ -542,6 +543,52 @@ START_TEST (test_slow_header_not_reset)
     }
     ck_assert (answered);
     ck_assert_int_lt (zclock_mono () - start, 1500);
+    s_teardown (&fx);
+}
+END_TEST
+
+START_TEST (test_max_pipelined)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.max_pipelined = 2;
+    fx.config.log = true; //  the access log runs through every path here
+    s_start (&fx);
+    tu_client_sendstr (fx.client, "GET /q1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                  "GET /q2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                  "GET /q3 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                  "GET /q4 HTTP/1.1\r\nHost: a\r\n\r\n");
+    uint64_t id1 = s_expect_job (&fx, "/q1");
+    uint64_t id2 = s_expect_job (&fx, "/q2");
+    tu_backend_reply (fx.backend, id1, 200, "one", NULL, NULL);
+    tu_backend_reply (fx.backend, id2, 200, "two", NULL, NULL);
+    s_expect_response (fx.client, 200, "one");
+    s_expect_response (fx.client, 200, "two");
+    //  The third is one too many: 503, and the connection ends there.
+    tu_response_t *response = tu_client_read (fx.client, WAIT, false);
+    ck_assert_ptr_nonnull (response);
+    ck_assert_int_eq (response->status, 503);
+    ck_assert_str_eq (tu_response_header (response, "Connection"), "close");
+    tu_response_destroy (&response);
+    ck_assert (tu_client_closed (fx.client, WAIT));
+    ps_envelope_t envelope;
+    ck_assert_ptr_null (tu_backend_job (fx.backend, 200, &envelope));
+    s_teardown (&fx);
+}
+END_TEST
+
+START_TEST (test_stalled_body)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.idle_timeout_ms = 200;
+    s_start (&fx);
+    tu_client_sendstr (fx.client, "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    tu_response_t *response = tu_client_read (fx.client, WAIT, false);
+    ck_assert_ptr_nonnull (response);
+    ck_assert_int_eq (response->status, 408);
+    tu_response_destroy (&response);
+    ck_assert (tu_client_closed (fx.client, WAIT));
     s_teardown (&fx);
 }
 END_TEST
@@ -845,6 +892,8 @@ s_suite (void)
     tcase_add_test (tc, test_slow_header);
     tcase_add_test (tc, test_slow_header_not_reset);
     tcase_add_test (tc, test_idle_close);
+    tcase_add_test (tc, test_max_pipelined);
+    tcase_add_test (tc, test_stalled_body);
     tcase_add_test (tc, test_loopback_junk);
     tcase_add_test (tc, test_netstring);
     tcase_add_test (tc, test_drain);
