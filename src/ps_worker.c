@@ -30,7 +30,7 @@
 #define S_CANCEL_BATCH 1000
 //  Linger on close: enough for a last answer to leave, short enough that
 //  shutdown is never held up
-#define S_LINGER_MS 100
+#define S_LINGER_MS 200
 
 typedef struct _s_self_t s_self_t;
 
@@ -62,6 +62,8 @@ struct _s_self_t {
     void *work_arg;
     ps_cleanup_fn *cleanup;
     zframe_t *heartbeat; //  sent with every READY, or NULL
+    int send_timeout;      //  ms
+    int64_t stop_deadline; //  after "$TERM", every send together ends by then
     bool verbose;
     bool terminated;
 
@@ -166,8 +168,10 @@ s_handle_pipe (s_self_t *self)
         return;
     }
     char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
+    if (command && streq (command, "$TERM")) {
         self->terminated = true;
+        self->stop_deadline = zclock_mono () + self->send_timeout;
+    }
     else
         zsys_warning ("ps_worker: unknown pipe command '%s'", command ? command : "");
     zstr_free (&command);
@@ -176,6 +180,18 @@ s_handle_pipe (s_self_t *self)
 
 //  --------------------------------------------------------------------------
 //  Sends
+
+//  Once stopping, the sends still to come (the answer for the job in hand)
+//  share one send timeout, so a stop never waits longer than that in all.
+static void
+s_before_send (s_self_t *self, void *handle)
+{
+    if (self->terminated) {
+        int64_t remaining = self->stop_deadline - zclock_mono ();
+        int timeout = remaining > 0 ? (int) remaining : 0;
+        zmq_setsockopt (handle, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    }
+}
 
 //  [envelope type=RESULT][headers][body] to the loopback.
 static int
@@ -192,6 +208,7 @@ s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body,
     zframe_t *body_frame = zframe_new (body, body_size);
     if (!headers)
         headers = zframe_new_empty ();
+    s_before_send (self, self->loopback_h);
     int rc = zframe_send (&envelope_frame, self->loopback_h, ZFRAME_MORE);
     //  PUSH queues the rest of a message once its first frame is in.
     if (rc == 0)
@@ -294,6 +311,7 @@ ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
         .type = PS_MSG_JOB, .flags = work->flags, .kind = PS_KIND_STAGE, .id = work->id};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
     bool more = frames && zmsg_size (frames) > 0;
+    s_before_send (self, self->downstream_h);
     int rc = zframe_send (&envelope_frame, self->downstream_h, more ? ZFRAME_MORE : 0);
     if (rc == 0 && more)
         rc = zmsg_send (&frames, self->downstream_h);
@@ -425,6 +443,13 @@ s_socket_connect (int type, const char *name, const char *endpoint,
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
+    //  A PUSH queues for a peer that is not there (not yet connected, or
+    //  gone and being reconnected), so a job or an answer would vanish
+    //  quietly; with IMMEDIATE the send times out and the client is told.
+    //  The DEALER keeps queueing: its READY must reach a proxy that starts
+    //  late.
+    if (type == ZMQ_PUSH)
+        zsock_set_immediate (sock, 1);
     if (zsock_connect (sock, "%s", endpoint) == -1) {
         zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint,
                     zmq_strerror (errno));
@@ -464,6 +489,7 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->work_arg = config->work_arg;
     self->cleanup = config->cleanup;
     self->verbose = config->verbose;
+    self->send_timeout = config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000;
     if (config->heartbeat)
         self->heartbeat = zframe_new (config->heartbeat, config->heartbeat_size);
 

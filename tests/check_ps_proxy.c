@@ -1,3 +1,1263 @@
-/* check_ps_proxy: not written yet; fails on purpose until it is. */
+/*  Tests of ps_proxy and ps_worker on real sockets (inproc and tcp).
+
+    The test plays the server: a PUSH into the first proxy's upstream, a
+    bound PULL as loopback and a bound PUB as interrupt channel. Workers run
+    small work functions whose arguments record what happened; those records
+    are read only after the worker is destroyed (its thread joined).
+*/
+#include "prime_server/prime_server.h"
+#include <check.h>
 #include <stdio.h>
-int main (void) { fprintf (stderr, "check_ps_proxy: not written yet\n"); return 99; }
+#include <string.h>
+#include <unistd.h>
+
+#define S_TIMEOUT 10000 //  ms: any single expected message arrives well within
+
+enum { S_INPROC, S_TCP, S_IPC, S_TRANSPORTS };
+
+static int s_sequence;
+
+//  Bind sock on tcp to a port the kernel picks, writing the endpoint to buf.
+//  (czmq's own "*" scans ports upwards from 49152, which hands the same port
+//  out again as soon as a probe is closed; libzmq's wildcard asks the kernel.)
+static void
+s_bind_tcp (zsock_t *sock, char *buf, size_t size)
+{
+    ck_assert_int_eq (zmq_bind (zsock_resolve (sock), "tcp://127.0.0.1:*"), 0);
+    char *endpoint = zsock_last_endpoint (sock);
+    ck_assert_ptr_nonnull (endpoint);
+    snprintf (buf, size, "%s", endpoint);
+    free (endpoint);
+}
+
+//  A fresh endpoint a component can bind. For tcp, a random port below the
+//  kernel's ephemeral range (so no connecting socket can be sitting on it);
+//  components that bind it retry with another one if it is taken.
+static void
+s_endpoint (int transport, char *buf, size_t size)
+{
+    if (transport == S_INPROC)
+        snprintf (buf, size, "inproc://check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
+    else
+    if (transport == S_IPC)
+        snprintf (buf, size, "ipc:///tmp/check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
+    else
+        snprintf (buf, size, "tcp://127.0.0.1:%d", 20000 + randof (12000));
+}
+
+//  Bind sock to a fresh endpoint of transport, writing it to buf.
+static void
+s_bind (zsock_t *sock, int transport, char *buf, size_t size)
+{
+    if (transport == S_TCP)
+        s_bind_tcp (sock, buf, size);
+    else {
+        s_endpoint (transport, buf, size);
+        ck_assert_int_eq (zsock_bind (sock, "%s", buf), 0);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The test's server side
+
+typedef struct {
+    int transport;
+    zsock_t *push;      //  jobs out, connected to the first proxy's upstream
+    zsock_t *loopback;  //  results in
+    zsock_t *interrupt; //  cancels out
+    char loopback_ep[256];
+    char interrupt_ep[256];
+    char upstream_ep[256]; //  first proxy's upstream
+} server_t;
+
+static server_t *
+s_server_new (int transport)
+{
+    server_t *self = (server_t *) zmalloc (sizeof (server_t));
+    self->transport = transport;
+    self->loopback = zsock_new (ZMQ_PULL);
+    self->interrupt = zsock_new (ZMQ_PUB);
+    self->push = zsock_new (ZMQ_PUSH);
+    zsock_set_sndtimeo (self->push, S_TIMEOUT);
+    zsock_set_sndtimeo (self->interrupt, S_TIMEOUT);
+    s_bind (self->loopback, transport, self->loopback_ep, sizeof self->loopback_ep);
+    s_bind (self->interrupt, transport, self->interrupt_ep, sizeof self->interrupt_ep);
+    return self;
+}
+
+static void
+s_server_destroy (server_t **self_p)
+{
+    server_t *self = *self_p;
+    zsock_destroy (&self->push);
+    zsock_destroy (&self->loopback);
+    zsock_destroy (&self->interrupt);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_send_job (zsock_t *sock, uint64_t id, const char *payload)
+{
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = id};
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, payload);
+    ck_assert_int_eq (ps_envelope_send (&envelope, &msg, sock), 0);
+}
+
+static void
+s_send_cancel (server_t *server, uint64_t id)
+{
+    ps_envelope_t envelope = {.type = PS_MSG_CANCEL, .id = id};
+    ck_assert_int_eq (ps_envelope_send (&envelope, NULL, server->interrupt), 0);
+}
+
+static bool
+s_wait_readable (zsock_t *sock, int timeout_ms)
+{
+    zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
+    return zmq_poll (&item, 1, timeout_ms) == 1;
+}
+
+typedef struct {
+    ps_envelope_t envelope;
+    char body[256];
+    char worker[64]; //  X-Worker header, if any
+} result_t;
+
+//  Receive one RESULT within timeout_ms; false if none came.
+static bool
+s_recv_result (server_t *server, int timeout_ms, result_t *result)
+{
+    if (!s_wait_readable (server->loopback, timeout_ms))
+        return false;
+    zmsg_t *msg = zmsg_recv (server->loopback);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_uint_eq (zmsg_size (msg), 3);
+    zframe_t *envelope = zmsg_first (msg);
+    ck_assert_int_eq (ps_envelope_decode (envelope, &result->envelope), 0);
+    ck_assert_uint_eq (result->envelope.type, PS_MSG_RESULT);
+    zframe_t *headers_frame = zmsg_next (msg);
+    ps_pairs_t *headers =
+        ps_pairs_decode (zframe_data (headers_frame), zframe_size (headers_frame), true);
+    ck_assert_ptr_nonnull (headers);
+    const char *worker = ps_pairs_get (headers, "X-Worker");
+    snprintf (result->worker, sizeof result->worker, "%s", worker ? worker : "");
+    ps_pairs_destroy (&headers);
+    zframe_t *body = zmsg_next (msg);
+    ck_assert_uint_lt (zframe_size (body), sizeof result->body);
+    memcpy (result->body, zframe_data (body), zframe_size (body));
+    result->body[zframe_size (body)] = 0;
+    zmsg_destroy (&msg);
+    return true;
+}
+
+static void
+s_expect_result (server_t *server, result_t *result)
+{
+    ck_assert_msg (s_recv_result (server, S_TIMEOUT, result), "no result within %d ms",
+                   S_TIMEOUT);
+}
+
+//  --------------------------------------------------------------------------
+//  Work functions and their records
+
+typedef struct {
+    char name[32];
+    int calls;           //  work function calls
+    int cleanups;        //  cleanup calls
+    int cancels_seen;    //  long jobs that saw ps_work_cancelled
+    zsock_t *started;    //  optional PUSH: a long job says it started
+    char heartbeat[32];  //  initial heartbeat, "" for none
+    int send_timeout_ms; //  0 for the tests' 500
+} record_t;
+
+static void
+s_cleanup (void *arg)
+{
+    ((record_t *) arg)->cleanups++;
+}
+
+//  Body: "name|frame|frame..." over all payload frames.
+static char *
+s_join (record_t *record, zmsg_t *payload)
+{
+    char *text = (char *) zmalloc (512);
+    snprintf (text, 512, "%s", record->name);
+    for (zframe_t *frame = zmsg_first (payload); frame; frame = zmsg_next (payload)) {
+        size_t length = strlen (text);
+        snprintf (text + length, 512 - length, "|%.*s", (int) zframe_size (frame),
+                  (const char *) zframe_data (frame));
+    }
+    return text;
+}
+
+static int
+s_reply_text (ps_work_t *work, record_t *record, int status, const char *text)
+{
+    ps_pairs_t *headers = ps_pairs_new (true);
+    ps_pairs_add (headers, "X-Worker", record->name);
+    return ps_work_reply (work, status, &headers, text, strlen (text));
+}
+
+static int
+s_echo (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    record->calls++;
+    char *text = s_join (record, ps_work_payload (work));
+    int rc = s_reply_text (work, record, 200, text);
+    free (text);
+    return rc;
+}
+
+//  Stage 1: "bad" is answered here with 400; anything else goes on with
+//  this worker's name appended.
+static int
+s_stage1 (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    record->calls++;
+    zframe_t *first = zmsg_first (ps_work_payload (work));
+    if (first && zframe_streq (first, "bad"))
+        return s_reply_text (work, record, 400, "rejected by stage 1");
+    zmsg_t *next = zmsg_dup (ps_work_payload (work));
+    zmsg_addstr (next, record->name);
+    return ps_work_forward (work, &next);
+}
+
+//  "fail" returns -1, "silent" returns 0 without an answer, "nostage"
+//  forwards without a next stage; anything else echoes.
+static int
+s_faulty (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    zframe_t *first = zmsg_first (ps_work_payload (work));
+    if (zframe_streq (first, "fail")) {
+        record->calls++;
+        return -1;
+    }
+    if (zframe_streq (first, "silent")) {
+        record->calls++;
+        return 0;
+    }
+    if (zframe_streq (first, "nostage")) {
+        record->calls++;
+        zmsg_t *next = zmsg_new ();
+        zmsg_addstr (next, "x");
+        ck_assert_int_eq (ps_work_forward (work, &next), -1);
+        ck_assert_ptr_null (next);
+        return -1;
+    }
+    return s_echo (work, arg);
+}
+
+//  "long": runs until cancelled (polling as a busy job would), then says so.
+//  "long-forward": the same, then tries to forward (the next stage may be
+//  gone) and fails. Anything else echoes.
+static int
+s_long (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    zframe_t *first = zmsg_first (ps_work_payload (work));
+    bool forward = zframe_streq (first, "long-forward");
+    if (!forward && !zframe_streq (first, "long"))
+        return s_echo (work, arg);
+    record->calls++;
+    if (record->started)
+        zstr_sendf (record->started, "%" PRIu64, ps_work_id (work));
+    int64_t deadline = zclock_mono () + 30000;
+    while (!ps_work_cancelled (work) && zclock_mono () < deadline)
+        zclock_sleep (1); //  stands for a slice of real work
+    if (!ps_work_cancelled (work))
+        return s_reply_text (work, record, 200, "finished");
+    record->cancels_seen++;
+    if (forward) {
+        zmsg_t *next = zmsg_new ();
+        zmsg_addstr (next, "partial");
+        ps_work_forward (work, &next);
+        return -1;
+    }
+    return s_reply_text (work, record, 200, "cancelled");
+}
+
+static ps_worker_t *
+s_worker_new (server_t *server, const char *upstream, const char *downstream, ps_work_fn *work,
+              record_t *record)
+{
+    ps_worker_config_t config;
+    ps_worker_config_defaults (&config);
+    config.upstream = upstream;
+    config.downstream = downstream;
+    config.loopback = server->loopback_ep;
+    config.interrupt = server->interrupt_ep;
+    config.work = work;
+    config.work_arg = record;
+    config.cleanup = s_cleanup;
+    config.send_timeout_ms = record->send_timeout_ms ? record->send_timeout_ms : 500;
+    config.verbose = getenv ("PS_TEST_VERBOSE") != NULL;
+    if (record->heartbeat[0]) {
+        config.heartbeat = record->heartbeat;
+        config.heartbeat_size = strlen (record->heartbeat);
+    }
+    ps_worker_t *worker = ps_worker_new (&config);
+    ck_assert_ptr_nonnull (worker);
+    return worker;
+}
+
+//  Start a proxy on fresh endpoints of transport, written to upstream and
+//  downstream (each at least 256 bytes); retried while a tcp port is taken.
+static ps_proxy_t *
+s_proxy_new (int transport, char *upstream, char *downstream, ps_proxy_choose_fn *choose,
+             void *choose_arg)
+{
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = upstream;
+    config.downstream = downstream;
+    config.choose = choose;
+    config.choose_arg = choose_arg;
+    for (int attempt = 0; attempt < 20; attempt++) {
+        s_endpoint (transport, upstream, 256);
+        s_endpoint (transport, downstream, 256);
+        ps_proxy_t *proxy = ps_proxy_new (&config);
+        if (proxy)
+            return proxy;
+    }
+    ck_abort_msg ("no proxy could bind");
+    return NULL;
+}
+
+//  The first proxy, into which the server pushes.
+static ps_proxy_t *
+s_front_proxy_new (server_t *server, char *downstream, ps_proxy_choose_fn *choose,
+                   void *choose_arg)
+{
+    ps_proxy_t *proxy =
+        s_proxy_new (server->transport, server->upstream_ep, downstream, choose, choose_arg);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    return proxy;
+}
+
+//  Send count jobs (payload "p<id>") with at most window in flight; every
+//  result must be a 200 for a job sent. Calls on_result for each.
+typedef void(s_result_fn) (result_t *result, void *arg);
+
+static void
+s_run_jobs (server_t *server, int count, int window, s_result_fn *on_result, void *arg)
+{
+    bool *seen = (bool *) zmalloc ((size_t) count + 1);
+    int sent = 0, received = 0;
+    while (received < count) {
+        while (sent < count && sent - received < window) {
+            sent++;
+            char payload[32];
+            snprintf (payload, sizeof payload, "p%d", sent);
+            s_send_job (server->push, (uint64_t) sent, payload);
+        }
+        result_t result;
+        s_expect_result (server, &result);
+        ck_assert_uint_eq (result.envelope.status, 200);
+        ck_assert (result.envelope.id >= 1 && result.envelope.id <= (uint64_t) sent);
+        ck_assert_msg (!seen[result.envelope.id], "duplicate result");
+        seen[result.envelope.id] = true;
+        received++;
+        if (on_result)
+            on_result (&result, arg);
+    }
+    free (seen);
+}
+
+//  --------------------------------------------------------------------------
+//  One stage, echo workers
+
+START_TEST (test_one_stage)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    record_t records[2] = {{.name = "w1"}, {.name = "w2"}};
+    ps_worker_t *workers[2];
+    for (int i = 0; i < 2; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
+
+    for (uint64_t id = 1; id <= 100; id++) {
+        char payload[32];
+        snprintf (payload, sizeof payload, "hello %" PRIu64, id);
+        s_send_job (server->push, id * 7, payload);
+        result_t result;
+        s_expect_result (server, &result);
+        ck_assert (result.envelope.id == id * 7);
+        ck_assert_uint_eq (result.envelope.status, 200);
+        ck_assert_uint_eq (result.envelope.kind, PS_KIND_STAGE);
+        char expect[128];
+        snprintf (expect, sizeof expect, "%s|%s", result.worker, payload);
+        ck_assert_str_eq (result.body, expect);
+    }
+    //  Many in flight at once
+    s_run_jobs (server, 2000, 500, NULL, NULL);
+
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ck_assert_ptr_null (workers[0]);
+    ck_assert_int_eq (records[0].calls + records[1].calls, 2100);
+    ck_assert_int_eq (records[0].cleanups + records[1].cleanups, 2100);
+    ps_proxy_destroy (&proxy);
+    ck_assert_ptr_null (proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  A flag set on the job reaches the RESULT (the server needs HEAD back).
+START_TEST (test_flags_and_frames)
+{
+    server_t *server = s_server_new (S_INPROC);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+
+    ps_envelope_t envelope = {
+        .type = PS_MSG_JOB, .kind = PS_KIND_NETSTRING, .flags = PS_FLAG_HEAD, .id = 99};
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "a");
+    zmsg_addstr (msg, "");
+    zmsg_addstr (msg, "c");
+    ck_assert_int_eq (ps_envelope_send (&envelope, &msg, server->push), 0);
+    //  and a job with no payload frames at all
+    envelope.id = 100;
+    envelope.flags = 0;
+    ck_assert_int_eq (ps_envelope_send (&envelope, NULL, server->push), 0);
+
+    result_t result;
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 99);
+    ck_assert_uint_eq (result.envelope.flags, PS_FLAG_HEAD);
+    ck_assert_uint_eq (result.envelope.kind, PS_KIND_NETSTRING);
+    ck_assert_str_eq (result.body, "w|a||c");
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 100);
+    ck_assert_str_eq (result.body, "w");
+
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Two stages, and an answer straight from stage 1
+
+START_TEST (test_two_stages)
+{
+    server_t *server = s_server_new (_i);
+    char down1[256], up2[256], down2[256];
+    ps_proxy_t *proxy1 = s_front_proxy_new (server, down1, NULL, NULL);
+    ps_proxy_t *proxy2 = s_proxy_new (_i, up2, down2, NULL, NULL);
+    record_t records[4] = {{.name = "a1"}, {.name = "a2"}, {.name = "b1"}, {.name = "b2"}};
+    ps_worker_t *workers[4];
+    workers[0] = s_worker_new (server, down1, up2, s_stage1, &records[0]);
+    workers[1] = s_worker_new (server, down1, up2, s_stage1, &records[1]);
+    workers[2] = s_worker_new (server, down2, NULL, s_echo, &records[2]);
+    workers[3] = s_worker_new (server, down2, NULL, s_echo, &records[3]);
+
+    int good = 0, bad = 0;
+    for (uint64_t id = 1; id <= 200; id++) {
+        bool is_bad = id % 5 == 0;
+        s_send_job (server->push, id, is_bad ? "bad" : "good");
+        result_t result;
+        s_expect_result (server, &result);
+        ck_assert (result.envelope.id == id);
+        if (is_bad) {
+            bad++;
+            ck_assert_uint_eq (result.envelope.status, 400);
+            ck_assert_str_eq (result.body, "rejected by stage 1");
+            ck_assert (result.worker[0] == 'a');
+        }
+        else {
+            good++;
+            ck_assert_uint_eq (result.envelope.status, 200);
+            //  stage 2's name, the payload, stage 1's name
+            ck_assert (result.worker[0] == 'b');
+            ck_assert_msg (strncmp (result.body + 2, "|good|a", 7) == 0, "body %s",
+                           result.body);
+        }
+    }
+    s_run_jobs (server, 3000, 300, NULL, NULL);
+
+    for (int i = 0; i < 4; i++)
+        ps_worker_destroy (&workers[i]);
+    ck_assert_int_eq (records[0].calls + records[1].calls, good + bad + 3000);
+    //  stage 2 never saw the rejected jobs
+    ck_assert_int_eq (records[2].calls + records[3].calls, good + 3000);
+    ps_proxy_destroy (&proxy1);
+    ps_proxy_destroy (&proxy2);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Failing work functions still answer
+
+START_TEST (test_failures_answer_500)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_faulty, &record);
+
+    const char *payloads[] = {"fail", "silent", "nostage", "fine"};
+    const char *bodies[] = {"work function failed", "work function gave no answer",
+                            "no next stage to forward to", "w|fine"};
+    const int statuses[] = {500, 500, 500, 200};
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 4; i++) {
+            uint64_t id = (uint64_t) (round * 10 + i + 1);
+            s_send_job (server->push, id, payloads[i]);
+            result_t result;
+            s_expect_result (server, &result);
+            ck_assert (result.envelope.id == id);
+            ck_assert_uint_eq (result.envelope.status, statuses[i]);
+            ck_assert_str_eq (result.body, bodies[i]);
+        }
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 12);
+    ck_assert_int_eq (record.cleanups, 12);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Load sharing without a chooser
+
+static void
+s_count_worker (result_t *result, void *arg)
+{
+    int *counts = (int *) arg;
+    ck_assert (result->worker[0] == 'w');
+    int index = result->worker[1] - '0';
+    ck_assert (index >= 0 && index < 3);
+    counts[index]++;
+}
+
+START_TEST (test_fair_share)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    record_t records[3] = {{.name = "w0"}, {.name = "w1"}, {.name = "w2"}};
+    ps_worker_t *workers[3];
+    for (int i = 0; i < 3; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
+
+    //  Two jobs in flight for three workers: there is always an idle worker
+    //  besides the one that just finished, and longest-idle-first sends the
+    //  next job to it, so the jobs go round the pool.
+    const int count = 3000;
+    int counts[3] = {0, 0, 0};
+    s_run_jobs (server, count, 2, s_count_worker, counts);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg (counts[i] >= count / 3 * 8 / 10 && counts[i] <= count / 3 * 12 / 10,
+                       "worker %d got %d of %d jobs (%d %d %d)", i, counts[i], count,
+                       counts[0], counts[1], counts[2]);
+
+    for (int i = 0; i < 3; i++)
+        ps_worker_destroy (&workers[i]);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Chooser
+
+//  Send the job to the idle worker whose heartbeat equals the payload.
+static int
+s_choose_match (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
+{
+    (void) arg;
+    zframe_t *wanted = zmsg_first (job);
+    for (size_t i = 0; i < count; i++)
+        if (heartbeats[i] && zframe_eq (heartbeats[i], wanted))
+            return (int) i;
+    return -1;
+}
+
+static void
+s_run_region_jobs (server_t *server, int count, int window, const char *payload, result_t *last)
+{
+    int sent = 0, received = 0;
+    while (received < count) {
+        while (sent < count && sent - received < window)
+            s_send_job (server->push, (uint64_t) ++sent, payload);
+        s_expect_result (server, last);
+        ck_assert_uint_eq (last->envelope.status, 200);
+        ck_assert_msg (streq (last->worker, "A"), "job %" PRIu64 " went to %s",
+                       last->envelope.id, last->worker);
+        received++;
+    }
+}
+
+START_TEST (test_chooser)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_match, NULL);
+    record_t records[3] = {
+        {.name = "B", .heartbeat = "region B"}, {.name = "C"}, {.name = "A", .heartbeat = "region A"}};
+    ps_worker_t *workers[3];
+    for (int i = 0; i < 3; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
+
+    result_t last;
+    int64_t start = zclock_mono ();
+    s_run_region_jobs (server, 10000, 200, "region A", &last);
+    int64_t elapsed = zclock_mono () - start;
+    printf ("chooser: 10000 jobs to one worker in %" PRId64 " ms\n", elapsed);
+
+    for (int i = 0; i < 3; i++)
+        ps_worker_destroy (&workers[i]);
+    ck_assert_int_eq (records[2].calls, 10000);
+    ck_assert_int_eq (records[0].calls, 0);
+    ck_assert_int_eq (records[1].calls, 0);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  The chooser sees idle workers longest idle first; a declined job waits
+//  and is offered again on every READY. Its calls are reported over a PUSH
+//  used only from the proxy's thread.
+typedef struct {
+    zsock_t *report;
+    int calls;
+} observer_t;
+
+static int
+s_choose_observe (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
+{
+    observer_t *observer = (observer_t *) arg;
+    observer->calls++;
+    char order[16] = "";
+    for (size_t i = 0; i < count && i < sizeof order - 1; i++)
+        order[i] = heartbeats[i] ? (char) zframe_data (heartbeats[i])[0] : '-';
+    zstr_sendf (observer->report, "%s %s", zmsg_first (job) ? "job" : "empty", order);
+    return count == 3 ? 0 : -1;
+}
+
+START_TEST (test_chooser_order)
+{
+    server_t *server = s_server_new (S_INPROC);
+    char downstream[256], report_ep[256];
+    s_endpoint (S_INPROC, report_ep, sizeof report_ep);
+    zsock_t *reports = zsock_new (ZMQ_PULL);
+    zsock_set_rcvtimeo (reports, S_TIMEOUT);
+    ck_assert_int_eq (zsock_bind (reports, "%s", report_ep), 0);
+    observer_t observer = {zsock_new (ZMQ_PUSH), 0};
+    ck_assert_int_eq (zsock_connect (observer.report, "%s", report_ep), 0);
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_observe, &observer);
+
+    record_t records[3] = {{.name = "A", .heartbeat = "A"},
+                           {.name = "B", .heartbeat = "B"},
+                           {.name = "C", .heartbeat = "C"}};
+    ps_worker_t *workers[3];
+    workers[0] = s_worker_new (server, downstream, NULL, s_echo, &records[0]);
+    //  Only an idle worker lets the proxy read the job; the chooser is asked
+    //  with [A] and declines, so the job waits.
+    s_send_job (server->push, 1, "x");
+    char *line = zstr_recv (reports);
+    ck_assert_str_eq (line, "job A");
+    zstr_free (&line);
+    workers[1] = s_worker_new (server, downstream, NULL, s_echo, &records[1]);
+    line = zstr_recv (reports);
+    ck_assert_str_eq (line, "job AB");
+    zstr_free (&line);
+    workers[2] = s_worker_new (server, downstream, NULL, s_echo, &records[2]);
+    line = zstr_recv (reports);
+    ck_assert_str_eq (line, "job ABC");
+    zstr_free (&line);
+    result_t result;
+    s_expect_result (server, &result);
+    ck_assert_str_eq (result.worker, "A"); //  index 0: the longest idle
+    //  A is now the most recently idle: the next job sees B, C, A (or first
+    //  B, C alone if it is read before A's READY, and declined)
+    s_send_job (server->push, 2, "y");
+    line = zstr_recv (reports);
+    if (streq (line, "job BC")) {
+        zstr_free (&line);
+        line = zstr_recv (reports);
+    }
+    ck_assert_str_eq (line, "job BCA");
+    zstr_free (&line);
+    s_expect_result (server, &result);
+    ck_assert_str_eq (result.worker, "B");
+
+    for (int i = 0; i < 3; i++)
+        ps_worker_destroy (&workers[i]);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&observer.report);
+    zsock_destroy (&reports);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  Heartbeats change with ps_work_set_heartbeat: after any job a worker
+//  says it has "X" cached.
+static int
+s_learn (ps_work_t *work, void *arg)
+{
+    ps_work_set_heartbeat (work, "X", 1);
+    return s_echo (work, arg);
+}
+
+START_TEST (test_heartbeat_update)
+{
+    server_t *server = s_server_new (S_INPROC);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_match, NULL);
+    record_t records[2] = {{.name = "A", .heartbeat = "start"}, {.name = "B", .heartbeat = "other"}};
+    ps_worker_t *workers[2];
+    for (int i = 0; i < 2; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_learn, &records[i]);
+
+    //  Only A matches "start"; after it A beats "X", so every "X" follows it
+    //  (waiting while A is busy) and B, beating "other", gets nothing.
+    s_send_job (server->push, 1, "start");
+    result_t result;
+    s_expect_result (server, &result);
+    ck_assert_str_eq (result.worker, "A");
+    for (uint64_t id = 2; id < 50; id++) {
+        s_send_job (server->push, id, "X");
+        s_expect_result (server, &result);
+        ck_assert_str_eq (result.worker, "A");
+    }
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ck_assert_int_eq (records[0].calls, 49);
+    ck_assert_int_eq (records[1].calls, 0);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  A job waits in the proxy until a worker comes
+
+START_TEST (test_job_waits_for_worker)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    for (uint64_t id = 1; id <= 3; id++)
+        s_send_job (server->push, id, "early");
+    result_t result;
+    ck_assert (!s_recv_result (server, 200, &result)); //  nobody to do it
+    record_t record = {.name = "late"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    for (uint64_t id = 1; id <= 3; id++) {
+        s_expect_result (server, &result);
+        ck_assert (result.envelope.id == id);
+        ck_assert_str_eq (result.body, "late|early");
+    }
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Cancellation
+
+static zsock_t *
+s_started_pair (int transport, zsock_t **pull_p)
+{
+    char endpoint[256];
+    *pull_p = zsock_new (ZMQ_PULL);
+    zsock_set_rcvtimeo (*pull_p, S_TIMEOUT);
+    s_bind (*pull_p, transport, endpoint, sizeof endpoint);
+    zsock_t *push = zsock_new (ZMQ_PUSH);
+    zsock_set_sndtimeo (push, S_TIMEOUT);
+    ck_assert_int_eq (zsock_connect (push, "%s", endpoint), 0);
+    return push;
+}
+
+static void
+s_expect_started (zsock_t *started, uint64_t id)
+{
+    char *line = zstr_recv (started);
+    ck_assert_ptr_nonnull (line);
+    ck_assert_uint_eq (strtoull (line, NULL, 10), id);
+    zstr_free (&line);
+}
+
+//  Publish CANCEL for id (and junk before it) until a result arrives: the
+//  SUB may still be joining when the first ones go out.
+static void
+s_cancel_until_result (server_t *server, uint64_t id, result_t *result)
+{
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    while (zclock_mono () < deadline) {
+        zsock_send (server->interrupt, "s", "junk");
+        ps_envelope_t job = {.type = PS_MSG_JOB, .id = id};
+        ps_envelope_send (&job, NULL, server->interrupt);
+        zmsg_t *extra = zmsg_new ();
+        zmsg_addstr (extra, "extra");
+        ps_envelope_t cancel = {.type = PS_MSG_CANCEL, .id = id};
+        ps_envelope_send (&cancel, &extra, server->interrupt);
+        s_send_cancel (server, id);
+        if (s_recv_result (server, 20, result))
+            return;
+    }
+    ck_abort_msg ("job %" PRIu64 " was not cancelled", id);
+}
+
+START_TEST (test_cancel)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    zsock_t *started_pull;
+    record_t record = {.name = "w"};
+    record.started = s_started_pair (_i, &started_pull);
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_long, &record);
+
+    s_send_job (server->push, 77, "long");
+    s_expect_started (started_pull, 77);
+    result_t result;
+    s_cancel_until_result (server, 77, &result);
+    ck_assert (result.envelope.id == 77);
+    ck_assert_str_eq (result.body, "cancelled");
+
+    //  The worker serves the next job.
+    s_send_job (server->push, 78, "next");
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 78);
+    ck_assert_str_eq (result.body, "w|next");
+
+    //  A CANCEL that overtakes its job: published before the job is sent.
+    //  The SUB is joined by now, and CANCELs arrive in order, so once the
+    //  running job 80 sees its own, the worker has also read the one for 79.
+    s_send_job (server->push, 80, "long");
+    s_expect_started (started_pull, 80);
+    s_send_cancel (server, 79);
+    s_send_cancel (server, 80);
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 80);
+    ck_assert_str_eq (result.body, "cancelled");
+    s_send_job (server->push, 79, "long"); //  skipped, no answer
+    s_send_job (server->push, 81, "after");
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 81);
+    ck_assert_str_eq (result.body, "w|after");
+
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 4); //  77, 78, 80, 81: not 79
+    ck_assert_int_eq (record.cancels_seen, 2);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&record.started);
+    zsock_destroy (&started_pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Junk
+
+static void
+s_send_frames (zsock_t *sock, int count, const char **frames)
+{
+    zmsg_t *msg = zmsg_new ();
+    for (int i = 0; i < count; i++)
+        zmsg_addstr (msg, frames[i]);
+    ck_assert_int_eq (zmsg_send (&msg, sock), 0);
+}
+
+static void
+s_send_raw_envelope (zsock_t *sock, byte version, byte type, const char *extra)
+{
+    byte data[PS_ENVELOPE_SIZE] = {version, type};
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, data, sizeof data);
+    if (extra)
+        zmsg_addstr (msg, extra);
+    ck_assert_int_eq (zmsg_send (&msg, sock), 0);
+}
+
+START_TEST (test_junk_proxy)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+
+    //  A raw DEALER posing as a worker: junk, then a real READY. Messages on
+    //  one connection are read in order, so once it is given a job, all its
+    //  junk has been read.
+    zsock_t *raw = zsock_new (ZMQ_DEALER);
+    zsock_set_rcvtimeo (raw, S_TIMEOUT);
+    zsock_set_sndtimeo (raw, S_TIMEOUT);
+    ck_assert_int_eq (zsock_connect (raw, "%s", downstream), 0);
+    s_send_frames (raw, 1, (const char *[]) {"garbage"});
+    s_send_frames (raw, 1, (const char *[]) {""});
+    s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, PS_MSG_JOB, NULL);
+    s_send_raw_envelope (raw, 2, PS_MSG_READY, NULL);
+    s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, 9, NULL);
+    ps_envelope_t ready = {.type = PS_MSG_READY};
+    zmsg_t *too_many = zmsg_new ();
+    zmsg_addstr (too_many, "heartbeat");
+    zmsg_addstr (too_many, "extra");
+    ck_assert_int_eq (ps_envelope_send (&ready, &too_many, raw), 0);
+    //  Junk on upstream too, before the first job
+    s_send_frames (server->push, 1, (const char *[]) {"garbage"});
+    s_send_frames (server->push, 2, (const char *[]) {"", "x"});
+    s_send_raw_envelope (server->push, PS_PROTOCOL_VERSION, PS_MSG_RESULT, "x");
+    s_send_raw_envelope (server->push, 7, PS_MSG_JOB, "x");
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, raw), 0);
+
+    s_send_job (server->push, 5, "for raw");
+    zmsg_t *job = zmsg_recv (raw);
+    ck_assert_ptr_nonnull (job);
+    //  The worker receives exactly [envelope][payload], nothing added
+    ck_assert_uint_eq (zmsg_size (job), 2);
+    ps_envelope_t envelope;
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (job), &envelope), 0);
+    ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+    ck_assert (envelope.id == 5);
+    ck_assert (zframe_streq (zmsg_next (job), "for raw"));
+    zmsg_destroy (&job);
+
+    //  More junk from the raw peer, now busy: none of it makes it idle
+    s_send_frames (raw, 3, (const char *[]) {"a", "b", "c"});
+    s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, PS_MSG_CANCEL, NULL);
+    too_many = zmsg_new ();
+    zmsg_addstr (too_many, "heartbeat");
+    zmsg_addstr (too_many, "extra");
+    ck_assert_int_eq (ps_envelope_send (&ready, &too_many, raw), 0);
+
+    //  Service goes on with a real worker; the raw peer gets nothing more.
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    s_run_jobs (server, 200, 20, NULL, NULL);
+    ck_assert (!s_wait_readable (raw, 0));
+
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 200);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&raw);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  Receive a READY from the worker on a raw ROUTER; returns its identity.
+static zframe_t *
+s_expect_ready (zsock_t *router)
+{
+    zmsg_t *msg = zmsg_recv (router);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_uint_ge (zmsg_size (msg), 2);
+    zframe_t *identity = zmsg_pop (msg);
+    ps_envelope_t envelope;
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &envelope), 0);
+    ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+    zmsg_destroy (&msg);
+    return identity;
+}
+
+START_TEST (test_junk_worker)
+{
+    server_t *server = s_server_new (_i);
+    //  A raw ROUTER posing as the proxy
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_rcvtimeo (router, S_TIMEOUT);
+    char downstream[256];
+    s_bind (router, _i, downstream, sizeof downstream);
+    zsock_t *started_pull;
+    record_t record = {.name = "w"};
+    record.started = s_started_pair (_i, &started_pull);
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_long, &record);
+    zframe_t *identity = s_expect_ready (router);
+
+    //  Each junk message is dropped and answered with READY (the worker is
+    //  still free), which tells us it was read.
+    const char *junk[][3] = {{"garbage"}, {""}, {"", "x"}};
+    for (int i = 0; i < 3; i++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+        for (int j = 0; j < 3 && junk[i][j]; j++)
+            zmsg_addstr (msg, junk[i][j]);
+        ck_assert_int_eq (zmsg_send (&msg, router), 0);
+        zframe_t *again = s_expect_ready (router);
+        ck_assert (zframe_eq (again, identity));
+        zframe_destroy (&again);
+    }
+    const byte types[][2] = {{2, PS_MSG_JOB}, {PS_PROTOCOL_VERSION, PS_MSG_RESULT},
+                             {PS_PROTOCOL_VERSION, PS_MSG_READY}, {PS_PROTOCOL_VERSION, 0}};
+    for (int i = 0; i < 4; i++) {
+        byte data[PS_ENVELOPE_SIZE] = {types[i][0], types[i][1]};
+        zmsg_t *msg = zmsg_new ();
+        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+        zmsg_addmem (msg, data, sizeof data);
+        ck_assert_int_eq (zmsg_send (&msg, router), 0);
+        zframe_t *again = s_expect_ready (router);
+        zframe_destroy (&again);
+    }
+
+    //  A real job, then cancellation through an interrupt channel that also
+    //  carries junk
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 11};
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "long");
+    zmsg_prepend (msg, &(zframe_t *) {ps_envelope_encode (&envelope)});
+    zmsg_prepend (msg, &(zframe_t *) {zframe_dup (identity)});
+    ck_assert_int_eq (zmsg_send (&msg, router), 0);
+    s_expect_started (started_pull, 11);
+    result_t result;
+    s_cancel_until_result (server, 11, &result);
+    ck_assert (result.envelope.id == 11);
+    ck_assert_str_eq (result.body, "cancelled");
+    zframe_t *again = s_expect_ready (router);
+    zframe_destroy (&again);
+
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 1);
+    zframe_destroy (&identity);
+    zsock_destroy (&router);
+    zsock_destroy (&record.started);
+    zsock_destroy (&started_pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Shutdown is bounded
+
+START_TEST (test_destroy_bounded)
+{
+    server_t *server = s_server_new (_i);
+    char down1[256], up2[256], down2[256];
+    ps_proxy_t *proxy1 = s_front_proxy_new (server, down1, NULL, NULL);
+    ps_proxy_t *proxy2 = s_proxy_new (_i, up2, down2, NULL, NULL);
+    zsock_t *started_pull;
+    record_t record = {.name = "w", .send_timeout_ms = 1000};
+    record.started = s_started_pair (_i, &started_pull);
+    ps_worker_t *worker = s_worker_new (server, down1, up2, s_long, &record);
+
+    s_send_job (server->push, 1, "long-forward");
+    s_expect_started (started_pull, 1);
+    //  Everything around the worker goes: the next stage, its own proxy,
+    //  and the server's loopback. The job, told to stop, still tries to
+    //  forward and then to answer: neither may block the stop for long.
+    ps_proxy_destroy (&proxy2);
+    ps_proxy_destroy (&proxy1);
+    zsock_destroy (&server->loopback);
+
+    int64_t start = zclock_mono ();
+    ps_worker_destroy (&worker);
+    int64_t elapsed = zclock_mono () - start;
+    ck_assert_msg (elapsed < 2000, "worker destroy took %" PRId64 " ms", elapsed);
+    ck_assert_int_eq (record.cancels_seen, 1);
+    ck_assert_int_eq (record.cleanups, 1);
+
+    zsock_destroy (&record.started);
+    zsock_destroy (&started_pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  A next stage that was never there: the forward times out and the client
+//  gets a 500 instead of silence. (inproc queues for a binder that may come
+//  later, so this is about connection-oriented transports.)
+START_TEST (test_forward_unreachable)
+{
+    int transport = _i == 0 ? S_TCP : S_IPC;
+    server_t *server = s_server_new (transport);
+    char downstream[256], nowhere[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    s_endpoint (transport, nowhere, sizeof nowhere);
+    record_t record = {.name = "s1"};
+    ps_worker_t *worker = s_worker_new (server, downstream, nowhere, s_stage1, &record);
+    for (uint64_t id = 1; id <= 3; id++) {
+        s_send_job (server->push, id, "good");
+        result_t result;
+        s_expect_result (server, &result);
+        ck_assert (result.envelope.id == id);
+        ck_assert_uint_eq (result.envelope.status, 500);
+        ck_assert_str_eq (result.body, "next stage unreachable");
+    }
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  Destroy with jobs queued, a job held by the chooser and workers mid-job.
+START_TEST (test_destroy_busy)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_match, NULL);
+    record_t record = {.name = "A", .heartbeat = "region A"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    for (uint64_t id = 1; id <= 100; id++)
+        s_send_job (server->push, id, id == 50 ? "region Z" : "region A");
+    result_t result;
+    for (uint64_t id = 1; id < 50; id++)
+        s_expect_result (server, &result);
+    //  Job 50 is held for ever; the rest wait behind it
+    int64_t start = zclock_mono ();
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    ck_assert_int_lt (zclock_mono () - start, 2000);
+    ck_assert_int_eq (record.calls, 49);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Bad endpoints and the bare actor form
+
+START_TEST (test_bad_endpoints)
+{
+    //  Closing a socket releases its endpoints asynchronously: fresh names
+    //  for every attempt.
+    char up[5][256], down[5][256];
+    for (int i = 0; i < 5; i++) {
+        s_endpoint (S_INPROC, up[i], sizeof up[i]);
+        s_endpoint (S_INPROC, down[i], sizeof down[i]);
+    }
+    ps_proxy_config_t proxy_config;
+    ps_proxy_config_defaults (&proxy_config);
+    proxy_config.upstream = "bogus://x";
+    proxy_config.downstream = down[0];
+    ck_assert_ptr_null (ps_proxy_new (&proxy_config));
+    proxy_config.upstream = up[1];
+    proxy_config.downstream = "tcp://256.0.0.1:1";
+    ck_assert_ptr_null (ps_proxy_new (&proxy_config));
+    //  Endpoints already bound by another proxy
+    proxy_config.upstream = up[2];
+    proxy_config.downstream = down[2];
+    ps_proxy_t *proxy = ps_proxy_new (&proxy_config);
+    ck_assert_ptr_nonnull (proxy);
+    ck_assert_ptr_null (ps_proxy_new (&proxy_config));
+    proxy_config.upstream = up[3];
+    ck_assert_ptr_null (ps_proxy_new (&proxy_config));
+    ps_proxy_destroy (&proxy);
+    ck_assert_ptr_null (proxy);
+    ps_proxy_destroy (&proxy); //  NULL is fine
+
+    record_t record = {.name = "w"};
+    ps_worker_config_t config;
+    ps_worker_config_defaults (&config);
+    config.work = s_echo;
+    config.work_arg = &record;
+    config.upstream = down[4];
+    config.loopback = up[4];
+    config.interrupt = "bogus://x";
+    ck_assert_ptr_null (ps_worker_new (&config));
+    config.interrupt = down[3];
+    config.downstream = "tcp://no-port";
+    ck_assert_ptr_null (ps_worker_new (&config));
+    config.downstream = NULL;
+    config.upstream = "";
+    ck_assert_ptr_null (ps_worker_new (&config));
+    config.upstream = down[4];
+    config.loopback = "ipc://";
+    ck_assert_ptr_null (ps_worker_new (&config));
+    config.loopback = up[4];
+    ps_worker_t *worker = ps_worker_new (&config);
+    ck_assert_ptr_nonnull (worker);
+    ps_worker_destroy (&worker);
+    ck_assert_ptr_null (worker);
+    ps_worker_destroy (&worker);
+}
+END_TEST
+
+START_TEST (test_bare_actors)
+{
+    server_t *server = s_server_new (S_INPROC);
+    char downstream[256];
+    s_endpoint (S_INPROC, server->upstream_ep, sizeof server->upstream_ep);
+    s_endpoint (S_INPROC, downstream, sizeof downstream);
+    ps_proxy_config_t proxy_config;
+    ps_proxy_config_defaults (&proxy_config);
+    proxy_config.upstream = server->upstream_ep;
+    proxy_config.downstream = downstream;
+    zactor_t *proxy = zactor_new (ps_proxy_actor, &proxy_config);
+    ck_assert_ptr_nonnull (proxy);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    record_t record = {.name = "w"};
+    ps_worker_config_t config;
+    ps_worker_config_defaults (&config);
+    config.upstream = downstream;
+    config.loopback = server->loopback_ep;
+    config.interrupt = server->interrupt_ep;
+    config.work = s_echo;
+    config.work_arg = &record;
+    zactor_t *worker = zactor_new (ps_worker_actor, &config);
+    ck_assert_ptr_nonnull (worker);
+    s_run_jobs (server, 100, 10, NULL, NULL);
+    zactor_destroy (&worker);
+    zactor_destroy (&proxy);
+
+    //  On a PAIR of our own, a failed bind is signalled as -1
+    zsock_t *front = zsock_new (ZMQ_PAIR);
+    zsock_t *back = zsock_new (ZMQ_PAIR);
+    char pipe_ep[256];
+    s_endpoint (S_INPROC, pipe_ep, sizeof pipe_ep);
+    ck_assert_int_eq (zsock_bind (front, "%s", pipe_ep), 0);
+    ck_assert_int_eq (zsock_connect (back, "%s", pipe_ep), 0);
+    proxy_config.upstream = "bogus://x";
+    ps_proxy_actor (back, &proxy_config); //  returns at once
+    zsock_set_rcvtimeo (front, S_TIMEOUT);
+    ck_assert_int_eq (zsock_wait (front), 255); //  zsock_wait gives the byte back
+    zsock_destroy (&front);
+    zsock_destroy (&back);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  One case per test, so CK_RUN_CASE=test_name runs just that one.
+static void
+s_add (Suite *suite, const char *name, const TTest *test, int transports)
+{
+    TCase *tc = tcase_create (name);
+    tcase_set_timeout (tc, 60);
+    tcase_add_loop_test (tc, test, 0, transports);
+    suite_add_tcase (suite, tc);
+}
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("ps_proxy");
+    s_add (suite, "test_one_stage", test_one_stage, S_TRANSPORTS);
+    s_add (suite, "test_flags_and_frames", test_flags_and_frames, 1);
+    s_add (suite, "test_two_stages", test_two_stages, S_TRANSPORTS);
+    s_add (suite, "test_failures_answer_500", test_failures_answer_500, 2);
+    s_add (suite, "test_fair_share", test_fair_share, 2);
+    s_add (suite, "test_chooser", test_chooser, 2);
+    s_add (suite, "test_chooser_order", test_chooser_order, 1);
+    s_add (suite, "test_heartbeat_update", test_heartbeat_update, 1);
+    s_add (suite, "test_job_waits_for_worker", test_job_waits_for_worker, 2);
+    s_add (suite, "test_cancel", test_cancel, 2);
+    s_add (suite, "test_junk_proxy", test_junk_proxy, 2);
+    s_add (suite, "test_junk_worker", test_junk_worker, 2);
+    s_add (suite, "test_destroy_bounded", test_destroy_bounded, 2);
+    s_add (suite, "test_forward_unreachable", test_forward_unreachable, 2);
+    s_add (suite, "test_destroy_busy", test_destroy_busy, 2);
+    s_add (suite, "test_bad_endpoints", test_bad_endpoints, 1);
+    s_add (suite, "test_bare_actors", test_bare_actors, 1);
+    return suite;
+}
+
+int
+main (void)
+{
+    srandom ((unsigned) getpid () ^ (unsigned) zclock_time ());
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed == 0 ? 0 : 1;
+}
