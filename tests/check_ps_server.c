@@ -308,6 +308,51 @@ START_TEST (test_bad_request)
 }
 END_TEST
 
+//  Every request of the malformed corpus, over a real connection: the
+//  status named by the file, then the connection closes; no job is made.
+START_TEST (test_bad_request_corpus)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    s_start (&fx);
+    zdir_t *dir = zdir_new (TEST_DATA_DIR "/bad_requests", NULL);
+    ck_assert_ptr_nonnull (dir);
+    zlist_t *files = zdir_list (dir);
+    size_t checked = 0;
+    for (zfile_t *file = (zfile_t *) zlist_first (files); file;
+         file = (zfile_t *) zlist_next (files)) {
+        const char *name = strrchr (zfile_filename (file, NULL), '/') + 1;
+        int expected = atoi (name);
+        if (expected < 400 || !strstr (name, ".http"))
+            continue;
+        ck_assert_int_eq (zfile_input (file), 0);
+        zchunk_t *bytes = zfile_read (file, zfile_cursize (file), 0);
+        zfile_close (file);
+        ck_assert_ptr_nonnull (bytes);
+        tu_client_t *client = s_client (&fx);
+        tu_client_send (client, zchunk_data (bytes), zchunk_size (bytes));
+        tu_response_t *response = tu_client_read (client, WAIT, false);
+        ck_assert_msg (response != NULL, "no response for %s", name);
+        ck_assert_msg (response->status == expected, "%s: got %d", name, response->status);
+        ck_assert_str_eq (tu_response_header (response, "Connection"), "close");
+        tu_response_destroy (&response);
+        size_t size = 0;
+        char *rest = tu_client_read_all (client, WAIT, &size);
+        ck_assert_msg (rest != NULL, "%s: connection not closed", name);
+        free (rest);
+        tu_client_destroy (&client);
+        zchunk_destroy (&bytes);
+        checked++;
+    }
+    ck_assert_uint_ge (checked, 50);
+    ps_envelope_t envelope;
+    ck_assert_ptr_null (tu_backend_job (fx.backend, 0, &envelope));
+    zlist_destroy (&files);
+    zdir_destroy (&dir);
+    s_teardown (&fx);
+}
+END_TEST
+
 START_TEST (test_body_too_large)
 {
     fixture_t fx;
@@ -882,6 +927,7 @@ s_suite (void)
     tcase_add_test (tc, test_pipelined_out_of_order);
     tcase_add_test (tc, test_split_writes);
     tcase_add_test (tc, test_bad_request);
+    tcase_add_test (tc, test_bad_request_corpus);
     tcase_add_test (tc, test_body_too_large);
     tcase_add_test (tc, test_expect_continue);
     tcase_add_test (tc, test_timeout);
