@@ -254,6 +254,69 @@ START_TEST (test_pipelined_out_of_order)
 }
 END_TEST
 
+//  Many clients pipelining requests sent in random slices; the backend
+//  answers in a shuffled order. Every client must read its own answers in
+//  its own order.
+START_TEST (test_shuffled_stress)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    s_start (&fx);
+    enum { CLIENTS = 8, REQUESTS = 25 };
+    unsigned int seed = 12345;
+    tu_client_t *clients [CLIENTS];
+    for (int c = 0; c < CLIENTS; c++) {
+        clients [c] = s_client (&fx);
+        char batch [REQUESTS * 64] = "";
+        for (int r = 0; r < REQUESTS; r++) {
+            char one [64];
+            snprintf (one, sizeof (one), "GET /s/%d/%d HTTP/1.1\r\nHost: a\r\n\r\n", c, r);
+            strcat (batch, one);
+        }
+        size_t size = strlen (batch);
+        for (size_t sent = 0; sent < size;) {
+            size_t slice = 1 + (size_t) rand_r (&seed) % 97;
+            if (slice > size - sent)
+                slice = size - sent;
+            tu_client_send (clients [c], batch + sent, slice);
+            sent += slice;
+        }
+    }
+    //  Collect every job, then answer them in a random order.
+    enum { TOTAL = CLIENTS * REQUESTS };
+    uint64_t ids [TOTAL];
+    char *paths [TOTAL];
+    for (int i = 0; i < TOTAL; i++) {
+        ps_http_request_t *request = tu_backend_request (fx.backend, WAIT, &ids [i]);
+        ck_assert_ptr_nonnull (request);
+        paths [i] = strdup (ps_http_request_path (request));
+        ps_http_request_destroy (&request);
+    }
+    for (int i = TOTAL - 1; i > 0; i--) {
+        int j = rand_r (&seed) % (i + 1);
+        uint64_t id = ids [i];
+        ids [i] = ids [j];
+        ids [j] = id;
+        char *path = paths [i];
+        paths [i] = paths [j];
+        paths [j] = path;
+    }
+    for (int i = 0; i < TOTAL; i++) {
+        ck_assert_int_eq (tu_backend_reply (fx.backend, ids [i], 200, paths [i], NULL, NULL), 0);
+        free (paths [i]);
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        for (int r = 0; r < REQUESTS; r++) {
+            char path [32];
+            snprintf (path, sizeof (path), "/s/%d/%d", c, r);
+            s_expect_response (clients [c], 200, path);
+        }
+        tu_client_destroy (&clients [c]);
+    }
+    s_teardown (&fx);
+}
+END_TEST
+
 START_TEST (test_split_writes)
 {
     fixture_t fx;
@@ -926,6 +989,7 @@ s_suite (void)
     tcase_add_test (tc, test_close_http10);
     tcase_add_test (tc, test_pipelined_out_of_order);
     tcase_add_test (tc, test_split_writes);
+    tcase_add_test (tc, test_shuffled_stress);
     tcase_add_test (tc, test_bad_request);
     tcase_add_test (tc, test_bad_request_corpus);
     tcase_add_test (tc, test_body_too_large);
