@@ -32,7 +32,8 @@
 #define S_MAX_SECONDS 86400.0
 //  Simulation: keep-alive connections and requests in flight. Enough to
 //  keep every worker busy and amortise the hops, small enough that the
-//  pipeline's queues stay short.
+//  pipeline's queues stay short; at most 64 per connection, the server's
+//  default max_pipelined (beyond it a connection's requests get 503).
 #define S_SIM_CONNECTIONS 4
 #define S_SIM_IN_FLIGHT 256
 
