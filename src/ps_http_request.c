@@ -173,6 +173,9 @@ s_derive (ps_http_request_t *self)
     for (size_t index = 0; index < count; index++) {
         const char *name = ps_pairs_name (self->headers, index);
         const char *value = ps_pairs_value (self->headers, index);
+        char first = (char) (name[0] | 0x20);
+        if (first != 'c' && first != 'e')
+            continue; //  spares most comparisons
         if (strcasecmp (name, "connection") == 0) {
             close = close || ps_http_list_has (value, "close");
             keep_alive = keep_alive || ps_http_list_has (value, "keep-alive");
