@@ -322,7 +322,8 @@ START_TEST (test_content_length_body)
 {
     result_t result;
     ps_http_request_t *request =
-        s_one ("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello\r\nworld", &result);
+        s_one ("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello\r\nworld",
+               &result);
     ck_assert_uint_eq (ps_http_request_body_size (request), 12);
     ck_assert_mem_eq (ps_http_request_body (request), "hello\r\nworld", 12);
     s_result_clear (&result);
@@ -581,7 +582,8 @@ START_TEST (test_keep_alive_matrix)
         ck_assert_msg (ps_http_request_keep_alive (request) == cases[index].keep_alive,
                        "keep-alive wrong for HTTP/%s %s", cases[index].version,
                        cases[index].connection);
-        ck_assert_int_eq (ps_http_request_version (request), cases[index].version[2] == '1' ? 11 : 10);
+        ck_assert_int_eq (ps_http_request_version (request),
+                          cases[index].version[2] == '1' ? 11 : 10);
         s_result_clear (&result);
 
         //  without keep-alive the parser ignores whatever follows
@@ -763,6 +765,8 @@ START_TEST (test_failed_parser_stays_failed)
 }
 END_TEST
 
+#define CHUNKED_HEAD "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
 //  The leniencies of libhttp-parser 2.9.4 named in the issue, one by one
 START_TEST (test_strictness)
 {
@@ -786,14 +790,14 @@ START_TEST (test_strictness)
         "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /  HTTP/1.1\r\nHost: x\r\n\r\n",
         //  chunk-extension syntax
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;\r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a@\r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"b\r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b c\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a@\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a=\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a=\"b\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a=b c\r\nhello\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a\r\rhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a\nb\r\nhello\r\n0\r\n\r\n",
+        CHUNKED_HEAD "5;a\r\rhello\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
         //  chunk data not followed by CRLF
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
