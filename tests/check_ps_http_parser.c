@@ -1089,6 +1089,18 @@ START_TEST (test_bad_request_corpus)
         ck_assert_msg (result.count == 0, "%s: %zu requests came out", entry->d_name,
                        result.count);
         s_result_clear (&result);
+        //  after a good request, which still comes out
+        const char good[] = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";
+        char *both = (char *) malloc (sizeof (good) + size);
+        memcpy (both, good, sizeof (good) - 1);
+        memcpy (both + sizeof (good) - 1, data, size);
+        s_parse_limits (both, sizeof (good) - 1 + size, NULL, &result);
+        ck_assert_msg (result.status == status, "%s after a good request: expected %d, got %d",
+                       entry->d_name, status, result.status);
+        ck_assert_uint_eq (result.count, 1);
+        ck_assert_str_eq (ps_http_request_target (result.requests[0]), "/first");
+        s_result_clear (&result);
+        free (both);
         free (data);
         free (path);
         files++;
