@@ -140,6 +140,7 @@ typedef struct {
     size_t free_count;
     ps_pairs_t *text_headers;  //  Content-Type: text/plain
     ps_pairs_t *retry_headers; //  the same plus Retry-After: 1
+    zframe_t *scratch;         //  for decoding envelopes
     bool draining;
     bool drained;
     int64_t drain_deadline;
@@ -894,9 +895,9 @@ static void
 s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
 {
     ps_envelope_t envelope;
-    zframe_t *frame = zframe_new (zmq_msg_data (&parts [0]), zmq_msg_size (&parts [0]));
-    int rc = ps_envelope_decode (frame, &envelope);
-    zframe_destroy (&frame);
+    //  A reused scratch frame: resetting it to 16 bytes allocates nothing.
+    zframe_reset (self->scratch, zmq_msg_data (&parts [0]), zmq_msg_size (&parts [0]));
+    int rc = ps_envelope_decode (self->scratch, &envelope);
     if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         zsys_warning ("ps_server: dropping junk on the loopback (%zu frames, no RESULT "
                       "envelope)",
@@ -1201,6 +1202,7 @@ s_self_destroy (self_t **self_p)
     zsock_destroy (&self->pub);
     ps_pairs_destroy (&self->text_headers);
     ps_pairs_destroy (&self->retry_headers);
+    zframe_destroy (&self->scratch);
     zstr_free (&self->listen);
     zstr_free (&self->proxy);
     zstr_free (&self->loopback);
@@ -1236,6 +1238,7 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     s_table_init (&self->requests, 1024);
     self->text_headers = ps_pairs_new (true);
     ps_pairs_add (self->text_headers, "Content-Type", "text/plain");
+    self->scratch = zframe_new_empty ();
     self->retry_headers = ps_pairs_new (true);
     ps_pairs_add (self->retry_headers, "Content-Type", "text/plain");
     ps_pairs_add (self->retry_headers, "Retry-After", "1");
