@@ -402,6 +402,27 @@ START_TEST (test_pipelined)
 }
 END_TEST
 
+START_TEST (test_upgrade_ignored)
+{
+    //  we speak only HTTP/1.x: an Upgrade offer is an ordinary request, and
+    //  the bytes after it are parsed as the next request
+    const char *raw = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n\r\n"
+                      "POST /u HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: upgrade\r\n"
+                      "Content-Length: 2\r\n\r\nok"
+                      "GET /last HTTP/1.1\r\nHost: x\r\n\r\n";
+    result_t result;
+    s_parse (raw, &result);
+    ck_assert_int_eq (result.status, 0);
+    ck_assert_uint_eq (result.count, 3);
+    ck_assert_str_eq (ps_http_request_body (result.requests[1]), "ok");
+    ck_assert_str_eq (ps_http_request_target (result.requests[2]), "/last");
+    s_result_clear (&result);
+    //  but a tunnel is not for us
+    s_expect_error ("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501);
+}
+END_TEST
+
 START_TEST (test_queue_across_feeds)
 {
     //  requests stay queued until taken, in order, across feeds
@@ -1121,6 +1142,7 @@ main (void)
     tcase_add_test (tc, test_duplicate_headers_kept);
     tcase_add_test (tc, test_content_length_body);
     tcase_add_test (tc, test_pipelined);
+    tcase_add_test (tc, test_upgrade_ignored);
     tcase_add_test (tc, test_queue_across_feeds);
     tcase_add_test (tc, test_query_splitting);
     tcase_add_test (tc, test_target_errors);
