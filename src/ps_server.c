@@ -45,41 +45,41 @@ typedef enum { TIMER_NONE = 0, TIMER_HEADER, TIMER_IDLE, TIMER_ZOMBIE } timer_ki
 
 typedef enum {
     ANSWER_NONE = 0,
-    ANSWER_RESULT, //  from a worker: status, headers, body frame
-    ANSWER_LOCAL,  //  from the server itself: status, static text and headers
-    ANSWER_PARSE   //  the parser failed: canned error naming the reason
+    ANSWER_RESULT,  //  from a worker: status, headers, body frame
+    ANSWER_LOCAL,   //  from the server itself: status, static text and headers
+    ANSWER_PARSE    //  the parser failed: canned error naming the reason
 } answer_t;
 
 typedef struct _conn_t conn_t;
 typedef struct _request_t request_t;
 
 struct _request_t {
-    uint64_t id;           //  0 until sent to the pipeline
+    uint64_t id;  //  0 until sent to the pipeline
     conn_t *conn;
-    request_t *next;       //  in the connection's FIFO
-    request_t *fprev;      //  in the in-flight list, while pending
+    request_t *next;   //  in the connection's FIFO
+    request_t *fprev;  //  in the in-flight list, while pending
     request_t *fnext;
     int64_t started;
-    bool pending;          //  in the pipeline and in the id table
-    bool head;             //  HEAD request: no body in the answer
-    int version;           //  10 or 11
+    bool pending;  //  in the pipeline and in the id table
+    bool head;     //  HEAD request: no body in the answer
+    int version;   //  10 or 11
     answer_t answer;
     int status;
-    ps_pairs_t *headers;   //  owned, from a RESULT
-    zmq_msg_t body;        //  owned, from a RESULT, if has_body
+    ps_pairs_t *headers;  //  owned, from a RESULT
+    zmq_msg_t body;       //  owned, from a RESULT, if has_body
     bool has_body;
-    const ps_pairs_t *local_headers; //  borrowed from self
-    const char *text;      //  static: local body or parser reason
-    char *line;            //  "METHOD target" for the access log, or NULL
+    const ps_pairs_t *local_headers;  //  borrowed from self
+    const char *text;                 //  static: local body or parser reason
+    char *line;                       //  "METHOD target" for the access log, or NULL
 };
 
 struct _conn_t {
     uint64_t key;
     uint8_t rid[RID_MAX];
     size_t rid_size;
-    ps_http_parser_t *parser;       //  PS_PROTOCOL_HTTP
-    ps_netstring_decoder_t *decoder; //  PS_PROTOCOL_NETSTRING
-    request_t *head;                //  FIFO of requests not yet written
+    ps_http_parser_t *parser;         //  PS_PROTOCOL_HTTP
+    ps_netstring_decoder_t *decoder;  //  PS_PROTOCOL_NETSTRING
+    request_t *head;                  //  FIFO of requests not yet written
     request_t *tail;
     size_t queued;
     bool closing;  //  take no more requests; close after the last answer
@@ -110,7 +110,7 @@ typedef struct {
 
 typedef struct {
     zsock_t *pipe;
-    ps_server_config_t config; //  strings below are our copies
+    ps_server_config_t config;  //  strings below are our copies
     char *listen;
     char *proxy;
     char *loopback;
@@ -128,19 +128,19 @@ typedef struct {
     table_t conns;
     table_t requests;
     size_t zombies;
-    int64_t zombie_retry; //  next attempt to close the zombies
+    int64_t zombie_retry;  //  next attempt to close the zombies
     uint64_t next_id;
     size_t in_flight;
-    request_t *flight_head; //  pending requests, oldest first
+    request_t *flight_head;  //  pending requests, oldest first
     request_t *flight_tail;
-    conn_list_t header_list; //  waiting for a header section, oldest first
-    conn_list_t idle_list;   //  idle or slow body, least recently active first
+    conn_list_t header_list;  //  waiting for a header section, oldest first
+    conn_list_t idle_list;    //  idle or slow body, least recently active first
     conn_list_t zombie_list;
     request_t *free_requests;
     size_t free_count;
-    ps_pairs_t *text_headers;  //  Content-Type: text/plain
-    ps_pairs_t *retry_headers; //  the same plus Retry-After: 1
-    zframe_t *scratch;         //  for decoding envelopes
+    ps_pairs_t *text_headers;   //  Content-Type: text/plain
+    ps_pairs_t *retry_headers;  //  the same plus Retry-After: 1
+    zframe_t *scratch;          //  for decoding envelopes
     bool draining;
     bool drained;
     int64_t drain_deadline;
@@ -414,7 +414,7 @@ s_send_client (self_t *self, conn_t *conn, zchunk_t **chunk_p)
 {
     zchunk_t *chunk = *chunk_p;
     *chunk_p = NULL;
-    assert (zchunk_size (chunk) > 0); //  an empty frame would close
+    assert (zchunk_size (chunk) > 0);  //  an empty frame would close
     if (zmq_send (self->stream_h, conn->rid, conn->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
         int error = errno;
         zchunk_destroy (&chunk);
@@ -425,7 +425,7 @@ s_send_client (self_t *self, conn_t *conn, zchunk_t **chunk_p)
     //  The bytes travel to the I/O thread without a copy.
     zmq_msg_init_data (&msg, zchunk_data (chunk), zchunk_size (chunk), s_chunk_free, chunk);
     if (zmq_msg_send (&msg, self->stream_h, ZMQ_DONTWAIT) == -1)
-        zmq_msg_close (&msg); //  libzmq accepts any data frame after an id frame
+        zmq_msg_close (&msg);  //  libzmq accepts any data frame after an id frame
     return 0;
 }
 
@@ -602,16 +602,15 @@ s_format_http (self_t *self, request_t *request, bool keep_alive)
         return ps_http_response_error (request->version, request->status, request->text,
                                        keep_alive);
     if (request->answer == ANSWER_LOCAL) {
-        char text [128];
+        char text[128];
         const char *body = request->text;
         if (!body) {
             snprintf (text, sizeof (text), "%d %s\n", request->status,
                       ps_http_status_reason (request->status));
             body = text;
         }
-        return ps_http_response_format (request->version, request->status,
-                                        request->local_headers, body, strlen (body),
-                                        request->head, keep_alive);
+        return ps_http_response_format (request->version, request->status, request->local_headers,
+                                        body, strlen (body), request->head, keep_alive);
     }
     return ps_http_response_format (request->version, request->status, request->headers,
                                     zmq_msg_data (&request->body), zmq_msg_size (&request->body),
@@ -624,9 +623,8 @@ static zchunk_t *
 s_format_netstring (request_t *request)
 {
     if (request->answer == ANSWER_RESULT)
-        return ps_netstring_encode (zmq_msg_data (&request->body),
-                                    zmq_msg_size (&request->body));
-    char text [160];
+        return ps_netstring_encode (zmq_msg_data (&request->body), zmq_msg_size (&request->body));
+    char text[160];
     if (request->answer == ANSWER_LOCAL && request->text)
         snprintf (text, sizeof (text), "%s", request->text);
     else
@@ -774,7 +772,7 @@ s_conn_feed (self_t *self, conn_t **conn_p, const char *data, size_t size)
         ps_http_request_t *parsed;
         while ((parsed = ps_http_parser_next (conn->parser))) {
             if (conn->closing)
-                ps_http_request_destroy (&parsed); //  after "close": not processed
+                ps_http_request_destroy (&parsed);  //  after "close": not processed
             else
                 s_accept_http (self, conn, &parsed);
         }
@@ -817,8 +815,7 @@ s_conn_feed (self_t *self, conn_t **conn_p, const char *data, size_t size)
 }
 
 static void
-s_handle_client (self_t *self, const uint8_t *rid, size_t rid_size, const char *data,
-                 size_t size)
+s_handle_client (self_t *self, const uint8_t *rid, size_t rid_size, const char *data, size_t size)
 {
     if (rid_size == 0 || rid_size > RID_MAX) {
         zsys_warning ("ps_server: unexpected STREAM routing id of %zu bytes", rid_size);
@@ -828,7 +825,7 @@ s_handle_client (self_t *self, const uint8_t *rid, size_t rid_size, const char *
     conn_t *conn = (conn_t *) s_table_get (&self->conns, key);
     if (!conn) {
         if (size > 0)
-            return; //  bytes from a connection we closed already
+            return;  //  bytes from a connection we closed already
         if (self->conns.count >= self->config.max_connections) {
             if (self->config.log)
                 zsys_warning ("ps_server: max_connections reached, refusing a client");
@@ -845,7 +842,7 @@ s_handle_client (self_t *self, const uint8_t *rid, size_t rid_size, const char *
         return;
     }
     if (conn->closing)
-        return; //  nothing more is read after an error or "close"
+        return;  //  nothing more is read after an error or "close"
     s_conn_feed (self, &conn, data, size);
 }
 
@@ -869,7 +866,7 @@ s_handle_stream (self_t *self)
             zmq_msg_close (&rid);
             return;
         }
-        while (zmq_msg_more (&data)) { //  STREAM never sends more, but be safe
+        while (zmq_msg_more (&data)) {  //  STREAM never sends more, but be safe
             zmq_msg_t extra;
             zmq_msg_init (&extra);
             int rc = zmq_msg_recv (&extra, self->stream_h, 0);
@@ -896,7 +893,7 @@ s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
 {
     ps_envelope_t envelope;
     //  A reused scratch frame: resetting it to 16 bytes allocates nothing.
-    zframe_reset (self->scratch, zmq_msg_data (&parts [0]), zmq_msg_size (&parts [0]));
+    zframe_reset (self->scratch, zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
     int rc = ps_envelope_decode (self->scratch, &envelope);
     if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         zsys_warning ("ps_server: dropping junk on the loopback (%zu frames, no RESULT "
@@ -906,12 +903,12 @@ s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
     }
     request_t *request = (request_t *) s_table_get (&self->requests, envelope.id);
     if (!request)
-        return; //  timed out, cancelled or its client left: dropped quietly
+        return;  //  timed out, cancelled or its client left: dropped quietly
     s_request_unregister (self, request);
     ps_pairs_t *headers = NULL;
     bool valid = count == 3 && envelope.status >= 100 && envelope.status <= 599;
-    if (valid && zmq_msg_size (&parts [1]) > 0) {
-        headers = ps_pairs_decode (zmq_msg_data (&parts [1]), zmq_msg_size (&parts [1]), true);
+    if (valid && zmq_msg_size (&parts[1]) > 0) {
+        headers = ps_pairs_decode (zmq_msg_data (&parts[1]), zmq_msg_size (&parts[1]), true);
         valid = headers != NULL;
     }
     if (!valid) {
@@ -926,7 +923,7 @@ s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
         request->status = envelope.status;
         request->headers = headers;
         zmq_msg_init (&request->body);
-        zmq_msg_move (&request->body, &parts [2]);
+        zmq_msg_move (&request->body, &parts[2]);
         request->has_body = true;
     }
     conn_t *conn = request->conn;
@@ -938,14 +935,14 @@ static void
 s_handle_loopback (self_t *self)
 {
     for (int n = 0; n < BATCH; n++) {
-        zmq_msg_t parts [3];
-        zmq_msg_init (&parts [0]);
-        if (zmq_msg_recv (&parts [0], self->pull_h, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close (&parts [0]);
+        zmq_msg_t parts[3];
+        zmq_msg_init (&parts[0]);
+        if (zmq_msg_recv (&parts[0], self->pull_h, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&parts[0]);
             return;
         }
         size_t count = 1;
-        bool more = zmq_msg_more (&parts [0]);
+        bool more = zmq_msg_more (&parts[0]);
         while (more) {
             zmq_msg_t extra;
             zmq_msg_init (&extra);
@@ -955,15 +952,15 @@ s_handle_loopback (self_t *self)
             }
             more = zmq_msg_more (&extra);
             if (count < 3) {
-                zmq_msg_init (&parts [count]);
-                zmq_msg_move (&parts [count], &extra);
+                zmq_msg_init (&parts[count]);
+                zmq_msg_move (&parts[count], &extra);
             }
             zmq_msg_close (&extra);
             count++;
         }
         s_handle_result (self, parts, count);
         for (size_t i = 0; i < count && i < 3; i++)
-            zmq_msg_close (&parts [i]);
+            zmq_msg_close (&parts[i]);
     }
 }
 
@@ -984,7 +981,7 @@ s_close_all (self_t *self)
     size_t count;
     void **conns = s_table_values (&self->conns, &count);
     for (size_t i = 0; i < count; i++) {
-        conn_t *conn = (conn_t *) conns [i];
+        conn_t *conn = (conn_t *) conns[i];
         if (conn->zombie)
             continue;
         for (request_t *request = conn->head; request; request = request->next)
@@ -1115,7 +1112,7 @@ s_handle_pipe (self_t *self)
         //  DRAINED that follows at once is not taken for the ack.
         zsock_signal (self->pipe, 0);
         if (self->drained)
-            zstr_send (self->pipe, "DRAINED"); //  a repeated DRAIN's ack ate it
+            zstr_send (self->pipe, "DRAINED");  //  a repeated DRAIN's ack ate it
         s_drain_check (self, zclock_mono ());
     }
     else
@@ -1136,7 +1133,7 @@ s_strdup_or_null (const char *text)
 static int
 s_parse_port (void *handle)
 {
-    char endpoint [256] = "";
+    char endpoint[256] = "";
     size_t size = sizeof (endpoint);
     if (zmq_getsockopt (handle, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0)
         return -1;
@@ -1164,11 +1161,11 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_STREAM)
-        zsock_set_backlog (sock, 1024); //  bursts of new clients
+        zsock_set_backlog (sock, 1024);  //  bursts of new clients
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0) {
-        zsys_error ("ps_server: cannot %s the %s socket to %s: %s", bind ? "bind" : "connect",
-                    role, endpoint, zmq_strerror (errno));
+        zsys_error ("ps_server: cannot %s the %s socket to %s: %s", bind ? "bind" : "connect", role,
+                    endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
     }
     return sock;
@@ -1184,7 +1181,7 @@ s_self_destroy (self_t **self_p)
         size_t count;
         void **conns = s_table_values (&self->conns, &count);
         for (size_t i = 0; i < count; i++) {
-            conn_t *conn = (conn_t *) conns [i];
+            conn_t *conn = (conn_t *) conns[i];
             s_conn_destroy (self, &conn);
         }
         free (conns);
@@ -1296,25 +1293,25 @@ ps_server_actor (zsock_t *pipe, void *args)
     if (!self)
         return;
 
-    zmq_pollitem_t items [] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                               {self->stream_h, 0, ZMQ_POLLIN, 0},
-                               {self->pull_h, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                              {self->stream_h, 0, ZMQ_POLLIN, 0},
+                              {self->pull_h, 0, ZMQ_POLLIN, 0}};
     int count = self->pull_h ? 3 : 2;
     while (!self->terminated) {
         int rc = zmq_poll (items, count, s_poll_timeout (self));
         if (rc == -1) {
             if (errno == EINTR)
-                continue; //  signals belong to the application (it may drain)
+                continue;  //  signals belong to the application (it may drain)
             break;
         }
-        if (items [0].revents & ZMQ_POLLIN) {
+        if (items[0].revents & ZMQ_POLLIN) {
             s_handle_pipe (self);
             if (self->terminated)
                 break;
         }
-        if (items [1].revents & ZMQ_POLLIN)
+        if (items[1].revents & ZMQ_POLLIN)
             s_handle_stream (self);
-        if (count > 2 && items [2].revents & ZMQ_POLLIN)
+        if (count > 2 && items[2].revents & ZMQ_POLLIN)
             s_handle_loopback (self);
         s_handle_timers (self);
     }

@@ -15,7 +15,7 @@
 
 #define WAIT 5000
 
-static const char *TRANSPORTS [] = {"inproc", "ipc", "tcp"};
+static const char *TRANSPORTS[] = {"inproc", "ipc", "tcp"};
 
 static tu_response_t *
 s_get (tu_client_t *client, const char *target)
@@ -33,19 +33,19 @@ s_get (tu_client_t *client, const char *target)
 static void
 s_check_echo (const char *transport, size_t stage_count)
 {
-    tu_stage_t stages [2];
+    tu_stage_t stages[2];
     memset (stages, 0, sizeof (stages));
     if (stage_count == 1) {
-        stages [0].work = tu_echo_work;
-        stages [0].work_arg = (void *) 1;
-        stages [0].workers = 2;
+        stages[0].work = tu_echo_work;
+        stages[0].work_arg = (void *) 1;
+        stages[0].workers = 2;
     }
     else {
-        stages [0].work = tu_forward_work;
-        stages [0].workers = 2;
-        stages [1].work = tu_echo_work;
-        stages [1].work_arg = (void *) 2;
-        stages [1].workers = 2;
+        stages[0].work = tu_forward_work;
+        stages[0].workers = 2;
+        stages[1].work = tu_echo_work;
+        stages[1].work_arg = (void *) 2;
+        stages[1].workers = 2;
     }
     ps_server_config_t config;
     ps_server_config_defaults (&config);
@@ -54,7 +54,7 @@ s_check_echo (const char *transport, size_t stage_count)
     tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
 
-    char stage [8];
+    char stage[8];
     snprintf (stage, sizeof (stage), "%zu", stage_count);
     tu_response_t *response = s_get (client, "/echo%20me?q=1");
     ck_assert_int_eq (response->status, 200);
@@ -72,15 +72,15 @@ s_check_echo (const char *transport, size_t stage_count)
     tu_response_destroy (&response);
 
     //  Pipelined: answers in order whichever worker finishes first.
-    char batch [2048] = "";
+    char batch[2048] = "";
     for (int i = 0; i < 20; i++) {
-        char one [64];
+        char one[64];
         snprintf (one, sizeof (one), "GET /n%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
         strcat (batch, one);
     }
     tu_client_sendstr (client, batch);
     for (int i = 0; i < 20; i++) {
-        char body [32];
+        char body[32];
         snprintf (body, sizeof (body), "GET /n%d ", i);
         response = tu_client_read (client, WAIT, false);
         ck_assert_ptr_nonnull (response);
@@ -93,13 +93,13 @@ s_check_echo (const char *transport, size_t stage_count)
 
 START_TEST (test_echo_one_stage)
 {
-    s_check_echo (TRANSPORTS [_i], 1);
+    s_check_echo (TRANSPORTS[_i], 1);
 }
 END_TEST
 
 START_TEST (test_echo_two_stages)
 {
-    s_check_echo (TRANSPORTS [_i], 2);
+    s_check_echo (TRANSPORTS[_i], 2);
 }
 END_TEST
 
@@ -114,7 +114,7 @@ START_TEST (test_netstring_pipeline)
     tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     tu_client_sendstr (client, "5:hello,0:,11:hello world,");
-    char buf [64] = "";
+    char buf[64] = "";
     const char *expected = "5:hello,0:,11:hello world,";
     ck_assert_uint_eq (tu_client_read_bytes (client, buf, strlen (expected), WAIT),
                        strlen (expected));
@@ -143,7 +143,7 @@ s_gate_work (ps_work_t *work, void *arg)
         rc = ps_work_reply (work, 403, &headers, "denied", 6);
     }
     else if (streq (ps_http_request_path (request), "/fail"))
-        rc = -1; //  the worker must turn this into a 500
+        rc = -1;  //  the worker must turn this into a 500
     else
         rc = tu_forward_work (work, arg);
     ps_http_request_destroy (&request);
@@ -160,15 +160,15 @@ s_counting_echo (ps_work_t *work, void *arg)
 START_TEST (test_short_circuit)
 {
     atomic_store (&s_last_stage_calls, 0);
-    tu_stage_t stages [3];
+    tu_stage_t stages[3];
     memset (stages, 0, sizeof (stages));
-    stages [0].work = tu_forward_work;
-    stages [0].workers = 1;
-    stages [1].work = s_gate_work;
-    stages [1].workers = 1;
-    stages [2].work = s_counting_echo;
-    stages [2].work_arg = (void *) 3;
-    stages [2].workers = 1;
+    stages[0].work = tu_forward_work;
+    stages[0].workers = 1;
+    stages[1].work = s_gate_work;
+    stages[1].workers = 1;
+    stages[2].work = s_counting_echo;
+    stages[2].work_arg = (void *) 3;
+    stages[2].workers = 1;
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, stages, 3);
@@ -207,15 +207,15 @@ s_region_choose (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
 {
     (void) arg;
     zframe_t *target = zmsg_first (job);
-    target = zmsg_next (job); //  frame 2: the raw target
+    target = zmsg_next (job);  //  frame 2: the raw target
     if (!target)
         return -1;
     char *text = zframe_strdup (target);
     const char *region = strstr (text, "region=");
     int chosen = -1;
     for (size_t i = 0; region && i < count; i++)
-        if (heartbeats [i] && zframe_size (heartbeats [i]) == 1
-            && zframe_data (heartbeats [i]) [0] == (byte) region [7])
+        if (heartbeats[i] && zframe_size (heartbeats[i]) == 1
+            && zframe_data (heartbeats[i])[0] == (byte) region[7])
             chosen = (int) i;
     free (text);
     return chosen;
@@ -228,11 +228,11 @@ START_TEST (test_chooser_routing)
     stage.work = tu_echo_work;
     stage.workers = 3;
     stage.choose = s_region_choose;
-    const char *names [3] = {"A", "B", "C"};
+    const char *names[3] = {"A", "B", "C"};
     for (int i = 0; i < 3; i++) {
-        stage.worker_args [i] = (void *) (intptr_t) (i + 1);
-        stage.heartbeats [i] = names [i];
-        stage.heartbeat_sizes [i] = 1;
+        stage.worker_args[i] = (void *) (intptr_t) (i + 1);
+        stage.heartbeats[i] = names[i];
+        stage.heartbeat_sizes[i] = 1;
     }
     ps_server_config_t config;
     ps_server_config_defaults (&config);
@@ -243,7 +243,7 @@ START_TEST (test_chooser_routing)
 
     //  Batches of pipelined requests: every one lands on worker B (2).
     for (int round = 0; round < 10; round++) {
-        char batch [4096] = "";
+        char batch[4096] = "";
         for (int i = 0; i < 40; i++)
             strcat (batch, "GET /r?region=B HTTP/1.1\r\nHost: a\r\n\r\n");
         tu_client_sendstr (client, batch);
@@ -267,8 +267,8 @@ END_TEST
 //  Cancellation seen by the work function
 
 typedef struct {
-    char *report;  //  inproc endpoint the test pulls reports from
-    char *release; //  inproc endpoint the test pushes "go" on, or NULL
+    char *report;   //  inproc endpoint the test pulls reports from
+    char *release;  //  inproc endpoint the test pushes "go" on, or NULL
 } control_t;
 
 static void
@@ -307,7 +307,7 @@ s_slow_work (ps_work_t *work, void *arg)
         if (release)
             go = zstr_recv (release);
         else
-            zclock_sleep (2); //  stands for a slice of real work
+            zclock_sleep (2);  //  stands for a slice of real work
         if (go) {
             zstr_free (&go);
             rc = ps_work_reply (work, 200, NULL, "released", 8);
@@ -364,7 +364,7 @@ START_TEST (test_timeout_cancels_worker)
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.request_timeout_ms = 300;
-    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS [_i], &config, &stage, 1);
+    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
     tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
@@ -454,7 +454,7 @@ START_TEST (test_destroy_busy_pipeline)
     tu_stage_t stage = {.work = s_slow_work, .work_arg = &control, .workers = 1};
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS [_i], &config, &stage, 1);
+    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
     tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define WAIT 5000 //  ms: generous deadline for anything that should happen
+#define WAIT 5000  //  ms: generous deadline for anything that should happen
 
 static const char *GET_HELLO = "GET /hello?x=1 HTTP/1.1\r\nHost: test\r\n\r\n";
 
@@ -105,8 +105,7 @@ START_TEST (test_single_request)
     ps_http_request_destroy (&request);
     zmsg_destroy (&job);
 
-    ck_assert_int_eq (tu_backend_reply (fx.backend, envelope.id, 201, "world", "X-Test", "yes"),
-                      0);
+    ck_assert_int_eq (tu_backend_reply (fx.backend, envelope.id, 201, "world", "X-Test", "yes"), 0);
     tu_response_t *response = tu_client_read (fx.client, WAIT, false);
     ck_assert_ptr_nonnull (response);
     ck_assert_int_eq (response->status, 201);
@@ -153,7 +152,7 @@ START_TEST (test_keep_alive)
     s_setup (&fx);
     s_start (&fx);
     for (int i = 0; i < 5; i++) {
-        char path [32], body [32];
+        char path[32], body[32];
         snprintf (path, sizeof (path), "/k%d", i);
         snprintf (body, sizeof (body), "answer %d", i);
         char *request = zsys_sprintf ("GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path);
@@ -223,30 +222,30 @@ START_TEST (test_pipelined_out_of_order)
     s_setup (&fx);
     s_start (&fx);
     const int count = 6;
-    char batch [1024] = "";
+    char batch[1024] = "";
     for (int i = 0; i < count; i++) {
-        char one [64];
+        char one[64];
         snprintf (one, sizeof (one), "GET /p%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
         strcat (batch, one);
     }
     tu_client_sendstr (fx.client, batch);
-    uint64_t ids [6];
+    uint64_t ids[6];
     for (int i = 0; i < count; i++) {
-        char path [16];
+        char path[16];
         snprintf (path, sizeof (path), "/p%d", i);
-        ids [i] = s_expect_job (&fx, path);
+        ids[i] = s_expect_job (&fx, path);
     }
     //  Complete them last first; nothing may be written before /p0's turn.
     for (int i = count - 1; i >= 1; i--) {
-        char body [16];
+        char body[16];
         snprintf (body, sizeof (body), "r%d", i);
-        tu_backend_reply (fx.backend, ids [i], 200, body, NULL, NULL);
+        tu_backend_reply (fx.backend, ids[i], 200, body, NULL, NULL);
     }
     char byte;
     ck_assert_uint_eq (tu_client_read_bytes (fx.client, &byte, 1, 200), 0);
-    tu_backend_reply (fx.backend, ids [0], 200, "r0", NULL, NULL);
+    tu_backend_reply (fx.backend, ids[0], 200, "r0", NULL, NULL);
     for (int i = 0; i < count; i++) {
-        char body [16];
+        char body[16];
         snprintf (body, sizeof (body), "r%d", i);
         s_expect_response (fx.client, 200, body);
     }
@@ -264,12 +263,12 @@ START_TEST (test_shuffled_stress)
     s_start (&fx);
     enum { CLIENTS = 8, REQUESTS = 25 };
     unsigned int seed = 12345;
-    tu_client_t *clients [CLIENTS];
+    tu_client_t *clients[CLIENTS];
     for (int c = 0; c < CLIENTS; c++) {
-        clients [c] = s_client (&fx);
-        char batch [REQUESTS * 64] = "";
+        clients[c] = s_client (&fx);
+        char batch[REQUESTS * 64] = "";
         for (int r = 0; r < REQUESTS; r++) {
-            char one [64];
+            char one[64];
             snprintf (one, sizeof (one), "GET /s/%d/%d HTTP/1.1\r\nHost: a\r\n\r\n", c, r);
             strcat (batch, one);
         }
@@ -278,40 +277,40 @@ START_TEST (test_shuffled_stress)
             size_t slice = 1 + (size_t) rand_r (&seed) % 97;
             if (slice > size - sent)
                 slice = size - sent;
-            tu_client_send (clients [c], batch + sent, slice);
+            tu_client_send (clients[c], batch + sent, slice);
             sent += slice;
         }
     }
     //  Collect every job, then answer them in a random order.
     enum { TOTAL = CLIENTS * REQUESTS };
-    uint64_t ids [TOTAL];
-    char *paths [TOTAL];
+    uint64_t ids[TOTAL];
+    char *paths[TOTAL];
     for (int i = 0; i < TOTAL; i++) {
-        ps_http_request_t *request = tu_backend_request (fx.backend, WAIT, &ids [i]);
+        ps_http_request_t *request = tu_backend_request (fx.backend, WAIT, &ids[i]);
         ck_assert_ptr_nonnull (request);
-        paths [i] = strdup (ps_http_request_path (request));
+        paths[i] = strdup (ps_http_request_path (request));
         ps_http_request_destroy (&request);
     }
     for (int i = TOTAL - 1; i > 0; i--) {
         int j = rand_r (&seed) % (i + 1);
-        uint64_t id = ids [i];
-        ids [i] = ids [j];
-        ids [j] = id;
-        char *path = paths [i];
-        paths [i] = paths [j];
-        paths [j] = path;
+        uint64_t id = ids[i];
+        ids[i] = ids[j];
+        ids[j] = id;
+        char *path = paths[i];
+        paths[i] = paths[j];
+        paths[j] = path;
     }
     for (int i = 0; i < TOTAL; i++) {
-        ck_assert_int_eq (tu_backend_reply (fx.backend, ids [i], 200, paths [i], NULL, NULL), 0);
-        free (paths [i]);
+        ck_assert_int_eq (tu_backend_reply (fx.backend, ids[i], 200, paths[i], NULL, NULL), 0);
+        free (paths[i]);
     }
     for (int c = 0; c < CLIENTS; c++) {
         for (int r = 0; r < REQUESTS; r++) {
-            char path [32];
+            char path[32];
             snprintf (path, sizeof (path), "/s/%d/%d", c, r);
-            s_expect_response (clients [c], 200, path);
+            s_expect_response (clients[c], 200, path);
         }
-        tu_client_destroy (&clients [c]);
+        tu_client_destroy (&clients[c]);
     }
     s_teardown (&fx);
 }
@@ -325,7 +324,7 @@ START_TEST (test_split_writes)
     const char *request = "POST /split HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"
                           "hello world"
                           "GET /after HTTP/1.1\r\nHost: a\r\n\r\n";
-    for (size_t i = 0; request [i]; i++)
+    for (size_t i = 0; request[i]; i++)
         ck_assert_int_eq (tu_client_send (fx.client, request + i, 1), 0);
     uint64_t id = 0;
     ps_http_request_t *parsed = tu_backend_request (fx.backend, WAIT, &id);
@@ -660,7 +659,7 @@ START_TEST (test_max_pipelined)
     fixture_t fx;
     s_setup (&fx);
     fx.config.max_pipelined = 2;
-    fx.config.log = true; //  the access log runs through every path here
+    fx.config.log = true;  //  the access log runs through every path here
     s_start (&fx);
     tu_client_sendstr (fx.client, "GET /q1 HTTP/1.1\r\nHost: a\r\n\r\n"
                                   "GET /q2 HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -731,8 +730,8 @@ START_TEST (test_loopback_junk)
     zstr_send (fx.backend->results, "hello");
     //  An envelope of the wrong version and of the wrong size.
     zframe_t *frame = ps_envelope_encode (
-        &(ps_envelope_t) {PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id});
-    zframe_data (frame) [0] = 9;
+        &(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id});
+    zframe_data (frame)[0] = 9;
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &frame);
     zmsg_addstr (msg, "");
@@ -742,11 +741,11 @@ START_TEST (test_loopback_junk)
     //  Wrong type (a JOB) for our id.
     msg = zmsg_new ();
     zmsg_addstr (msg, "payload");
-    ps_envelope_send (&(ps_envelope_t) {PS_MSG_JOB, 0, PS_KIND_HTTP, 0, id}, &msg, results);
+    ps_envelope_send (&(ps_envelope_t){PS_MSG_JOB, 0, PS_KIND_HTTP, 0, id}, &msg, results);
     //  A well-formed RESULT for an unknown id.
     tu_backend_reply (fx.backend, id + 1000, 200, "unknown", NULL, NULL);
     //  An empty message part list after a good envelope, unknown id.
-    ps_envelope_send (&(ps_envelope_t) {PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id + 2000}, NULL,
+    ps_envelope_send (&(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id + 2000}, NULL,
                       results);
     //  Nothing reached the client so far.
     char byte;
@@ -761,7 +760,7 @@ START_TEST (test_loopback_junk)
     msg = zmsg_new ();
     zmsg_addstr (msg, "3:odd,");
     zmsg_addstr (msg, "body");
-    ps_envelope_send (&(ps_envelope_t) {PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id}, &msg, results);
+    ps_envelope_send (&(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id}, &msg, results);
     s_expect_response (fx.client, 502, NULL);
     //  And a status out of range as well.
     tu_client_sendstr (fx.client, GET_HELLO);
@@ -793,7 +792,7 @@ START_TEST (test_netstring)
     zmsg_destroy (&job);
     tu_backend_reply (fx.backend, envelope2.id, 200, "ABC", NULL, NULL);
     tu_backend_reply (fx.backend, envelope.id, 200, "HELLO", NULL, NULL);
-    char buf [32] = "";
+    char buf[32] = "";
     ck_assert_uint_eq (tu_client_read_bytes (fx.client, buf, 14, WAIT), 14);
     ck_assert_str_eq (buf, "5:HELLO,3:ABC,");
     //  Junk: an error netstring, then close.
@@ -824,8 +823,8 @@ START_TEST (test_drain)
 
     //  The health check turns 503 and the connection closes after it.
     tu_client_t *probe = s_client (&fx);
-    tu_response_t *response
-        = tu_client_request (probe, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", WAIT);
+    tu_response_t *response = tu_client_request (probe, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n",
+                                                 WAIT);
     ck_assert_ptr_nonnull (response);
     ck_assert_int_eq (response->status, 503);
     ck_assert_str_eq (tu_response_header (response, "Connection"), "close");
@@ -951,11 +950,11 @@ START_TEST (test_many_clients)
     s_setup (&fx);
     s_start (&fx);
     enum { N = 20 };
-    tu_client_t *clients [N];
+    tu_client_t *clients[N];
     for (int i = 0; i < N; i++) {
-        clients [i] = s_client (&fx);
+        clients[i] = s_client (&fx);
         char *request = zsys_sprintf ("GET /m%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
-        tu_client_sendstr (clients [i], request);
+        tu_client_sendstr (clients[i], request);
         zstr_free (&request);
     }
     //  Answer each job with its own path; every client gets its own.
@@ -967,10 +966,10 @@ START_TEST (test_many_clients)
         ps_http_request_destroy (&request);
     }
     for (int i = 0; i < N; i++) {
-        char path [16];
+        char path[16];
         snprintf (path, sizeof (path), "/m%d", i);
-        s_expect_response (clients [i], 200, path);
-        tu_client_destroy (&clients [i]);
+        s_expect_response (clients[i], 200, path);
+        tu_client_destroy (&clients[i]);
     }
     s_teardown (&fx);
 }

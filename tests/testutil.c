@@ -71,7 +71,7 @@ tu_endpoint_free (char **endpoint_p)
 
 struct _tu_client_t {
     int fd;
-    char *buf; //  received, not yet consumed
+    char *buf;  //  received, not yet consumed
     size_t size;
     size_t max;
 };
@@ -216,8 +216,8 @@ tu_response_destroy (tu_response_t **self_p)
     free (self->head);
     free (self->body);
     for (size_t i = 0; i < self->header_count; i++) {
-        free (self->names [i]);
-        free (self->values [i]);
+        free (self->names[i]);
+        free (self->values[i]);
     }
     free (self);
     *self_p = NULL;
@@ -227,8 +227,8 @@ const char *
 tu_response_header (const tu_response_t *self, const char *name)
 {
     for (size_t i = 0; i < self->header_count; i++)
-        if (strcasecmp (self->names [i], name) == 0)
-            return self->values [i];
+        if (strcasecmp (self->names[i], name) == 0)
+            return self->values[i];
     return NULL;
 }
 
@@ -256,9 +256,9 @@ s_parse_head (tu_response_t *response)
         char *value = colon + 1;
         while (*value == ' ')
             value++;
-        response->names [response->header_count] = strndup (line, (size_t) (colon - line));
-        response->values [response->header_count]
-            = strndup (value, length - (size_t) (value - line));
+        response->names[response->header_count] = strndup (line, (size_t) (colon - line));
+        response->values[response->header_count] = strndup (value,
+                                                            length - (size_t) (value - line));
         response->header_count++;
     }
     return 0;
@@ -277,7 +277,7 @@ tu_client_read (tu_client_t *self, int timeout_ms, bool head)
         if (s_fill (self, deadline) <= 0)
             return NULL;
     }
-    size_t head_size = (size_t) (end - self->buf) + 2; //  keep the last CRLF
+    size_t head_size = (size_t) (end - self->buf) + 2;  //  keep the last CRLF
     tu_response_t *response = (tu_response_t *) zmalloc (sizeof (tu_response_t));
     response->head = strndup (self->buf, head_size);
     if (s_parse_head (response) != 0) {
@@ -290,7 +290,7 @@ tu_client_read (tu_client_t *self, int timeout_ms, bool head)
                     || response->status == 304;
     if (!bodyless) {
         if (!length) {
-            tu_response_destroy (&response); //  the server always sends one
+            tu_response_destroy (&response);  //  the server always sends one
             return NULL;
         }
         body_size = (size_t) strtoul (length, NULL, 10);
@@ -404,8 +404,8 @@ tu_backend_request (tu_backend_t *self, int timeout_ms, uint64_t *id)
     zmsg_t *msg = tu_backend_job (self, timeout_ms, &envelope);
     if (!msg)
         return NULL;
-    ps_http_request_t *request
-        = envelope.kind == PS_KIND_HTTP ? ps_http_request_decode (msg) : NULL;
+    ps_http_request_t *request = envelope.kind == PS_KIND_HTTP ? ps_http_request_decode (msg)
+                                                               : NULL;
     zmsg_destroy (&msg);
     if (request && id)
         *id = envelope.id;
@@ -446,16 +446,16 @@ tu_backend_cancel (tu_backend_t *self, int timeout_ms, uint64_t *id)
 //  ---------------------------------------------------------------------
 //  Pipelines
 
-#define MAX_STAGES 4
+#define MAX_STAGES  4
 #define MAX_WORKERS 8
 
 struct _tu_pipeline_t {
     ps_server_t *server;
     size_t stage_count;
-    ps_proxy_t *proxies [MAX_STAGES];
-    ps_worker_t *workers [MAX_STAGES][MAX_WORKERS];
-    char *upstreams [MAX_STAGES];
-    char *downstreams [MAX_STAGES];
+    ps_proxy_t *proxies[MAX_STAGES];
+    ps_worker_t *workers[MAX_STAGES][MAX_WORKERS];
+    char *upstreams[MAX_STAGES];
+    char *downstreams[MAX_STAGES];
     char *loopback;
     char *interrupt;
     char *listen;
@@ -476,11 +476,11 @@ tu_pipeline_destroy (tu_pipeline_t **self_p)
     ps_server_destroy (&self->server);
     for (size_t s = 0; s < MAX_STAGES; s++)
         for (size_t w = 0; w < MAX_WORKERS; w++)
-            ps_worker_destroy (&self->workers [s][w]);
+            ps_worker_destroy (&self->workers[s][w]);
     for (size_t s = 0; s < MAX_STAGES; s++) {
-        ps_proxy_destroy (&self->proxies [s]);
-        tu_endpoint_free (&self->upstreams [s]);
-        tu_endpoint_free (&self->downstreams [s]);
+        ps_proxy_destroy (&self->proxies[s]);
+        tu_endpoint_free (&self->upstreams[s]);
+        tu_endpoint_free (&self->downstreams[s]);
     }
     tu_endpoint_free (&self->loopback);
     tu_endpoint_free (&self->interrupt);
@@ -490,8 +490,8 @@ tu_pipeline_destroy (tu_pipeline_t **self_p)
 }
 
 tu_pipeline_t *
-tu_pipeline_new (const char *transport, const ps_server_config_t *config,
-                 const tu_stage_t *stages, size_t stage_count)
+tu_pipeline_new (const char *transport, const ps_server_config_t *config, const tu_stage_t *stages,
+                 size_t stage_count)
 {
     assert (stage_count >= 1 && stage_count <= MAX_STAGES);
     tu_pipeline_t *self = (tu_pipeline_t *) zmalloc (sizeof (tu_pipeline_t));
@@ -499,42 +499,42 @@ tu_pipeline_new (const char *transport, const ps_server_config_t *config,
     self->loopback = tu_endpoint (transport, "loopback");
     self->interrupt = tu_endpoint (transport, "interrupt");
     for (size_t s = 0; s < stage_count; s++) {
-        self->upstreams [s] = tu_endpoint (transport, "up");
-        self->downstreams [s] = tu_endpoint (transport, "down");
+        self->upstreams[s] = tu_endpoint (transport, "up");
+        self->downstreams[s] = tu_endpoint (transport, "down");
         ps_proxy_config_t proxy_config;
         ps_proxy_config_defaults (&proxy_config);
-        proxy_config.upstream = self->upstreams [s];
-        proxy_config.downstream = self->downstreams [s];
-        proxy_config.choose = stages [s].choose;
-        proxy_config.choose_arg = stages [s].choose_arg;
-        self->proxies [s] = ps_proxy_new (&proxy_config);
-        if (!self->proxies [s])
+        proxy_config.upstream = self->upstreams[s];
+        proxy_config.downstream = self->downstreams[s];
+        proxy_config.choose = stages[s].choose;
+        proxy_config.choose_arg = stages[s].choose_arg;
+        self->proxies[s] = ps_proxy_new (&proxy_config);
+        if (!self->proxies[s])
             goto failed;
     }
     ps_server_config_t server_config = *config;
     server_config.listen = config->listen ? config->listen : "tcp://127.0.0.1:*";
-    server_config.proxy = self->upstreams [0];
+    server_config.proxy = self->upstreams[0];
     server_config.loopback = self->loopback;
     server_config.interrupt = self->interrupt;
     self->server = ps_server_new (&server_config);
     if (!self->server)
         goto failed;
     for (size_t s = 0; s < stage_count; s++) {
-        assert (stages [s].workers <= MAX_WORKERS);
-        for (size_t w = 0; w < stages [s].workers; w++) {
+        assert (stages[s].workers <= MAX_WORKERS);
+        for (size_t w = 0; w < stages[s].workers; w++) {
             ps_worker_config_t worker_config;
             ps_worker_config_defaults (&worker_config);
-            worker_config.upstream = self->downstreams [s];
-            worker_config.downstream = s + 1 < stage_count ? self->upstreams [s + 1] : NULL;
+            worker_config.upstream = self->downstreams[s];
+            worker_config.downstream = s + 1 < stage_count ? self->upstreams[s + 1] : NULL;
             worker_config.loopback = self->loopback;
             worker_config.interrupt = self->interrupt;
-            worker_config.work = stages [s].work;
-            worker_config.work_arg
-                = stages [s].worker_args [w] ? stages [s].worker_args [w] : stages [s].work_arg;
-            worker_config.heartbeat = stages [s].heartbeats [w];
-            worker_config.heartbeat_size = stages [s].heartbeat_sizes [w];
-            self->workers [s][w] = ps_worker_new (&worker_config);
-            if (!self->workers [s][w])
+            worker_config.work = stages[s].work;
+            worker_config.work_arg = stages[s].worker_args[w] ? stages[s].worker_args[w]
+                                                              : stages[s].work_arg;
+            worker_config.heartbeat = stages[s].heartbeats[w];
+            worker_config.heartbeat_size = stages[s].heartbeat_sizes[w];
+            self->workers[s][w] = ps_worker_new (&worker_config);
+            if (!self->workers[s][w])
                 goto failed;
         }
     }
@@ -563,7 +563,7 @@ tu_pipeline_server (tu_pipeline_t *self)
 int
 tu_echo_work (ps_work_t *work, void *arg)
 {
-    char stage [16];
+    char stage[16];
     snprintf (stage, sizeof (stage), "%d", (int) (intptr_t) arg);
     ps_pairs_t *headers = ps_pairs_new (true);
     ps_pairs_add (headers, "X-Stage", stage);

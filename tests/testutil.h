@@ -56,13 +56,13 @@ bool tu_client_closed (tu_client_t *self, int timeout_ms);
 //  A response read back.
 typedef struct {
     int status;
-    int version;       //  10 or 11
-    char *head;        //  status line and header lines, NUL-terminated
-    char *body;        //  NUL-terminated for convenience
+    int version;  //  10 or 11
+    char *head;   //  status line and header lines, NUL-terminated
+    char *body;   //  NUL-terminated for convenience
     size_t body_size;
     size_t header_count;
-    char *names [64];
-    char *values [64];
+    char *names[64];
+    char *values[64];
 } tu_response_t;
 
 //  Reads one complete response within timeout_ms (head: it answers a HEAD
@@ -80,9 +80,9 @@ tu_response_t *tu_client_request (tu_client_t *self, const char *request, int ti
 //  Fake backend: the test plays the first proxy and every worker
 
 typedef struct {
-    char *proxy;       //  PULL bound here: jobs from the server
-    char *loopback;    //  PUSH connected: results to the server
-    char *interrupt;   //  SUB connected: cancellations
+    char *proxy;      //  PULL bound here: jobs from the server
+    char *loopback;   //  PUSH connected: results to the server
+    char *interrupt;  //  SUB connected: cancellations
     zsock_t *jobs;
     zsock_t *results;
     zsock_t *cancels;
@@ -119,11 +119,11 @@ typedef struct {
     ps_work_fn *work;
     void *work_arg;
     size_t workers;
-    ps_proxy_choose_fn *choose; //  optional
+    ps_proxy_choose_fn *choose;  //  optional
     void *choose_arg;
-    void *worker_args [8];      //  optional: overrides work_arg per worker
-    const void *heartbeats [8]; //  optional initial heartbeat per worker
-    size_t heartbeat_sizes [8];
+    void *worker_args[8];       //  optional: overrides work_arg per worker
+    const void *heartbeats[8];  //  optional initial heartbeat per worker
+    size_t heartbeat_sizes[8];
 } tu_stage_t;
 
 typedef struct _tu_pipeline_t tu_pipeline_t;
