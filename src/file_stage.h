@@ -1,0 +1,101 @@
+/*  file_stage: a static file server as a work function.
+
+    Shared by prime_filed (one process) and prime_workerd --stage file.
+    Serves GET and HEAD for the files under one ROOT directory:
+
+    - Paths are resolved so that nothing outside ROOT is ever opened: the
+      decoded request path is split on '/', a ".." segment is refused (403),
+      names starting with '.' are not served (404), and the rest is opened
+      relative to a descriptor of ROOT with openat2 (RESOLVE_BENEATH): a
+      symlink may point elsewhere inside ROOT, never outside (403). Where
+      the kernel lacks openat2, and with no_symlinks, the path is walked one
+      component at a time with O_NOFOLLOW, so every symlink is refused.
+      Only regular files and directories are served (no FIFOs, devices).
+    - Content-Type from /etc/mime.types when present (a small built-in table
+      otherwise), Last-Modified and a weak ETag; If-None-Match and
+      If-Modified-Since answer 304.
+    - A directory is served through its index.html; without one, an HTML
+      listing when listings are on, else 403. "/dir" redirects (301) to
+      "/dir/" so relative links work.
+    - A RESULT body is a single frame (docs/PROTOCOL.md), so a file is read
+      whole into memory: files above max_file_size get 500 with a message
+      saying so (the client did nothing wrong, so not 413).
+
+    The object is read-only once made, so one can be shared by any number of
+    worker threads.
+*/
+#ifndef FILE_STAGE_H_INCLUDED
+#define FILE_STAGE_H_INCLUDED
+
+#include "prime_server/prime_server.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FILE_STAGE_MAX_FILE_SIZE (64 * 1024 * 1024)
+//  Directory listings stop after this many entries (bounded memory)
+#define FILE_STAGE_MAX_LISTING 10000
+
+typedef struct {
+    const char *root;       //  directory served (default ".")
+    bool listing;           //  HTML listings of directories without index.html
+    size_t max_file_size;   //  larger files get 500 (default 64 MiB)
+    const char *mime_types; //  mime.types file (default /etc/mime.types if present)
+    bool no_symlinks;       //  refuse every symlink, even one pointing inside ROOT
+} file_stage_config_t;
+
+void file_stage_config_defaults (file_stage_config_t *config);
+
+typedef struct _file_stage_t file_stage_t;
+
+//  Opens ROOT and loads the MIME table. NULL, with a logged reason, if ROOT
+//  is not a readable directory.
+file_stage_t *file_stage_new (const file_stage_config_t *config);
+void file_stage_destroy (file_stage_t **self_p);
+
+//  ROOT as an absolute path (borrowed).
+const char *file_stage_root (file_stage_t *self);
+
+//  Resolve a decoded request path ("/a/b.txt") under ROOT. Returns 0 with
+//  *fd open (caller closes) on a regular file or directory and *st filled,
+//  or the HTTP status to answer: 403 (outside ROOT, symlink refused, not a
+//  file or directory, no permission), 404 (no such file, hidden name), 500.
+int file_stage_open (file_stage_t *self, const char *path, int *fd, struct stat *st);
+
+//  The media type for a file name, by its extension (borrowed; never NULL:
+//  "application/octet-stream" when unknown).
+const char *file_stage_mime_type (file_stage_t *self, const char *name);
+
+//  t as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into buf (30 bytes).
+void file_stage_http_date (time_t t, char *buf);
+//  Parse an HTTP date in any of the three forms RFC 9110 5.6.7 names
+//  (IMF-fixdate, RFC 850, asctime); true and *t set on success.
+bool file_stage_parse_http_date (const char *text, time_t *t);
+
+//  A response, as file_stage_respond makes it.
+typedef struct {
+    int status;
+    ps_pairs_t *headers; //  owned
+    char *body;          //  owned (malloc), may be NULL when body_size is 0
+    size_t body_size;
+} file_response_t;
+
+//  The answer to a request, without sockets (what the work function sends;
+//  tests call it directly). Fills *response; free it with
+//  file_response_clear.
+void file_stage_respond (file_stage_t *self, const ps_http_request_t *request,
+                         file_response_t *response);
+void file_response_clear (file_response_t *response);
+
+//  The work function; arg is a file_stage_t.
+int file_stage_work (ps_work_t *work, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,93 @@
+/*  prime_proxyd: one proxy (the load balancer in front of a stage) in its
+    own process.
+
+        prime_proxyd [OPTIONS] UPSTREAM DOWNSTREAM
+
+    Binds UPSTREAM (jobs from the server or from the previous stage's
+    workers) and DOWNSTREAM (this stage's workers connect there). A proxy
+    holds no request state that outlives a hand-off, so on SIGTERM/SIGINT it
+    simply stops: jobs still queued in it are lost, and the server answers
+    them when they time out (or, with worker liveness, at once).
+*/
+#include "ps_daemon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *s_usage_text =
+    "usage: prime_proxyd [OPTIONS] UPSTREAM DOWNSTREAM\n"
+    "  UPSTREAM     bind: prime_httpd's PROXY or the previous stage's DOWNSTREAM\n"
+    "               connect here with jobs\n"
+    "  DOWNSTREAM   bind: this stage's workers (prime_workerd UPSTREAM) connect here\n"
+    "options:\n"
+    "  -v, --verbose              log junk frames and workers coming and going\n"
+    "  -q, --quiet                no startup or shutdown lines\n"
+    "  -h, --help                 this text\n"
+    "  -V, --version              the version\n"
+    "example (see docs/DEPLOY.md):\n"
+    "  prime_proxyd tcp://*:5555 tcp://*:5556\n";
+
+int
+main (int argc, char *argv[])
+{
+    ps_daemon_init ("prime_proxyd", s_usage_text);
+    static const struct option long_options[] = {{"verbose", no_argument, NULL, 'v'},
+                                                 {"quiet", no_argument, NULL, 'q'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 {NULL, 0, NULL, 0}};
+    bool verbose = false, quiet = false;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ":vqhV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'v':
+            verbose = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            ps_daemon_help ();
+        case 'V':
+            ps_daemon_version ();
+        default:
+            ps_daemon_bad_option (opt, argv);
+        }
+    }
+    int positional = argc - optind;
+    if (positional < 2)
+        ps_daemon_usage_error ("missing %s", positional == 0 ? "UPSTREAM and DOWNSTREAM"
+                                                             : "DOWNSTREAM");
+    if (positional > 2)
+        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
+    const char *upstream = argv[optind];
+    const char *downstream = argv[optind + 1];
+    ps_daemon_check_endpoint (upstream, "UPSTREAM", true);
+    ps_daemon_check_endpoint (downstream, "DOWNSTREAM", true);
+    if (streq (upstream, downstream))
+        ps_daemon_usage_error ("UPSTREAM and DOWNSTREAM are the same endpoint '%s'", upstream);
+    ps_daemon_signals_block ();
+
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = upstream;
+    config.downstream = downstream;
+    config.verbose = verbose;
+    ps_proxy_t *proxy = ps_proxy_new (&config);
+    if (!proxy) {
+        fprintf (stderr, "prime_proxyd: cannot bind %s and %s\n", upstream, downstream);
+        zsys_shutdown ();
+        return 1;
+    }
+    if (!quiet)
+        fprintf (stderr, "prime_proxyd: jobs in on %s, workers on %s\n", upstream, downstream);
+    int signum = ps_daemon_signal_wait (-1);
+    //  Stopping a proxy is bounded by its linger; the deadline is a backstop
+    ps_daemon_deadline_arm (2000);
+    ps_proxy_destroy (&proxy);
+    if (!quiet)
+        fprintf (stderr, "prime_proxyd: %s, stopped\n", strsignal (signum));
+    zsys_shutdown ();
+    return 0;
+}

@@ -1,0 +1,267 @@
+/*  prime_workerd: worker threads of one built-in stage, in their own
+    process.
+
+        prime_workerd [OPTIONS] UPSTREAM DOWNSTREAM LOOPBACK INTERRUPT
+
+    Every worker connects to its proxy's DOWNSTREAM (given here as
+    UPSTREAM: where jobs come from), to the next proxy's UPSTREAM (given as
+    DOWNSTREAM; only the parse stage forwards, the others answer), to the
+    server's LOOPBACK and to its INTERRUPT. The stages are the ones the
+    one-process daemons run (prime_stages.c, echo_stage.c, file_stage.c),
+    so a service can be split over machines without a line of new code.
+
+    On SIGTERM/SIGINT the workers stop; a job in hand sees the cancellation
+    (the prime compute stage stops dividing) and its client gets 503. The
+    number of jobs taken is printed on exit, which tells an operator (and
+    the tests) that a process really took part.
+*/
+#include "echo_stage.h"
+#include "file_stage.h"
+#include "prime_stages.h"
+#include "ps_daemon.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_MAX_WORKERS 256
+
+static const char *s_usage_text =
+    "usage: prime_workerd [OPTIONS] UPSTREAM DOWNSTREAM LOOPBACK INTERRUPT\n"
+    "  UPSTREAM     connect: this stage's proxy DOWNSTREAM (jobs come from there)\n"
+    "  DOWNSTREAM   connect: the next stage's proxy UPSTREAM (parse forwards there);\n"
+    "               '-' for a last stage (compute, echo and file ignore it)\n"
+    "  LOOPBACK     connect: prime_httpd's LOOPBACK (final answers)\n"
+    "  INTERRUPT    connect: prime_httpd's INTERRUPT (cancellations)\n"
+    "options:\n"
+    "  -s, --stage STAGE          parse | compute (the prime service's two stages),\n"
+    "                             echo (JSON description of the request),\n"
+    "                             file (static files; the default, as the original)\n"
+    "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
+    "  -r, --root DIR             file: the directory served (default .)\n"
+    "      --listing              file: HTML listings of directories without index.html\n"
+    "      --max-file-size B      file: larger files get 500 (default 64 MiB; an answer\n"
+    "                             travels as one message, so a file is read whole)\n"
+    "      --mime-types FILE      file: MIME types (default /etc/mime.types if present)\n"
+    "      --no-symlinks          file: refuse every symlink, even one inside DIR\n"
+    "  -v, --verbose              log junk frames and failed sends\n"
+    "  -q, --quiet                no startup or shutdown lines\n"
+    "  -h, --help                 this text\n"
+    "  -V, --version              the version\n"
+    "example (see docs/DEPLOY.md):\n"
+    "  prime_workerd --stage compute --workers 2 tcp://front:5558 - tcp://front:5559 "
+    "tcp://front:5560\n";
+
+typedef enum { S_PARSE, S_COMPUTE, S_ECHO, S_FILE } s_stage_t;
+
+typedef struct {
+    s_stage_t stage;
+    const char *stage_name;
+    size_t workers;
+    const char *endpoints[4];
+    file_stage_config_t file;
+    bool verbose;
+    bool quiet;
+} s_options_t;
+
+static void
+s_parse_arguments (int argc, char *argv[], s_options_t *options)
+{
+    enum { OPT_LISTING = 256, OPT_MAX_FILE_SIZE, OPT_MIME_TYPES, OPT_NO_SYMLINKS };
+    static const struct option long_options[] = {
+        {"stage", required_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},
+        {"root", required_argument, NULL, 'r'},
+        {"listing", no_argument, NULL, OPT_LISTING},
+        {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+        {"mime-types", required_argument, NULL, OPT_MIME_TYPES},
+        {"no-symlinks", no_argument, NULL, OPT_NO_SYMLINKS},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    memset (options, 0, sizeof *options);
+    options->stage = S_FILE;
+    options->stage_name = "file";
+    options->workers = 1;
+    file_stage_config_defaults (&options->file);
+    bool file_options = false;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ":s:w:r:vqhV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 's': {
+            const char *names[] = {"parse", "compute", "echo", "file"};
+            size_t i = 0;
+            while (i < 4 && strneq (optarg, names[i]))
+                i++;
+            if (i == 4)
+                ps_daemon_usage_error ("--stage must be parse, compute, echo or file, not '%s'",
+                                       optarg);
+            options->stage = (s_stage_t) i;
+            options->stage_name = names[i];
+            break;
+        }
+        case 'w':
+            options->workers =
+                (size_t) ps_daemon_parse_count (optarg, "--workers", 1, S_MAX_WORKERS);
+            break;
+        case 'r':
+            options->file.root = optarg;
+            file_options = true;
+            break;
+        case OPT_LISTING:
+            options->file.listing = true;
+            file_options = true;
+            break;
+        case OPT_MAX_FILE_SIZE:
+            options->file.max_file_size = (size_t) ps_daemon_parse_count (
+                optarg, "--max-file-size", 1, (uint64_t) 1 << 32);
+            file_options = true;
+            break;
+        case OPT_MIME_TYPES:
+            options->file.mime_types = optarg;
+            file_options = true;
+            break;
+        case OPT_NO_SYMLINKS:
+            options->file.no_symlinks = true;
+            file_options = true;
+            break;
+        case 'v':
+            options->verbose = true;
+            break;
+        case 'q':
+            options->quiet = true;
+            break;
+        case 'h':
+            ps_daemon_help ();
+        case 'V':
+            ps_daemon_version ();
+        default:
+            ps_daemon_bad_option (opt, argv);
+        }
+    }
+    if (file_options && options->stage != S_FILE)
+        ps_daemon_usage_error ("--root, --listing, --max-file-size, --mime-types and "
+                               "--no-symlinks are for --stage file");
+    int positional = argc - optind;
+    if (positional < 4)
+        ps_daemon_usage_error ("missing %s",
+                               positional == 0   ? "UPSTREAM, DOWNSTREAM, LOOPBACK and INTERRUPT"
+                               : positional == 1 ? "DOWNSTREAM, LOOPBACK and INTERRUPT"
+                               : positional == 2 ? "LOOPBACK and INTERRUPT"
+                                                 : "INTERRUPT");
+    if (positional > 4)
+        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
+    const char *names[4] = {"UPSTREAM", "DOWNSTREAM", "LOOPBACK", "INTERRUPT"};
+    for (int i = 0; i < 4; i++) {
+        options->endpoints[i] = argv[optind + i];
+        if (i == 1 && streq (options->endpoints[i], "-")) {
+            if (options->stage == S_PARSE)
+                ps_daemon_usage_error ("the parse stage needs a DOWNSTREAM to forward to");
+            options->endpoints[i] = NULL;
+            continue;
+        }
+        ps_daemon_check_endpoint (options->endpoints[i], names[i], false);
+    }
+    //  Only parse forwards: a last stage does not connect what it never uses
+    //  (the original's users pass a placeholder such as ipc:///dev/null)
+    if (options->stage != S_PARSE)
+        options->endpoints[1] = NULL;
+}
+
+//  Counts jobs for the exit line; every worker thread shares the counter.
+typedef struct {
+    ps_work_fn *work;
+    void *arg;
+    atomic_ullong jobs;
+} s_counter_t;
+
+static int
+s_counted_work (ps_work_t *work, void *arg)
+{
+    s_counter_t *counter = (s_counter_t *) arg;
+    atomic_fetch_add_explicit (&counter->jobs, 1, memory_order_relaxed);
+    return counter->work (work, counter->arg);
+}
+
+int
+main (int argc, char *argv[])
+{
+    ps_daemon_init ("prime_workerd", s_usage_text);
+    s_options_t options;
+    s_parse_arguments (argc, argv, &options);
+    ps_daemon_signals_block ();
+
+    s_counter_t counter;
+    memset (&counter, 0, sizeof counter);
+    atomic_init (&counter.jobs, 0);
+    file_stage_t *files = NULL;
+    switch (options.stage) {
+    case S_PARSE:
+        counter.work = prime_stage_parse;
+        break;
+    case S_COMPUTE:
+        counter.work = prime_stage_compute;
+        break;
+    case S_ECHO:
+        counter.work = echo_stage_work;
+        break;
+    case S_FILE:
+        files = file_stage_new (&options.file);
+        if (!files) {
+            fprintf (stderr, "prime_workerd: cannot serve files from %s\n", options.file.root);
+            zsys_shutdown ();
+            return 1;
+        }
+        counter.work = file_stage_work;
+        counter.arg = files;
+        break;
+    }
+
+    ps_worker_config_t config;
+    ps_worker_config_defaults (&config);
+    config.upstream = options.endpoints[0];
+    config.downstream = options.endpoints[1];
+    config.loopback = options.endpoints[2];
+    config.interrupt = options.endpoints[3];
+    config.work = s_counted_work;
+    config.work_arg = &counter;
+    config.verbose = options.verbose;
+    ps_worker_t **workers = (ps_worker_t **) zmalloc (options.workers * sizeof (ps_worker_t *));
+    assert (workers);
+    int rc = 0;
+    for (size_t i = 0; i < options.workers && rc == 0; i++) {
+        workers[i] = ps_worker_new (&config);
+        if (!workers[i]) {
+            fprintf (stderr, "prime_workerd: cannot connect the workers\n");
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        if (!options.quiet) {
+            fprintf (stderr, "prime_workerd: %zu %s worker%s, jobs from %s", options.workers,
+                     options.stage_name, options.workers == 1 ? "" : "s", options.endpoints[0]);
+            if (options.endpoints[1])
+                fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
+            if (files)
+                fprintf (stderr, ", files from %s", file_stage_root (files));
+            fprintf (stderr, ", answers to %s\n", options.endpoints[2]);
+        }
+        int signum = ps_daemon_signal_wait (-1);
+        //  Each worker's stop is bounded by its send timeout (1 s) and linger
+        ps_daemon_deadline_arm (3000);
+        if (!options.quiet)
+            fprintf (stderr, "prime_workerd: %s, stopping\n", strsignal (signum));
+    }
+    for (size_t i = 0; i < options.workers; i++)
+        ps_worker_destroy (&workers[i]);
+    free (workers);
+    file_stage_destroy (&files);
+    if (rc == 0 && !options.quiet)
+        fprintf (stderr, "prime_workerd: stopped after %llu jobs\n",
+                 (unsigned long long) atomic_load (&counter.jobs));
+    zsys_shutdown ();
+    return rc;
+}

@@ -1,0 +1,399 @@
+/*  ps_daemon: command-line conventions and signal policy shared by the
+    daemons (prime_httpd, prime_proxyd, prime_workerd, prime_echod,
+    prime_filed).
+
+    Signals are taken synchronously: SIGINT and SIGTERM stay blocked in
+    every thread and main collects them with sigtimedwait, so no library
+    thread is ever interrupted (zmq_poll would see EINTR) and no handler has
+    to be async-signal-safe. Only the drain deadline uses a handler
+    (SIGALRM), and it only writes a line and _exits.
+*/
+#include "ps_daemon.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static const char *s_name = "prime_daemon";
+static const char *s_usage = "";
+static sigset_t s_stop_signals;
+
+void
+ps_daemon_init (const char *name, const char *usage)
+{
+    assert (name);
+    assert (usage);
+    s_name = name;
+    s_usage = usage;
+}
+
+const char *
+ps_daemon_name (void)
+{
+    return s_name;
+}
+
+void
+ps_daemon_usage_error (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "%s: ", s_name);
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, "\n%s", s_usage);
+    exit (2);
+}
+
+void
+ps_daemon_help (void)
+{
+    fputs (s_usage, stdout);
+    exit (0);
+}
+
+void
+ps_daemon_version (void)
+{
+    printf ("%s %s\n", s_name, PS_VERSION_STRING);
+    exit (0);
+}
+
+void
+ps_daemon_bad_option (int opt, char *argv[])
+{
+    //  optind already points past the offending word
+    const char *word = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == ':')
+        ps_daemon_usage_error ("option '%s' needs a value", word);
+    if (optopt && strncmp (word, "--", 2) != 0)
+        ps_daemon_usage_error ("unknown option '-%c'", optopt);
+    ps_daemon_usage_error ("unknown option '%s'", word);
+}
+
+double
+ps_daemon_parse_seconds (const char *text, const char *what, double max)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    //  strtod takes " 5", "0x10", "inf" and "nan": refuse what a person
+    //  would not write as a number of seconds
+    bool plain = text[0] >= '0' && text[0] <= '9' && !strpbrk (text, "xXnNiI");
+    if (!plain || *end != '\0' || errno || !isfinite (value) || value < 0 || value > max)
+        ps_daemon_usage_error ("%s must be a number of seconds from 0 to %g, not '%s'", what, max,
+                               text);
+    return value;
+}
+
+uint64_t
+ps_daemon_parse_count (const char *text, const char *what, uint64_t min, uint64_t max)
+{
+    uint64_t value = 0;
+    bool valid = text[0] != '\0';
+    for (const char *p = text; valid && *p; p++) {
+        if (*p < '0' || *p > '9' || value > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+            valid = false;
+        else
+            value = value * 10 + (uint64_t) (*p - '0');
+    }
+    if (!valid || value < min || value > max)
+        ps_daemon_usage_error ("%s must be a whole number from %llu to %llu, not '%s'", what,
+                               (unsigned long long) min, (unsigned long long) max, text);
+    return value;
+}
+
+bool
+ps_daemon_parse_bool (const char *text, const char *what)
+{
+    const char *yes[] = {"true", "1", "yes", "on"};
+    const char *no[] = {"false", "0", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp (text, yes[i]) == 0)
+            return true;
+        if (strcasecmp (text, no[i]) == 0)
+            return false;
+    }
+    ps_daemon_usage_error ("%s must be true or false, not '%s'", what, text);
+}
+
+bool
+ps_daemon_endpoint_valid (const char *endpoint, bool bind)
+{
+    assert (endpoint);
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        //  Linux limits a socket path to 107 bytes; "@name" is abstract
+        return endpoint[6] != '\0' && strlen (endpoint + 6) < 108;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return false;
+    if (host[0] == '[' && colon[-1] != ']')
+        return false; //  tcp://[::1]:8002, never tcp://[::1
+    if (!bind && (host[0] == '*' || strchr (host, '*')))
+        return false; //  nothing to connect to
+    const char *port = colon + 1;
+    if (streq (port, "*"))
+        return bind;
+    if (*port == '\0' || strlen (port) > 5 || strspn (port, "0123456789") != strlen (port))
+        return false;
+    long number = strtol (port, NULL, 10);
+    return number >= 1 && number <= 65535;
+}
+
+void
+ps_daemon_check_endpoint (const char *endpoint, const char *what, bool bind)
+{
+    if (!ps_daemon_endpoint_valid (endpoint, bind))
+        ps_daemon_usage_error ("%s '%s' is not an endpoint to %s, such as %s or ipc:///tmp/name",
+                               what, endpoint, bind ? "bind" : "connect to",
+                               bind ? "tcp://*:8002" : "tcp://10.0.0.1:8002");
+}
+
+//  ---------------------------------------------------------------------
+//  Signals
+
+static void
+s_write_stderr (const char *text)
+{
+    ssize_t rc = write (STDERR_FILENO, text, strlen (text));
+    (void) rc;
+}
+
+static void
+s_on_deadline (int signum)
+{
+    (void) signum;
+    //  Async-signal-safe: write and _exit only
+    s_write_stderr (s_name);
+    s_write_stderr (": shutdown took longer than promised, exiting anyway\n");
+    _exit (1);
+}
+
+void
+ps_daemon_signals_block (void)
+{
+    sigemptyset (&s_stop_signals);
+    sigaddset (&s_stop_signals, SIGINT);
+    sigaddset (&s_stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    //  Before the first socket, or czmq installs handlers of its own
+    zsys_handler_set (NULL);
+}
+
+int
+ps_daemon_signal_wait (int timeout_ms)
+{
+    while (true) {
+        int signum;
+        if (timeout_ms < 0)
+            signum = sigwaitinfo (&s_stop_signals, NULL);
+        else {
+            struct timespec timeout = {timeout_ms / 1000, (long) (timeout_ms % 1000) * 1000000};
+            signum = sigtimedwait (&s_stop_signals, NULL, &timeout);
+        }
+        if (signum > 0)
+            return signum;
+        if (errno == EAGAIN)
+            return 0;
+        //  EINTR: another signal came by (SIGALRM is handled); wait again
+    }
+}
+
+void
+ps_daemon_deadline_arm (int64_t ms)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_deadline;
+    sigaction (SIGALRM, &action, NULL);
+    struct itimerval timer;
+    memset (&timer, 0, sizeof timer);
+    if (ms < 1)
+        ms = 1;
+    timer.it_value.tv_sec = (time_t) (ms / 1000);
+    timer.it_value.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+    setitimer (ITIMER_REAL, &timer, NULL);
+}
+
+int
+ps_daemon_serve (ps_server_t *server, double drain_seconds, bool quiet)
+{
+    assert (server);
+    int signum = ps_daemon_signal_wait (-1);
+    int64_t drain_ms = (int64_t) llround (drain_seconds * 1000);
+    //  Gone within drain + 1 s, whatever hangs; the caller's teardown is
+    //  bounded by the library's send timeouts and linger.
+    ps_daemon_deadline_arm (drain_ms + 900);
+    if (!quiet)
+        fprintf (stderr, "%s: %s, draining for up to %g s\n", s_name, strsignal (signum),
+                 drain_seconds);
+    ps_server_drain (server, (int) drain_ms);
+    while (!ps_server_wait_drained (server, 50)) {
+        if (ps_daemon_signal_wait (0)) {
+            if (!quiet)
+                fprintf (stderr, "%s: second signal, stopping at once\n", s_name);
+            break;
+        }
+    }
+    return signum;
+}
+
+//  ---------------------------------------------------------------------
+//  Server options
+
+#define S_MAX_SECONDS 86400.0
+
+void
+ps_daemon_server_options_defaults (ps_daemon_server_options_t *options)
+{
+    assert (options);
+    memset (options, 0, sizeof *options);
+    options->drain_seconds = 28;
+}
+
+bool
+ps_daemon_server_option (ps_daemon_server_options_t *options, int opt, const char *arg)
+{
+    assert (options);
+    switch (opt) {
+    case 'd':
+        options->drain_seconds = ps_daemon_parse_seconds (arg, "--drain-seconds", S_MAX_SECONDS);
+        return true;
+    case 'c':
+        if (arg[0] != '/')
+            ps_daemon_usage_error ("--health-check wants a path starting with '/', not '%s'",
+                                   arg);
+        options->health_check = arg;
+        return true;
+    case 't':
+        options->request_timeout =
+            ps_daemon_parse_seconds (arg, "--request-timeout", S_MAX_SECONDS);
+        return true;
+    case 'm':
+        options->max_request_size =
+            (size_t) ps_daemon_parse_count (arg, "--max-request-size", 1, (uint64_t) 1 << 30);
+        return true;
+    case 'i':
+        options->max_in_flight =
+            (size_t) ps_daemon_parse_count (arg, "--max-in-flight", 1, 1000000);
+        return true;
+    case 'n':
+        options->max_connections =
+            (size_t) ps_daemon_parse_count (arg, "--max-connections", 1, 1000000);
+        return true;
+    case 'l':
+        options->log = true;
+        return true;
+    case 'q':
+        options->quiet = true;
+        return true;
+    case 'h':
+        ps_daemon_help ();
+    case 'V':
+        ps_daemon_version ();
+    default:
+        return false;
+    }
+}
+
+void
+ps_daemon_server_config (const ps_daemon_server_options_t *options, ps_server_config_t *config)
+{
+    assert (options);
+    assert (config);
+    config->health_check = options->health_check;
+    config->log = options->log;
+    config->request_timeout_ms = (int) llround (options->request_timeout * 1000);
+    if (options->max_in_flight)
+        config->max_in_flight = options->max_in_flight;
+    if (options->max_connections)
+        config->max_connections = options->max_connections;
+    if (options->max_request_size) {
+        config->limits.max_body = options->max_request_size;
+        if (config->limits.max_header_bytes > options->max_request_size)
+            config->limits.max_header_bytes = options->max_request_size;
+    }
+    if (options->netstring)
+        config->protocol = PS_PROTOCOL_NETSTRING;
+}
+
+//  ---------------------------------------------------------------------
+//  One-stage service
+
+int
+ps_daemon_stage_start (ps_daemon_stage_t *self, const ps_server_config_t *config,
+                       ps_work_fn *work, void *work_arg, size_t workers)
+{
+    assert (self);
+    assert (config);
+    assert (work);
+    memset (self, 0, sizeof *self);
+    //  One such service per process: fixed inproc names are unique enough
+    const char *jobs = "inproc://ps_daemon-jobs";
+    const char *workers_endpoint = "inproc://ps_daemon-workers";
+    const char *loopback = "inproc://ps_daemon-loopback";
+    const char *interrupt = "inproc://ps_daemon-interrupt";
+
+    ps_server_config_t server_config = *config;
+    server_config.proxy = jobs;
+    server_config.loopback = loopback;
+    server_config.interrupt = interrupt;
+    self->server = ps_server_new (&server_config);
+    if (!self->server) {
+        fprintf (stderr, "%s: cannot serve on %s\n", s_name, config->listen);
+        return -1;
+    }
+    ps_proxy_config_t proxy_config;
+    ps_proxy_config_defaults (&proxy_config);
+    proxy_config.upstream = jobs;
+    proxy_config.downstream = workers_endpoint;
+    self->proxy = ps_proxy_new (&proxy_config);
+    if (!self->proxy)
+        goto failed;
+    self->workers = (ps_worker_t **) zmalloc (workers * sizeof (ps_worker_t *));
+    assert (self->workers);
+    self->worker_count = workers;
+    ps_worker_config_t worker_config;
+    ps_worker_config_defaults (&worker_config);
+    worker_config.upstream = workers_endpoint;
+    worker_config.loopback = loopback;
+    worker_config.interrupt = interrupt;
+    worker_config.work = work;
+    worker_config.work_arg = work_arg;
+    for (size_t i = 0; i < workers; i++) {
+        self->workers[i] = ps_worker_new (&worker_config);
+        if (!self->workers[i])
+            goto failed;
+    }
+    return 0;
+
+failed:
+    fprintf (stderr, "%s: cannot start the pipeline\n", s_name);
+    ps_daemon_stage_stop (self);
+    return -1;
+}
+
+void
+ps_daemon_stage_stop (ps_daemon_stage_t *self)
+{
+    assert (self);
+    //  Workers first: the server still takes their last answers
+    if (self->workers)
+        for (size_t i = 0; i < self->worker_count; i++)
+            ps_worker_destroy (&self->workers[i]);
+    free (self->workers);
+    self->workers = NULL;
+    ps_proxy_destroy (&self->proxy);
+    ps_server_destroy (&self->server);
+}
