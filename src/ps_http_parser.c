@@ -362,6 +362,43 @@ s_check_transfer_encoding (ps_http_parser_t *self, const ps_pairs_t *headers)
     return 0;
 }
 
+//  Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is
+//  allowed. A server MUST refuse an invalid one: caches and virtual hosts
+//  key on it. IP-literals are checked for their characters only.
+static bool
+s_host_valid (const char *cursor)
+{
+#define S_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define S_HEXDIG(c) (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+#define S_UNRESERVED(c)                                                                        \
+    (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || strchr ("-._~", (c)))
+#define S_SUB_DELIM(c) (strchr ("!$&'()*+,;=", (c)))
+    if (*cursor == '[') {
+        for (cursor++; *cursor && *cursor != ']'; cursor++)
+            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor) && *cursor != ':')
+                return false;
+        if (*cursor++ != ']')
+            return false;
+    }
+    else
+        for (; *cursor && *cursor != ':'; cursor++) {
+            if (*cursor == '%' && S_HEXDIG (cursor[1]) && S_HEXDIG (cursor[2]))
+                cursor += 2;
+            else
+            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
+                return false;
+        }
+    if (*cursor == ':')
+        for (cursor++; *cursor; cursor++)
+            if (!S_DIGIT (*cursor))
+                return false;
+    return *cursor == 0;
+#undef S_DIGIT
+#undef S_HEXDIG
+#undef S_UNRESERVED
+#undef S_SUB_DELIM
+}
+
 //  Host and framing (RFC 9112 3.2, 6.1-6.3). Returns a reason, NULL if
 //  fine; *status is the status for it.
 static const char *
@@ -369,13 +406,16 @@ s_check_fields (ps_http_parser_t *self, const ps_pairs_t *headers, int version, 
 {
     *status = 400;
     size_t hosts = 0, lengths = 0, encodings = 0;
+    const char *host = NULL;
     size_t count = ps_pairs_size (headers);
     for (size_t index = 0; index < count; index++) {
         //  one pass, and the first letter spares most comparisons
         const char *name = ps_pairs_name (headers, index);
         char first = (char) (name[0] | 0x20);
-        if (first == 'h' && strcasecmp (name, "host") == 0)
+        if (first == 'h' && strcasecmp (name, "host") == 0) {
             hosts++;
+            host = ps_pairs_value (headers, index);
+        }
         else
         if (first == 'c' && strcasecmp (name, "content-length") == 0)
             lengths++;
@@ -385,6 +425,8 @@ s_check_fields (ps_http_parser_t *self, const ps_pairs_t *headers, int version, 
     }
     if (hosts > 1 || (version == 11 && hosts == 0))
         return "HTTP/1.1 needs exactly one Host";
+    if (host && !s_host_valid (host))
+        return "invalid Host";
     if (encodings && lengths)
         return "Content-Length with Transfer-Encoding";
     if (encodings && version == 10)

@@ -238,8 +238,8 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
     if (target_size > 0 && target[0] == '/')
         path_start = target; //  origin-form, the usual case
     else
-    if (target_size == 1 && target[0] == '*')
-        path_start = target; //  asterisk-form (OPTIONS *)
+    if (target_size == 1 && target[0] == '*' && strcmp (method, "OPTIONS") == 0)
+        path_start = target; //  asterisk-form, for OPTIONS only (RFC 9112 3.2.4)
     else {
         //  absolute-form: scheme "://" authority [path]
         const char *scheme_end = NULL;
