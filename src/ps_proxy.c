@@ -15,15 +15,28 @@
 
     The table also remembers busy workers and the job each holds: that is
     where worker liveness (silent-worker expiry, lost-job reports) will go.
+
+    The loop polls the sockets' ZMQ_FDs with poll(2) itself rather than
+    zmq_poll, which asks every socket for ZMQ_EVENTS (a syscall each) twice
+    per wait. A ZMQ_FD only signals changes, so a socket is "clean" (safe to
+    block on) only once a non-blocking receive on it returned EAGAIN after
+    the last operation on it; until then it is drained first.
 */
 #include "prime_server/prime_server.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
 
 //  How many messages one socket may hand us per wake-up before the others get
 //  a turn; keeps a flood on one side from starving the other and the pipe.
 #define S_BATCH 256
+//  While busy, the loop looks at the fds of the other sockets (a syscall)
+//  once every this many rounds
+#define S_BUSY_ROUNDS 16
+//  ... or once this many ms have passed, whichever comes first (a round may
+//  be one long job)
+#define S_BUSY_LOOK_MS 10
 
 typedef struct _s_worker_t s_worker_t;
 struct _s_worker_t {
@@ -40,9 +53,15 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *upstream;   //  PULL, bound
     zsock_t *downstream; //  ROUTER, bound
-    void *pipe_h;        //  raw handles for zmq_poll and zmq_getsockopt
+    void *pipe_h;        //  raw handles
     void *upstream_h;
     void *downstream_h;
+    int pipe_fd; //  their ZMQ_FDs, for poll(2)
+    int upstream_fd;
+    int downstream_fd;
+    bool pipe_clean; //  drained to EAGAIN since the last operation on it
+    bool upstream_clean;
+    bool downstream_clean;
     ps_proxy_choose_fn *choose;
     void *choose_arg;
     bool verbose;
@@ -211,6 +230,7 @@ s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
     //  Jobs still queued at shutdown are answered by the server's drain, so
     //  there is no point lingering on them.
     zsock_set_linger (sock, 0);
+    zsock_set_rcvtimeo (sock, 0); //  we only read what is there
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (sock, 1);
@@ -253,17 +273,11 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     }
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
+    zsock_set_rcvtimeo (pipe, 0);
+    self->pipe_fd = zsock_fd (pipe);
+    self->upstream_fd = zsock_fd (self->upstream);
+    self->downstream_fd = zsock_fd (self->downstream);
     return self;
-}
-
-static bool
-s_readable (void *handle)
-{
-    int events = 0;
-    size_t size = sizeof (events);
-    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
-        return false;
-    return (events & ZMQ_POLLIN) != 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -278,6 +292,9 @@ s_send_job (self_t *self, s_worker_t *worker)
     //  The routing frame goes first and alone: with ROUTER_MANDATORY an
     //  unknown peer fails here (EHOSTUNREACH), a full one with EAGAIN, before
     //  any frame of the job is committed.
+    //  A send may process the socket's commands, swallowing the signal of
+    //  a READY that is now waiting: the socket needs draining again.
+    self->downstream_clean = false;
     if (zmq_send (self->downstream_h, zframe_data (worker->identity),
                   zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
         == -1)
@@ -353,33 +370,42 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
+//  Commands on the pipe; only "$TERM" is known.
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true; //  interrupted or context gone
-        return;
+    zmsg_t *msg;
+    while (!self->terminated && (msg = zmsg_recv (self->pipe_h))) {
+        char *command = zmsg_popstr (msg);
+        if (command && streq (command, "$TERM"))
+            self->terminated = true;
+        else
+            zsys_warning ("ps_proxy: unknown pipe command '%s'", command ? command : "");
+        zstr_free (&command);
+        zmsg_destroy (&msg);
     }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else
-        zsys_warning ("ps_proxy: unknown pipe command '%s'", command ? command : "");
-    zstr_free (&command);
-    zmsg_destroy (&msg);
+    if (!self->terminated) {
+        if (errno == EAGAIN)
+            self->pipe_clean = true;
+        else
+        if (errno != EINTR)
+            self->terminated = true; //  context gone
+    }
 }
 
-//  Jobs from upstream: [envelope type=JOB][payload...]
+//  Jobs from upstream: [envelope type=JOB][payload...]. Read only while a
+//  job can leave at once.
 static void
 s_handle_upstream (self_t *self)
 {
     for (int count = 0; count < S_BATCH; count++) {
-        if (self->held_envelope || self->idle_count == 0 || !s_readable (self->upstream_h))
+        if (self->held_envelope || self->idle_count == 0)
             return;
         zmsg_t *msg = zmsg_recv (self->upstream_h);
-        if (!msg)
+        if (!msg) {
+            self->upstream_clean = errno == EAGAIN;
             return;
+        }
         zframe_t *envelope_frame = zmsg_pop (msg);
         ps_envelope_t envelope;
         if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
@@ -403,11 +429,11 @@ static void
 s_handle_downstream (self_t *self)
 {
     for (int count = 0; count < S_BATCH; count++) {
-        if (!s_readable (self->downstream_h))
-            return;
         zmsg_t *msg = zmsg_recv (self->downstream_h);
-        if (!msg)
+        if (!msg) {
+            self->downstream_clean = errno == EAGAIN;
             return;
+        }
         size_t frames = zmsg_size (msg);
         zframe_t *identity = zmsg_pop (msg);
         zframe_t *envelope_frame = zmsg_pop (msg);
@@ -474,25 +500,47 @@ s_run (zsock_t *pipe, const ps_proxy_config_t *config, int *status)
     }
     zsock_signal (pipe, 0);
 
+    int busy_rounds = 0;
+    int64_t last_look = zclock_mono ();
     while (!self->terminated) {
-        zmq_pollitem_t items[] = {{self->pipe_h, 0, ZMQ_POLLIN, 0},
-                                  {self->downstream_h, 0, ZMQ_POLLIN, 0},
-                                  {self->upstream_h, 0, ZMQ_POLLIN, 0}};
-        //  Upstream only while a job could leave at once: back-pressure.
-        int count = (self->idle_count > 0 && !self->held_envelope) ? 3 : 2;
-        if (zmq_poll (items, count, -1) == -1) {
-            if (errno == EINTR)
-                continue; //  signals are the daemon's business, not ours
-            break;        //  context terminated
-        }
-        if (items[0].revents & ZMQ_POLLIN)
+        if (!self->pipe_clean)
             s_handle_pipe (self);
         if (self->terminated)
             break;
-        if (items[1].revents & ZMQ_POLLIN)
+        if (!self->downstream_clean)
             s_handle_downstream (self);
-        if (count == 3 && (items[2].revents & ZMQ_POLLIN))
+        //  Upstream only while a job could leave at once: back-pressure.
+        bool reading = self->idle_count > 0 && !self->held_envelope;
+        if (reading && !self->upstream_clean)
             s_handle_upstream (self);
+        reading = self->idle_count > 0 && !self->held_envelope;
+
+        //  Block only when every socket we listen to is drained. While busy,
+        //  go on draining, and only now and then look (timeout 0) which fds
+        //  have news, so the pipe is never starved by a busy pipeline.
+        bool clean = self->pipe_clean && self->downstream_clean
+                     && (!reading || self->upstream_clean);
+        if (!clean && ++busy_rounds < S_BUSY_ROUNDS
+            && zclock_mono () - last_look < S_BUSY_LOOK_MS)
+            continue;
+        busy_rounds = 0;
+        last_look = zclock_mono ();
+        struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
+                                {self->downstream_fd, POLLIN, 0},
+                                {self->upstream_fd, POLLIN, 0}};
+        int rc = poll (fds, reading ? 3 : 2, clean ? -1 : 0);
+        if (rc == -1 && errno != EINTR) {
+            zsys_error ("ps_proxy: poll failed: %s", strerror (errno));
+            break;
+        }
+        if (rc > 0) {
+            if (fds[0].revents)
+                self->pipe_clean = false;
+            if (fds[1].revents)
+                self->downstream_clean = false;
+            if (reading && fds[2].revents)
+                self->upstream_clean = false;
+        }
     }
     s_self_destroy (&self);
 }

@@ -17,10 +17,15 @@
     Every send has a timeout (send_timeout_ms) and every socket a short
     linger, so a worker never blocks for good on a peer that went away: it
     always notices "$TERM" and stops.
+
+    Like the proxy, the loop polls the sockets' ZMQ_FDs with poll(2) and
+    blocks only once each socket it listens to has been drained to EAGAIN
+    since the last operation on it (a ZMQ_FD only signals changes).
 */
 #include "prime_server/prime_server.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
 
 //  Recently cancelled ids remembered for jobs that arrive after their CANCEL
@@ -31,6 +36,12 @@
 //  Linger on close: enough for a last answer to leave, short enough that
 //  shutdown is never held up
 #define S_LINGER_MS 200
+//  While busy, the loop looks at the fds (a syscall) once every this many
+//  rounds
+#define S_BUSY_ROUNDS 16
+//  ... or once this many ms have passed, whichever comes first (a round may
+//  be one long job)
+#define S_BUSY_LOOK_MS 10
 
 typedef struct _s_self_t s_self_t;
 
@@ -58,6 +69,12 @@ struct _s_self_t {
     void *downstream_h;
     void *loopback_h;
     void *interrupt_h;
+    int pipe_fd; //  ZMQ_FDs of the sockets we read, for poll(2)
+    int upstream_fd;
+    int interrupt_fd;
+    bool pipe_clean; //  drained to EAGAIN since the last operation on it
+    bool upstream_clean;
+    bool interrupt_clean;
     ps_work_fn *work_fn;
     void *work_arg;
     ps_cleanup_fn *cleanup;
@@ -105,16 +122,6 @@ ps_worker_config_defaults (ps_worker_config_t *config)
 //  Cancellation
 
 static bool
-s_readable (void *handle)
-{
-    int events = 0;
-    size_t size = sizeof (events);
-    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
-        return false;
-    return (events & ZMQ_POLLIN) != 0;
-}
-
-static bool
 s_cancel_known (s_self_t *self, uint64_t id)
 {
     for (size_t i = 0; i < self->cancel_count; i++)
@@ -138,10 +145,12 @@ s_cancel_remember (s_self_t *self, uint64_t id)
 static void
 s_drain_interrupts (s_self_t *self)
 {
-    for (int count = 0; count < S_CANCEL_BATCH && s_readable (self->interrupt_h); count++) {
+    for (int count = 0; count < S_CANCEL_BATCH; count++) {
         zmsg_t *msg = zmsg_recv (self->interrupt_h);
-        if (!msg)
+        if (!msg) {
+            self->interrupt_clean = errno == EAGAIN;
             return;
+        }
         zframe_t *frame = zmsg_first (msg);
         ps_envelope_t envelope;
         if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
@@ -159,23 +168,42 @@ s_drain_interrupts (s_self_t *self)
     }
 }
 
+//  Commands on the pipe; only "$TERM" is known.
 static void
 s_handle_pipe (s_self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe_h);
-    if (!msg) {
-        self->terminated = true; //  interrupted or context gone
-        return;
+    zmsg_t *msg;
+    while (!self->terminated && (msg = zmsg_recv (self->pipe_h))) {
+        char *command = zmsg_popstr (msg);
+        if (command && streq (command, "$TERM")) {
+            self->terminated = true;
+            self->stop_deadline = zclock_mono () + self->send_timeout;
+        }
+        else
+            zsys_warning ("ps_worker: unknown pipe command '%s'", command ? command : "");
+        zstr_free (&command);
+        zmsg_destroy (&msg);
     }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM")) {
-        self->terminated = true;
-        self->stop_deadline = zclock_mono () + self->send_timeout;
+    if (!self->terminated) {
+        if (errno == EAGAIN)
+            self->pipe_clean = true;
+        else
+        if (errno != EINTR) {
+            self->terminated = true; //  context gone
+            self->stop_deadline = zclock_mono ();
+        }
     }
-    else
-        zsys_warning ("ps_worker: unknown pipe command '%s'", command ? command : "");
-    zstr_free (&command);
-    zmsg_destroy (&msg);
+}
+
+//  True if handle has input, asking it (ZMQ_EVENTS) without blocking.
+static bool
+s_readable (void *handle)
+{
+    int events = 0;
+    size_t size = sizeof (events);
+    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
+        return false;
+    return (events & ZMQ_POLLIN) != 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -227,6 +255,8 @@ s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body,
 static void
 s_send_ready (s_self_t *self)
 {
+    //  A send may swallow the signal of a job now waiting on the socket.
+    self->upstream_clean = false;
     ps_envelope_t envelope = {.type = PS_MSG_READY};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
     int rc = zframe_send (&envelope_frame, self->upstream_h, self->heartbeat ? ZFRAME_MORE : 0);
@@ -282,9 +312,14 @@ ps_work_cancelled (ps_work_t *work)
     assert (work);
     s_self_t *self = work->self;
     if (!work->cancelled && !self->terminated) {
+        //  ZMQ_EVENTS first: a receive on an empty socket costs more. Both
+        //  sockets are left for the main loop to drain again afterwards.
         if (s_readable (self->pipe_h))
             s_handle_pipe (self);
-        s_drain_interrupts (self);
+        self->pipe_clean = false;
+        if (s_readable (self->interrupt_h))
+            s_drain_interrupts (self);
+        self->interrupt_clean = false;
     }
     return work->cancelled || self->terminated;
 }
@@ -370,8 +405,10 @@ static void
 s_handle_job (s_self_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->upstream_h);
-    if (!msg)
+    if (!msg) {
+        self->upstream_clean = errno == EAGAIN;
         return;
+    }
     zframe_t *envelope_frame = zmsg_pop (msg);
     ps_envelope_t envelope;
     if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
@@ -398,8 +435,10 @@ s_handle_job (s_self_t *self)
     self->busy = true;
 
     //  A CANCEL may have overtaken its job: the server has answered already
-    //  and drops any result, so do not spend time on it.
-    s_drain_interrupts (self);
+    //  and drops any result, so do not spend time on it. (The main loop
+    //  drains the SUB before reading a job whenever it has news.)
+    if (!self->interrupt_clean)
+        s_drain_interrupts (self);
     if (s_cancel_known (self, work->id)) {
         if (self->verbose)
             zsys_info ("ps_worker: job %" PRIu64 " cancelled before it started", work->id);
@@ -440,6 +479,7 @@ s_socket_connect (int type, const char *name, const char *endpoint,
     zsock_set_rcvhwm (sock, hwm);
     zsock_set_sndtimeo (sock, config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000);
     zsock_set_linger (sock, S_LINGER_MS);
+    zsock_set_rcvtimeo (sock, 0); //  we only read what is there
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
@@ -510,6 +550,10 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->downstream_h = self->downstream ? zsock_resolve (self->downstream) : NULL;
     self->loopback_h = zsock_resolve (self->loopback);
     self->interrupt_h = zsock_resolve (self->interrupt);
+    zsock_set_rcvtimeo (pipe, 0);
+    self->pipe_fd = zsock_fd (pipe);
+    self->upstream_fd = zsock_fd (self->upstream);
+    self->interrupt_fd = zsock_fd (self->interrupt);
     return self;
 }
 
@@ -526,24 +570,44 @@ s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
     zsock_signal (pipe, 0);
     s_send_ready (self);
 
+    int busy_rounds = 0;
+    int64_t last_look = zclock_mono ();
     while (!self->terminated) {
-        zmq_pollitem_t items[] = {{self->pipe_h, 0, ZMQ_POLLIN, 0},
-                                  {self->interrupt_h, 0, ZMQ_POLLIN, 0},
-                                  {self->upstream_h, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll (items, 3, -1) == -1) {
-            if (errno == EINTR)
-                continue; //  signals are the daemon's business, not ours
-            break;        //  context terminated
-        }
-        if (items[0].revents & ZMQ_POLLIN)
+        if (!self->pipe_clean)
             s_handle_pipe (self);
         if (self->terminated)
             break;
-        //  Keep the SUB queue short while idle, so no CANCEL is lost to its HWM.
-        if (items[1].revents & ZMQ_POLLIN)
+        //  Cancels before jobs, so a job whose CANCEL overtook it is skipped;
+        //  reading them while idle also keeps the SUB queue short.
+        if (!self->interrupt_clean)
             s_drain_interrupts (self);
-        if (items[2].revents & ZMQ_POLLIN)
+        if (!self->upstream_clean)
             s_handle_job (self);
+
+        //  Block only when every socket is drained. While busy, go on, and
+        //  only now and then look (timeout 0) which fds have news.
+        bool clean = self->pipe_clean && self->interrupt_clean && self->upstream_clean;
+        if (!clean && ++busy_rounds < S_BUSY_ROUNDS
+            && zclock_mono () - last_look < S_BUSY_LOOK_MS)
+            continue;
+        busy_rounds = 0;
+        last_look = zclock_mono ();
+        struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
+                                {self->interrupt_fd, POLLIN, 0},
+                                {self->upstream_fd, POLLIN, 0}};
+        int rc = poll (fds, 3, clean ? -1 : 0);
+        if (rc == -1 && errno != EINTR) {
+            zsys_error ("ps_worker: poll failed: %s", strerror (errno));
+            break;
+        }
+        if (rc > 0) {
+            if (fds[0].revents)
+                self->pipe_clean = false;
+            if (fds[1].revents)
+                self->interrupt_clean = false;
+            if (fds[2].revents)
+                self->upstream_clean = false;
+        }
     }
     s_self_destroy (&self);
 }
