@@ -302,10 +302,19 @@ s_open_walk (file_stage_t *self, char *relative)
         bool last = slash == NULL;
         if (slash)
             *slash = '\0';
-        int flags = last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
-                         : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-        int next = openat (current, component, flags);
+        //  No O_DIRECTORY on the way: with it a symlink gives ENOTDIR, and
+        //  a symlink should be told apart (ELOOP, 403) from a missing
+        //  directory (404) whether it is the last component or not.
+        //  O_NONBLOCK: opening a FIFO must not wait for a writer.
+        int next = openat (current, component,
+                           O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         int error = errno;
+        struct stat st;
+        if (next >= 0 && !last && (fstat (next, &st) != 0 || !S_ISDIR (st.st_mode))) {
+            close (next);
+            next = -1;
+            error = ENOTDIR;
+        }
         if (slash)
             *slash = '/';
         if (current != self->root_fd)
