@@ -430,6 +430,11 @@ s_signals_block (void)
     sigaddset (&s_stop_signals, SIGINT);
     sigaddset (&s_stop_signals, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    //  An ignored signal is discarded even while blocked, so sigwait would
+    //  never see it: a shell's "prime_serverd ... &" may hand us SIGINT
+    //  ignored, and the drain on SIGINT is a promise.
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
     //  Said before the first socket, or czmq installs handlers of its own.
     zsys_handler_set (NULL);
 }
