@@ -1,0 +1,289 @@
+/*  check_e2e_malformed: the request-smuggling corpus against the real server.
+
+    Every file of tests/data/smuggling/ (see its README) is a raw request
+    named after the status it must get. Each is sent over a fresh TCP
+    connection to a server with an echo pipeline (proxy and workers over
+    inproc), and:
+    - the first response has the file's status;
+    - an error (4xx, 5xx) says "Connection: close" and the server closes
+      right after it, sending nothing more: whatever followed the fault is
+      never served, whatever it hides;
+    - a 200 leaves the connection usable unless it announced a close: the
+      next request on it gets its own answer (so the odd request was framed
+      exactly, with no bytes left over to be taken as a request);
+    - a fresh connection right after is served correctly.
+
+    The same files also go through the request parser alone, whole and byte
+    by byte, which pins the statuses without any socket in the way.
+*/
+#include "testutil.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CORPUS_DIR TEST_DATA_DIR "/smuggling"
+#define TIMEOUT_MS 10000
+
+typedef struct {
+    char *name;
+    char *data;
+    size_t size;
+    int status;
+} s_case_t;
+
+static int
+s_case_compare (const void *a, const void *b)
+{
+    return strcmp (((const s_case_t *) a)->name, ((const s_case_t *) b)->name);
+}
+
+//  All *.http files of the corpus, sorted by name; *count_p gets the count.
+static s_case_t *
+s_corpus_load (size_t *count_p)
+{
+    DIR *dir = opendir (CORPUS_DIR);
+    ck_assert_msg (dir, "cannot open %s", CORPUS_DIR);
+    size_t count = 0, max = 64;
+    s_case_t *cases = (s_case_t *) zmalloc (max * sizeof (s_case_t));
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (length < 9 || strcmp (entry->d_name + length - 5, ".http") != 0)
+            continue;
+        if (count == max) {
+            max *= 2;
+            cases = (s_case_t *) realloc (cases, max * sizeof (s_case_t));
+            assert (cases);
+        }
+        s_case_t *one = &cases[count++];
+        one->name = strdup (entry->d_name);
+        one->status = atoi (entry->d_name);
+        char *path = zsys_sprintf ("%s/%s", CORPUS_DIR, entry->d_name);
+        FILE *file = fopen (path, "rb");
+        ck_assert_msg (file, "cannot read %s", path);
+        fseek (file, 0, SEEK_END);
+        one->size = (size_t) ftell (file);
+        fseek (file, 0, SEEK_SET);
+        one->data = (char *) zmalloc (one->size + 1);
+        ck_assert_uint_eq (fread (one->data, 1, one->size, file), one->size);
+        fclose (file);
+        zstr_free (&path);
+        ck_assert_msg (one->status == 200 || (one->status >= 400 && one->status <= 505),
+                       "%s: no status in the name", one->name);
+    }
+    closedir (dir);
+    qsort (cases, count, sizeof (s_case_t), s_case_compare);
+    *count_p = count;
+    return cases;
+}
+
+static void
+s_corpus_free (s_case_t **cases_p, size_t count)
+{
+    s_case_t *cases = *cases_p;
+    for (size_t index = 0; index < count; index++) {
+        free (cases[index].name);
+        free (cases[index].data);
+    }
+    free (cases);
+    *cases_p = NULL;
+}
+
+//  What the parser makes of data fed in pieces of piece bytes (0: whole):
+//  200 for exactly one complete request, the error status, or -1 for
+//  anything else (more requests, a partial one).
+static int
+s_parse (const char *data, size_t size, size_t piece)
+{
+    ps_http_parser_t *parser = ps_http_parser_new (NULL);
+    int status = 0;
+    for (size_t at = 0; at < size && !status; at += piece ? piece : size) {
+        size_t take = piece && size - at > piece ? piece : size - at;
+        status = ps_http_parser_feed (parser, data + at, take);
+    }
+    size_t requests = 0;
+    ps_http_request_t *request;
+    while ((request = ps_http_parser_next (parser))) {
+        requests++;
+        ps_http_request_destroy (&request);
+    }
+    if (!status)
+        status = requests == 1 && !ps_http_parser_partial (parser) ? 200 : -1;
+    else if (requests)
+        status = -1;
+    ps_http_parser_destroy (&parser);
+    return status;
+}
+
+START_TEST (test_corpus_size)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+    ck_assert_uint_ge (count, 300);
+    size_t errors = 0;
+    for (size_t index = 0; index < count; index++)
+        errors += cases[index].status != 200;
+    //  mostly refusals, some valid-but-odd requests
+    ck_assert_uint_ge (errors, 300);
+    ck_assert_uint_ge (count - errors, 20);
+    s_corpus_free (&cases, count);
+}
+END_TEST
+
+START_TEST (test_corpus_parser)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+    for (size_t index = 0; index < count; index++) {
+        s_case_t *one = &cases[index];
+        int whole = s_parse (one->data, one->size, 0);
+        ck_assert_msg (whole == one->status, "%s: parser says %d", one->name, whole);
+        //  byte by byte costs too much for the 64 KiB cases; 7 is coprime
+        //  with every section length that matters
+        size_t piece = one->size > 4096 ? 7 : 1;
+        int split = s_parse (one->data, one->size, piece);
+        ck_assert_msg (split == one->status, "%s: fed in %zu-byte pieces, parser says %d",
+                       one->name, piece, split);
+    }
+    s_corpus_free (&cases, count);
+}
+END_TEST
+
+//  A request for path on client, answered by the echo worker.
+static void
+s_expect_echo (tu_client_t *client, const char *path, const char *context)
+{
+    char request[256];
+    snprintf (request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    tu_response_t *response = tu_client_request (client, request, TIMEOUT_MS);
+    ck_assert_msg (response, "%s: no answer to %s", context, path);
+    char expected[256];
+    snprintf (expected, sizeof expected, "GET %s ", path);
+    ck_assert_msg (response->status == 200 && streq (response->body, expected),
+                   "%s: %s answered %d '%s'", context, path, response->status, response->body);
+    tu_response_destroy (&response);
+}
+
+START_TEST (test_corpus_server)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
+    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ck_assert (pipeline);
+    int port = tu_pipeline_port (pipeline);
+
+    size_t refused = 0, kept = 0;
+    for (size_t index = 0; index < count; index++) {
+        s_case_t *one = &cases[index];
+        tu_client_t *client = tu_client_new (port);
+        ck_assert (client);
+        //  The server may refuse and close before the last bytes of a large
+        //  request are sent; the answer is still there to be read.
+        tu_client_send (client, one->data, one->size);
+        tu_response_t *response = tu_client_read (client, TIMEOUT_MS, false);
+        ck_assert_msg (response, "%s: no response", one->name);
+        ck_assert_msg (response->status == one->status, "%s: answered %d", one->name,
+                       response->status);
+        const char *connection = tu_response_header (response, "Connection");
+        bool closing = connection && strcasecmp (connection, "close") == 0;
+        if (one->status != 200) {
+            ck_assert_msg (closing, "%s: error without Connection: close", one->name);
+            ck_assert_msg (tu_client_closed (client, TIMEOUT_MS),
+                           "%s: connection not closed after %d", one->name, one->status);
+            refused++;
+        }
+        else if (closing)
+            ck_assert_msg (tu_client_closed (client, TIMEOUT_MS), "%s: close announced, not done",
+                           one->name);
+        else {
+            char path[64];
+            snprintf (path, sizeof path, "/next-%zu", index);
+            s_expect_echo (client, path, one->name);
+            kept++;
+        }
+        tu_response_destroy (&response);
+        tu_client_destroy (&client);
+
+        //  and the server serves a fresh connection at once
+        client = tu_client_new (port);
+        ck_assert (client);
+        char path[64];
+        snprintf (path, sizeof path, "/fresh-%zu", index);
+        s_expect_echo (client, path, one->name);
+        tu_client_destroy (&client);
+    }
+    ck_assert_uint_ge (refused, 300);
+    ck_assert_uint_gt (kept, 0);
+    tu_pipeline_destroy (&pipeline);
+    s_corpus_free (&cases, count);
+}
+END_TEST
+
+//  Every file in one stream on one connection: the first request decides.
+//  A good request first is answered, then the file's own answer, and after
+//  an error nothing more: the rest of the stream is never served.
+START_TEST (test_corpus_after_good_request)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
+    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ck_assert (pipeline);
+    int port = tu_pipeline_port (pipeline);
+
+    for (size_t index = 0; index < count; index++) {
+        s_case_t *one = &cases[index];
+        if (one->status == 200 || one->size > 4096)
+            continue;
+        tu_client_t *client = tu_client_new (port);
+        ck_assert (client);
+        const char *good = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";
+        size_t size = strlen (good) + one->size;
+        char *stream = (char *) zmalloc (size);
+        memcpy (stream, good, strlen (good));
+        memcpy (stream + strlen (good), one->data, one->size);
+        tu_client_send (client, stream, size);
+        free (stream);
+        tu_response_t *first = tu_client_read (client, TIMEOUT_MS, false);
+        ck_assert_msg (first && first->status == 200 && streq (first->body, "GET /first "),
+                       "%s: the good request before it was not answered", one->name);
+        tu_response_t *second = tu_client_read (client, TIMEOUT_MS, false);
+        ck_assert_msg (second, "%s: no response after the good one", one->name);
+        ck_assert_msg (second->status == one->status, "%s: answered %d after a good request",
+                       one->name, second->status);
+        ck_assert_msg (tu_client_closed (client, TIMEOUT_MS), "%s: not closed", one->name);
+        tu_response_destroy (&first);
+        tu_response_destroy (&second);
+        tu_client_destroy (&client);
+    }
+    tu_pipeline_destroy (&pipeline);
+    s_corpus_free (&cases, count);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("e2e_malformed");
+    TCase *tcase = tcase_create ("corpus");
+    tcase_add_test (tcase, test_corpus_size);
+    tcase_add_test (tcase, test_corpus_parser);
+    tcase_add_test (tcase, test_corpus_server);
+    tcase_add_test (tcase, test_corpus_after_good_request);
+    suite_add_tcase (suite, tcase);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
