@@ -13,8 +13,9 @@
       few disconnects must get its own answer (matched by a nonce), and so
       must 10,000 requests at the end.
     - The state of vanished clients is freed: the server runs with small
-      limits (64 connections, 80 requests in flight, 64 of them used at the end), so leaked connections
-      or in-flight slots would soon turn probes into refusals or 503s.
+      limits (64 connections; 80 requests in flight, of which the final
+      phase uses 64), so leaked connections or in-flight slots would soon
+      turn probes and final requests into refusals or 503s.
 */
 #include "testutil.h"
 
