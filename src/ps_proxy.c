@@ -289,12 +289,13 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
 static int
 s_send_job (self_t *self, s_worker_t *worker)
 {
-    //  The routing frame goes first and alone: with ROUTER_MANDATORY an
-    //  unknown peer fails here (EHOSTUNREACH), a full one with EAGAIN, before
-    //  any frame of the job is committed.
     //  A send may process the socket's commands, swallowing the signal of
     //  a READY that is now waiting: the socket needs draining again.
     self->downstream_clean = false;
+
+    //  The routing frame goes first and alone: with ROUTER_MANDATORY an
+    //  unknown peer fails here (EHOSTUNREACH), a full one with EAGAIN, before
+    //  any frame of the job is committed.
     if (zmq_send (self->downstream_h, zframe_data (worker->identity),
                   zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
         == -1)
