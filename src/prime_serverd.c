@@ -672,6 +672,8 @@ main (int argc, char *argv[])
     }
     //  Before any thread: they all inherit the mask and the affinity.
     s_signals_block ();
+    //  czmq logs to stdout by default; stdout is for the results.
+    zsys_set_logstream (stderr);
     int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options)
                                            : s_run_simulation (&options);
     zsys_shutdown ();
