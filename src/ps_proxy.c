@@ -40,26 +40,26 @@
 
 typedef struct _s_worker_t s_worker_t;
 struct _s_worker_t {
-    zframe_t *identity;  //  ROUTER routing id; also the table key
-    zframe_t *heartbeat; //  last application heartbeat, or NULL
-    int64_t last_seen;   //  zclock_mono of its last message
-    uint64_t job_id;     //  job it is working on while busy
+    zframe_t *identity;   //  ROUTER routing id; also the table key
+    zframe_t *heartbeat;  //  last application heartbeat, or NULL
+    int64_t last_seen;    //  zclock_mono of its last message
+    uint64_t job_id;      //  job it is working on while busy
     bool idle;
-    s_worker_t *prev; //  idle FIFO links, valid while idle
+    s_worker_t *prev;  //  idle FIFO links, valid while idle
     s_worker_t *next;
 };
 
 typedef struct {
     zsock_t *pipe;
-    zsock_t *upstream;   //  PULL, bound
-    zsock_t *downstream; //  ROUTER, bound
-    void *pipe_h;        //  raw handles
+    zsock_t *upstream;    //  PULL, bound
+    zsock_t *downstream;  //  ROUTER, bound
+    void *pipe_h;         //  raw handles
     void *upstream_h;
     void *downstream_h;
-    int pipe_fd; //  their ZMQ_FDs, for poll(2)
+    int pipe_fd;  //  their ZMQ_FDs, for poll(2)
     int upstream_fd;
     int downstream_fd;
-    bool pipe_clean; //  drained to EAGAIN since the last operation on it
+    bool pipe_clean;  //  drained to EAGAIN since the last operation on it
     bool upstream_clean;
     bool downstream_clean;
     ps_proxy_choose_fn *choose;
@@ -67,12 +67,12 @@ typedef struct {
     bool verbose;
     bool terminated;
 
-    zhashx_t *workers;     //  identity frame -> s_worker_t, all known workers
-    s_worker_t *idle_head; //  longest idle
+    zhashx_t *workers;      //  identity frame -> s_worker_t, all known workers
+    s_worker_t *idle_head;  //  longest idle
     s_worker_t *idle_tail;
     size_t idle_count;
 
-    zframe_t *held_envelope; //  the job waiting for a worker, or NULL
+    zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
     zmsg_t *held_payload;
     uint64_t held_id;
 
@@ -89,7 +89,7 @@ struct _ps_proxy_t {
     ps_proxy_config_t config;
     char *upstream;
     char *downstream;
-    int status; //  written by the actor before its start signal
+    int status;  //  written by the actor before its start signal
 };
 
 //  What ps_proxy_new hands its actor: config plus where to report the status.
@@ -115,7 +115,7 @@ s_identity_hash (const void *key)
     zframe_t *frame = (zframe_t *) key;
     const byte *data = zframe_data (frame);
     size_t size = zframe_size (frame);
-    uint64_t hash = 14695981039346656037ULL; //  FNV-1a
+    uint64_t hash = 14695981039346656037ULL;  //  FNV-1a
     for (size_t i = 0; i < size; i++) {
         hash ^= data[i];
         hash *= 1099511628211ULL;
@@ -230,7 +230,7 @@ s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
     //  Jobs still queued at shutdown are answered by the server's drain, so
     //  there is no point lingering on them.
     zsock_set_linger (sock, 0);
-    zsock_set_rcvtimeo (sock, 0); //  we only read what is there
+    zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (sock, 1);
@@ -308,8 +308,8 @@ s_send_job (self_t *self, s_worker_t *worker)
     if (rc == 0 && more)
         rc = zmsg_send (&self->held_payload, self->downstream_h);
     if (rc != 0)
-        zsys_error ("ps_proxy: job %" PRIu64 " lost while sending to a worker: %s",
-                    self->held_id, zmq_strerror (errno));
+        zsys_error ("ps_proxy: job %" PRIu64 " lost while sending to a worker: %s", self->held_id,
+                    zmq_strerror (errno));
     zframe_destroy (&self->held_envelope);
     zmsg_destroy (&self->held_payload);
     return 0;
@@ -340,8 +340,7 @@ s_choose (self_t *self)
     if (index < 0)
         return NULL;
     if ((size_t) index >= count) {
-        zsys_error ("ps_proxy: chooser returned %d for %zu idle workers; job waits", index,
-                    count);
+        zsys_error ("ps_proxy: chooser returned %d for %zu idle workers; job waits", index, count);
         return NULL;
     }
     return self->choose_workers[index];
@@ -354,7 +353,7 @@ s_dispatch_held (self_t *self)
     while (self->held_envelope && self->idle_count > 0) {
         s_worker_t *worker = self->choose ? s_choose (self) : self->idle_head;
         if (!worker)
-            return false; //  the chooser wants it to wait
+            return false;  //  the chooser wants it to wait
         if (s_send_job (self, worker) == 0) {
             s_idle_remove (self, worker);
             worker->job_id = self->held_id;
@@ -388,9 +387,8 @@ s_handle_pipe (self_t *self)
     if (!self->terminated) {
         if (errno == EAGAIN)
             self->pipe_clean = true;
-        else
-        if (errno != EINTR)
-            self->terminated = true; //  context gone
+        else if (errno != EINTR)
+            self->terminated = true;  //  context gone
     }
 }
 
@@ -475,8 +473,7 @@ s_handle_downstream (self_t *self)
             if (worker->idle)
                 s_idle_remove (self, worker);
         }
-        else
-        if (!worker->idle) {
+        else if (!worker->idle) {
             //  A repeated READY from an idle worker only refreshes its
             //  heartbeat and keeps its place in the FIFO.
             s_idle_append (self, worker);
@@ -521,8 +518,7 @@ s_run (zsock_t *pipe, const ps_proxy_config_t *config, int *status)
         //  have news, so the pipe is never starved by a busy pipeline.
         bool clean = self->pipe_clean && self->downstream_clean
                      && (!reading || self->upstream_clean);
-        if (!clean && ++busy_rounds < S_BUSY_ROUNDS
-            && zclock_mono () - last_look < S_BUSY_LOOK_MS)
+        if (!clean && ++busy_rounds < S_BUSY_ROUNDS && zclock_mono () - last_look < S_BUSY_LOOK_MS)
             continue;
         busy_rounds = 0;
         last_look = zclock_mono ();

@@ -53,43 +53,43 @@ struct _ps_work_t {
     zmsg_t *payload;             //  frames after the envelope; owned
     ps_http_request_t *request;  //  decoded on demand
     bool request_tried;
-    bool cancelled;              //  a CANCEL for this id arrived
-    bool answered;               //  forwarded or replied
-    const char *failure;         //  why no answer was sent, for the 500 body
+    bool cancelled;       //  a CANCEL for this id arrived
+    bool answered;        //  forwarded or replied
+    const char *failure;  //  why no answer was sent, for the 500 body
 };
 
 struct _s_self_t {
     zsock_t *pipe;
-    zsock_t *upstream;   //  DEALER to our proxy
-    zsock_t *downstream; //  PUSH to the next proxy, or NULL
-    zsock_t *loopback;   //  PUSH to the server
-    zsock_t *interrupt;  //  SUB from the server
-    void *pipe_h;        //  raw handles
+    zsock_t *upstream;    //  DEALER to our proxy
+    zsock_t *downstream;  //  PUSH to the next proxy, or NULL
+    zsock_t *loopback;    //  PUSH to the server
+    zsock_t *interrupt;   //  SUB from the server
+    void *pipe_h;         //  raw handles
     void *upstream_h;
     void *downstream_h;
     void *loopback_h;
     void *interrupt_h;
-    int pipe_fd; //  ZMQ_FDs of the sockets we read, for poll(2)
+    int pipe_fd;  //  ZMQ_FDs of the sockets we read, for poll(2)
     int upstream_fd;
     int interrupt_fd;
-    bool pipe_clean; //  drained to EAGAIN since the last operation on it
+    bool pipe_clean;  //  drained to EAGAIN since the last operation on it
     bool upstream_clean;
     bool interrupt_clean;
     ps_work_fn *work_fn;
     void *work_arg;
     ps_cleanup_fn *cleanup;
-    zframe_t *heartbeat; //  sent with every READY, or NULL
-    int send_timeout;      //  ms
-    int64_t stop_deadline; //  after "$TERM", every send together ends by then
+    zframe_t *heartbeat;    //  sent with every READY, or NULL
+    int send_timeout;       //  ms
+    int64_t stop_deadline;  //  after "$TERM", every send together ends by then
     bool verbose;
     bool terminated;
 
     uint64_t cancel_ring[S_CANCEL_RING];
-    size_t cancel_next;  //  next slot to overwrite
-    size_t cancel_count; //  slots in use
+    size_t cancel_next;   //  next slot to overwrite
+    size_t cancel_count;  //  slots in use
 
-    ps_work_t work; //  the job in hand; reused, so a job costs no allocation of ours
-    bool busy;      //  work is valid
+    ps_work_t work;  //  the job in hand; reused, so a job costs no allocation of ours
+    bool busy;       //  work is valid
 };
 
 //  The object returned by ps_worker_new: the actor plus private copies.
@@ -101,7 +101,7 @@ struct _ps_worker_t {
     char *loopback;
     char *interrupt;
     void *heartbeat;
-    int status; //  written by the actor before its start signal
+    int status;  //  written by the actor before its start signal
 };
 
 typedef struct {
@@ -134,7 +134,7 @@ static void
 s_cancel_remember (s_self_t *self, uint64_t id)
 {
     if (s_cancel_known (self, id))
-        return; //  the server may repeat a CANCEL; one slot is enough
+        return;  //  the server may repeat a CANCEL; one slot is enough
     self->cancel_ring[self->cancel_next] = id;
     self->cancel_next = (self->cancel_next + 1) % S_CANCEL_RING;
     if (self->cancel_count < S_CANCEL_RING)
@@ -156,8 +156,7 @@ s_drain_interrupts (s_self_t *self)
         if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
             || envelope.type != PS_MSG_CANCEL) {
             if (self->verbose)
-                zsys_warning ("ps_worker: dropped junk on interrupt (%zu frames)",
-                              zmsg_size (msg));
+                zsys_warning ("ps_worker: dropped junk on interrupt (%zu frames)", zmsg_size (msg));
         }
         else {
             s_cancel_remember (self, envelope.id);
@@ -187,9 +186,8 @@ s_handle_pipe (s_self_t *self)
     if (!self->terminated) {
         if (errno == EAGAIN)
             self->pipe_clean = true;
-        else
-        if (errno != EINTR) {
-            self->terminated = true; //  context gone
+        else if (errno != EINTR) {
+            self->terminated = true;  //  context gone
             self->stop_deadline = zclock_mono ();
         }
     }
@@ -223,8 +221,7 @@ s_before_send (s_self_t *self, void *handle)
 
 //  [envelope type=RESULT][headers][body] to the loopback.
 static int
-s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body,
-               size_t body_size)
+s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, size_t body_size)
 {
     ps_work_t *work = &self->work;
     ps_envelope_t envelope = {.type = PS_MSG_RESULT,
@@ -479,7 +476,7 @@ s_socket_connect (int type, const char *name, const char *endpoint,
     zsock_set_rcvhwm (sock, hwm);
     zsock_set_sndtimeo (sock, config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000);
     zsock_set_linger (sock, S_LINGER_MS);
-    zsock_set_rcvtimeo (sock, 0); //  we only read what is there
+    zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
     zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
@@ -491,8 +488,7 @@ s_socket_connect (int type, const char *name, const char *endpoint,
     if (type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
     if (zsock_connect (sock, "%s", endpoint) == -1) {
-        zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint,
-                    zmq_strerror (errno));
+        zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
     }
     return sock;
@@ -538,8 +534,7 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     if (self->interrupt)
         self->loopback = s_socket_connect (ZMQ_PUSH, "loopback", config->loopback, config);
     if (self->loopback && config->downstream)
-        self->downstream =
-            s_socket_connect (ZMQ_PUSH, "downstream", config->downstream, config);
+        self->downstream = s_socket_connect (ZMQ_PUSH, "downstream", config->downstream, config);
     if (self->loopback && (self->downstream || !config->downstream))
         self->upstream = s_socket_connect (ZMQ_DEALER, "upstream", config->upstream, config);
     if (!self->upstream) {
@@ -587,8 +582,7 @@ s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
         //  Block only when every socket is drained. While busy, go on, and
         //  only now and then look (timeout 0) which fds have news.
         bool clean = self->pipe_clean && self->interrupt_clean && self->upstream_clean;
-        if (!clean && ++busy_rounds < S_BUSY_ROUNDS
-            && zclock_mono () - last_look < S_BUSY_LOOK_MS)
+        if (!clean && ++busy_rounds < S_BUSY_ROUNDS && zclock_mono () - last_look < S_BUSY_LOOK_MS)
             continue;
         busy_rounds = 0;
         last_look = zclock_mono ();

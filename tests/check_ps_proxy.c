@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_TIMEOUT 10000 //  ms: any single expected message arrives well within
+#define S_TIMEOUT 10000  //  ms: any single expected message arrives well within
 
 enum { S_INPROC, S_TCP, S_IPC, S_TRANSPORTS };
 
@@ -38,8 +38,7 @@ s_endpoint (int transport, char *buf, size_t size)
 {
     if (transport == S_INPROC)
         snprintf (buf, size, "inproc://check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
-    else
-    if (transport == S_IPC)
+    else if (transport == S_IPC)
         snprintf (buf, size, "ipc:///tmp/check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
     else
         snprintf (buf, size, "tcp://127.0.0.1:%d", 20000 + randof (12000));
@@ -62,12 +61,12 @@ s_bind (zsock_t *sock, int transport, char *buf, size_t size)
 
 typedef struct {
     int transport;
-    zsock_t *push;      //  jobs out, connected to the first proxy's upstream
-    zsock_t *loopback;  //  results in
-    zsock_t *interrupt; //  cancels out
+    zsock_t *push;       //  jobs out, connected to the first proxy's upstream
+    zsock_t *loopback;   //  results in
+    zsock_t *interrupt;  //  cancels out
     char loopback_ep[256];
     char interrupt_ep[256];
-    char upstream_ep[256]; //  first proxy's upstream
+    char upstream_ep[256];  //  first proxy's upstream
 } server_t;
 
 static server_t *
@@ -122,7 +121,7 @@ s_wait_readable (zsock_t *sock, int timeout_ms)
 typedef struct {
     ps_envelope_t envelope;
     char body[256];
-    char worker[64]; //  X-Worker header, if any
+    char worker[64];  //  X-Worker header, if any
 } result_t;
 
 //  Receive one RESULT within timeout_ms; false if none came.
@@ -138,8 +137,8 @@ s_recv_result (server_t *server, int timeout_ms, result_t *result)
     ck_assert_int_eq (ps_envelope_decode (envelope, &result->envelope), 0);
     ck_assert_uint_eq (result->envelope.type, PS_MSG_RESULT);
     zframe_t *headers_frame = zmsg_next (msg);
-    ps_pairs_t *headers =
-        ps_pairs_decode (zframe_data (headers_frame), zframe_size (headers_frame), true);
+    ps_pairs_t *headers = ps_pairs_decode (zframe_data (headers_frame), zframe_size (headers_frame),
+                                           true);
     ck_assert_ptr_nonnull (headers);
     const char *worker = ps_pairs_get (headers, "X-Worker");
     snprintf (result->worker, sizeof result->worker, "%s", worker ? worker : "");
@@ -155,8 +154,7 @@ s_recv_result (server_t *server, int timeout_ms, result_t *result)
 static void
 s_expect_result (server_t *server, result_t *result)
 {
-    ck_assert_msg (s_recv_result (server, S_TIMEOUT, result), "no result within %d ms",
-                   S_TIMEOUT);
+    ck_assert_msg (s_recv_result (server, S_TIMEOUT, result), "no result within %d ms", S_TIMEOUT);
 }
 
 //  --------------------------------------------------------------------------
@@ -164,13 +162,13 @@ s_expect_result (server_t *server, result_t *result)
 
 typedef struct {
     char name[32];
-    int calls;           //  work function calls
-    int cleanups;        //  cleanup calls
-    int cancels_seen;    //  long jobs that saw ps_work_cancelled
-    zsock_t *started;    //  optional PUSH: a long job says it started
-    char heartbeat[32];  //  initial heartbeat, "" for none
-    int send_timeout_ms; //  0 for the tests' 500
-    int oddities;        //  unexpected API results seen in the worker thread
+    int calls;            //  work function calls
+    int cleanups;         //  cleanup calls
+    int cancels_seen;     //  long jobs that saw ps_work_cancelled
+    zsock_t *started;     //  optional PUSH: a long job says it started
+    char heartbeat[32];   //  initial heartbeat, "" for none
+    int send_timeout_ms;  //  0 for the tests' 500
+    int oddities;         //  unexpected API results seen in the worker thread
 } record_t;
 
 static void
@@ -270,7 +268,7 @@ s_long (ps_work_t *work, void *arg)
         zstr_sendf (record->started, "%" PRIu64, ps_work_id (work));
     int64_t deadline = zclock_mono () + 30000;
     while (!ps_work_cancelled (work) && zclock_mono () < deadline)
-        zclock_sleep (1); //  stands for a slice of real work
+        zclock_sleep (1);  //  stands for a slice of real work
     if (!ps_work_cancelled (work))
         return s_reply_text (work, record, 200, "finished");
     record->cancels_seen++;
@@ -332,18 +330,17 @@ s_proxy_new (int transport, char *upstream, char *downstream, ps_proxy_choose_fn
 
 //  The first proxy, into which the server pushes.
 static ps_proxy_t *
-s_front_proxy_new (server_t *server, char *downstream, ps_proxy_choose_fn *choose,
-                   void *choose_arg)
+s_front_proxy_new (server_t *server, char *downstream, ps_proxy_choose_fn *choose, void *choose_arg)
 {
-    ps_proxy_t *proxy =
-        s_proxy_new (server->transport, server->upstream_ep, downstream, choose, choose_arg);
+    ps_proxy_t *proxy = s_proxy_new (server->transport, server->upstream_ep, downstream, choose,
+                                     choose_arg);
     ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
     return proxy;
 }
 
 //  Send count jobs (payload "p<id>") with at most window in flight; every
 //  result must be a 200 for a job sent. Calls on_result for each.
-typedef void(s_result_fn) (result_t *result, void *arg);
+typedef void (s_result_fn) (result_t *result, void *arg);
 
 static void
 s_run_jobs (server_t *server, int count, int window, s_result_fn *on_result, void *arg)
@@ -456,7 +453,7 @@ s_http (ps_work_t *work, void *arg)
     record->calls++;
     const ps_http_request_t *request = ps_work_request (work);
     if (ps_work_request (work) != request)
-        record->oddities++; //  decoded once, then the same object
+        record->oddities++;  //  decoded once, then the same object
     if (!request)
         return s_reply_text (work, record, 400, "no request");
     char text[256];
@@ -544,8 +541,7 @@ START_TEST (test_two_stages)
             ck_assert_uint_eq (result.envelope.status, 200);
             //  stage 2's name, the payload, stage 1's name
             ck_assert (result.worker[0] == 'b');
-            ck_assert_msg (strncmp (result.body + 2, "|good|a", 7) == 0, "body %s",
-                           result.body);
+            ck_assert_msg (strncmp (result.body + 2, "|good|a", 7) == 0, "body %s", result.body);
         }
     }
     s_run_jobs (server, 3000, 300, NULL, NULL);
@@ -627,8 +623,8 @@ START_TEST (test_fair_share)
     printf ("fair share: %d %d %d\n", counts[0], counts[1], counts[2]);
     for (int i = 0; i < 3; i++)
         ck_assert_msg (counts[i] >= count / 3 * 8 / 10 && counts[i] <= count / 3 * 12 / 10,
-                       "worker %d got %d of %d jobs (%d %d %d)", i, counts[i], count,
-                       counts[0], counts[1], counts[2]);
+                       "worker %d got %d of %d jobs (%d %d %d)", i, counts[i], count, counts[0],
+                       counts[1], counts[2]);
 
     for (int i = 0; i < 3; i++)
         ps_worker_destroy (&workers[i]);
@@ -661,8 +657,8 @@ s_run_region_jobs (server_t *server, int count, int window, const char *payload,
             s_send_job (server->push, (uint64_t) ++sent, payload);
         s_expect_result (server, last);
         ck_assert_uint_eq (last->envelope.status, 200);
-        ck_assert_msg (streq (last->worker, "A"), "job %" PRIu64 " went to %s",
-                       last->envelope.id, last->worker);
+        ck_assert_msg (streq (last->worker, "A"), "job %" PRIu64 " went to %s", last->envelope.id,
+                       last->worker);
         received++;
     }
 }
@@ -672,8 +668,9 @@ START_TEST (test_chooser)
     server_t *server = s_server_new (_i);
     char downstream[256];
     ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_match, NULL);
-    record_t records[3] = {
-        {.name = "B", .heartbeat = "region B"}, {.name = "C"}, {.name = "A", .heartbeat = "region A"}};
+    record_t records[3] = {{.name = "B", .heartbeat = "region B"},
+                           {.name = "C"},
+                           {.name = "A", .heartbeat = "region A"}};
     ps_worker_t *workers[3];
     for (int i = 0; i < 3; i++)
         workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
@@ -747,7 +744,7 @@ START_TEST (test_chooser_order)
     zstr_free (&line);
     result_t result;
     s_expect_result (server, &result);
-    ck_assert_str_eq (result.worker, "A"); //  index 0: the longest idle
+    ck_assert_str_eq (result.worker, "A");  //  index 0: the longest idle
     //  A is now the most recently idle: the next job sees B, C, A (or first
     //  B, C alone if it is read before A's READY, and declined)
     s_send_job (server->push, 2, "y");
@@ -784,7 +781,8 @@ START_TEST (test_heartbeat_update)
     server_t *server = s_server_new (S_INPROC);
     char downstream[256];
     ps_proxy_t *proxy = s_front_proxy_new (server, downstream, s_choose_match, NULL);
-    record_t records[2] = {{.name = "A", .heartbeat = "start"}, {.name = "B", .heartbeat = "other"}};
+    record_t records[2] = {{.name = "A", .heartbeat = "start"},
+                           {.name = "B", .heartbeat = "other"}};
     ps_worker_t *workers[2];
     for (int i = 0; i < 2; i++)
         workers[i] = s_worker_new (server, downstream, NULL, s_learn, &records[i]);
@@ -820,7 +818,7 @@ START_TEST (test_job_waits_for_worker)
     for (uint64_t id = 1; id <= 3; id++)
         s_send_job (server->push, id, "early");
     result_t result;
-    ck_assert (!s_recv_result (server, 200, &result)); //  nobody to do it
+    ck_assert (!s_recv_result (server, 200, &result));  //  nobody to do it
     record_t record = {.name = "late"};
     ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
     for (uint64_t id = 1; id <= 3; id++) {
@@ -913,14 +911,14 @@ START_TEST (test_cancel)
     s_expect_result (server, &result);
     ck_assert (result.envelope.id == 80);
     ck_assert_str_eq (result.body, "cancelled");
-    s_send_job (server->push, 79, "long"); //  skipped, no answer
+    s_send_job (server->push, 79, "long");  //  skipped, no answer
     s_send_job (server->push, 81, "after");
     s_expect_result (server, &result);
     ck_assert (result.envelope.id == 81);
     ck_assert_str_eq (result.body, "w|after");
 
     ps_worker_destroy (&worker);
-    ck_assert_int_eq (record.calls, 4); //  77, 78, 80, 81: not 79
+    ck_assert_int_eq (record.calls, 4);  //  77, 78, 80, 81: not 79
     ck_assert_int_eq (record.cancels_seen, 2);
     ps_proxy_destroy (&proxy);
     zsock_destroy (&record.started);
@@ -965,8 +963,8 @@ START_TEST (test_junk_proxy)
     zsock_set_rcvtimeo (raw, S_TIMEOUT);
     zsock_set_sndtimeo (raw, S_TIMEOUT);
     ck_assert_int_eq (zsock_connect (raw, "%s", downstream), 0);
-    s_send_frames (raw, 1, (const char *[]) {"garbage"});
-    s_send_frames (raw, 1, (const char *[]) {""});
+    s_send_frames (raw, 1, (const char *[]){"garbage"});
+    s_send_frames (raw, 1, (const char *[]){""});
     s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, PS_MSG_JOB, NULL);
     s_send_raw_envelope (raw, 2, PS_MSG_READY, NULL);
     s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, 9, NULL);
@@ -976,8 +974,8 @@ START_TEST (test_junk_proxy)
     zmsg_addstr (too_many, "extra");
     ck_assert_int_eq (ps_envelope_send (&ready, &too_many, raw), 0);
     //  Junk on upstream too, before the first job
-    s_send_frames (server->push, 1, (const char *[]) {"garbage"});
-    s_send_frames (server->push, 2, (const char *[]) {"", "x"});
+    s_send_frames (server->push, 1, (const char *[]){"garbage"});
+    s_send_frames (server->push, 2, (const char *[]){"", "x"});
     s_send_raw_envelope (server->push, PS_PROTOCOL_VERSION, PS_MSG_RESULT, "x");
     s_send_raw_envelope (server->push, 7, PS_MSG_JOB, "x");
     ck_assert_int_eq (ps_envelope_send (&ready, NULL, raw), 0);
@@ -998,7 +996,7 @@ START_TEST (test_junk_proxy)
     //  nor does a valid heartbeat that says it is still busy.
     ps_envelope_t busy = {.type = PS_MSG_READY, .flags = PS_FLAG_BUSY};
     ck_assert_int_eq (ps_envelope_send (&busy, NULL, raw), 0);
-    s_send_frames (raw, 3, (const char *[]) {"a", "b", "c"});
+    s_send_frames (raw, 3, (const char *[]){"a", "b", "c"});
     s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, PS_MSG_CANCEL, NULL);
     too_many = zmsg_new ();
     zmsg_addstr (too_many, "heartbeat");
@@ -1053,7 +1051,7 @@ START_TEST (test_junk_worker)
     const char *junk[][3] = {{"garbage"}, {""}, {"", "x"}};
     for (int i = 0; i < 3; i++) {
         zmsg_t *msg = zmsg_new ();
-        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+        zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
         for (int j = 0; j < 3 && junk[i][j]; j++)
             zmsg_addstr (msg, junk[i][j]);
         ck_assert_int_eq (zmsg_send (&msg, router), 0);
@@ -1061,12 +1059,14 @@ START_TEST (test_junk_worker)
         ck_assert (zframe_eq (again, identity));
         zframe_destroy (&again);
     }
-    const byte types[][2] = {{2, PS_MSG_JOB}, {PS_PROTOCOL_VERSION, PS_MSG_RESULT},
-                             {PS_PROTOCOL_VERSION, PS_MSG_READY}, {PS_PROTOCOL_VERSION, 0}};
+    const byte types[][2] = {{2, PS_MSG_JOB},
+                             {PS_PROTOCOL_VERSION, PS_MSG_RESULT},
+                             {PS_PROTOCOL_VERSION, PS_MSG_READY},
+                             {PS_PROTOCOL_VERSION, 0}};
     for (int i = 0; i < 4; i++) {
         byte data[PS_ENVELOPE_SIZE] = {types[i][0], types[i][1]};
         zmsg_t *msg = zmsg_new ();
-        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+        zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
         zmsg_addmem (msg, data, sizeof data);
         ck_assert_int_eq (zmsg_send (&msg, router), 0);
         zframe_t *again = s_expect_ready (router);
@@ -1078,8 +1078,8 @@ START_TEST (test_junk_worker)
     ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 11};
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "long");
-    zmsg_prepend (msg, &(zframe_t *) {ps_envelope_encode (&envelope)});
-    zmsg_prepend (msg, &(zframe_t *) {zframe_dup (identity)});
+    zmsg_prepend (msg, &(zframe_t *){ps_envelope_encode (&envelope)});
+    zmsg_prepend (msg, &(zframe_t *){zframe_dup (identity)});
     ck_assert_int_eq (zmsg_send (&msg, router), 0);
     s_expect_started (started_pull, 11);
     result_t result;
@@ -1214,7 +1214,7 @@ START_TEST (test_bad_endpoints)
     ck_assert_ptr_null (ps_proxy_new (&proxy_config));
     ps_proxy_destroy (&proxy);
     ck_assert_ptr_null (proxy);
-    ps_proxy_destroy (&proxy); //  NULL is fine
+    ps_proxy_destroy (&proxy);  //  NULL is fine
 
     record_t record = {.name = "w"};
     ps_worker_config_t config;
@@ -1278,9 +1278,9 @@ START_TEST (test_bare_actors)
     ck_assert_int_eq (zsock_bind (front, "%s", pipe_ep), 0);
     ck_assert_int_eq (zsock_connect (back, "%s", pipe_ep), 0);
     proxy_config.upstream = "bogus://x";
-    ps_proxy_actor (back, &proxy_config); //  returns at once
+    ps_proxy_actor (back, &proxy_config);  //  returns at once
     zsock_set_rcvtimeo (front, S_TIMEOUT);
-    ck_assert_int_eq (zsock_wait (front), 255); //  zsock_wait gives the byte back
+    ck_assert_int_eq (zsock_wait (front), 255);  //  zsock_wait gives the byte back
     zsock_destroy (&front);
     zsock_destroy (&back);
     s_server_destroy (&server);
