@@ -79,6 +79,7 @@ typedef struct {
     bool colon_seen;   //  field line: past the name
     int part;          //  request line: 0 method, 1 target, 2 version
     size_t part_size;  //  bytes of that part so far
+    size_t fields;     //  field lines begun in this section
     char version[8];   //  "HTTP/x.y" as sent
     bool done;         //  the section's last byte was scanned
 } s_scan_t;
@@ -685,6 +686,11 @@ s_scan_lines (ps_http_parser_t *self, const char *data, size_t size)
         }
         else
         if (!scan->colon_seen && S_IS (c, PS_HTTP_TCHAR)) {
+            //  Counted here, at the field's first byte: the library names
+            //  a field only once its colon or the slice's end is seen, so
+            //  its count would depend on where the stream was split.
+            if (scan->line_size == 0 && ++scan->fields > self->limits.max_headers)
+                return s_fault (self, at, 431, "too many header fields");
             //  field name: a tight loop too
             size_t run = at + 1;
             while (run < size && S_IS (data[run], PS_HTTP_TCHAR))
