@@ -273,7 +273,10 @@ for ((s = 1; s <= RSS_STEPS; s++)); do
   timeout 900 ab -q -k -n "$RSS_STEP" -c 64 "$c_url$CHEAP" >/dev/null 2>&1 || true
   rss_line+=", after $((RSS_STEP * s)): $(mib "$(kib_status "$c_pid" VmRSS)")"
 done
+# VmHWM is updated lazily; the last VmRSS can be a little above it
 rss_hwm=$(kib_status "$c_pid" VmHWM)
+rss_now=$(kib_status "$c_pid" VmRSS)
+[ "$rss_now" -gt "$rss_hwm" ] && rss_hwm=$rss_now
 echo "$rss_line; peak $(mib "$rss_hwm")"
 stop_c
 echo
