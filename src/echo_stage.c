@@ -74,6 +74,12 @@ echo_json_string (zchunk_t *out, const void *data, size_t size)
             continue;
         }
         unsigned char c = p[i];
+        size_t length = c >= 0x80 ? s_utf8_length (p + i, size - i) : 0;
+        if (length) {
+            s_put (out, p + i, length);
+            i += length;
+            continue;
+        }
         if (c == '"')
             S_PUT_LIT (out, "\\\"");
         else if (c == '\\')
@@ -84,16 +90,8 @@ echo_json_string (zchunk_t *out, const void *data, size_t size)
             S_PUT_LIT (out, "\\r");
         else if (c == '\t')
             S_PUT_LIT (out, "\\t");
-        else if (c >= 0x80) {
-            size_t length = s_utf8_length (p + i, size - i);
-            if (length) {
-                s_put (out, p + i, length);
-                i += length;
-                continue;
-            }
-        }
-        if (c < 0x20 || c >= 0x7F) {
-            //  Control bytes, DEL, and bytes outside valid UTF-8
+        else {
+            //  Other control bytes, DEL, and bytes outside valid UTF-8
             char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             s_put (out, escape, sizeof escape);
         }

@@ -270,6 +270,13 @@ file_stage_root (file_stage_t *self)
     return self->root;
 }
 
+bool
+file_stage_follows_symlinks (file_stage_t *self)
+{
+    assert (self);
+    return self->use_openat2;
+}
+
 //  ---------------------------------------------------------------------
 //  Path resolution
 

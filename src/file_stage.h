@@ -61,6 +61,10 @@ void file_stage_destroy (file_stage_t **self_p);
 //  ROOT as an absolute path (borrowed).
 const char *file_stage_root (file_stage_t *self);
 
+//  True if symlinks that stay inside ROOT are followed (openat2 is there
+//  and no_symlinks is off); false if every symlink is refused.
+bool file_stage_follows_symlinks (file_stage_t *self);
+
 //  Resolve a decoded request path ("/a/b.txt") under ROOT. Returns 0 with
 //  *fd open (caller closes) on a regular file or directory and *st filled,
 //  or the HTTP status to answer: 403 (outside ROOT, symlink refused, not a

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# bench_split.sh: the prime service split into one process per component
+# (prime_httpd, 2 x prime_proxyd, prime_workerd parse, prime_workerd
+# compute) over ipc and over tcp, against the one-process prime_serverd,
+# under the same wrk workload as bench_prime_serverd.sh.
+#
+#   bench/bench_split.sh [BUILD_DIR]      (default: ./build, else .)
+#   QUICK=1 bench/bench_split.sh          3 s runs instead of 10 s
+#   RUNS=5 WORKERS=1 bench/bench_split.sh
+#
+# Cheap (possible_prime=7) and expensive (possible_prime=32416190071)
+# requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
+# stage everywhere; each figure the median of RUNS (default 3) runs, after
+# a 1 s warm-up. Prints req/s, p50 and p99 (ms), and each split figure as a
+# ratio of the one-process one. Issue 5's target: split over ipc >= 60% of
+# the one-process req/s on cheap requests. Loopback only. Installs wrk with
+# apt-get when missing. Not a test: it prints numbers; every run is bounded.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+build=${1:-}
+if [ -z "$build" ]; then
+  if [ -x "$top/build/src/prime_httpd" ]; then build="$top/build"; else build=.; fi
+fi
+build=$(cd "$build" && pwd)
+QUICK=${QUICK:-0}
+RUNS=${RUNS:-3}
+WORKERS=${WORKERS:-2}
+SECONDS_PER_RUN=10
+[ "$QUICK" = 1 ] && SECONDS_PER_RUN=3
+CHEAP="/is_prime?possible_prime=7"
+EXPENSIVE="/is_prime?possible_prime=32416190071"
+
+if ! command -v wrk >/dev/null; then
+  echo "bench_split: installing wrk" >&2
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q wrk >&2
+fi
+if [ -f "$build/Makefile" ]; then
+  make -C "$build" -s src/prime_serverd src/prime_httpd src/prime_proxyd src/prime_workerd >&2
+fi
+for b in prime_serverd prime_httpd prime_proxyd prime_workerd; do
+  [ -x "$build/src/$b" ] || { echo "bench_split: $build/src/$b not built" >&2; exit 1; }
+done
+BIN=$build/src
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+launch() { # command... (stderr to $tmp/daemons.err)
+  "$@" 2>>"$tmp/daemons.err" &
+  pids+=("$!")
+}
+
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+
+# Until a request is answered 200 (bounded); 0 on success.
+wait_ready() { # url
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [ "$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$1$CHEAP" || true)" = 200 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# start CONFIG: the service; sets $url
+start() {
+  local config=$1 port e
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  case "$config" in
+    one)
+      launch "$BIN/prime_serverd" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
+      ;;
+    ipc | tcp)
+      local parse_up parse_down compute_up compute_down loopback interrupt
+      if [ "$config" = ipc ]; then
+        e="ipc://$tmp/s"
+        parse_up=$e.pu parse_down=$e.pd compute_up=$e.cu compute_down=$e.cd
+        loopback=$e.lb interrupt=$e.in
+      else
+        e="tcp://127.0.0.1"
+        parse_up=$e:$(free_port) parse_down=$e:$(free_port) compute_up=$e:$(free_port)
+        compute_down=$e:$(free_port) loopback=$e:$(free_port) interrupt=$e:$(free_port)
+      fi
+      launch "$BIN/prime_httpd" --quiet "tcp://127.0.0.1:$port" "$parse_up" "$loopback" "$interrupt"
+      launch "$BIN/prime_proxyd" --quiet "$parse_up" "$parse_down"
+      launch "$BIN/prime_proxyd" --quiet "$compute_up" "$compute_down"
+      sleep 0.2 # binding sides first (a worker's first forward would wait)
+      launch "$BIN/prime_workerd" --quiet --stage parse --workers "$WORKERS" "$parse_down" \
+        "$compute_up" "$loopback" "$interrupt"
+      launch "$BIN/prime_workerd" --quiet --stage compute --workers "$WORKERS" "$compute_down" - \
+        "$loopback" "$interrupt"
+      ;;
+  esac
+  wait_ready "$url" || { echo "bench_split: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; return 1; }
+}
+
+# One wrk run: "req/s p50_ms p99_ms"
+run_wrk() { # url seconds
+  timeout $(($2 + 60)) wrk -t1 -c64 -d"${2}s" --latency "$1" >"$tmp/wrk.out" 2>&1 || true
+  if grep -q 'Non-2xx\|Socket errors' "$tmp/wrk.out"; then
+    echo "bench_split: wrk $1: $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | tr '\n' ' ')" >&2
+  fi
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
+                        if (v ~ /s$/) return v * 1000; return v }
+       /Requests\/sec:/ { rps = $2 }
+       $1 == "50%" || $1 == "50.000%" { p50 = ms($2) }
+       $1 == "99%" || $1 == "99.000%" { p99 = ms($2) }
+       END { if (rps == "") print "0 0 0"; else printf "%.0f %.3f %.3f\n", rps, p50, p99 }' "$tmp/wrk.out"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+
+declare -A result
+configs=(one ipc tcp)
+for config in "${configs[@]}"; do
+  start "$config" || { stop_all; continue; }
+  for load in cheap expensive; do
+    path=$CHEAP
+    [ $load = expensive ] && path=$EXPENSIVE
+    run_wrk "$url$path" 1 >/dev/null # warm-up
+    : >"$tmp/runs"
+    for ((r = 0; r < RUNS; r++)); do run_wrk "$url$path" "$SECONDS_PER_RUN" >>"$tmp/runs"; done
+    result[$config,$load]="$(awk '{print $1}' "$tmp/runs" | median) $(awk '{print $2}' "$tmp/runs" | median) $(awk '{print $3}' "$tmp/runs" | median)"
+  done
+  stop_all
+done
+
+field() { awk -v i="$2" '{print $i}' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage"
+printf '%-34s %10s %8s %8s %8s   %10s %8s %8s %8s\n' "" "cheap r/s" "p50 ms" "p99 ms" "ratio" \
+  "expens r/s" "p50 ms" "p99 ms" "ratio"
+declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc (5 processes)" [tcp]="split over tcp (5 processes)")
+for config in "${configs[@]}"; do
+  c=${result[$config,cheap]:-0 0 0}
+  x=${result[$config,expensive]:-0 0 0}
+  printf '%-34s %10s %8s %8s %8s   %10s %8s %8s %8s\n' "${names[$config]}" \
+    "$(field "$c" 1)" "$(field "$c" 2)" "$(field "$c" 3)" \
+    "$(ratio "$(field "$c" 1)" "$(field "${result[one,cheap]:-0}" 1)")" \
+    "$(field "$x" 1)" "$(field "$x" 2)" "$(field "$x" 3)" \
+    "$(ratio "$(field "$x" 1)" "$(field "${result[one,expensive]:-0}" 1)")"
+done
+r=$(ratio "$(field "${result[ipc,cheap]:-0}" 1)" "$(field "${result[one,cheap]:-0}" 1)")
+verdict=$(awk -v r="$r" 'BEGIN { print (r != "-" && r >= 0.6) ? "met" : "NOT met" }')
+echo "target: split over ipc >= 0.60 of one process on cheap requests: $r ($verdict)"
