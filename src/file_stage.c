@@ -666,7 +666,8 @@ s_listing (const char *path, int fd, file_response_t *response)
         count++;
     }
     closedir (dir);
-    qsort (names, count, sizeof (char *), s_name_compare);
+    if (count)
+        qsort (names, count, sizeof (char *), s_name_compare);
 
     zchunk_t *out = zchunk_new (NULL, 1024 + 128 * count);
     assert (out);

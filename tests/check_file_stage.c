@@ -76,6 +76,7 @@ s_tree_setup (void)
     s_mkdir ("root/sub");
     s_mkdir ("root/sub/deeper");
     s_mkdir ("root/.git");
+    s_mkdir ("root/empty");
     s_mkdir ("root_sibling");
     s_write ("secret", "TOPSECRET\n");
     s_write ("root_sibling/secret", "TOPSECRET sibling\n");
@@ -455,6 +456,12 @@ START_TEST (test_respond_directories)
     ck_assert_ptr_null (strstr (body, "hidden"));
     ck_assert_ptr_null (strstr (body, ".git"));
     ck_assert_ptr_null (strstr (body, "href=\"../\"")); //  not above the root
+    free (body);
+    file_response_clear (&r);
+    s_respond (stage, "GET /empty/ HTTP/1.1\r\n\r\n", &r);
+    ck_assert_int_eq (r.status, 200);
+    body = strndup (r.body, r.body_size);
+    ck_assert_ptr_nonnull (strstr (body, "<ul>\n<li><a href=\"../\">../</a></li>\n</ul>"));
     free (body);
     file_response_clear (&r);
     s_respond (stage, "GET /sub/deeper/ HTTP/1.1\r\n\r\n", &r);
