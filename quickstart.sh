@@ -13,7 +13,8 @@ case "$what" in
 esac
 
 packages=(build-essential autoconf automake libtool pkg-config
-          libzmq3-dev libczmq-dev libhttp-parser-dev check clang)
+          libzmq3-dev libczmq-dev libhttp-parser-dev check clang
+          python3 python3-zmq curl)  # the process-level tests (py/prime_worker.py)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
