@@ -2,19 +2,20 @@
 # quickstart.sh: install what is missing (Debian), build from scratch, then
 #   ./quickstart.sh demo   run the prime_serverd simulation
 #   ./quickstart.sh test   run the whole test suite (make check)
-#   ./quickstart.sh sanitize   the suite again under ASan/UBSan
+#   ./quickstart.sh sanitize   the suite again under ASan/UBSan (build-san/)
+#   ./quickstart.sh valgrind   the end-to-end suites under valgrind memcheck
 # Builds out of tree in ./build (./build-san for the sanitizer build).
 set -euo pipefail
 cd "$(dirname "$0")"
 what=${1:-}
 case "$what" in
-  demo|test|sanitize) ;;
-  *) echo "usage: $0 demo|test|sanitize" >&2; exit 2 ;;
+  demo|test|sanitize|valgrind) ;;
+  *) echo "usage: $0 demo|test|sanitize|valgrind" >&2; exit 2 ;;
 esac
 
 packages=(build-essential autoconf automake libtool pkg-config
           libzmq3-dev libczmq-dev libhttp-parser-dev check clang
-          python3 python3-zmq curl)  # the process-level tests (py/prime_worker.py)
+          python3 python3-zmq curl valgrind)  # the process-level tests (py/prime_worker.py)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -34,25 +35,39 @@ build() { # build DIR [configure args...]
   (cd "$dir" && { [ -f Makefile ] || ../configure "$@"; } && make -j"$jobs")
 }
 
+show_failures() { # the logs of the suites that failed
+  local trs
+  for trs in "$1"/tests/*.trs; do
+    grep -qE '^:test-result: (FAIL|ERROR)' "$trs" || continue
+    echo "==== ${trs%.trs}.log"; tail -n 60 "${trs%.trs}.log"
+  done
+}
+
 case "$what" in
   demo)
     build build
-    (cd build && make -j"$jobs" check TESTS= )   # builds the test programs and examples too
-    if [ -x build/src/prime_serverd ]; then
-      echo "quickstart: running the simulation: build/src/prime_serverd 100000 2"
-      build/src/prime_serverd 100000 2
-    else
-      echo "quickstart: prime_serverd is not built yet; running the end-to-end pipeline tests"
-      (cd build && make check TESTS=tests/check_e2e_pipeline)
-    fi
+    echo "quickstart: running the simulation: build/src/prime_serverd 100000 2"
+    build/src/prime_serverd 100000 2
+    cat <<'NEXT'
+
+Next, the daemon (Ctrl-C drains and stops it):
+  build/src/prime_serverd tcp://127.0.0.1:8002 2
+  curl 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
+  ab -k -n 1000 -c 8 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
+NEXT
     ;;
   test)
     build build
-    (cd build && make -j"$jobs" check) || { cat build/tests/*.log 2>/dev/null | tail -n 200; exit 1; }
+    (cd build && make -j"$jobs" check) || { show_failures build; exit 1; }
     ;;
   sanitize)
     build build-san --enable-sanitizers
     (cd build-san && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check) ||
-      { cat build-san/tests/*.log 2>/dev/null | tail -n 200; exit 1; }
+      { show_failures build-san; exit 1; }
+    ;;
+  valgrind)
+    build build
+    (cd build && make -j"$jobs" check-valgrind \
+       VALGRIND_TESTS="tests/check_e2e_pipeline tests/check_ps_server tests/check_e2e_malformed")
     ;;
 esac
