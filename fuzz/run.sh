@@ -1,0 +1,62 @@
+#!/bin/sh
+#   fuzz/run.sh [SECONDS]: builds the libFuzzer harnesses with clang
+#   (configure --enable-fuzzing, make fuzz) in a directory of its own, then
+#   runs each for SECONDS (default 60) on one core, from the seed corpora in
+#   fuzz/corpus/. Fails on any crash, leak, timeout (> 1 s for one input)
+#   or out-of-memory (> 2048 MB), and when the HTTP harness runs fewer than
+#   FUZZ_MIN_HTTP_RATE executions per second (default 83334: 5 million in
+#   60 s; 0 to skip). Prints the executions of each harness.
+#
+#   Environment: FUZZ_BUILD_DIR (default ${TMPDIR:-/tmp}/prime_server-fuzz),
+#   FUZZ_HARNESSES (default all three), FUZZ_MIN_HTTP_RATE.
+#   Inputs found are kept in $FUZZ_BUILD_DIR/run/<harness>/corpus, failures
+#   in $FUZZ_BUILD_DIR/run/<harness>/ (crash-*, leak-*, timeout-*, oom-*).
+set -eu
+seconds=${1:-60}
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/prime_server-fuzz}
+harnesses=${FUZZ_HARNESSES:-"fuzz_http_parser fuzz_netstring fuzz_frames"}
+min_rate=${FUZZ_MIN_HTTP_RATE:-83334}
+
+command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install clang)"; exit 1; }
+[ -x "$src/configure" ] || (cd "$src" && ./autogen.sh)
+mkdir -p "$build"
+cd "$build"
+[ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing
+make -s -j2 fuzz
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:allocator_may_return_null=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+failed=0
+printf '%-18s %12s %10s %8s  %s\n' harness executions exec/s seconds result
+for harness in $harnesses; do
+    work="$build/run/$harness"
+    rm -rf "$work"
+    mkdir -p "$work/corpus"
+    seeds="$src/fuzz/corpus/$harness"
+    [ ! -d "$src/fuzz/regressions/$harness" ] || seeds="$seeds $src/fuzz/regressions/$harness"
+    dict=""
+    [ "$harness" = fuzz_netstring ] || dict="-dict=$src/fuzz/http.dict"
+    result=ok
+    # shellcheck disable=SC2086
+    ./fuzz/$harness -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 \
+        -detect_leaks=1 -max_len=8192 -print_final_stats=1 $dict \
+        -artifact_prefix="$work/" "$work/corpus" $seeds \
+        >"$work/log" 2>&1 || result=FAILED
+    if ls "$work" | grep -qE '^(crash|leak|timeout|oom|slow-unit)-'; then
+        result=FAILED
+    fi
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
+    runs=${runs:-0}
+    rate=$((runs / seconds))
+    if [ "$harness" = fuzz_http_parser ] && [ "$result" = ok ] && [ "$rate" -lt "$min_rate" ]; then
+        result="TOO SLOW (< $min_rate/s)"
+    fi
+    printf '%-18s %12s %10s %8s  %s\n' "$harness" "$runs" "$rate" "$seconds" "$result"
+    if [ "$result" != ok ]; then
+        failed=1
+        echo "--- $work/log (tail)"
+        tail -40 "$work/log"
+    fi
+done
+exit $failed
