@@ -108,10 +108,12 @@ main (int argc, char *argv[])
     }
     if (!options.quiet)
         fprintf (stderr,
-                 "prime_filed: serving %s on %s (port %d), %zu worker%s, SIGTERM drains for "
-                 "%g s\n",
+                 "prime_filed: serving %s on %s (port %d), %zu worker%s, symlinks %s, "
+                 "SIGTERM drains for %g s\n",
                  file_stage_root (files), listen, ps_server_port (service.server), workers,
-                 workers == 1 ? "" : "s", options.drain_seconds);
+                 workers == 1 ? "" : "s",
+                 file_stage_follows_symlinks (files) ? "followed inside ROOT" : "refused",
+                 options.drain_seconds);
     ps_daemon_serve (service.server, options.drain_seconds, options.quiet);
     ps_daemon_stage_stop (&service);
     file_stage_destroy (&files);

@@ -246,7 +246,8 @@ main (int argc, char *argv[])
             if (options.endpoints[1])
                 fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
             if (files)
-                fprintf (stderr, ", files from %s", file_stage_root (files));
+                fprintf (stderr, ", files from %s (symlinks %s)", file_stage_root (files),
+                         file_stage_follows_symlinks (files) ? "followed inside it" : "refused");
             fprintf (stderr, ", answers to %s\n", options.endpoints[2]);
         }
         int signum = ps_daemon_signal_wait (-1);
