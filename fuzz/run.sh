@@ -3,9 +3,10 @@
 #   (configure --enable-fuzzing, make fuzz) in a directory of its own, then
 #   runs each for SECONDS (default 60) on one core, from the seed corpora in
 #   fuzz/corpus/. Fails on any crash, leak, timeout (> 1 s for one input)
-#   or out-of-memory (> 2048 MB), and when the HTTP harness runs fewer than
-#   FUZZ_MIN_HTTP_RATE executions per second (default 83334: 5 million in
-#   60 s; 0 to skip). Prints the executions of each harness.
+#   or out-of-memory (> 2048 MB). Prints the executions of each harness.
+#   With FUZZ_MIN_HTTP_RATE=83334 (5 million in 60 s) it also fails when the
+#   HTTP harness runs slower; off by default, since the rate says more about
+#   the machine (a shared CI runner) than about the code.
 #
 #   Environment: FUZZ_BUILD_DIR (default ${TMPDIR:-/tmp}/prime_server-fuzz),
 #   FUZZ_HARNESSES (default all three), FUZZ_MIN_HTTP_RATE.
@@ -16,7 +17,7 @@ seconds=${1:-60}
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/prime_server-fuzz}
 harnesses=${FUZZ_HARNESSES:-"fuzz_http_parser fuzz_netstring fuzz_frames"}
-min_rate=${FUZZ_MIN_HTTP_RATE:-83334}
+min_rate=${FUZZ_MIN_HTTP_RATE:-0}
 
 command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install clang)"; exit 1; }
 [ -x "$src/configure" ] || (cd "$src" && ./autogen.sh)
