@@ -4,18 +4,19 @@
 #   ./quickstart.sh test   run the whole test suite (make check)
 #   ./quickstart.sh sanitize   the suite again under ASan/UBSan (build-san/)
 #   ./quickstart.sh valgrind   the end-to-end suites under valgrind memcheck
+#   ./quickstart.sh fuzz [S]   every libFuzzer harness for S seconds (default 60)
 # Builds out of tree in ./build (./build-san for the sanitizer build).
 set -euo pipefail
 cd "$(dirname "$0")"
 what=${1:-}
 case "$what" in
-  demo|test|sanitize|valgrind) ;;
-  *) echo "usage: $0 demo|test|sanitize|valgrind" >&2; exit 2 ;;
+  demo|test|sanitize|valgrind|fuzz) ;;
+  *) echo "usage: $0 demo|test|sanitize|valgrind|fuzz [seconds]" >&2; exit 2 ;;
 esac
 
 packages=(build-essential autoconf automake libtool pkg-config
           libzmq3-dev libczmq-dev libhttp-parser-dev check clang
-          python3 python3-zmq curl valgrind)  # the process-level tests (py/prime_worker.py)
+          python3 python3-zmq curl valgrind libclang-rt-14-dev)  # the process-level tests (py/prime_worker.py)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -69,5 +70,9 @@ NEXT
     build build
     (cd build && make -j"$jobs" check-valgrind \
        VALGRIND_TESTS="tests/check_e2e_pipeline tests/check_ps_server tests/check_e2e_malformed")
+    ;;
+  fuzz)
+    [ -x configure ] || ./autogen.sh
+    fuzz/run.sh "${2:-60}"
     ;;
 esac
