@@ -11,7 +11,7 @@
 # Cheap (possible_prime=7) and expensive (possible_prime=32416190071)
 # requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
 # stage everywhere; each figure the median of RUNS (default 3) runs, after
-# a 1 s warm-up. Prints req/s, p50 and p99 (ms), and each split figure as a
+# a 1 s warm-up, the configurations' runs interleaved. Prints req/s, p50 and p99 (ms), and each split figure as a
 # ratio of the one-process one. Issue 5's target: split over ipc >= 60% of
 # the one-process req/s on cheap requests. Loopback only. Installs wrk with
 # apt-get when missing. Not a test: it prints numbers; every run is bounded.
@@ -86,11 +86,12 @@ wait_ready() { # url
   return 1
 }
 
-# start CONFIG: the service; sets $url
+# start CONFIG: the service; sets url[CONFIG]
+declare -A url
 start() {
   local config=$1 port e
   port=$(free_port)
-  url="http://127.0.0.1:$port"
+  url[$config]="http://127.0.0.1:$port"
   case "$config" in
     one)
       launch "$BIN/prime_serverd" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
@@ -116,7 +117,8 @@ start() {
         "$loopback" "$interrupt"
       ;;
   esac
-  wait_ready "$url" || { echo "bench_split: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; return 1; }
+  wait_ready "${url[$config]}" ||
+    { echo "bench_split: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; exit 1; }
 }
 
 # One wrk run: "req/s p50_ms p99_ms"
@@ -135,20 +137,30 @@ run_wrk() { # url seconds
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 
+# All three services run side by side (idle ones cost nothing) and the
+# runs are interleaved, so that a change in the machine's load during the
+# benchmark hits every configuration alike.
 declare -A result
 configs=(one ipc tcp)
-for config in "${configs[@]}"; do
-  start "$config" || { stop_all; continue; }
-  for load in cheap expensive; do
-    path=$CHEAP
-    [ $load = expensive ] && path=$EXPENSIVE
-    run_wrk "$url$path" 1 >/dev/null # warm-up
-    : >"$tmp/runs"
-    for ((r = 0; r < RUNS; r++)); do run_wrk "$url$path" "$SECONDS_PER_RUN" >>"$tmp/runs"; done
-    result[$config,$load]="$(awk '{print $1}' "$tmp/runs" | median) $(awk '{print $2}' "$tmp/runs" | median) $(awk '{print $3}' "$tmp/runs" | median)"
+for config in "${configs[@]}"; do start "$config"; done
+for load in cheap expensive; do
+  path=$CHEAP
+  [ $load = expensive ] && path=$EXPENSIVE
+  for config in "${configs[@]}"; do
+    run_wrk "${url[$config]}$path" 1 >/dev/null # warm-up
+    : >"$tmp/runs.$config"
   done
-  stop_all
+  for ((r = 0; r < RUNS; r++)); do
+    for config in "${configs[@]}"; do
+      run_wrk "${url[$config]}$path" "$SECONDS_PER_RUN" >>"$tmp/runs.$config"
+    done
+  done
+  for config in "${configs[@]}"; do
+    f=$tmp/runs.$config
+    result[$config,$load]="$(awk '{print $1}' "$f" | median) $(awk '{print $2}' "$f" | median) $(awk '{print $3}' "$f" | median)"
+  done
 done
+stop_all
 
 field() { awk -v i="$2" '{print $i}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
