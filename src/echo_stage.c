@@ -27,22 +27,22 @@ s_utf8_length (const unsigned char *p, size_t size)
 {
     unsigned char c = p[0];
     size_t length;
-    unsigned char low = 0x80, high = 0xBF; //  range of the second byte
+    unsigned char low = 0x80, high = 0xBF;  //  range of the second byte
     if (c >= 0xC2 && c <= 0xDF)
         length = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
         length = 3;
         if (c == 0xE0)
-            low = 0xA0; //  overlong
+            low = 0xA0;  //  overlong
         else if (c == 0xED)
-            high = 0x9F; //  surrogates
+            high = 0x9F;  //  surrogates
     }
     else if (c >= 0xF0 && c <= 0xF4) {
         length = 4;
         if (c == 0xF0)
-            low = 0x90; //  overlong
+            low = 0x90;  //  overlong
         else if (c == 0xF4)
-            high = 0x8F; //  above U+10FFFF
+            high = 0x8F;  //  above U+10FFFF
     }
     else
         return 0;
@@ -167,8 +167,7 @@ echo_describe_frames (ps_kind_t kind, zmsg_t *frames)
         S_PUT_LIT (out, "\"http\"");
     S_PUT_LIT (out, ",\"frames\":[");
     bool first = true;
-    for (zframe_t *frame = frames ? zmsg_first (frames) : NULL; frame;
-         frame = zmsg_next (frames)) {
+    for (zframe_t *frame = frames ? zmsg_first (frames) : NULL; frame; frame = zmsg_next (frames)) {
         if (!first)
             s_put (out, ",", 1);
         first = false;
@@ -186,7 +185,7 @@ echo_stage_work (ps_work_t *work, void *arg)
     if (ps_work_kind (work) == PS_KIND_HTTP) {
         const ps_http_request_t *request = ps_work_request (work);
         if (!request)
-            return -1; //  malformed payload: the worker answers 500
+            return -1;  //  malformed payload: the worker answers 500
         description = echo_describe_request (request);
     }
     else

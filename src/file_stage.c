@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 #define S_DEFAULT_MIME_TYPES "/etc/mime.types"
-#define S_OCTET_STREAM "application/octet-stream"
+#define S_OCTET_STREAM       "application/octet-stream"
 
 typedef struct {
     char *ext;  //  lower case, no dot
     char *type;
-    size_t order; //  line order: the first mapping of an extension wins
+    size_t order;  //  line order: the first mapping of an extension wins
 } s_mime_t;
 
 struct _file_stage_t {
@@ -40,24 +40,20 @@ struct _file_stage_t {
     bool listing;
     bool use_openat2;
     size_t max_file_size;
-    s_mime_t *mimes; //  sorted by ext, unique; read-only once made
+    s_mime_t *mimes;  //  sorted by ext, unique; read-only once made
     size_t mime_count;
 };
 
 //  Used when there is no mime.types file: the types a web page needs.
 static const char *s_builtin_mimes[][2] = {
-    {"css", "text/css"},          {"csv", "text/csv"},
-    {"gif", "image/gif"},         {"htm", "text/html"},
-    {"html", "text/html"},        {"ico", "image/vnd.microsoft.icon"},
-    {"jpeg", "image/jpeg"},       {"jpg", "image/jpeg"},
-    {"js", "text/javascript"},    {"json", "application/json"},
-    {"md", "text/markdown"},      {"mjs", "text/javascript"},
-    {"mp4", "video/mp4"},         {"pdf", "application/pdf"},
-    {"png", "image/png"},         {"svg", "image/svg+xml"},
-    {"txt", "text/plain"},        {"wasm", "application/wasm"},
-    {"webp", "image/webp"},       {"woff", "font/woff"},
-    {"woff2", "font/woff2"},      {"xml", "application/xml"},
-    {"zip", "application/zip"},   {"gz", "application/gzip"},
+    {"css", "text/css"},          {"csv", "text/csv"},        {"gif", "image/gif"},
+    {"htm", "text/html"},         {"html", "text/html"},      {"ico", "image/vnd.microsoft.icon"},
+    {"jpeg", "image/jpeg"},       {"jpg", "image/jpeg"},      {"js", "text/javascript"},
+    {"json", "application/json"}, {"md", "text/markdown"},    {"mjs", "text/javascript"},
+    {"mp4", "video/mp4"},         {"pdf", "application/pdf"}, {"png", "image/png"},
+    {"svg", "image/svg+xml"},     {"txt", "text/plain"},      {"wasm", "application/wasm"},
+    {"webp", "image/webp"},       {"woff", "font/woff"},      {"woff2", "font/woff2"},
+    {"xml", "application/xml"},   {"zip", "application/zip"}, {"gz", "application/gzip"},
 };
 
 void
@@ -220,8 +216,7 @@ file_stage_new (const file_stage_config_t *config)
     const char *root = config->root ? config->root : ".";
     int root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) {
-        zsys_error ("file_stage: cannot open the root directory %s: %s", root,
-                    strerror (errno));
+        zsys_error ("file_stage: cannot open the root directory %s: %s", root, strerror (errno));
         return NULL;
     }
     file_stage_t *self = (file_stage_t *) zmalloc (sizeof (file_stage_t));
@@ -231,8 +226,7 @@ file_stage_new (const file_stage_config_t *config)
     if (!self->root)
         self->root = strdup (root);
     self->listing = config->listing;
-    self->max_file_size = config->max_file_size ? config->max_file_size
-                                                : FILE_STAGE_MAX_FILE_SIZE;
+    self->max_file_size = config->max_file_size ? config->max_file_size : FILE_STAGE_MAX_FILE_SIZE;
     if (!config->no_symlinks) {
         //  Kernels before 5.6, and some seccomp filters, lack openat2
         int fd = s_openat2 (root_fd, ".", O_RDONLY | O_CLOEXEC);
@@ -288,8 +282,8 @@ s_status_for_errno (int error)
     case ENOTDIR:
     case ENAMETOOLONG:
         return 404;
-    case EXDEV: //  openat2: the path leaves the root
-    case ELOOP: //  a symlink where none is allowed, or too many
+    case EXDEV:  //  openat2: the path leaves the root
+    case ELOOP:  //  a symlink where none is allowed, or too many
     case EACCES:
     case EPERM:
         return 403;
@@ -368,7 +362,7 @@ file_stage_open (file_stage_t *self, const char *path, int *fd, struct stat *st)
             continue;
         }
         if (p[0] == '.')
-            return 404; //  .git, .htpasswd, ...: not served
+            return 404;  //  .git, .htpasswd, ...: not served
         if (length > NAME_MAX || size + length + 2 > sizeof relative)
             return 404;
         if (size)
@@ -381,10 +375,9 @@ file_stage_open (file_stage_t *self, const char *path, int *fd, struct stat *st)
         relative[size++] = '.';
     relative[size] = '\0';
 
-    int file = self->use_openat2
-                   ? s_openat2 (self->root_fd, relative,
-                                O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-                   : s_open_walk (self, relative);
+    int file = self->use_openat2 ? s_openat2 (self->root_fd, relative,
+                                              O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+                                 : s_open_walk (self, relative);
     if (file < 0)
         return s_status_for_errno (errno);
     //  O_NONBLOCK above: opening a FIFO must not wait for a writer
@@ -408,9 +401,9 @@ file_stage_http_date (time_t t, char *buf)
 {
     struct tm tm;
     gmtime_r (&t, &tm);
-    snprintf (buf, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", s_days[tm.tm_wday % 7],
-              tm.tm_mday, s_months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour,
-              tm.tm_min, tm.tm_sec);
+    snprintf (buf, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", s_days[tm.tm_wday % 7], tm.tm_mday,
+              s_months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
+              tm.tm_sec);
 }
 
 static int
@@ -431,28 +424,28 @@ file_stage_parse_http_date (const char *text, time_t *t)
     int mday = 0, year = 0, hour = 0, minute = 0, second = 0, end = 0;
     bool parsed = false;
     //  IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-    if (sscanf (text, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", day, &mday, month,
-                &year, &hour, &minute, &second, &end)
+    if (sscanf (text, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", day, &mday, month, &year,
+                &hour, &minute, &second, &end)
             == 7
         && text[end] == '\0')
         parsed = true;
     //  RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-    else if (sscanf (text, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", day, &mday,
-                     month, &year, &hour, &minute, &second, &end)
+    else if (sscanf (text, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", day, &mday, month,
+                     &year, &hour, &minute, &second, &end)
                  == 7
              && text[end] == '\0') {
         year += year < 70 ? 2000 : 1900;
         parsed = true;
     }
     //  asctime: Sun Nov  6 08:49:37 1994
-    else if (sscanf (text, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", day, month, &mday,
-                     &hour, &minute, &second, &year, &end)
+    else if (sscanf (text, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", day, month, &mday, &hour,
+                     &minute, &second, &year, &end)
                  == 7
              && text[end] == '\0')
         parsed = true;
     int mon = parsed ? s_month (month) : -1;
-    if (mon < 0 || mday < 1 || mday > 31 || year < 1970 || hour > 23 || minute > 59
-        || second > 60 || hour < 0 || minute < 0 || second < 0)
+    if (mon < 0 || mday < 1 || mday > 31 || year < 1970 || hour > 23 || minute > 59 || second > 60
+        || hour < 0 || minute < 0 || second < 0)
         return false;
     struct tm tm;
     memset (&tm, 0, sizeof tm);
@@ -529,8 +522,8 @@ s_etag_matches (const char *header, const char *etag)
 }
 
 static void
-s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd,
-              const struct stat *st, const char *name, file_response_t *response)
+s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, const struct stat *st,
+              const char *name, file_response_t *response)
 {
     const ps_pairs_t *headers = ps_http_request_headers (request);
     char last_modified[30];
@@ -577,7 +570,7 @@ s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd,
                 return;
             }
             if (rc == 0)
-                break; //  the file shrank meanwhile: serve what is there
+                break;  //  the file shrank meanwhile: serve what is there
             done += (size_t) rc;
         }
         response->body = body;
@@ -600,12 +593,23 @@ s_html_escape (zchunk_t *out, const char *text)
 {
     for (const char *p = text; *p; p++) {
         switch (*p) {
-        case '&': zchunk_extend (out, "&amp;", 5); break;
-        case '<': zchunk_extend (out, "&lt;", 4); break;
-        case '>': zchunk_extend (out, "&gt;", 4); break;
-        case '"': zchunk_extend (out, "&quot;", 6); break;
-        case '\'': zchunk_extend (out, "&#39;", 5); break;
-        default: zchunk_extend (out, p, 1);
+        case '&':
+            zchunk_extend (out, "&amp;", 5);
+            break;
+        case '<':
+            zchunk_extend (out, "&lt;", 4);
+            break;
+        case '>':
+            zchunk_extend (out, "&gt;", 4);
+            break;
+        case '"':
+            zchunk_extend (out, "&quot;", 6);
+            break;
+        case '\'':
+            zchunk_extend (out, "&#39;", 5);
+            break;
+        default:
+            zchunk_extend (out, p, 1);
         }
     }
 }
@@ -648,7 +652,7 @@ s_listing (const char *path, int fd, file_response_t *response)
     struct dirent *entry;
     while (count < FILE_STAGE_MAX_LISTING && (entry = readdir (dir))) {
         if (entry->d_name[0] == '.')
-            continue; //  ".", ".." and hidden names, which are not served
+            continue;  //  ".", ".." and hidden names, which are not served
         struct stat st;
         bool is_dir = fstatat (dirfd (dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
                       && S_ISDIR (st.st_mode);
@@ -726,8 +730,7 @@ s_redirect (const ps_http_request_t *request, file_response_t *response)
 }
 
 void
-file_stage_respond (file_stage_t *self, const ps_http_request_t *request,
-                    file_response_t *response)
+file_stage_respond (file_stage_t *self, const ps_http_request_t *request, file_response_t *response)
 {
     assert (self);
     assert (request);
@@ -794,7 +797,7 @@ file_stage_work (ps_work_t *work, void *arg)
     assert (self);
     const ps_http_request_t *request = ps_work_request (work);
     if (!request)
-        return -1; //  not HTTP or malformed: the worker answers 500
+        return -1;  //  not HTTP or malformed: the worker answers 500
     file_response_t response;
     file_stage_respond (self, request, &response);
     int rc = ps_work_reply (work, response.status, &response.headers, response.body,

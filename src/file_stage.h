@@ -42,11 +42,11 @@ extern "C" {
 #define FILE_STAGE_MAX_LISTING 10000
 
 typedef struct {
-    const char *root;       //  directory served (default ".")
-    bool listing;           //  HTML listings of directories without index.html
-    size_t max_file_size;   //  larger files get 500 (default 64 MiB)
-    const char *mime_types; //  mime.types file (default /etc/mime.types if present)
-    bool no_symlinks;       //  refuse every symlink, even one pointing inside ROOT
+    const char *root;        //  directory served (default ".")
+    bool listing;            //  HTML listings of directories without index.html
+    size_t max_file_size;    //  larger files get 500 (default 64 MiB)
+    const char *mime_types;  //  mime.types file (default /etc/mime.types if present)
+    bool no_symlinks;        //  refuse every symlink, even one pointing inside ROOT
 } file_stage_config_t;
 
 void file_stage_config_defaults (file_stage_config_t *config);
@@ -84,8 +84,8 @@ bool file_stage_parse_http_date (const char *text, time_t *t);
 //  A response, as file_stage_respond makes it.
 typedef struct {
     int status;
-    ps_pairs_t *headers; //  owned
-    char *body;          //  owned (malloc), may be NULL when body_size is 0
+    ps_pairs_t *headers;  //  owned
+    char *body;           //  owned (malloc), may be NULL when body_size is 0
     size_t body_size;
 } file_response_t;
 

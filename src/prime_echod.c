@@ -21,8 +21,7 @@ static const char *s_usage_text =
     "  WORKERS        echo workers, 1 to 256 (default 1)\n"
     "  DRAIN_SECONDS  the same as --drain-seconds\n"
     "options:\n"
-    "  -w, --workers N            the same as WORKERS\n" PS_DAEMON_SERVER_USAGE
-    "example:\n"
+    "  -w, --workers N            the same as WORKERS\n" PS_DAEMON_SERVER_USAGE "example:\n"
     "  prime_echod tcp://127.0.0.1:8002 &\n"
     "  curl -s 'http://127.0.0.1:8002/some/path?a=1&a=2' -d 'hello'\n";
 
@@ -30,8 +29,9 @@ int
 main (int argc, char *argv[])
 {
     ps_daemon_init ("prime_echod", s_usage_text);
-    static const struct option long_options[] = {
-        PS_DAEMON_SERVER_LONG_OPTIONS, {"workers", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {PS_DAEMON_SERVER_LONG_OPTIONS,
+                                                 {"workers", required_argument, NULL, 'w'},
+                                                 {NULL, 0, NULL, 0}};
     ps_daemon_server_options_t options;
     ps_daemon_server_options_defaults (&options);
     size_t workers = 1;

@@ -25,9 +25,8 @@ static const char *s_usage_text =
     "      --max-file-size B      larger files get 500 (default 64 MiB: an answer travels\n"
     "                             as one message, so a file is read whole into memory)\n"
     "      --mime-types FILE      MIME types (default /etc/mime.types if present)\n"
-    "      --no-symlinks          refuse every symlink, even one pointing inside ROOT\n"
-    PS_DAEMON_SERVER_USAGE
-    "example:\n"
+    "      --no-symlinks          refuse every symlink, even one pointing inside "
+    "ROOT\n" PS_DAEMON_SERVER_USAGE "example:\n"
     "  prime_filed --listing tcp://127.0.0.1:8080 /srv/www\n";
 
 int
@@ -63,8 +62,8 @@ main (int argc, char *argv[])
             file_config.listing = true;
             break;
         case OPT_MAX_FILE_SIZE:
-            file_config.max_file_size = (size_t) ps_daemon_parse_count (
-                optarg, "--max-file-size", 1, (uint64_t) 1 << 32);
+            file_config.max_file_size = (size_t) ps_daemon_parse_count (optarg, "--max-file-size",
+                                                                        1, (uint64_t) 1 << 32);
             break;
         case OPT_MIME_TYPES:
             file_config.mime_types = optarg;

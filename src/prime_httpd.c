@@ -37,9 +37,9 @@ s_parse_arguments (int argc, char *argv[], ps_daemon_server_options_t *options,
     ps_daemon_server_options_defaults (options);
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "N", long_options,
-                               NULL))
-           != -1) {
+    while (
+        (opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "N", long_options, NULL))
+        != -1) {
         if (ps_daemon_server_option (options, opt, optarg))
             continue;
         if (opt == 'N')
@@ -49,11 +49,11 @@ s_parse_arguments (int argc, char *argv[], ps_daemon_server_options_t *options,
     }
     int positional = argc - optind;
     if (positional < 4)
-        ps_daemon_usage_error ("missing %s",
-                               positional == 0   ? "LISTEN, PROXY, LOOPBACK and INTERRUPT"
-                               : positional == 1 ? "PROXY, LOOPBACK and INTERRUPT"
-                               : positional == 2 ? "LOOPBACK and INTERRUPT"
-                                                 : "INTERRUPT");
+        ps_daemon_usage_error ("missing %s", positional == 0
+                                                 ? "LISTEN, PROXY, LOOPBACK and INTERRUPT"
+                                             : positional == 1 ? "PROXY, LOOPBACK and INTERRUPT"
+                                             : positional == 2 ? "LOOPBACK and INTERRUPT"
+                                                               : "INTERRUPT");
     if (positional > 8)
         ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 8]);
     const char *names[4] = {"LISTEN", "PROXY", "LOOPBACK", "INTERRUPT"};
@@ -77,8 +77,8 @@ s_parse_arguments (int argc, char *argv[], ps_daemon_server_options_t *options,
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++)
             if (streq (endpoints[i], endpoints[j]))
-                ps_daemon_usage_error ("%s and %s are the same endpoint '%s'", names[i],
-                                       names[j], endpoints[i]);
+                ps_daemon_usage_error ("%s and %s are the same endpoint '%s'", names[i], names[j],
+                                       endpoints[i]);
 }
 
 int

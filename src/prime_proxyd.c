@@ -57,8 +57,8 @@ main (int argc, char *argv[])
     }
     int positional = argc - optind;
     if (positional < 2)
-        ps_daemon_usage_error ("missing %s", positional == 0 ? "UPSTREAM and DOWNSTREAM"
-                                                             : "DOWNSTREAM");
+        ps_daemon_usage_error ("missing %s",
+                               positional == 0 ? "UPSTREAM and DOWNSTREAM" : "DOWNSTREAM");
     if (positional > 2)
         ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
     const char *upstream = argv[optind];

@@ -104,8 +104,8 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             break;
         }
         case 'w':
-            options->workers =
-                (size_t) ps_daemon_parse_count (optarg, "--workers", 1, S_MAX_WORKERS);
+            options->workers = (size_t) ps_daemon_parse_count (optarg, "--workers", 1,
+                                                               S_MAX_WORKERS);
             break;
         case 'r':
             options->file.root = optarg;
@@ -116,8 +116,8 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             file_options = true;
             break;
         case OPT_MAX_FILE_SIZE:
-            options->file.max_file_size = (size_t) ps_daemon_parse_count (
-                optarg, "--max-file-size", 1, (uint64_t) 1 << 32);
+            options->file.max_file_size = (size_t) ps_daemon_parse_count (optarg, "--max-file-size",
+                                                                          1, (uint64_t) 1 << 32);
             file_options = true;
             break;
         case OPT_MIME_TYPES:

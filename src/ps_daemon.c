@@ -139,9 +139,9 @@ ps_daemon_endpoint_valid (const char *endpoint, bool bind)
     if (!colon || colon == host)
         return false;
     if (host[0] == '[' && colon[-1] != ']')
-        return false; //  tcp://[::1]:8002, never tcp://[::1
+        return false;  //  tcp://[::1]:8002, never tcp://[::1
     if (!bind && (host[0] == '*' || strchr (host, '*')))
-        return false; //  nothing to connect to
+        return false;  //  nothing to connect to
     const char *port = colon + 1;
     if (streq (port, "*"))
         return bind;
@@ -272,25 +272,24 @@ ps_daemon_server_option (ps_daemon_server_options_t *options, int opt, const cha
         return true;
     case 'c':
         if (arg[0] != '/')
-            ps_daemon_usage_error ("--health-check wants a path starting with '/', not '%s'",
-                                   arg);
+            ps_daemon_usage_error ("--health-check wants a path starting with '/', not '%s'", arg);
         options->health_check = arg;
         return true;
     case 't':
-        options->request_timeout =
-            ps_daemon_parse_seconds (arg, "--request-timeout", S_MAX_SECONDS);
+        options->request_timeout = ps_daemon_parse_seconds (arg, "--request-timeout",
+                                                            S_MAX_SECONDS);
         return true;
     case 'm':
-        options->max_request_size =
-            (size_t) ps_daemon_parse_count (arg, "--max-request-size", 1, (uint64_t) 1 << 30);
+        options->max_request_size = (size_t) ps_daemon_parse_count (arg, "--max-request-size", 1,
+                                                                    (uint64_t) 1 << 30);
         return true;
     case 'i':
-        options->max_in_flight =
-            (size_t) ps_daemon_parse_count (arg, "--max-in-flight", 1, 1000000);
+        options->max_in_flight = (size_t) ps_daemon_parse_count (arg, "--max-in-flight", 1,
+                                                                 1000000);
         return true;
     case 'n':
-        options->max_connections =
-            (size_t) ps_daemon_parse_count (arg, "--max-connections", 1, 1000000);
+        options->max_connections = (size_t) ps_daemon_parse_count (arg, "--max-connections", 1,
+                                                                   1000000);
         return true;
     case 'l':
         options->log = true;
@@ -332,8 +331,8 @@ ps_daemon_server_config (const ps_daemon_server_options_t *options, ps_server_co
 //  One-stage service
 
 int
-ps_daemon_stage_start (ps_daemon_stage_t *self, const ps_server_config_t *config,
-                       ps_work_fn *work, void *work_arg, size_t workers)
+ps_daemon_stage_start (ps_daemon_stage_t *self, const ps_server_config_t *config, ps_work_fn *work,
+                       void *work_arg, size_t workers)
 {
     assert (self);
     assert (config);

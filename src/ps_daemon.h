@@ -82,13 +82,13 @@ int ps_daemon_serve (ps_server_t *server, double drain_seconds, bool quiet);
 //  prime_echod, prime_filed), so they read and mean the same everywhere.
 
 typedef struct {
-    double drain_seconds;    //  default 28 (under Kubernetes' 30 s grace period)
+    double drain_seconds;  //  default 28 (under Kubernetes' 30 s grace period)
     const char *health_check;
-    double request_timeout;  //  seconds, 0 = none
-    size_t max_request_size; //  0 = library default
-    size_t max_in_flight;    //  0 = library default
-    size_t max_connections;  //  0 = library default
-    bool netstring;          //  netstring front instead of HTTP (prime_httpd only)
+    double request_timeout;   //  seconds, 0 = none
+    size_t max_request_size;  //  0 = library default
+    size_t max_in_flight;     //  0 = library default
+    size_t max_connections;   //  0 = library default
+    bool netstring;           //  netstring front instead of HTTP (prime_httpd only)
     bool log;
     bool quiet;
 } ps_daemon_server_options_t;
@@ -96,29 +96,33 @@ typedef struct {
 void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
 
 //  Entries for a getopt_long table and the matching short options.
+// clang-format off
 #define PS_DAEMON_SERVER_LONG_OPTIONS                                                              \
     {"drain-seconds", required_argument, NULL, 'd'},                                               \
-        {"health-check", required_argument, NULL, 'c'},                                            \
-        {"request-timeout", required_argument, NULL, 't'},                                         \
-        {"max-request-size", required_argument, NULL, 'm'},                                        \
-        {"max-in-flight", required_argument, NULL, 'i'},                                           \
-        {"max-connections", required_argument, NULL, 'n'}, {"log", no_argument, NULL, 'l'},        \
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},                       \
-        {"version", no_argument, NULL, 'V'}
+    {"health-check", required_argument, NULL, 'c'},                                                \
+    {"request-timeout", required_argument, NULL, 't'},                                             \
+    {"max-request-size", required_argument, NULL, 'm'},                                            \
+    {"max-in-flight", required_argument, NULL, 'i'},                                               \
+    {"max-connections", required_argument, NULL, 'n'},                                             \
+    {"log", no_argument, NULL, 'l'},                                                               \
+    {"quiet", no_argument, NULL, 'q'},                                                             \
+    {"help", no_argument, NULL, 'h'},                                                              \
+    {"version", no_argument, NULL, 'V'}
+// clang-format on
 #define PS_DAEMON_SERVER_SHORT_OPTIONS "d:c:t:m:i:n:lqhV"
 
 //  The usage lines for those options.
 #define PS_DAEMON_SERVER_USAGE                                                                     \
-    "  -d, --drain-seconds S      on SIGTERM/SIGINT keep serving up to S seconds while\n"         \
-    "                             connections finish (default 28, fractions allowed)\n"           \
-    "  -c, --health-check PATH    answer GET PATH with 200 (503 while draining)\n"                \
-    "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"    \
-    "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"           \
-    "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"               \
-    "  -n, --max-connections N    client connections at once (beyond: closed)\n"                  \
-    "  -l, --log                  access log, one line per response\n"                            \
-    "  -q, --quiet                no startup or shutdown lines\n"                                 \
-    "  -h, --help                 this text\n"                                                    \
+    "  -d, --drain-seconds S      on SIGTERM/SIGINT keep serving up to S seconds while\n"          \
+    "                             connections finish (default 28, fractions allowed)\n"            \
+    "  -c, --health-check PATH    answer GET PATH with 200 (503 while draining)\n"                 \
+    "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"     \
+    "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"            \
+    "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"                \
+    "  -n, --max-connections N    client connections at once (beyond: closed)\n"                   \
+    "  -l, --log                  access log, one line per response\n"                             \
+    "  -q, --quiet                no startup or shutdown lines\n"                                  \
+    "  -h, --help                 this text\n"                                                     \
     "  -V, --version              the version\n"
 
 //  Handles opt if it is one of those (exits on --help, --version and bad

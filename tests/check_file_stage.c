@@ -25,8 +25,8 @@
 //  ---------------------------------------------------------------------
 //  A tree in a fresh temporary directory
 
-static char s_base[1024]; //  .../file_stage.XXXXXX
-static char s_root[1100]; //  s_base/root
+static char s_base[1024];  //  .../file_stage.XXXXXX
+static char s_root[1100];  //  s_base/root
 
 static void
 s_write (const char *relative, const char *content)
@@ -178,7 +178,7 @@ static const s_path_case_t s_path_cases[] = {
     {"..", 404, 404, NULL},
     {"/etc/passwd", 404, 404, NULL},
     {"/..\\..\\secret", 404, 404, NULL},
-    {"/%2e%2e/secret", 404, 404, NULL}, //  already decoded by the server: a literal name
+    {"/%2e%2e/secret", 404, 404, NULL},  //  already decoded by the server: a literal name
 };
 
 static void
@@ -194,8 +194,7 @@ s_check_paths (file_stage_t *stage, bool follow)
                        follow ? "openat2" : "walk", status, want);
         if (status == 0) {
             ck_assert_int_ge (fd, 0);
-            ck_assert_msg (st.st_ino == s_inode (c->file), "'%s' opened the wrong file",
-                           c->path);
+            ck_assert_msg (st.st_ino == s_inode (c->file), "'%s' opened the wrong file", c->path);
             close (fd);
         }
         else
@@ -396,7 +395,7 @@ START_TEST (test_respond_file)
               "GET /a.txt HTTP/1.1\r\nIf-None-Match: \"zz\"\r\nIf-Modified-Since: %s\r\n\r\n",
               last_modified);
     s_respond (stage, raw, &r);
-    ck_assert_int_eq (r.status, 200); //  If-None-Match decides when present
+    ck_assert_int_eq (r.status, 200);  //  If-None-Match decides when present
     file_response_clear (&r);
 
     s_respond (stage, "GET /a.txt HTTP/1.1\r\nIf-None-Match: *\r\n\r\n", &r);
@@ -441,7 +440,7 @@ START_TEST (test_respond_directories)
     ck_assert_uint_eq (r.body_size, 6);
     file_response_clear (&r);
     s_respond (stage, "GET / HTTP/1.1\r\n\r\n", &r);
-    ck_assert_int_eq (r.status, 403); //  no index.html, no listing
+    ck_assert_int_eq (r.status, 403);  //  no index.html, no listing
     file_response_clear (&r);
     file_stage_destroy (&stage);
 
@@ -455,7 +454,7 @@ START_TEST (test_respond_directories)
         strstr (body, "<a href=\"%3Cx%3E%26%22%27.txt\">&lt;x&gt;&amp;&quot;&#39;.txt</a>"));
     ck_assert_ptr_null (strstr (body, "hidden"));
     ck_assert_ptr_null (strstr (body, ".git"));
-    ck_assert_ptr_null (strstr (body, "href=\"../\"")); //  not above the root
+    ck_assert_ptr_null (strstr (body, "href=\"../\""));  //  not above the root
     free (body);
     file_response_clear (&r);
     s_respond (stage, "GET /empty/ HTTP/1.1\r\n\r\n", &r);
@@ -502,12 +501,14 @@ START_TEST (test_echo_json_string)
         {"\x00\x01\x1f\x7f", 4, "\"\\u0000\\u0001\\u001f\\u007f\""},
         {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
         {"\xff\xfe", 2, "\"\\u00ff\\u00fe\""},
-        {"\xc0\xaf", 2, "\"\\u00c0\\u00af\""},         //  overlong '/'
-        {"\xe0\x80\xaf", 3, "\"\\u00e0\\u0080\\u00af\""}, //  overlong, 3 bytes
-        {"\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""}, //  a surrogate
-        {"\xf4\x90\x80\x80", 4, "\"\\u00f4\\u0090\\u0080\\u0080\""}, //  above U+10FFFF
-        {"\xe2\x82", 2, "\"\\u00e2\\u0082\""},         //  truncated
-        {"a\xe2\x82" "b", 4, "\"a\\u00e2\\u0082b\""},
+        {"\xc0\xaf", 2, "\"\\u00c0\\u00af\""},                        //  overlong '/'
+        {"\xe0\x80\xaf", 3, "\"\\u00e0\\u0080\\u00af\""},             //  overlong, 3 bytes
+        {"\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""},             //  a surrogate
+        {"\xf4\x90\x80\x80", 4, "\"\\u00f4\\u0090\\u0080\\u0080\""},  //  above U+10FFFF
+        {"\xe2\x82", 2, "\"\\u00e2\\u0082\""},                        //  truncated
+        {"a\xe2\x82"
+         "b",
+         4, "\"a\\u00e2\\u0082b\""},
         {"\xc3\xa9\xc3", 3, "\"\xc3\xa9\\u00c3\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -531,8 +532,8 @@ END_TEST
 
 START_TEST (test_echo_describe)
 {
-    ps_http_request_t *request =
-        s_request ("POST /p%41th?a=1&a=2&b HTTP/1.0\r\nX: \"y\"\r\nContent-Length: 2\r\n\r\n\x01z");
+    ps_http_request_t *request = s_request (
+        "POST /p%41th?a=1&a=2&b HTTP/1.0\r\nX: \"y\"\r\nContent-Length: 2\r\n\r\n\x01z");
     zchunk_t *json = echo_describe_request (request);
     char *text = strndup ((const char *) zchunk_data (json), zchunk_size (json));
     ck_assert_str_eq (text, "{\"method\":\"POST\",\"target\":\"/p%41th?a=1&a=2&b\",\"path\":"
