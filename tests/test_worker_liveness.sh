@@ -7,7 +7,10 @@
 # lost jobs, the server retries GET/HEAD once and otherwise answers 502,
 # workers re-register with a restarted proxy). The assertions that wait
 # for it are marked [liveness] below; add this script to TESTS in
-# Makefile.am when they pass.
+# Makefile.am when they pass. A proxy reports the jobs of a lost worker to
+# the server's loopback (ps_proxy_config_t.loopback in the liveness work):
+# prime_proxyd needs an option for it then (e.g. --loopback ENDPOINT), to
+# be passed to both proxies below.
 #
 # - a compute worker process is SIGKILLed while working on a GET: that
 #   client still gets the right answer (retried on the other worker)
