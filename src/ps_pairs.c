@@ -1,31 +1,70 @@
 /*  ps_pairs: an ordered multimap of strings (query, headers, trailers).
 
-    Entries live in one growing array of (name, value) pointers; each entry's
-    two strings share one allocation. Lookups are linear: requests carry few
-    fields (at most ps_http_limits_t.max_headers), and a scan of a short
-    array beats hashing.
+    Every request and response on the hot path carries a few of these (the
+    query, the headers, the trailers, a worker's reply headers), so their
+    cost is counted in allocations. The object holds a small array of
+    entries and a small string area inline: a typical header or query set
+    lives in the one allocation of the object. Strings that do not fit go
+    into extra blocks that are chained and never moved, so a pointer handed
+    out by _name, _value or _get stays valid until the object is destroyed,
+    whatever is appended afterwards. Only the entries array moves when it
+    grows, and nobody holds pointers into it.
+
+    Lookups are linear: requests carry few fields (at most
+    ps_http_limits_t.max_headers), and a scan of a short array beats
+    hashing. Entries keep their sizes, so lookups and encoding never call
+    strlen on them.
 */
-#include "prime_server/ps_pairs.h"
+#include "ps_pairs_private.h"
 #include "prime_server/ps_netstring.h"
 #include <string.h>
 #include <strings.h>
 
+//  Inline room: enough for the headers of a simple request or reply
+#define S_INLINE_ENTRIES 4
+#define S_INLINE_BYTES   128
+//  Smallest extra string block
+#define S_MIN_BLOCK 256
+
 typedef struct {
-    char *name;  //  owns the allocation; value points into it
-    char *value;
+    const char *name;  //  into the inline area or a block
+    const char *value;
+    size_t name_size;
+    size_t value_size;
 } s_entry_t;
 
+typedef struct _s_block_t {
+    struct _s_block_t *next;
+    char data[];
+} s_block_t;
+
 struct _ps_pairs_t {
-    s_entry_t *entries;
+    s_entry_t *entries;  //  inline_entries or a heap array
     size_t size;
     size_t capacity;
+    char *room;  //  free string bytes: room .. room + room_size
+    size_t room_size;
+    size_t block_size;  //  of the last block, for geometric growth
+    s_block_t *blocks;  //  extra string blocks, newest first
     bool nocase;
+    s_entry_t inline_entries[S_INLINE_ENTRIES];
+    char inline_bytes[S_INLINE_BYTES];
 };
 
 ps_pairs_t *
 ps_pairs_new (bool nocase)
 {
-    ps_pairs_t *self = (ps_pairs_t *) zmalloc (sizeof (ps_pairs_t));
+    //  Only the header fields need a value: the inline areas are written
+    //  before they are read, so no calloc of the whole object
+    ps_pairs_t *self = (ps_pairs_t *) malloc (sizeof (ps_pairs_t));
+    assert (self);
+    self->entries = self->inline_entries;
+    self->size = 0;
+    self->capacity = S_INLINE_ENTRIES;
+    self->room = self->inline_bytes;
+    self->room_size = S_INLINE_BYTES;
+    self->block_size = 0;
+    self->blocks = NULL;
     self->nocase = nocase;
     return self;
 }
@@ -37,11 +76,76 @@ ps_pairs_destroy (ps_pairs_t **self_p)
     ps_pairs_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->size; i++)
-        free (self->entries[i].name);
-    free (self->entries);
+    while (self->blocks) {
+        s_block_t *next = self->blocks->next;
+        free (self->blocks);
+        self->blocks = next;
+    }
+    if (self->entries != self->inline_entries)
+        free (self->entries);
     free (self);
     *self_p = NULL;
+}
+
+//  Room for one more entry
+static void
+s_reserve_entry (ps_pairs_t *self)
+{
+    if (self->size < self->capacity)
+        return;
+    size_t capacity = self->capacity * 2;
+    s_entry_t *entries = (s_entry_t *) malloc (capacity * sizeof (s_entry_t));
+    assert (entries);
+    memcpy (entries, self->entries, self->size * sizeof (s_entry_t));
+    if (self->entries != self->inline_entries)
+        free (self->entries);
+    self->entries = entries;
+    self->capacity = capacity;
+}
+
+//  At least bytes free string bytes. What is left of the current room is
+//  given up: blocks never move, so strings already handed out stay put.
+static void
+s_reserve_bytes (ps_pairs_t *self, size_t bytes)
+{
+    if (bytes <= self->room_size)
+        return;
+    size_t size = self->block_size ? self->block_size * 2 : S_MIN_BLOCK;
+    if (size < bytes)
+        size = bytes;
+    s_block_t *block = (s_block_t *) malloc (sizeof (s_block_t) + size);
+    assert (block);
+    block->next = self->blocks;
+    self->blocks = block;
+    self->block_size = size;
+    self->room = block->data;
+    self->room_size = size;
+}
+
+//  Copy one string into the reserved room, NUL-terminated
+static const char *
+s_store (ps_pairs_t *self, const char *text, size_t size)
+{
+    char *copy = self->room;
+    if (size)
+        memcpy (copy, text, size);
+    copy[size] = 0;
+    self->room += size + 1;
+    self->room_size -= size + 1;
+    return copy;
+}
+
+//  Append with the string room already reserved
+static void
+s_append (ps_pairs_t *self, const char *name, size_t name_size, const char *value,
+          size_t value_size)
+{
+    s_reserve_entry (self);
+    s_entry_t *entry = &self->entries[self->size++];
+    entry->name = s_store (self, name, name_size);
+    entry->name_size = name_size;
+    entry->value = s_store (self, value, value_size);
+    entry->value_size = value_size;
 }
 
 void
@@ -51,23 +155,8 @@ ps_pairs_append (ps_pairs_t *self, const char *name, size_t name_size, const cha
     assert (self);
     assert (name || name_size == 0);
     assert (value || value_size == 0);
-    if (self->size == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 8;
-        self->entries =
-            (s_entry_t *) realloc (self->entries, self->capacity * sizeof (s_entry_t));
-        assert (self->entries);
-    }
-    char *both = (char *) malloc (name_size + value_size + 2);
-    assert (both);
-    if (name_size)
-        memcpy (both, name, name_size);
-    both[name_size] = 0;
-    if (value_size)
-        memcpy (both + name_size + 1, value, value_size);
-    both[name_size + 1 + value_size] = 0;
-    self->entries[self->size].name = both;
-    self->entries[self->size].value = both + name_size + 1;
-    self->size++;
+    s_reserve_bytes (self, name_size + value_size + 2);
+    s_append (self, name, name_size, value, value_size);
 }
 
 void
@@ -101,17 +190,21 @@ ps_pairs_value (const ps_pairs_t *self, size_t index)
 }
 
 static bool
-s_same_name (const ps_pairs_t *self, const char *a, const char *b)
+s_same_name (const ps_pairs_t *self, const s_entry_t *entry, const char *name, size_t size)
 {
-    return self->nocase ? strcasecmp (a, b) == 0 : strcmp (a, b) == 0;
+    if (entry->name_size != size)
+        return false;
+    return self->nocase ? strncasecmp (entry->name, name, size) == 0
+                        : memcmp (entry->name, name, size) == 0;
 }
 
 const char *
 ps_pairs_get (const ps_pairs_t *self, const char *name)
 {
     assert (self && name);
+    size_t size = strlen (name);
     for (size_t i = 0; i < self->size; i++)
-        if (s_same_name (self, self->entries[i].name, name))
+        if (s_same_name (self, &self->entries[i], name, size))
             return self->entries[i].value;
     return NULL;
 }
@@ -120,30 +213,48 @@ size_t
 ps_pairs_count (const ps_pairs_t *self, const char *name)
 {
     assert (self && name);
+    size_t size = strlen (name);
     size_t count = 0;
     for (size_t i = 0; i < self->size; i++)
-        if (s_same_name (self, self->entries[i].name, name))
+        if (s_same_name (self, &self->entries[i], name, size))
             count++;
     return count;
+}
+
+size_t
+ps_pairs_encoded_size (const ps_pairs_t *self)
+{
+    assert (self);
+    size_t total = 0;
+    for (size_t i = 0; i < self->size; i++)
+        total += ps_netstring_encoded_size (self->entries[i].name_size)
+                 + ps_netstring_encoded_size (self->entries[i].value_size);
+    return total;
+}
+
+size_t
+ps_pairs_write (const ps_pairs_t *self, char *dest)
+{
+    assert (self);
+    assert (dest || self->size == 0);
+    char *out = dest;
+    for (size_t i = 0; i < self->size; i++) {
+        const s_entry_t *entry = &self->entries[i];
+        out += ps_netstring_write (out, entry->name, entry->name_size);
+        out += ps_netstring_write (out, entry->value, entry->value_size);
+    }
+    return (size_t) (out - dest);
 }
 
 zframe_t *
 ps_pairs_encode (const ps_pairs_t *self)
 {
-    assert (self);
-    size_t total = 0;
-    for (size_t i = 0; i < self->size; i++)
-        total += ps_netstring_encoded_size (strlen (self->entries[i].name))
-                 + ps_netstring_encoded_size (strlen (self->entries[i].value));
+    size_t total = ps_pairs_encoded_size (self);
     zframe_t *frame = zframe_new (NULL, total);
-    char *out = (char *) zframe_data (frame);
-    for (size_t i = 0; i < self->size; i++) {
-        const char *name = self->entries[i].name;
-        const char *value = self->entries[i].value;
-        out += ps_netstring_write (out, name, strlen (name));
-        out += ps_netstring_write (out, value, strlen (value));
-    }
-    assert (out == (char *) zframe_data (frame) + total);
+    assert (frame);
+    size_t written = ps_pairs_write (self, (char *) zframe_data (frame));
+    assert (written == total);
+    (void) written;
     return frame;
 }
 
@@ -152,13 +263,16 @@ ps_pairs_decode (const void *data, size_t size, bool nocase)
 {
     assert (data || size == 0);
     ps_pairs_t *self = ps_pairs_new (nocase);
+    //  Every netstring has at least two bytes of framing besides its
+    //  payload, and a copy needs one NUL: the frame's size bounds the room
+    //  all the copies take, so one reservation covers them.
+    s_reserve_bytes (self, size);
     const char *cursor = (const char *) data;
     const char *end = cursor + size;
     while (cursor < end) {
         const char *name, *value;
         size_t name_size, value_size;
-        ssize_t used =
-            ps_netstring_parse (cursor, end - cursor, size, &name, &name_size, NULL);
+        ssize_t used = ps_netstring_parse (cursor, end - cursor, size, &name, &name_size, NULL);
         if (used < 0)
             goto junk;
         cursor += used;
@@ -168,7 +282,7 @@ ps_pairs_decode (const void *data, size_t size, bool nocase)
         cursor += used;
         if (memchr (name, 0, name_size) || memchr (value, 0, value_size))
             goto junk;
-        ps_pairs_append (self, name, name_size, value, value_size);
+        s_append (self, name, name_size, value, value_size);
     }
     return self;
 junk:

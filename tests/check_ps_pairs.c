@@ -84,6 +84,48 @@ START_TEST (test_decode_junk)
 }
 END_TEST
 
+//  Strings handed out stay where they are while the object grows past its
+//  inline room (headers are looked up, then more are appended).
+START_TEST (test_pointers_stable_while_growing)
+{
+    ps_pairs_t *pairs = ps_pairs_new (true);
+    ps_pairs_add (pairs, "Host", "example.com");
+    const char *host = ps_pairs_get (pairs, "host");
+    const char *first_name = ps_pairs_name (pairs, 0);
+    char name[32], value[600];
+    for (int i = 0; i < 500; i++) {
+        snprintf (name, sizeof name, "X-Field-%d", i);
+        memset (value, 'a' + i % 26, (size_t) (i % 599));
+        value[i % 599] = 0;
+        ps_pairs_add (pairs, name, value);
+    }
+    ck_assert_uint_eq (ps_pairs_size (pairs), 501);
+    ck_assert_ptr_eq (ps_pairs_get (pairs, "HOST"), host);
+    ck_assert_ptr_eq (ps_pairs_name (pairs, 0), first_name);
+    ck_assert_str_eq (host, "example.com");
+    ck_assert_str_eq (ps_pairs_value (pairs, 1), "");
+    ck_assert_uint_eq (strlen (ps_pairs_value (pairs, 300)), 299);
+    ck_assert_str_eq (ps_pairs_get (pairs, "x-field-499"), ps_pairs_value (pairs, 500));
+
+    //  The wire form of a large set decodes to the same entries
+    zframe_t *frame = ps_pairs_encode (pairs);
+    ps_pairs_t *copy = ps_pairs_decode (zframe_data (frame), zframe_size (frame), true);
+    ck_assert_ptr_nonnull (copy);
+    ck_assert_uint_eq (ps_pairs_size (copy), 501);
+    for (size_t i = 0; i < 501; i++) {
+        ck_assert_str_eq (ps_pairs_name (copy, i), ps_pairs_name (pairs, i));
+        ck_assert_str_eq (ps_pairs_value (copy, i), ps_pairs_value (pairs, i));
+    }
+    //  A decoded set takes appends like any other
+    ps_pairs_add (copy, "Last", "one");
+    ck_assert_str_eq (ps_pairs_get (copy, "last"), "one");
+    ck_assert_str_eq (ps_pairs_name (copy, 0), "Host");
+    zframe_destroy (&frame);
+    ps_pairs_destroy (&copy);
+    ps_pairs_destroy (&pairs);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -93,6 +135,7 @@ main (void)
     tcase_add_test (tc, test_nocase);
     tcase_add_test (tc, test_wire_round_trip);
     tcase_add_test (tc, test_decode_junk);
+    tcase_add_test (tc, test_pointers_stable_while_growing);
     suite_add_tcase (suite, tc);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
