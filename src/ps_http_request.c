@@ -43,6 +43,7 @@
     target or path, a version other than "10"/"11", a malformed pairs frame.
 */
 #include "ps_http_private.h"
+#include "ps_pairs_private.h"
 #include <string.h>
 #include <strings.h>
 
@@ -189,16 +190,18 @@ s_derive (ps_http_request_t *self)
     self->expect_continue = expect;
 }
 
-//  One allocation for the three strings; path gets target_size + 1 bytes,
-//  enough for any decoding of the target.
+//  One allocation for the object and its three strings; path gets
+//  path_room + 1 bytes (the parser passes target_size, enough for any
+//  decoding of the target).
 static ps_http_request_t *
 s_new (const char *method, size_t method_size, const char *target, size_t target_size,
        size_t path_room)
 {
-    ps_http_request_t *self = (ps_http_request_t *) calloc (1, sizeof (ps_http_request_t));
+    ps_http_request_t *self = (ps_http_request_t *) malloc (
+        sizeof (ps_http_request_t) + method_size + target_size + path_room + 3);
     assert (self);
-    self->strings = (char *) malloc (method_size + target_size + path_room + 3);
-    assert (self->strings);
+    memset (self, 0, sizeof (ps_http_request_t));
+    self->strings = (char *) (self + 1);
     char *cursor = self->strings;
     memcpy (cursor, method, method_size);
     cursor[method_size] = 0;
@@ -312,8 +315,7 @@ ps_http_request_destroy (ps_http_request_t **self_p)
     ps_pairs_destroy (&self->headers);
     ps_pairs_destroy (&self->trailers);
     free (self->body);
-    free (self->strings);
-    free (self);
+    free (self);  //  strings live in the same allocation
     *self_p = NULL;
 }
 
@@ -394,11 +396,48 @@ ps_http_request_expect_continue (const ps_http_request_t *self)
     return self->expect_continue;
 }
 
+//  The eight frames of the wire form as (data, size), the pairs frames
+//  encoded into buf. Returns how many bytes of buf were used; buf must hold
+//  s_pairs_room (self) bytes.
+static size_t
+s_pairs_room (const ps_http_request_t *self)
+{
+    return ps_pairs_encoded_size (self->query) + ps_pairs_encoded_size (self->headers)
+           + ps_pairs_encoded_size (self->trailers);
+}
+
+static void
+s_wire_frames (const ps_http_request_t *self, char *buf, const void *data[PS_HTTP_REQUEST_FRAMES],
+               size_t size[PS_HTTP_REQUEST_FRAMES])
+{
+    data[0] = self->method;
+    size[0] = strlen (self->method);
+    data[1] = self->target;
+    size[1] = self->target_size;
+    data[2] = self->path;
+    size[2] = strlen (self->path);
+    data[3] = self->version == 10 ? "10" : "11";
+    size[3] = 2;
+    data[4] = buf;
+    size[4] = ps_pairs_write (self->query, buf);
+    buf += size[4];
+    data[5] = buf;
+    size[5] = ps_pairs_write (self->headers, buf);
+    buf += size[5];
+    data[6] = self->body;
+    size[6] = self->body_size;
+    data[7] = buf;
+    size[7] = ps_pairs_write (self->trailers, buf);
+}
+
 zmsg_t *
 ps_http_request_encode (const ps_http_request_t *self)
 {
     assert (self);
+    //  Each pairs frame is written straight into its zframe (one size pass,
+    //  no intermediate copy); the other frames are copies of our strings.
     zmsg_t *msg = zmsg_new ();
+    assert (msg);
     zmsg_addmem (msg, self->method, strlen (self->method));
     zmsg_addmem (msg, self->target, self->target_size);
     zmsg_addmem (msg, self->path, strlen (self->path));
@@ -413,62 +452,97 @@ ps_http_request_encode (const ps_http_request_t *self)
     return msg;
 }
 
-ps_http_request_t *
-ps_http_request_decode (zmsg_t *msg)
+int
+ps_http_request_send (const ps_http_request_t *self, void *handle, int flags)
 {
-    if (!msg || zmsg_size (msg) != 8)
-        return NULL;
-    zframe_t *frames[8];
-    frames[0] = zmsg_first (msg);
-    for (int index = 1; index < 8; index++)
-        frames[index] = zmsg_next (msg);
+    assert (self);
+    assert (handle);
+    char stack[1024];
+    size_t room = s_pairs_room (self);
+    char *buf = room <= sizeof (stack) ? stack : (char *) malloc (room);
+    assert (buf);
+    const void *data[PS_HTTP_REQUEST_FRAMES];
+    size_t size[PS_HTTP_REQUEST_FRAMES];
+    s_wire_frames (self, buf, data, size);
+    int rc = 0;
+    for (int index = 0; index < PS_HTTP_REQUEST_FRAMES && rc == 0; index++) {
+        //  zmq_send copies: small frames go inline in the message, so a
+        //  request costs no allocation here
+        int more = index < PS_HTTP_REQUEST_FRAMES - 1 ? ZMQ_SNDMORE : 0;
+        if (zmq_send (handle, size[index] ? data[index] : "", size[index], flags | more) == -1)
+            rc = -1;
+    }
+    if (buf != stack)
+        free (buf);
+    return rc;
+}
 
-    const char *method = (const char *) zframe_data (frames[0]);
-    size_t method_size = zframe_size (frames[0]);
+//  The checks of the wire form, then one allocation for the object and its
+//  strings, one per pairs object (their entries fit inline in the usual
+//  case) and one for a non-empty body.
+ps_http_request_t *
+ps_http_request_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES], const size_t size[PS_HTTP_REQUEST_FRAMES])
+{
+    assert (data && size);
+    const char *method = (const char *) data[0];
+    size_t method_size = size[0];
     if (method_size == 0)
         return NULL;
     for (size_t index = 0; index < method_size; index++)
         if (!(ps_http_char_class[(unsigned char) method[index]] & PS_HTTP_TCHAR))
             return NULL;
-    const char *target = (const char *) zframe_data (frames[1]);
-    size_t target_size = zframe_size (frames[1]);
+    const char *target = (const char *) data[1];
+    size_t target_size = size[1];
     if (target_size == 0 || memchr (target, 0, target_size))
         return NULL;
-    const char *path = (const char *) zframe_data (frames[2]);
-    size_t path_size = zframe_size (frames[2]);
-    if (memchr (path, 0, path_size))
+    const char *path = (const char *) data[2];
+    size_t path_size = size[2];
+    if (path_size && memchr (path, 0, path_size))
         return NULL;
-    const char *version = (const char *) zframe_data (frames[3]);
-    if (zframe_size (frames[3]) != 2 || version[0] != '1'
-        || (version[1] != '0' && version[1] != '1'))
+    const char *version = (const char *) data[3];
+    if (size[3] != 2 || version[0] != '1' || (version[1] != '0' && version[1] != '1'))
         return NULL;
 
-    ps_pairs_t *query = ps_pairs_decode (zframe_data (frames[4]), zframe_size (frames[4]), false);
-    ps_pairs_t *headers =
-        ps_pairs_decode (zframe_data (frames[5]), zframe_size (frames[5]), true);
-    ps_pairs_t *trailers =
-        ps_pairs_decode (zframe_data (frames[7]), zframe_size (frames[7]), true);
-    if (!query || !headers || !trailers) {
+    ps_pairs_t *query = ps_pairs_decode (data[4], size[4], false);
+    ps_pairs_t *headers = query ? ps_pairs_decode (data[5], size[5], true) : NULL;
+    ps_pairs_t *trailers = headers ? ps_pairs_decode (data[7], size[7], true) : NULL;
+    if (!trailers) {
         ps_pairs_destroy (&query);
         ps_pairs_destroy (&headers);
-        ps_pairs_destroy (&trailers);
         return NULL;
     }
     ps_http_request_t *self = s_new (method, method_size, target, target_size, path_size);
-    memcpy ((char *) self->path, path, path_size);
+    if (path_size)
+        memcpy ((char *) self->path, path, path_size);
     ((char *) self->path)[path_size] = 0;
     self->version = version[1] == '0' ? 10 : 11;
     self->query = query;
     self->headers = headers;
     self->trailers = trailers;
-    size_t body_size = zframe_size (frames[6]);
+    size_t body_size = size[6];
     if (body_size) {
         self->body = (char *) malloc (body_size + 1);
         assert (self->body);
-        memcpy (self->body, zframe_data (frames[6]), body_size);
+        memcpy (self->body, data[6], body_size);
         self->body[body_size] = 0;
         self->body_size = body_size;
     }
     s_derive (self);
     return self;
+}
+
+ps_http_request_t *
+ps_http_request_decode (zmsg_t *msg)
+{
+    if (!msg || zmsg_size (msg) != PS_HTTP_REQUEST_FRAMES)
+        return NULL;
+    const void *data[PS_HTTP_REQUEST_FRAMES];
+    size_t size[PS_HTTP_REQUEST_FRAMES];
+    zframe_t *frame = zmsg_first (msg);
+    for (int index = 0; index < PS_HTTP_REQUEST_FRAMES; index++) {
+        data[index] = zframe_data (frame);
+        size[index] = zframe_size (frame);
+        frame = zmsg_next (msg);
+    }
+    return ps_http_request_decode_frames (data, size);
 }
