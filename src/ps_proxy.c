@@ -13,8 +13,16 @@
     itself: the one the chooser declined, or the one whose idle workers all
     turned out unreachable. It is offered again whenever a READY arrives.
 
-    The table also remembers busy workers and the job each holds: that is
-    where worker liveness (silent-worker expiry, lost-job reports) will go.
+    Liveness: the table also remembers busy workers and the job each holds.
+    Workers that beat (READY with PS_FLAG_BEAT: idle beats from their job
+    socket, busy beats naming them from a second socket) and then fall
+    silent for expiry_ms are dropped; the job such a worker held is
+    reported to the server's loopback as a RESULT 502 with PS_FLAG_LOST.
+    Workers that never beat (written before beats existed) are never
+    expired. Idle beats are answered with a PING, so workers can tell a
+    dead or restarted proxy. The scan for silent workers runs every
+    heartbeat_ms or so, off the hot path, which only notes the time of a
+    READY.
 
     The loop polls the sockets' ZMQ_FDs with poll(2) itself rather than
     zmq_poll, which asks every socket for ZMQ_EVENTS (a syscall each) twice
@@ -37,23 +45,33 @@
 //  ... or once this many ms have passed, whichever comes first (a round may
 //  be one long job)
 #define S_BUSY_LOOK_MS 10
+//  Linger of the loopback PUSH: a last lost-job report may still leave
+#define S_LINGER_MS 200
 
 typedef struct _s_worker_t s_worker_t;
 struct _s_worker_t {
     zframe_t *identity;   //  ROUTER routing id; also the table key
     zframe_t *heartbeat;  //  last application heartbeat, or NULL
     int64_t last_seen;    //  zclock_mono of its last message
-    uint64_t job_id;      //  job it is working on while busy
+    uint64_t job_id;      //  the job it holds, if has_job
+    uint8_t job_flags;    //  and that job's envelope flags and kind
+    uint8_t job_kind;
+    int64_t job_since;  //  when it was given (to within a few ms)
+    bool has_job;       //  given a job and no READY since
+    bool beats;         //  sent a BEAT: subject to expiry
     bool idle;
     s_worker_t *prev;  //  idle FIFO links, valid while idle
     s_worker_t *next;
+    s_worker_t *silent_next;  //  list of the silent, built by the scan
 };
 
 typedef struct {
     zsock_t *pipe;
     zsock_t *upstream;    //  PULL, bound
     zsock_t *downstream;  //  ROUTER, bound
-    void *pipe_h;         //  raw handles
+    zsock_t *loopback;    //  PUSH to the server's loopback, or NULL
+    void *loopback_h;
+    void *pipe_h;  //  raw handles
     void *upstream_h;
     void *downstream_h;
     int pipe_fd;  //  their ZMQ_FDs, for poll(2)
@@ -74,7 +92,12 @@ typedef struct {
 
     zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
     zmsg_t *held_payload;
-    uint64_t held_id;
+    ps_envelope_t held;  //  its envelope, decoded
+
+    int heartbeat_ms;  //  scan period for silent workers
+    int expiry_ms;     //  0: never expire
+    int64_t next_scan;
+    int64_t now;  //  zclock_mono at the last wake-up: a clock for the hot path
 
     //  Scratch arrays handed to the chooser, grown on demand, never shrunk
     zframe_t **choose_heartbeats;
@@ -89,6 +112,7 @@ struct _ps_proxy_t {
     ps_proxy_config_t config;
     char *upstream;
     char *downstream;
+    char *loopback;
     int status;  //  written by the actor before its start signal
 };
 
@@ -104,6 +128,8 @@ ps_proxy_config_defaults (ps_proxy_config_t *config)
     assert (config);
     memset (config, 0, sizeof (*config));
     config->hwm = 10000;
+    config->heartbeat_ms = 1000;
+    config->expiry_ms = 3000;
 }
 
 //  --------------------------------------------------------------------------
@@ -184,12 +210,46 @@ s_log_worker (self_t *self, s_worker_t *worker, const char *what)
     }
 }
 
-//  Forget a worker for good (unreachable); frees it.
+//  The job a lost worker held will never be answered by it: tell the
+//  server, which retries or answers 502 at once instead of at its timeout.
+//  [envelope RESULT status=502 flags=LOST|job's][headers: none][body]
+static void
+s_report_lost (self_t *self, s_worker_t *worker)
+{
+    zsys_warning ("ps_proxy: job %" PRIu64 " lost with its worker%s", worker->job_id,
+                  self->loopback ? "" : " (no loopback to report it to)");
+    if (!self->loopback)
+        return;
+    ps_envelope_t envelope = {.type = PS_MSG_RESULT,
+                              .flags = (uint8_t) (worker->job_flags | PS_FLAG_LOST),
+                              .kind = worker->job_kind,
+                              .status = 502,
+                              .id = worker->job_id};
+    zframe_t *head = ps_envelope_encode (&envelope);
+    static const char body[] = "worker lost\n";
+    //  Never block the proxy: a report that does not fit is only logged.
+    //  Once the first part is in, PUSH takes the rest of the message.
+    int rc = zmq_send (self->loopback_h, zframe_data (head), zframe_size (head),
+                       ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc != -1)
+        rc = zmq_send (self->loopback_h, "", 0, ZMQ_SNDMORE);
+    if (rc != -1)
+        rc = zmq_send (self->loopback_h, body, sizeof body - 1, 0);
+    if (rc == -1)
+        zsys_warning ("ps_proxy: could not report lost job %" PRIu64 ": %s", worker->job_id,
+                      zmq_strerror (errno));
+    zframe_destroy (&head);
+}
+
+//  Forget a worker for good (unreachable or silent), reporting the job it
+//  held; frees it.
 static void
 s_worker_drop (self_t *self, s_worker_t *worker, const char *why)
 {
     if (worker->idle)
         s_idle_remove (self, worker);
+    if (worker->has_job)
+        s_report_lost (self, worker);
     s_log_worker (self, worker, why);
     //  The key is the worker's own identity frame: look it up before the
     //  item destructor frees it.
@@ -212,6 +272,7 @@ s_self_destroy (self_t **self_p)
         free (self->choose_workers);
         zsock_destroy (&self->upstream);
         zsock_destroy (&self->downstream);
+        zsock_destroy (&self->loopback);
         free (self);
         *self_p = NULL;
     }
@@ -232,8 +293,14 @@ s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
     zsock_set_linger (sock, 0);
     zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
     zsock_set_ipv6 (sock, 1);
-    if (type == ZMQ_ROUTER)
+    if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
+        //  Workers name themselves (ZMQ_ROUTING_ID): when one reconnects
+        //  (after a network hiccup, or to re-register) its new connection
+        //  replaces the old one instead of being refused while the old is
+        //  still around.
+        zsock_set_router_handover (sock, 1);
+    }
     if (zsock_bind (sock, "%s", endpoint) == -1) {
         zsys_error ("ps_proxy: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
@@ -267,10 +334,31 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     self->upstream = s_socket_bind (ZMQ_PULL, "upstream", config->upstream, hwm);
     if (self->upstream)
         self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm);
+    if (self->downstream && config->loopback) {
+        self->loopback = zsock_new (ZMQ_PUSH);
+        assert (self->loopback);
+        zsock_set_sndhwm (self->loopback, hwm);
+        zsock_set_linger (self->loopback, S_LINGER_MS);
+        zsock_set_ipv6 (self->loopback, 1);
+        if (zsock_connect (self->loopback, "%s", config->loopback) == -1) {
+            zsys_error ("ps_proxy: cannot connect loopback to %s: %s", config->loopback,
+                        zmq_strerror (errno));
+            zsock_destroy (&self->loopback);
+            s_self_destroy (&self);
+            return NULL;
+        }
+        self->loopback_h = zsock_resolve (self->loopback);
+    }
     if (!self->upstream || !self->downstream) {
         s_self_destroy (&self);
         return NULL;
     }
+    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
+    self->expiry_ms = config->heartbeat_ms > 0 && config->expiry_ms > 0 ? config->expiry_ms : 0;
+    //  Scan often enough that a silent worker goes soon after its expiry
+    self->heartbeat_ms = MIN (self->heartbeat_ms, MAX (self->expiry_ms / 4, 10));
+    self->now = zclock_mono ();
+    self->next_scan = self->now + self->heartbeat_ms;
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
     zsock_set_rcvtimeo (pipe, 0);
@@ -308,7 +396,7 @@ s_send_job (self_t *self, s_worker_t *worker)
     if (rc == 0 && more)
         rc = zmsg_send (&self->held_payload, self->downstream_h);
     if (rc != 0)
-        zsys_error ("ps_proxy: job %" PRIu64 " lost while sending to a worker: %s", self->held_id,
+        zsys_error ("ps_proxy: job %" PRIu64 " lost while sending to a worker: %s", self->held.id,
                     zmq_strerror (errno));
     zframe_destroy (&self->held_envelope);
     zmsg_destroy (&self->held_payload);
@@ -356,7 +444,11 @@ s_dispatch_held (self_t *self)
             return false;  //  the chooser wants it to wait
         if (s_send_job (self, worker) == 0) {
             s_idle_remove (self, worker);
-            worker->job_id = self->held_id;
+            worker->job_id = self->held.id;
+            worker->job_flags = self->held.flags;
+            worker->job_kind = self->held.kind;
+            worker->job_since = self->now;
+            worker->has_job = true;
             return true;
         }
         //  Gone (or, against protocol, not reading): it will never take a
@@ -418,15 +510,115 @@ s_handle_upstream (self_t *self)
         }
         self->held_envelope = envelope_frame;
         self->held_payload = msg;
-        self->held_id = envelope.id;
+        self->held = envelope;
         s_dispatch_held (self);
     }
+}
+
+//  A new worker, idle or not; takes identity.
+static s_worker_t *
+s_worker_register (self_t *self, zframe_t **identity_p)
+{
+    s_worker_t *worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
+    assert (worker);
+    worker->identity = *identity_p;
+    *identity_p = NULL;
+    int rc = zhashx_insert (self->workers, worker->identity, worker);
+    assert (rc == 0);
+    s_log_worker (self, worker, "registered");
+    return worker;
+}
+
+//  Answer an idle beat, so the worker knows we are alive:
+//  [identity][envelope READY flags=BEAT]. Never blocks; a worker we cannot
+//  reach is dropped.
+static void
+s_send_ping (self_t *self, s_worker_t *worker)
+{
+    static const byte ping[PS_ENVELOPE_SIZE] = {PS_PROTOCOL_VERSION, PS_MSG_READY, PS_FLAG_BEAT};
+    self->downstream_clean = false;  //  a send may swallow an input signal
+    if (zmq_send (self->downstream_h, zframe_data (worker->identity),
+                  zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
+        == -1) {
+        if (errno == EHOSTUNREACH)
+            s_worker_drop (self, worker, "unreachable, dropped");
+        return;  //  EAGAIN: its queue is full of jobs; it hears from us anyway
+    }
+    zmq_send (self->downstream_h, ping, sizeof ping, 0);
+}
+
+//  A beat: READY with PS_FLAG_BEAT. It refreshes the worker's liveness and
+//  never changes its idle or busy state here, because it may cross a job
+//  on the way. A busy beat comes from the worker's second socket and names
+//  the worker in its second frame; an idle beat comes from the worker's job
+//  socket, may carry its application heartbeat, and is answered. Takes the
+//  frames. Returns true if the idle workers changed (one joined, or its
+//  heartbeat changed), so a held job is worth offering again.
+static bool
+s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelope,
+               zframe_t **extra_p, int64_t now)
+{
+    if (envelope->flags & PS_FLAG_BUSY) {
+        s_worker_t *worker = *extra_p ? (s_worker_t *) zhashx_lookup (self->workers, *extra_p)
+                                      : NULL;
+        //  Unknown: dropped already, or a proxy that restarted; its READY
+        //  after the job will tell us about it.
+        if (worker) {
+            worker->last_seen = now;
+            worker->beats = true;
+        }
+        zframe_destroy (identity_p);
+        zframe_destroy (extra_p);
+        return false;
+    }
+    bool changed = false;
+    s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->workers, *identity_p);
+    if (worker)
+        zframe_destroy (identity_p);
+    else if (zframe_size (*identity_p) == 0 || zframe_data (*identity_p)[0] == 0) {
+        //  Not a name a worker chose: the ROUTER's own, which is what the
+        //  old connection of a worker that reconnected is called once the
+        //  new one has taken its name over. Beats still queued on it are
+        //  stale.
+        zframe_destroy (identity_p);
+        zframe_destroy (extra_p);
+        return false;
+    }
+    else {
+        //  An idle worker we do not know (we restarted, or dropped it
+        //  while it was only slow): it is free, so take it in.
+        worker = s_worker_register (self, identity_p);
+        s_idle_append (self, worker);
+        changed = true;
+    }
+    worker->last_seen = now;
+    worker->beats = true;
+    if (worker->has_job && self->expiry_ms > 0 && now - worker->job_since > self->expiry_ms) {
+        //  Idle for longer than a beat could take to cross its job: the job
+        //  never reached it (lost in a connection it has given up on).
+        s_report_lost (self, worker);
+        worker->has_job = false;
+        s_idle_append (self, worker);
+        changed = true;
+    }
+    if (*extra_p) {
+        if (!worker->heartbeat || !zframe_eq (worker->heartbeat, *extra_p)) {
+            zframe_destroy (&worker->heartbeat);
+            worker->heartbeat = *extra_p;
+            *extra_p = NULL;
+            changed = changed || worker->idle;
+        }
+        zframe_destroy (extra_p);
+    }
+    s_send_ping (self, worker);
+    return changed;
 }
 
 //  Worker messages: [identity][envelope type=READY][heartbeat]?
 static void
 s_handle_downstream (self_t *self)
 {
+    int64_t now = self->now = zclock_mono ();
     for (int count = 0; count < S_BATCH; count++) {
         zmsg_t *msg = zmsg_recv (self->downstream_h);
         if (!msg) {
@@ -450,36 +642,57 @@ s_handle_downstream (self_t *self)
         }
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
+        if (envelope.flags & PS_FLAG_BEAT) {
+            if (s_handle_beat (self, &identity, &envelope, &heartbeat, now) && self->held_envelope)
+                s_dispatch_held (self);
+            continue;
+        }
 
         s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->workers, identity);
         if (worker)
             zframe_destroy (&identity);
-        else {
-            worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
-            assert (worker);
-            worker->identity = identity;
-            int rc = zhashx_insert (self->workers, worker->identity, worker);
-            assert (rc == 0);
-            s_log_worker (self, worker, "registered");
-        }
-        worker->last_seen = zclock_mono ();
+        else
+            worker = s_worker_register (self, &identity);
+        worker->last_seen = now;
         if (heartbeat || !(envelope.flags & PS_FLAG_BUSY)) {
             zframe_destroy (&worker->heartbeat);
             worker->heartbeat = heartbeat;
         }
         if (envelope.flags & PS_FLAG_BUSY) {
-            //  A liveness beat from a worker still on its job: it is alive
-            //  but must not be given another job.
+            //  A worker that says it is still on its job: alive, but it
+            //  must not be given another job.
             if (worker->idle)
                 s_idle_remove (self, worker);
         }
-        else if (!worker->idle) {
-            //  A repeated READY from an idle worker only refreshes its
-            //  heartbeat and keeps its place in the FIFO.
-            s_idle_append (self, worker);
+        else {
+            //  Done with its job, if it had one. A repeated READY from an
+            //  idle worker only refreshes its heartbeat and keeps its place
+            //  in the FIFO.
+            worker->has_job = false;
+            if (!worker->idle)
+                s_idle_append (self, worker);
         }
         if (self->held_envelope)
             s_dispatch_held (self);
+    }
+}
+
+//  Drop the workers that beat and then fell silent, reporting their jobs.
+//  Runs every heartbeat_ms or so: a walk over the table, off the hot path.
+static void
+s_expire_silent (self_t *self, int64_t now)
+{
+    s_worker_t *silent = NULL;
+    for (s_worker_t *worker = (s_worker_t *) zhashx_first (self->workers); worker;
+         worker = (s_worker_t *) zhashx_next (self->workers))
+        if (worker->beats && now - worker->last_seen > self->expiry_ms) {
+            worker->silent_next = silent;
+            silent = worker;
+        }
+    while (silent) {
+        s_worker_t *worker = silent;
+        silent = worker->silent_next;
+        s_worker_drop (self, worker, "silent, dropped");
     }
 }
 
@@ -521,15 +734,27 @@ s_run (zsock_t *pipe, const ps_proxy_config_t *config, int *status)
         if (!clean && ++busy_rounds < S_BUSY_ROUNDS && zclock_mono () - last_look < S_BUSY_LOOK_MS)
             continue;
         busy_rounds = 0;
-        last_look = zclock_mono ();
+        last_look = self->now = zclock_mono ();
+        int timeout = clean ? -1 : 0;
+        if (self->expiry_ms > 0) {
+            if (last_look >= self->next_scan) {
+                s_expire_silent (self, last_look);
+                self->next_scan = last_look + self->heartbeat_ms;
+                continue;  //  a drop may have sent nothing, but look again
+            }
+            if (clean)
+                timeout = (int) (self->next_scan - last_look);
+        }
         struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
                                 {self->downstream_fd, POLLIN, 0},
                                 {self->upstream_fd, POLLIN, 0}};
-        int rc = poll (fds, reading ? 3 : 2, clean ? -1 : 0);
+        int rc = poll (fds, reading ? 3 : 2, timeout);
         if (rc == -1 && errno != EINTR) {
             zsys_error ("ps_proxy: poll failed: %s", strerror (errno));
             break;
         }
+        if (timeout != 0)
+            self->now = zclock_mono ();  //  one read per wake-up
         if (rc > 0) {
             if (fds[0].revents)
                 self->pipe_clean = false;
@@ -569,8 +794,10 @@ ps_proxy_new (const ps_proxy_config_t *config)
     self->config = *config;
     self->upstream = config->upstream ? strdup (config->upstream) : NULL;
     self->downstream = config->downstream ? strdup (config->downstream) : NULL;
+    self->loopback = config->loopback ? strdup (config->loopback) : NULL;
     self->config.upstream = self->upstream;
     self->config.downstream = self->downstream;
+    self->config.loopback = self->loopback;
     self->status = -1;
 
     //  zactor_new swallows the start signal's value, so the actor also
@@ -591,6 +818,7 @@ ps_proxy_destroy (ps_proxy_t **self_p)
         zactor_destroy (&self->actor);
         free (self->upstream);
         free (self->downstream);
+        free (self->loopback);
         free (self);
         *self_p = NULL;
     }

@@ -12,6 +12,11 @@
     for a header section (408) and idle connections (silent close). The poll
     timeout is the time to the earliest of them.
 
+    A proxy that loses a worker holding a job says so on the loopback (a
+    RESULT 502 with PS_FLAG_LOST). A GET or HEAD is then sent again, once,
+    with a new id (its parsed request is kept until it is answered, for
+    that); anything else is answered 502.
+
     Sends never block the front: the STREAM and PUSH sockets are used with
     ZMQ_DONTWAIT. A failed send of the routing-id frame is never followed by
     the data frame; a client whose queue is full (it stopped reading) loses
@@ -60,6 +65,9 @@ struct _request_t {
     request_t *fprev;  //  in the in-flight list, while pending
     request_t *fnext;
     int64_t started;
+    int64_t sent;              //  when it last went to the pipeline: its timeout runs from here
+    ps_http_request_t *retry;  //  a GET/HEAD kept to be sent again if its worker is lost
+    bool retried;
     bool pending;  //  in the pipeline and in the id table
     bool head;     //  HEAD request: no body in the answer
     int version;   //  10 or 11
@@ -335,6 +343,7 @@ s_request_free (self_t *self, request_t *request)
 {
     assert (!request->pending);
     ps_pairs_destroy (&request->headers);
+    ps_http_request_destroy (&request->retry);
     if (request->has_body)
         zmq_msg_close (&request->body);
     zstr_free (&request->line);
@@ -693,6 +702,9 @@ s_submit (self_t *self, request_t *request, ps_kind_t kind, zmsg_t **payload_p)
         return -1;
     }
     request->id = self->next_id++;
+    //  A retry goes to the back of the in-flight list, which stays in
+    //  deadline order because its time starts again.
+    request->sent = request->retried ? zclock_mono () : request->started;
     ps_envelope_t envelope = {PS_MSG_JOB, request->head ? PS_FLAG_HEAD : 0, (uint8_t) kind, 0,
                               request->id};
     if (ps_envelope_send (&envelope, payload_p, self->push_h) != 0) {
@@ -740,6 +752,11 @@ s_accept_http (self_t *self, conn_t *conn, ps_http_request_t **parsed_p)
         zmsg_t *payload = ps_http_request_encode (parsed);
         if (!payload || s_submit (self, request, PS_KIND_HTTP, &payload) != 0)
             s_request_answer_local (self, request, 503, NULL, self->retry_headers);
+        else if (request->head || streq (method, "GET")) {
+            //  Safe to send again if its worker dies: keep it (not a copy)
+            request->retry = *parsed_p;
+            *parsed_p = NULL;
+        }
     }
     ps_http_request_destroy (parsed_p);
 }
@@ -885,6 +902,29 @@ s_handle_stream (self_t *self)
 //  ---------------------------------------------------------------------
 //  Results on the loopback
 
+//  A proxy lost the worker that held this request's job (unregistered
+//  already). A worker that was only slow is told to stop; a GET or HEAD
+//  goes to the pipeline again, from its start, with a new id; anything
+//  else, or a second loss, is answered 502.
+static void
+s_handle_lost (self_t *self, request_t *request)
+{
+    s_publish_cancel (self, request->id);
+    if (self->config.log)
+        zsys_warning ("ps_server: the worker of %" PRIu64 " was lost%s", request->id,
+                      request->retry && !request->retried ? ", sending it again" : "");
+    if (request->retry && !request->retried) {
+        request->retried = true;
+        zmsg_t *payload = ps_http_request_encode (request->retry);
+        if (s_submit (self, request, PS_KIND_HTTP, &payload) == 0)
+            return;
+    }
+    s_request_answer_local (self, request, 502, "502 Bad Gateway: worker lost\n", NULL);
+    conn_t *conn = request->conn;
+    if (conn->head == request)
+        s_conn_flush (self, &conn);
+}
+
 //  A RESULT is [envelope][headers][body]; parts holds the first
 //  min (count, 3) frames. The body frame moves into the request, so its
 //  bytes are copied once, into the response.
@@ -905,6 +945,10 @@ s_handle_result (self_t *self, zmq_msg_t *parts, size_t count)
     if (!request)
         return;  //  timed out, cancelled or its client left: dropped quietly
     s_request_unregister (self, request);
+    if (envelope.flags & PS_FLAG_LOST) {
+        s_handle_lost (self, request);
+        return;
+    }
     ps_pairs_t *headers = NULL;
     bool valid = count == 3 && envelope.status >= 100 && envelope.status <= 599;
     if (valid && zmq_msg_size (&parts[1]) > 0) {
@@ -1013,8 +1057,7 @@ s_handle_timers (self_t *self)
     int64_t now = zclock_mono ();
     const ps_server_config_t *config = &self->config;
     if (config->request_timeout_ms > 0)
-        while (self->flight_head
-               && self->flight_head->started + config->request_timeout_ms <= now) {
+        while (self->flight_head && self->flight_head->sent + config->request_timeout_ms <= now) {
             request_t *request = self->flight_head;
             s_request_cancel (self, request);
             s_request_answer_local (self, request, 504, NULL, NULL);
@@ -1074,7 +1117,7 @@ s_poll_timeout (self_t *self)
     int64_t deadline = INT64_MAX;
     const ps_server_config_t *config = &self->config;
     if (config->request_timeout_ms > 0 && self->flight_head)
-        deadline = self->flight_head->started + config->request_timeout_ms;
+        deadline = self->flight_head->sent + config->request_timeout_ms;
     if (config->header_timeout_ms > 0 && self->header_list.head)
         deadline = MIN (deadline, self->header_list.head->timer_start + config->header_timeout_ms);
     if (config->idle_timeout_ms > 0 && self->idle_list.head)

@@ -21,9 +21,20 @@
     Like the proxy, the loop polls the sockets' ZMQ_FDs with poll(2) and
     blocks only once each socket it listens to has been drained to EAGAIN
     since the last operation on it (a ZMQ_FD only signals changes).
+
+    Liveness (docs/PROTOCOL.md): the job DEALER has a random routing id of
+    our own. While idle, the loop sends a beat every heartbeat_ms and the
+    proxy answers each; after expiry_ms without a word from the proxy, the
+    worker recreates the DEALER and announces itself again, which is how a
+    restarted proxy (or one behind a half-open connection) learns of it.
+    The work function runs in this thread and may not come back for a long
+    time, so busy beats come from a small actor of our own (the beater)
+    with a second DEALER, naming our routing id; it learns that we are busy
+    from two atomic variables, the only cost on the per-job path.
 */
 #include "prime_server/prime_server.h"
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <string.h>
@@ -42,6 +53,20 @@
 //  ... or once this many ms have passed, whichever comes first (a round may
 //  be one long job)
 #define S_BUSY_LOOK_MS 10
+//  Size of our job DEALER's routing id
+#define S_ID_SIZE 16
+//  Queue bound of the beater's DEALER: a stale beat is worth nothing
+#define S_BEAT_HWM 4
+
+//  What the worker thread shares with its beater: written by the worker
+//  around each job, read by the beater at every tick.
+typedef struct {
+    char *endpoint;  //  the proxy's downstream
+    byte id[S_ID_SIZE];
+    int interval;  //  ms
+    atomic_bool busy;
+    atomic_uint_fast64_t job;
+} s_beat_t;
 
 typedef struct _s_self_t s_self_t;
 
@@ -79,6 +104,14 @@ struct _s_self_t {
     void *work_arg;
     ps_cleanup_fn *cleanup;
     zframe_t *heartbeat;    //  sent with every READY, or NULL
+    int hwm;                //  for recreating the job DEALER
+    s_beat_t beat;          //  routing id and busy state, shared with the beater
+    zactor_t *beater;       //  busy beats, or NULL when beats are off
+    int heartbeat_ms;       //  0: no beats
+    int expiry_ms;          //  0: never reconnect
+    int64_t next_beat;      //  idle beat due
+    int64_t last_heard;     //  last word from the proxy (or end of a job)
+    bool heard;             //  a message came since last_heard was set
     int send_timeout;       //  ms
     int64_t stop_deadline;  //  after "$TERM", every send together ends by then
     bool verbose;
@@ -116,6 +149,8 @@ ps_worker_config_defaults (ps_worker_config_t *config)
     memset (config, 0, sizeof (*config));
     config->send_timeout_ms = 1000;
     config->hwm = 10000;
+    config->heartbeat_ms = 1000;
+    config->expiry_ms = 3000;
 }
 
 //  --------------------------------------------------------------------------
@@ -266,6 +301,91 @@ s_send_ready (s_self_t *self)
     }
 }
 
+//  An idle beat: [envelope READY flags=BEAT][heartbeat]?. Never waits: a
+//  beat that cannot leave now is worth nothing later.
+static void
+s_send_beat (s_self_t *self)
+{
+    self->upstream_clean = false;
+    byte envelope[PS_ENVELOPE_SIZE] = {PS_PROTOCOL_VERSION, PS_MSG_READY, PS_FLAG_BEAT};
+    if (zmq_send (self->upstream_h, envelope, sizeof envelope,
+                  ZMQ_DONTWAIT | (self->heartbeat ? ZMQ_SNDMORE : 0))
+            != -1
+        && self->heartbeat)
+        zmq_send (self->upstream_h, zframe_data (self->heartbeat), zframe_size (self->heartbeat),
+                  0);
+}
+
+//  --------------------------------------------------------------------------
+//  The beater: busy beats while the work function holds the worker thread
+
+static zsock_t *
+s_beater_socket (s_beat_t *beat)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    zsock_set_sndhwm (sock, S_BEAT_HWM);
+    zsock_set_rcvhwm (sock, S_BEAT_HWM);  //  the proxy never writes to it
+    zsock_set_linger (sock, 0);
+    zsock_set_ipv6 (sock, 1);
+    if (zsock_connect (sock, "%s", beat->endpoint) == -1)
+        zsock_destroy (&sock);
+    return sock;
+}
+
+//  [envelope READY flags=BUSY|BEAT id=job][our job socket's routing id]
+static void
+s_beater_send (zsock_t *sock, s_beat_t *beat)
+{
+    ps_envelope_t envelope = {.type = PS_MSG_READY,
+                              .flags = PS_FLAG_BUSY | PS_FLAG_BEAT,
+                              .id = (uint64_t) atomic_load (&beat->job)};
+    zframe_t *head = ps_envelope_encode (&envelope);
+    void *handle = zsock_resolve (sock);
+    if (zmq_send (handle, zframe_data (head), zframe_size (head), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
+        zmq_send (handle, beat->id, sizeof beat->id, 0);
+    zframe_destroy (&head);
+}
+
+//  The beater's actor body: ticks every interval and beats if the worker is
+//  busy. Commands: "$TERM", "RECONNECT" (a fresh socket, as the worker's).
+static void
+s_beater (zsock_t *pipe, void *arg)
+{
+    s_beat_t *beat = (s_beat_t *) arg;
+    zsock_t *sock = s_beater_socket (beat);
+    zsock_signal (pipe, 0);
+    int64_t next = zclock_mono () + beat->interval;
+    bool terminated = false;
+    while (!terminated) {
+        int64_t now = zclock_mono ();
+        zmq_pollitem_t item = {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (&item, 1, next > now ? (long) (next - now) : 0);
+        if (rc == -1 && errno != EINTR)
+            break;  //  context gone
+        if (rc > 0) {
+            char *command = zstr_recv (pipe);
+            if (!command || streq (command, "$TERM"))
+                terminated = true;
+            else if (streq (command, "RECONNECT")) {
+                zsock_destroy (&sock);
+                sock = s_beater_socket (beat);
+            }
+            zstr_free (&command);
+            continue;
+        }
+        now = zclock_mono ();
+        if (now < next)
+            continue;
+        //  A fixed rate, but never a burst to catch up after a stall
+        next = MAX (next + beat->interval, now + beat->interval / 2);
+        if (sock && atomic_load_explicit (&beat->busy, memory_order_acquire))
+            s_beater_send (sock, beat);
+    }
+    zsock_destroy (&sock);
+}
+
 //  --------------------------------------------------------------------------
 //  The job API for work functions
 
@@ -406,8 +526,19 @@ s_handle_job (s_self_t *self)
         self->upstream_clean = errno == EAGAIN;
         return;
     }
+    //  Any message is a word from the proxy; the time is taken by the loop,
+    //  so a job costs no clock read here.
+    self->heard = true;
     zframe_t *envelope_frame = zmsg_pop (msg);
     ps_envelope_t envelope;
+    if (envelope_frame && zmsg_size (msg) == 0
+        && ps_envelope_decode (envelope_frame, &envelope) == 0 && envelope.type == PS_MSG_READY
+        && (envelope.flags & PS_FLAG_BEAT)) {
+        //  The proxy's answer to a beat: it is alive, nothing to do.
+        zframe_destroy (&envelope_frame);
+        zmsg_destroy (&msg);
+        return;
+    }
     if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
         || envelope.type != PS_MSG_JOB) {
         if (self->verbose)
@@ -441,6 +572,10 @@ s_handle_job (s_self_t *self)
             zsys_info ("ps_worker: job %" PRIu64 " cancelled before it started", work->id);
     }
     else {
+        if (self->beater) {
+            atomic_store_explicit (&self->beat.job, work->id, memory_order_relaxed);
+            atomic_store_explicit (&self->beat.busy, true, memory_order_release);
+        }
         int rc = self->work_fn (work, self->work_arg);
         if (!work->answered && !work->cancelled) {
             //  Never leave the client without an answer; a cancelled job
@@ -454,6 +589,8 @@ s_handle_job (s_self_t *self)
         }
         if (self->cleanup)
             self->cleanup (self->work_arg);
+        if (self->beater)
+            atomic_store_explicit (&self->beat.busy, false, memory_order_release);
     }
     ps_http_request_destroy (&work->request);
     zmsg_destroy (&work->payload);
@@ -462,19 +599,20 @@ s_handle_job (s_self_t *self)
         s_send_ready (self);
 }
 
+//  A socket connected to endpoint; id, if given, is its routing id.
 static zsock_t *
-s_socket_connect (int type, const char *name, const char *endpoint,
-                  const ps_worker_config_t *config)
+s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoint, const byte *id)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
         zsys_error ("ps_worker: cannot create %s socket", name);
         return NULL;
     }
-    int hwm = config->hwm > 0 ? config->hwm : 10000;
-    zsock_set_sndhwm (sock, hwm);
-    zsock_set_rcvhwm (sock, hwm);
-    zsock_set_sndtimeo (sock, config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000);
+    zsock_set_sndhwm (sock, self->hwm);
+    zsock_set_rcvhwm (sock, self->hwm);
+    zsock_set_sndtimeo (sock, self->send_timeout);
+    if (id)
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, id, S_ID_SIZE);
     zsock_set_linger (sock, S_LINGER_MS);
     zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
     zsock_set_ipv6 (sock, 1);
@@ -494,12 +632,40 @@ s_socket_connect (int type, const char *name, const char *endpoint,
     return sock;
 }
 
+//  The proxy has been silent too long while we were idle: it may have
+//  restarted (and not know us), or the connection may be half-open. A fresh
+//  DEALER (same routing id) connects anew, on every transport, and a beat
+//  announces us: a new proxy takes us in as idle, the old one (if it was
+//  only slow) changes nothing, unless it thinks we hold a job, which then
+//  must have been lost in the old connection (it reports it). A READY here
+//  would tell it we finished that job. The beater renews its socket too.
+static void
+s_reconnect (s_self_t *self)
+{
+    if (self->verbose)
+        zsys_info ("ps_worker: no word from the proxy for %d ms, reconnecting", self->expiry_ms);
+    zsock_t *fresh = s_socket_connect (self, ZMQ_DEALER, "upstream", self->beat.endpoint,
+                                       self->beat.id);
+    if (!fresh)
+        return;  //  logged; try again after the next expiry
+    zsock_destroy (&self->upstream);
+    self->upstream = fresh;
+    self->upstream_h = zsock_resolve (fresh);
+    self->upstream_fd = zsock_fd (fresh);
+    self->upstream_clean = false;
+    s_send_beat (self);
+    if (self->beater)
+        zstr_send (self->beater, "RECONNECT");
+}
+
 static void
 s_self_destroy (s_self_t **self_p)
 {
     assert (self_p);
     s_self_t *self = *self_p;
     if (self) {
+        zactor_destroy (&self->beater);
+        free (self->beat.endpoint);
         zframe_destroy (&self->heartbeat);
         zsock_destroy (&self->upstream);
         zsock_destroy (&self->downstream);
@@ -526,17 +692,40 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->cleanup = config->cleanup;
     self->verbose = config->verbose;
     self->send_timeout = config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000;
+    self->hwm = config->hwm > 0 ? config->hwm : 10000;
     if (config->heartbeat)
         self->heartbeat = zframe_new (config->heartbeat, config->heartbeat_size);
+    self->heartbeat_ms = MAX (config->heartbeat_ms, 0);
+    self->expiry_ms = self->heartbeat_ms > 0 ? MAX (config->expiry_ms, 0) : 0;
+
+    //  Our routing id: random, so the proxy can tell us from every other
+    //  worker, and the beater can name us. A first byte of 0 is reserved
+    //  by libzmq.
+    zuuid_t *uuid = zuuid_new ();
+    assert (uuid);
+    memcpy (self->beat.id, zuuid_data (uuid), S_ID_SIZE);
+    zuuid_destroy (&uuid);
+    if (self->beat.id[0] == 0)
+        self->beat.id[0] = 1;
+    self->beat.endpoint = strdup (config->upstream);
+    self->beat.interval = self->heartbeat_ms;
+    atomic_init (&self->beat.busy, false);
+    atomic_init (&self->beat.job, 0);
 
     //  The SUB first, so it is subscribed as early as possible.
-    self->interrupt = s_socket_connect (ZMQ_SUB, "interrupt", config->interrupt, config);
+    self->interrupt = s_socket_connect (self, ZMQ_SUB, "interrupt", config->interrupt, NULL);
     if (self->interrupt)
-        self->loopback = s_socket_connect (ZMQ_PUSH, "loopback", config->loopback, config);
+        self->loopback = s_socket_connect (self, ZMQ_PUSH, "loopback", config->loopback, NULL);
     if (self->loopback && config->downstream)
-        self->downstream = s_socket_connect (ZMQ_PUSH, "downstream", config->downstream, config);
+        self->downstream = s_socket_connect (self, ZMQ_PUSH, "downstream", config->downstream,
+                                             NULL);
     if (self->loopback && (self->downstream || !config->downstream))
-        self->upstream = s_socket_connect (ZMQ_DEALER, "upstream", config->upstream, config);
+        self->upstream = s_socket_connect (self, ZMQ_DEALER, "upstream", config->upstream,
+                                           self->beat.id);
+    if (self->upstream && self->heartbeat_ms > 0) {
+        self->beater = zactor_new (s_beater, &self->beat);
+        assert (self->beater);
+    }
     if (!self->upstream) {
         s_self_destroy (&self);
         return NULL;
@@ -564,6 +753,12 @@ s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
     }
     zsock_signal (pipe, 0);
     s_send_ready (self);
+    //  A first beat at once tells the proxy that we beat, so it may expire
+    //  us if we fall silent.
+    if (self->heartbeat_ms > 0)
+        s_send_beat (self);
+    self->last_heard = zclock_mono ();
+    self->next_beat = self->last_heard + self->heartbeat_ms;
 
     int busy_rounds = 0;
     int64_t last_look = zclock_mono ();
@@ -586,10 +781,34 @@ s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
             continue;
         busy_rounds = 0;
         last_look = zclock_mono ();
+        int timeout = clean ? -1 : 0;
+        if (self->heartbeat_ms > 0) {
+            int64_t now = last_look;
+            if (self->heard) {
+                self->heard = false;
+                self->last_heard = now;
+            }
+            if (now >= self->next_beat) {
+                s_send_beat (self);
+                self->next_beat = now + self->heartbeat_ms;
+                continue;  //  the send may have swallowed an input signal
+            }
+            if (self->expiry_ms > 0 && now - self->last_heard >= self->expiry_ms) {
+                s_reconnect (self);
+                self->last_heard = now;
+                continue;
+            }
+            if (clean) {
+                int64_t deadline = self->next_beat;
+                if (self->expiry_ms > 0)
+                    deadline = MIN (deadline, self->last_heard + self->expiry_ms);
+                timeout = (int) (deadline - now);
+            }
+        }
         struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
                                 {self->interrupt_fd, POLLIN, 0},
                                 {self->upstream_fd, POLLIN, 0}};
-        int rc = poll (fds, 3, clean ? -1 : 0);
+        int rc = poll (fds, 3, timeout);
         if (rc == -1 && errno != EINTR) {
             zsys_error ("ps_worker: poll failed: %s", strerror (errno));
             break;

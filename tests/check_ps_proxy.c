@@ -169,6 +169,9 @@ typedef struct {
     char heartbeat[32];   //  initial heartbeat, "" for none
     int send_timeout_ms;  //  0 for the tests' 500
     int oddities;         //  unexpected API results seen in the worker thread
+    int heartbeat_ms;     //  0 for the library's default, -1 for none
+    int expiry_ms;        //  0 for the library's default
+    int compute_ms;       //  s_compute: how long to keep the thread
 } record_t;
 
 static void
@@ -295,6 +298,10 @@ s_worker_new (server_t *server, const char *upstream, const char *downstream, ps
     config.work_arg = record;
     config.cleanup = s_cleanup;
     config.send_timeout_ms = record->send_timeout_ms ? record->send_timeout_ms : 500;
+    if (record->heartbeat_ms)
+        config.heartbeat_ms = record->heartbeat_ms > 0 ? record->heartbeat_ms : 0;
+    if (record->expiry_ms)
+        config.expiry_ms = record->expiry_ms;
     config.verbose = getenv ("PS_TEST_VERBOSE") != NULL;
     if (record->heartbeat[0]) {
         config.heartbeat = record->heartbeat;
@@ -305,18 +312,15 @@ s_worker_new (server_t *server, const char *upstream, const char *downstream, ps
     return worker;
 }
 
-//  Start a proxy on fresh endpoints of transport, written to upstream and
-//  downstream (each at least 256 bytes); retried while a tcp port is taken.
+//  Start a proxy like config (its endpoints ignored) on fresh endpoints of
+//  transport, written to upstream and downstream (each at least 256 bytes);
+//  retried while a tcp port is taken.
 static ps_proxy_t *
-s_proxy_new (int transport, char *upstream, char *downstream, ps_proxy_choose_fn *choose,
-             void *choose_arg)
+s_proxy_new_config (int transport, char *upstream, char *downstream, const ps_proxy_config_t *model)
 {
-    ps_proxy_config_t config;
-    ps_proxy_config_defaults (&config);
+    ps_proxy_config_t config = *model;
     config.upstream = upstream;
     config.downstream = downstream;
-    config.choose = choose;
-    config.choose_arg = choose_arg;
     for (int attempt = 0; attempt < 20; attempt++) {
         s_endpoint (transport, upstream, 256);
         s_endpoint (transport, downstream, 256);
@@ -326,6 +330,17 @@ s_proxy_new (int transport, char *upstream, char *downstream, ps_proxy_choose_fn
     }
     ck_abort_msg ("no proxy could bind");
     return NULL;
+}
+
+static ps_proxy_t *
+s_proxy_new (int transport, char *upstream, char *downstream, ps_proxy_choose_fn *choose,
+             void *choose_arg)
+{
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.choose = choose;
+    config.choose_arg = choose_arg;
+    return s_proxy_new_config (transport, upstream, downstream, &config);
 }
 
 //  The first proxy, into which the server pushes.
@@ -1017,19 +1032,24 @@ START_TEST (test_junk_proxy)
 }
 END_TEST
 
-//  Receive a READY from the worker on a raw ROUTER; returns its identity.
+//  Receive a READY from the worker on a raw ROUTER, skipping its liveness
+//  beats; returns its identity.
 static zframe_t *
 s_expect_ready (zsock_t *router)
 {
-    zmsg_t *msg = zmsg_recv (router);
-    ck_assert_ptr_nonnull (msg);
-    ck_assert_uint_ge (zmsg_size (msg), 2);
-    zframe_t *identity = zmsg_pop (msg);
-    ps_envelope_t envelope;
-    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &envelope), 0);
-    ck_assert_uint_eq (envelope.type, PS_MSG_READY);
-    zmsg_destroy (&msg);
-    return identity;
+    while (true) {
+        zmsg_t *msg = zmsg_recv (router);
+        ck_assert_ptr_nonnull (msg);
+        ck_assert_uint_ge (zmsg_size (msg), 2);
+        zframe_t *identity = zmsg_pop (msg);
+        ps_envelope_t envelope;
+        ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &envelope), 0);
+        ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+        zmsg_destroy (&msg);
+        if (!(envelope.flags & PS_FLAG_BEAT))
+            return identity;
+        zframe_destroy (&identity);
+    }
 }
 
 START_TEST (test_junk_worker)
@@ -1041,7 +1061,9 @@ START_TEST (test_junk_worker)
     char downstream[256];
     s_bind (router, _i, downstream, sizeof downstream);
     zsock_t *started_pull;
-    record_t record = {.name = "w"};
+    //  This "proxy" never answers beats: the worker must not give up on it
+    //  (and reconnect) during the test.
+    record_t record = {.name = "w", .expiry_ms = 600000};
     record.started = s_started_pair (_i, &started_pull);
     ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_long, &record);
     zframe_t *identity = s_expect_ready (router);
@@ -1185,6 +1207,499 @@ START_TEST (test_destroy_busy)
 END_TEST
 
 //  --------------------------------------------------------------------------
+//  Worker liveness
+
+//  Short intervals, so a test waits for an expiry in about a second
+#define S_BEAT_MS   100
+#define S_EXPIRY_MS 1000
+
+//  The first proxy, with liveness on and the test's loopback for reports.
+static ps_proxy_t *
+s_live_proxy_new (server_t *server, char *downstream)
+{
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.loopback = server->loopback_ep;
+    config.heartbeat_ms = S_BEAT_MS;
+    config.expiry_ms = S_EXPIRY_MS;
+    config.verbose = getenv ("PS_TEST_VERBOSE") != NULL;
+    ps_proxy_t *proxy = s_proxy_new_config (server->transport, server->upstream_ep, downstream,
+                                            &config);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    return proxy;
+}
+
+static void
+s_send_envelope (zsock_t *sock, byte type, byte flags)
+{
+    ps_envelope_t envelope = {.type = type, .flags = flags};
+    ck_assert_int_eq (ps_envelope_send (&envelope, NULL, sock), 0);
+}
+
+//  Receive one message within timeout_ms and decode its envelope (first
+//  frame); NULL if none came.
+static zmsg_t *
+s_recv_envelope (zsock_t *sock, int timeout_ms, ps_envelope_t *envelope)
+{
+    if (!s_wait_readable (sock, timeout_ms))
+        return NULL;
+    zmsg_t *msg = zmsg_recv (sock);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), envelope), 0);
+    return msg;
+}
+
+//  The same on a ROUTER: the routing id goes to *from.
+static zmsg_t *
+s_recv_routed (zsock_t *router, int timeout_ms, zframe_t **from, ps_envelope_t *envelope)
+{
+    if (!s_wait_readable (router, timeout_ms))
+        return NULL;
+    zmsg_t *msg = zmsg_recv (router);
+    ck_assert_ptr_nonnull (msg);
+    *from = zmsg_pop (msg);
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), envelope), 0);
+    return msg;
+}
+
+//  A fake worker: a raw DEALER that names itself, announces itself with
+//  READY and one beat (so the proxy may expire it), and waits for the
+//  proxy's answer to the beat, which proves it is registered.
+static zsock_t *
+s_fake_new (const char *endpoint, const char *name)
+{
+    zsock_t *fake = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (fake, 0);  //  dies like a killed process: nothing more leaves
+    zsock_set_sndtimeo (fake, S_TIMEOUT);
+    byte id[16] = {0};
+    snprintf ((char *) id, sizeof id, "%s", name);
+    zmq_setsockopt (zsock_resolve (fake), ZMQ_ROUTING_ID, id, sizeof id);
+    ck_assert_int_eq (zsock_connect (fake, "%s", endpoint), 0);
+    s_send_envelope (fake, PS_MSG_READY, 0);
+    s_send_envelope (fake, PS_MSG_READY, PS_FLAG_BEAT);
+    ps_envelope_t envelope;
+    zmsg_t *ping = s_recv_envelope (fake, S_TIMEOUT, &envelope);
+    ck_assert_msg (ping != NULL, "the proxy did not answer the beat");
+    ck_assert_uint_eq (zmsg_size (ping), 1);
+    ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+    ck_assert_uint_eq (envelope.flags, PS_FLAG_BEAT);
+    zmsg_destroy (&ping);
+    return fake;
+}
+
+//  The jobs a fake worker holds now (read without waiting); the id of the
+//  last one in *id.
+static int
+s_fake_jobs (zsock_t *fake, uint64_t *id)
+{
+    int jobs = 0;
+    ps_envelope_t envelope;
+    zmsg_t *msg;
+    while ((msg = s_recv_envelope (fake, 0, &envelope))) {
+        ck_assert_uint_eq (envelope.type, PS_MSG_JOB);  //  no pings: it stopped beating
+        *id = envelope.id;
+        jobs++;
+        zmsg_destroy (&msg);
+    }
+    return jobs;
+}
+
+//  A worker that dies holding a job: its job is reported lost to the
+//  loopback (502, LOST, the job's own flags and kind), within the expiry,
+//  and the next jobs are served by the others.
+START_TEST (test_lost_job_reported)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    zsock_t *fake = s_fake_new (downstream, "dies");
+
+    ps_envelope_t envelope = {
+        .type = PS_MSG_JOB, .kind = PS_KIND_HTTP, .flags = PS_FLAG_HEAD, .id = 42};
+    zmsg_t *payload = zmsg_new ();
+    zmsg_addstr (payload, "x");
+    ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
+    zmsg_t *job = s_recv_envelope (fake, S_TIMEOUT, &envelope);
+    ck_assert_ptr_nonnull (job);
+    ck_assert (envelope.type == PS_MSG_JOB && envelope.id == 42);
+    zmsg_destroy (&job);
+    int64_t died = zclock_mono ();
+    zsock_destroy (&fake);
+
+    result_t result;
+    s_expect_result (server, &result);
+    int64_t elapsed = zclock_mono () - died;
+    ck_assert (result.envelope.id == 42);
+    ck_assert_uint_eq (result.envelope.status, 502);
+    ck_assert_uint_eq (result.envelope.flags, PS_FLAG_LOST | PS_FLAG_HEAD);
+    ck_assert_uint_eq (result.envelope.kind, PS_KIND_HTTP);
+    ck_assert_str_eq (result.body, "worker lost\n");
+    ck_assert_msg (elapsed < S_EXPIRY_MS + 2000, "lost job reported after %" PRId64 " ms", elapsed);
+
+    //  Service goes on with a real worker; nothing more about job 42
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    s_run_jobs (server, 100, 10, NULL, NULL);
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 100);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  A worker that hangs (connected, but silent): the one job it swallowed is
+//  reported lost once it is dropped, and it never gets another; a worker
+//  that is gone (its socket closed) gets none at all. The live worker
+//  serves the rest.
+START_TEST (test_dead_worker_not_routed)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    //  Registered first, so they are the longest idle
+    zsock_t *hung = s_fake_new (downstream, "hung");
+    zsock_t *gone = s_fake_new (downstream, "gone");
+    zsock_destroy (&gone);
+    record_t record = {.name = "w", .heartbeat_ms = S_BEAT_MS};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+
+    const int count = 20;
+    for (int id = 1; id <= count; id++)
+        s_send_job (server->push, (uint64_t) id, "job");
+    int lost = 0;
+    uint64_t lost_id = 0;
+    bool seen[21] = {false};
+    for (int i = 0; i < count; i++) {
+        result_t result;
+        s_expect_result (server, &result);
+        ck_assert (result.envelope.id >= 1 && result.envelope.id <= (uint64_t) count);
+        ck_assert_msg (!seen[result.envelope.id], "two results for one job");
+        seen[result.envelope.id] = true;
+        if (result.envelope.status == 502) {
+            ck_assert_uint_eq (result.envelope.flags, PS_FLAG_LOST);
+            lost++;
+            lost_id = result.envelope.id;
+        }
+        else {
+            ck_assert_uint_eq (result.envelope.status, 200);
+            ck_assert_str_eq (result.worker, "w");
+        }
+    }
+    //  The hung worker took exactly one (the first job, as longest idle),
+    //  and that one was reported. The closed one could at most have taken a
+    //  job in the instant before the proxy saw it go, and then that job
+    //  would have been reported too.
+    uint64_t hung_id = 0;
+    ck_assert_int_eq (s_fake_jobs (hung, &hung_id), 1);
+    ck_assert (lost >= 1 && lost <= 2);
+    ck_assert (hung_id == 1);
+    ck_assert (seen[hung_id] && (lost == 2 || lost_id == hung_id));
+
+    //  Dropped: more jobs, none for the hung worker
+    s_run_jobs (server, 100, 10, NULL, NULL);
+    ck_assert_int_eq (s_fake_jobs (hung, &hung_id), 0);
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, count - lost + 100);
+    zsock_destroy (&hung);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  Keeps the worker thread for compute_ms without ever asking whether the
+//  job was cancelled, as a long computation would.
+static int
+s_compute (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    record->calls++;
+    int64_t end = zclock_mono () + record->compute_ms;
+    volatile uint64_t sum = 0;
+    while (zclock_mono () < end)
+        for (int i = 0; i < 10000; i++)
+            sum += (uint64_t) i * (uint64_t) i;
+    return s_reply_text (work, record, 200, "computed");
+}
+
+//  A busy worker that computes for three expiry periods is not dropped: its
+//  busy beats keep it (a lost report would come before its answer).
+START_TEST (test_busy_worker_kept)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    record_t record = {.name = "w", .heartbeat_ms = S_BEAT_MS, .compute_ms = 3 * S_EXPIRY_MS};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_compute, &record);
+
+    int64_t start = zclock_mono ();
+    s_send_job (server->push, 1, "long");
+    result_t result;
+    ck_assert (s_recv_result (server, 3 * S_EXPIRY_MS + S_TIMEOUT, &result));
+    ck_assert (result.envelope.id == 1);
+    ck_assert_msg (result.envelope.status == 200, "status %d, flags %d: %s", result.envelope.status,
+                   result.envelope.flags, result.body);
+    ck_assert_str_eq (result.body, "computed");
+    ck_assert_int_ge (zclock_mono () - start, 3 * S_EXPIRY_MS);
+    //  Still known and idle: the next job goes to it
+    s_send_job (server->push, 2, "short");
+    s_expect_result (server, &result);
+    ck_assert (result.envelope.id == 2);
+    ck_assert_uint_eq (result.envelope.status, 200);
+
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 2);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  Connections closed by peers of a monitored socket, read within
+//  timeout_ms (or until the first one, if until_one).
+static int
+s_disconnected (zactor_t *monitor, int timeout_ms, bool until_one)
+{
+    int count = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    do {
+        int64_t left = deadline - zclock_mono ();
+        if (!s_wait_readable ((zsock_t *) monitor, left > 0 ? (int) left : 0))
+            break;
+        zmsg_t *event = zmsg_recv (monitor);
+        if (event && zframe_streq (zmsg_first (event), "DISCONNECTED"))
+            count++;
+        zmsg_destroy (&event);
+    } while (zclock_mono () < deadline && !(until_one && count > 0));
+    return count;
+}
+
+//  Play the proxy for ms: answer every idle beat of the worker, which must
+//  come from its job socket (identity). Returns how many came.
+static int
+s_answer_beats (zsock_t *router, zframe_t *identity, int ms)
+{
+    int beats = 0;
+    int64_t until = zclock_mono () + ms;
+    while (zclock_mono () < until) {
+        zframe_t *from;
+        ps_envelope_t envelope;
+        zmsg_t *beat = s_recv_routed (router, 20, &from, &envelope);
+        if (!beat)
+            continue;
+        if (!zframe_eq (from, identity)) {
+            //  Only an old connection, renamed by the ROUTER, may say more
+            ck_assert (zframe_size (from) > 0 && zframe_data (from)[0] == 0);
+            zframe_destroy (&from);
+            zmsg_destroy (&beat);
+            continue;
+        }
+        ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+        ck_assert_uint_eq (envelope.flags, PS_FLAG_BEAT);
+        zmsg_destroy (&beat);
+        beats++;
+        ps_envelope_t answer = {.type = PS_MSG_READY, .flags = PS_FLAG_BEAT};
+        zmsg_t *ping = zmsg_new ();
+        zmsg_append (ping, &from);
+        zmsg_append (ping, &(zframe_t *){ps_envelope_encode (&answer)});
+        if (zmsg_send (&ping, router) != 0) {
+            ck_assert_int_eq (zmq_errno (), EHOSTUNREACH);  //  between two connections
+            zmsg_destroy (&ping);
+        }
+    }
+    return beats;
+}
+
+//  What a worker says to its proxy, seen from a raw ROUTER: READY, idle
+//  beats (each answered here) and no new connection while they are
+//  answered; once the answers stop, new connections (it gives the proxy up
+//  for dead and reconnects) within its expiry; and busy beats from its
+//  second socket naming it, while a job runs.
+START_TEST (test_worker_beats)
+{
+    int transport = _i == 0 ? S_TCP : S_IPC;
+    server_t *server = s_server_new (transport);
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_handover (router, 1);  //  as a proxy does
+    zsock_set_router_mandatory (router, 1);
+    zsock_set_sndtimeo (router, S_TIMEOUT);
+    zactor_t *monitor = zactor_new (zmonitor, router);
+    zstr_sendx (monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx (monitor, "START", NULL);
+    zsock_wait (monitor);
+    char downstream[256];
+    s_bind (router, transport, downstream, sizeof downstream);
+    zsock_t *started_pull;
+    record_t record = {.name = "w", .heartbeat_ms = S_BEAT_MS, .expiry_ms = 5 * S_BEAT_MS};
+    record.started = s_started_pair (transport, &started_pull);
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_long, &record);
+
+    //  READY from the job socket, which has a 16-byte routing id
+    ps_envelope_t envelope;
+    zframe_t *identity, *from;
+    zmsg_t *msg = s_recv_routed (router, S_TIMEOUT, &identity, &envelope);
+    ck_assert_ptr_nonnull (msg);
+    ck_assert_uint_eq (zframe_size (identity), 16);
+    ck_assert_uint_eq (envelope.flags, 0);
+    zmsg_destroy (&msg);
+
+    //  Answered beats for four expiry periods: only beats come, from the
+    //  job socket, and the two connections (job socket, beater) stay.
+    int beats = s_answer_beats (router, identity, 4 * record.expiry_ms);
+    ck_assert_int_ge (beats, 4 * record.expiry_ms / S_BEAT_MS / 2);
+    ck_assert_int_eq (s_disconnected (monitor, 0, false), 0);
+
+    //  A job: busy beats come from another connection, name the worker and
+    //  the job
+    ps_envelope_t job = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 9};
+    msg = zmsg_new ();
+    zmsg_addstr (msg, "long");
+    zmsg_prepend (msg, &(zframe_t *){ps_envelope_encode (&job)});
+    zmsg_prepend (msg, &(zframe_t *){zframe_dup (identity)});
+    ck_assert_int_eq (zmsg_send (&msg, router), 0);
+    s_expect_started (started_pull, 9);
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    bool busy_beat = false;
+    while (!busy_beat && zclock_mono () < deadline) {
+        msg = s_recv_routed (router, 100, &from, &envelope);
+        if (!msg)
+            continue;
+        if (envelope.flags & PS_FLAG_BUSY) {
+            ck_assert_uint_eq (envelope.flags, PS_FLAG_BUSY | PS_FLAG_BEAT);
+            ck_assert (envelope.id == 9);
+            ck_assert (!zframe_eq (from, identity));
+            ck_assert_uint_eq (zmsg_size (msg), 2);
+            ck_assert (zframe_eq (zmsg_last (msg), identity));
+            busy_beat = true;
+        }
+        zframe_destroy (&from);
+        zmsg_destroy (&msg);
+    }
+    ck_assert_msg (busy_beat, "no busy beat");
+    result_t result;
+    s_cancel_until_result (server, 9, &result);
+    ck_assert_str_eq (result.body, "cancelled");
+    ck_assert_int_eq (s_disconnected (monitor, 0, false), 0);
+
+    //  No answers any more: within its expiry the worker gives the proxy
+    //  up for dead and connects anew (both sockets, the same routing id):
+    //  its old connections close
+    int64_t silent = zclock_mono ();
+    ck_assert_int_eq (s_disconnected (monitor, record.expiry_ms / 2, false), 0);
+    ck_assert_int_ge (s_disconnected (monitor, record.expiry_ms + 2000, true), 1);
+    int64_t waited = zclock_mono () - silent;
+    ck_assert_msg (waited < record.expiry_ms + 2000, "reconnected after %" PRId64 " ms", waited);
+
+    ps_worker_destroy (&worker);
+    zframe_destroy (&identity);
+    zactor_destroy (&monitor);
+    zsock_destroy (&router);
+    zsock_destroy (&record.started);
+    zsock_destroy (&started_pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+static void
+s_count_named (result_t *result, void *arg)
+{
+    int *counts = (int *) arg;
+    ck_assert (result->worker[0] == 'w' && (result->worker[1] == '0' || result->worker[1] == '1'));
+    counts[result->worker[1] - '0']++;
+}
+
+//  A proxy restarted on the same endpoints: the workers, left running,
+//  register with the new one by themselves and service resumes.
+START_TEST (test_proxy_restart)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    record_t records[2] = {{.name = "w0", .heartbeat_ms = S_BEAT_MS, .expiry_ms = S_EXPIRY_MS},
+                           {.name = "w1", .heartbeat_ms = S_BEAT_MS, .expiry_ms = S_EXPIRY_MS}};
+    ps_worker_t *workers[2];
+    for (int i = 0; i < 2; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
+    s_run_jobs (server, 100, 10, NULL, NULL);
+
+    ps_proxy_destroy (&proxy);
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = server->upstream_ep;
+    config.downstream = downstream;
+    config.loopback = server->loopback_ep;
+    config.heartbeat_ms = S_BEAT_MS;
+    config.expiry_ms = S_EXPIRY_MS;
+    //  Endpoints are released asynchronously: poll until the bind works
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    while (!proxy && zclock_mono () < deadline)
+        if (!(proxy = ps_proxy_new (&config)))
+            zclock_sleep (20);
+    ck_assert_ptr_nonnull (proxy);
+    //  The server side connects anew: a job sent at once could otherwise
+    //  still go down its old connection to the dying proxy (the sockets of
+    //  a process that exits are closed at once; the old proxy's here are
+    //  closed in the background).
+    zsock_destroy (&server->push);
+    server->push = zsock_new (ZMQ_PUSH);
+    zsock_set_sndtimeo (server->push, S_TIMEOUT);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+
+    //  Both workers come back: rounds of jobs until each has served some
+    int counts[2] = {0, 0};
+    deadline = zclock_mono () + S_TIMEOUT;
+    while ((counts[0] == 0 || counts[1] == 0) && zclock_mono () < deadline)
+        s_run_jobs (server, 20, 4, s_count_named, counts);
+    ck_assert_msg (counts[0] > 0 && counts[1] > 0, "after the restart: %d and %d jobs", counts[0],
+                   counts[1]);
+
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  The server's interrupt PUB restarted on the same endpoint (ipc or tcp,
+//  as between processes): the worker's SUB reconnects and cancellations
+//  still reach a running job.
+START_TEST (test_interrupt_reconnect)
+{
+    int transport = _i == 0 ? S_IPC : S_TCP;
+    server_t *server = s_server_new (transport);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    zsock_t *started_pull;
+    record_t record = {.name = "w"};
+    record.started = s_started_pair (transport, &started_pull);
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_long, &record);
+    s_send_job (server->push, 1, "long");
+    s_expect_started (started_pull, 1);
+    result_t result;
+    s_cancel_until_result (server, 1, &result);
+    ck_assert_str_eq (result.body, "cancelled");
+
+    zsock_destroy (&server->interrupt);
+    server->interrupt = zsock_new (ZMQ_PUB);
+    zsock_set_sndtimeo (server->interrupt, S_TIMEOUT);
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    while (zsock_bind (server->interrupt, "%s", server->interrupt_ep) == -1
+           && zclock_mono () < deadline)
+        zclock_sleep (20);
+    s_send_job (server->push, 2, "long");
+    s_expect_started (started_pull, 2);
+    s_cancel_until_result (server, 2, &result);
+    ck_assert (result.envelope.id == 2);
+    ck_assert_str_eq (result.body, "cancelled");
+
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.cancels_seen, 2);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&record.started);
+    zsock_destroy (&started_pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
 //  Bad endpoints and the bare actor form
 
 START_TEST (test_bad_endpoints)
@@ -1322,6 +1837,12 @@ s_suite (void)
     s_add (suite, "test_destroy_busy", test_destroy_busy, 2);
     s_add (suite, "test_bad_endpoints", test_bad_endpoints, 1);
     s_add (suite, "test_bare_actors", test_bare_actors, 1);
+    s_add (suite, "test_lost_job_reported", test_lost_job_reported, S_TRANSPORTS);
+    s_add (suite, "test_dead_worker_not_routed", test_dead_worker_not_routed, S_TRANSPORTS);
+    s_add (suite, "test_busy_worker_kept", test_busy_worker_kept, 2);
+    s_add (suite, "test_worker_beats", test_worker_beats, 2);
+    s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
+    s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     return suite;
 }
 

@@ -41,6 +41,8 @@ typedef enum {
 
 #define PS_FLAG_BUSY 0x01 //  READY/heartbeat sent by a worker still working
 #define PS_FLAG_HEAD 0x02 //  JOB/RESULT: the request was HEAD
+#define PS_FLAG_BEAT 0x04 //  READY: a liveness beat that changes no state (docs/PROTOCOL.md)
+#define PS_FLAG_LOST 0x08 //  RESULT from a proxy: the worker holding the job was lost (502)
 
 typedef struct {
     uint8_t type;

@@ -10,6 +10,11 @@
 
     A chooser may pick the worker for a job from the idle workers'
     heartbeats (traffic shaping).
+
+    Workers that send liveness beats are dropped when they fall silent, and
+    the job a dropped worker held is reported lost to the server; a job is
+    never handed to a worker the proxy cannot reach (the next idle one gets
+    it). Idle beats are answered, so workers notice a dead proxy.
 */
 #ifndef PS_PROXY_H_INCLUDED
 #define PS_PROXY_H_INCLUDED
@@ -34,6 +39,14 @@ typedef struct {
     void *choose_arg;
     int hwm;                    //  send/receive HWM of both sockets (default 10000)
     bool verbose;               //  log junk and worker changes
+    //  Worker liveness (docs/PROTOCOL.md, "Liveness"). A worker that sends
+    //  beats and is then silent for expiry_ms is dropped; the job it held
+    //  is reported to the server's loopback, if given, as a RESULT 502 with
+    //  PS_FLAG_LOST (the server retries a GET/HEAD once). 0 in either
+    //  interval turns that part off (a zeroed config: no expiry).
+    const char *loopback;       //  optional: PUSH, connected to the server's loopback
+    int heartbeat_ms;           //  how often silent workers are looked for (default 1000)
+    int expiry_ms;              //  silence after which a worker is dropped (default 3000)
 } ps_proxy_config_t;
 
 void ps_proxy_config_defaults (ps_proxy_config_t *config);

@@ -68,6 +68,15 @@ typedef struct {
     int send_timeout_ms;    //  no send blocks longer (default 1000)
     int hwm;                //  socket HWMs (default 10000)
     bool verbose;
+    //  Liveness (docs/PROTOCOL.md): beats go to the proxy every
+    //  heartbeat_ms, while idle and, from a second socket owned by a
+    //  thread of the worker's own, while the work function runs (so a long
+    //  computation is not taken for a dead worker). Idle and not a word
+    //  from the proxy for expiry_ms: the worker reconnects and announces
+    //  itself again (a restarted proxy learns of it). 0: off (a zeroed
+    //  config sends no beats).
+    int heartbeat_ms;       //  default 1000
+    int expiry_ms;          //  default 3000
 } ps_worker_config_t;
 
 void ps_worker_config_defaults (ps_worker_config_t *config);
