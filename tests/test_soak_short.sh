@@ -34,7 +34,7 @@ sleep 0.2 # wait_port's own connection has gone before the fds baseline
 rc=0
 # in the background so that the trap stops it too if the test is stopped
 timeout $((SOAK_SECONDS + 40)) "$PY" "$top/bench/soak.py" soak --port "$port" --pid "$pid" \
-  --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --timeout 5 --strict-fds --seed 6 &
+  --seconds "$SOAK_SECONDS" --rate "$SOAK_RATE" --timeout 10 --strict-fds --seed 6 &
 driver=$!
 pids+=("$driver")
 wait "$driver" || rc=$?
