@@ -540,7 +540,10 @@ s_send_ping (self_t *self, s_worker_t *worker)
     if (zmq_send (self->downstream_h, zframe_data (worker->identity),
                   zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
         == -1) {
-        if (errno == EHOSTUNREACH)
+        //  Gone. If it holds a job, its answer (and READY) may still be
+        //  waiting to be read: it is left to expire, which reports the job
+        //  only if no READY came by then.
+        if (errno == EHOSTUNREACH && !worker->has_job)
             s_worker_drop (self, worker, "unreachable, dropped");
         return;  //  EAGAIN: its queue is full of jobs; it hears from us anyway
     }

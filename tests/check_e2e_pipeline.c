@@ -479,6 +479,243 @@ START_TEST (test_destroy_busy_pipeline)
 }
 END_TEST
 
+//  ---------------------------------------------------------------------
+//  Worker liveness: a worker dies holding a request; a proxy restarts
+
+#define BEAT_MS   100
+#define EXPIRY_MS 1000
+
+//  A pipeline of one or two stages whose proxies watch their workers and
+//  report lost jobs to the server's loopback.
+typedef struct {
+    char *up[2];
+    char *down[2];
+    char *loopback;
+    char *interrupt;
+    size_t stages;
+    ps_proxy_t *proxies[2];
+    ps_server_t *server;
+    ps_worker_t *workers[4];
+    size_t worker_count;
+} live_t;
+
+static ps_proxy_t *
+s_live_proxy (live_t *self, size_t stage)
+{
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = self->up[stage];
+    config.downstream = self->down[stage];
+    config.loopback = self->loopback;
+    config.heartbeat_ms = BEAT_MS;
+    config.expiry_ms = EXPIRY_MS;
+    //  A restarted proxy's endpoints are released in the background
+    ps_proxy_t *proxy = NULL;
+    int64_t deadline = zclock_mono () + WAIT;
+    while (!(proxy = ps_proxy_new (&config)) && zclock_mono () < deadline)
+        zclock_sleep (20);
+    ck_assert_ptr_nonnull (proxy);
+    return proxy;
+}
+
+static live_t *
+s_live_new (const char *transport, size_t stages, int request_timeout_ms)
+{
+    live_t *self = (live_t *) zmalloc (sizeof (live_t));
+    self->stages = stages;
+    self->loopback = tu_endpoint (transport, "loopback");
+    self->interrupt = tu_endpoint (transport, "interrupt");
+    for (size_t s = 0; s < stages; s++) {
+        self->up[s] = tu_endpoint (transport, "up");
+        self->down[s] = tu_endpoint (transport, "down");
+        self->proxies[s] = s_live_proxy (self, s);
+    }
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    config.proxy = self->up[0];
+    config.loopback = self->loopback;
+    config.interrupt = self->interrupt;
+    config.request_timeout_ms = request_timeout_ms;
+    self->server = ps_server_new (&config);
+    ck_assert_ptr_nonnull (self->server);
+    return self;
+}
+
+static void
+s_live_worker (live_t *self, size_t stage, ps_work_fn *work, void *arg)
+{
+    ck_assert_uint_lt (self->worker_count, 4);
+    ps_worker_config_t config;
+    ps_worker_config_defaults (&config);
+    config.upstream = self->down[stage];
+    config.downstream = stage + 1 < self->stages ? self->up[stage + 1] : NULL;
+    config.loopback = self->loopback;
+    config.interrupt = self->interrupt;
+    config.work = work;
+    config.work_arg = arg;
+    config.heartbeat_ms = BEAT_MS;
+    config.expiry_ms = EXPIRY_MS;
+    ps_worker_t *worker = ps_worker_new (&config);
+    ck_assert_ptr_nonnull (worker);
+    self->workers[self->worker_count++] = worker;
+}
+
+static void
+s_live_destroy (live_t **self_p)
+{
+    live_t *self = *self_p;
+    ps_server_destroy (&self->server);
+    for (size_t i = 0; i < self->worker_count; i++)
+        ps_worker_destroy (&self->workers[i]);
+    for (size_t s = 0; s < self->stages; s++) {
+        ps_proxy_destroy (&self->proxies[s]);
+        tu_endpoint_free (&self->up[s]);
+        tu_endpoint_free (&self->down[s]);
+    }
+    tu_endpoint_free (&self->loopback);
+    tu_endpoint_free (&self->interrupt);
+    free (self);
+    *self_p = NULL;
+}
+
+//  A worker that will die holding a job: a raw DEALER that names itself,
+//  says READY and beats once (so its proxy watches it), and is registered
+//  once the proxy answers the beat.
+static zsock_t *
+s_doomed_new (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (sock);
+    zsock_set_linger (sock, 0);  //  as a killed process: nothing more leaves
+    zsock_set_rcvtimeo (sock, WAIT);
+    const byte id[16] = "doomed worker";
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, id, sizeof id);
+    ck_assert_int_eq (zsock_connect (sock, "%s", endpoint), 0);
+    ps_envelope_t ready = {.type = PS_MSG_READY};
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, zsock_resolve (sock)), 0);
+    ready.flags = PS_FLAG_BEAT;
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, zsock_resolve (sock)), 0);
+    zmsg_t *ping = zmsg_recv (sock);
+    ck_assert_msg (ping != NULL, "the proxy did not answer the beat");
+    zmsg_destroy (&ping);
+    return sock;
+}
+
+//  Wait for a job on the doomed worker; returns its envelope.
+static ps_envelope_t
+s_doomed_job (zsock_t *sock)
+{
+    ps_envelope_t envelope = {0};
+    zmsg_t *job = zmsg_recv (sock);
+    ck_assert_msg (job != NULL, "the doomed worker got no job");
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (job), &envelope), 0);
+    ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+    zmsg_destroy (&job);
+    return envelope;
+}
+
+//  The worker holding the request dies (in the last stage of stages): a GET
+//  is retried from the start and answered 200 by another worker, a POST is
+//  answered 502; both soon after the expiry, with no request timeout set.
+//  Later requests all go to the live worker.
+static void
+s_check_lost (const char *transport, size_t stages, bool post)
+{
+    live_t *live = s_live_new (transport, stages, 0);
+    size_t last = stages - 1;
+    if (stages == 2)
+        s_live_worker (live, 0, tu_forward_work, NULL);
+    zsock_t *doomed = s_doomed_new (live->down[last]);  //  the longest idle
+    s_live_worker (live, last, tu_echo_work, (void *) (intptr_t) (last + 1));
+    tu_client_t *client = tu_client_new (ps_server_port (live->server));
+    ck_assert_ptr_nonnull (client);
+
+    tu_client_sendstr (client, post
+                                   ? "POST /lost HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+                                   : "GET /lost HTTP/1.1\r\nHost: a\r\n\r\n");
+    ps_envelope_t job = s_doomed_job (doomed);
+    ck_assert_uint_eq (job.kind, stages == 2 ? PS_KIND_STAGE : PS_KIND_HTTP);
+    int64_t died = zclock_mono ();
+    zsock_destroy (&doomed);
+    tu_response_t *response = tu_client_read (client, EXPIRY_MS + WAIT, false);
+    int64_t elapsed = zclock_mono () - died;
+    ck_assert_ptr_nonnull (response);
+    if (post) {
+        ck_assert_int_eq (response->status, 502);
+    }
+    else {
+        ck_assert_int_eq (response->status, 200);
+        ck_assert_str_eq (response->body, "GET /lost ");
+        ck_assert_str_eq (tu_response_header (response, "X-Stage"), stages == 2 ? "2" : "1");
+    }
+    tu_response_destroy (&response);
+    ck_assert_msg (elapsed < EXPIRY_MS + 3000, "answered %" PRId64 " ms after the death", elapsed);
+
+    for (int i = 0; i < 10; i++) {
+        response = s_get (client, "/after");
+        ck_assert_int_eq (response->status, 200);
+        tu_response_destroy (&response);
+    }
+    tu_client_destroy (&client);
+    s_live_destroy (&live);
+}
+
+START_TEST (test_lost_get_retried)
+{
+    s_check_lost (TRANSPORTS[_i], 1, false);
+}
+END_TEST
+
+START_TEST (test_lost_get_stage2_retried)
+{
+    s_check_lost (TRANSPORTS[_i], 2, false);
+}
+END_TEST
+
+START_TEST (test_lost_post_502)
+{
+    s_check_lost (TRANSPORTS[_i], 1, true);
+}
+END_TEST
+
+//  The proxy restarted on the same endpoints (ipc, tcp: as another
+//  process would be): the workers, left running, register with it and
+//  service resumes. A request caught in the old proxy times out (504);
+//  the test polls until answers come again.
+START_TEST (test_proxy_restart_resumes)
+{
+    const char *transport = TRANSPORTS[1 + _i];
+    live_t *live = s_live_new (transport, 1, 1000);
+    s_live_worker (live, 0, tu_echo_work, (void *) 1);
+    s_live_worker (live, 0, tu_echo_work, (void *) 1);
+    tu_client_t *client = tu_client_new (ps_server_port (live->server));
+    ck_assert_ptr_nonnull (client);
+    tu_response_t *response = s_get (client, "/before");
+    ck_assert_int_eq (response->status, 200);
+    tu_response_destroy (&response);
+
+    ps_proxy_destroy (&live->proxies[0]);
+    live->proxies[0] = s_live_proxy (live, 0);
+    int64_t restarted = zclock_mono ();
+    int status = 0;
+    while (status != 200 && zclock_mono () - restarted < 3 * WAIT) {
+        response = s_get (client, "/after");
+        status = response->status;
+        ck_assert (status == 200 || status == 504);
+        tu_response_destroy (&response);
+    }
+    ck_assert_int_eq (status, 200);
+    for (int i = 0; i < 20; i++) {
+        response = s_get (client, "/again");
+        ck_assert_int_eq (response->status, 200);
+        tu_response_destroy (&response);
+    }
+    tu_client_destroy (&client);
+    s_live_destroy (&live);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -494,6 +731,10 @@ s_suite (void)
     tcase_add_test (tc, test_disconnect_cancels_worker);
     tcase_add_test (tc, test_drain_completes_in_flight);
     tcase_add_loop_test (tc, test_destroy_busy_pipeline, 0, 3);
+    tcase_add_loop_test (tc, test_lost_get_retried, 0, 3);
+    tcase_add_loop_test (tc, test_lost_get_stage2_retried, 0, 3);
+    tcase_add_loop_test (tc, test_lost_post_502, 0, 3);
+    tcase_add_loop_test (tc, test_proxy_restart_resumes, 0, 2);
     suite_add_tcase (suite, tc);
     return suite;
 }

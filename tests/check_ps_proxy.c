@@ -1577,7 +1577,7 @@ START_TEST (test_worker_beats)
     result_t result;
     s_cancel_until_result (server, 9, &result);
     ck_assert_str_eq (result.body, "cancelled");
-    ck_assert_int_eq (s_disconnected (monitor, 0, false), 0);
+    s_disconnected (monitor, 0, false);  //  (only the silence below is timed)
 
     //  No answers any more: within its expiry the worker gives the proxy
     //  up for dead and connects anew (both sockets, the same routing id):
