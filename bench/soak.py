@@ -204,6 +204,24 @@ def ms(x):
 # --- soak -------------------------------------------------------------------
 
 LETTERS = (string.ascii_letters + string.digits).encode()
+# Request bodies are slices of one random block: building each byte with
+# random.choice would make the driver, not the server, the bottleneck.
+FILLER = bytes(random.choice(LETTERS) for _ in range(1 << 16))
+
+
+def filler(n):
+    start = random.randrange(len(FILLER) - n)
+    return FILLER[start:start + n]
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far, or -1."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return -1.0
 
 
 class SoakRequest:
@@ -212,7 +230,7 @@ class SoakRequest:
     def __init__(self, nonce, kind, close=False):
         self.nonce, self.kind = nonce, kind
         conn_line = "Connection: close\r\n" if close else ""
-        pad = "".join(random.choice("abcdefghij") for _ in range(random.randint(0, 48)))
+        pad = filler(random.randint(0, 48)).decode()
         self.target = "/soak/%s?n=%s&pad=%s" % (kind, nonce, pad)
         head = "%s %s HTTP/1.1\r\nHost: soak\r\nX-Nonce: %s\r\n%s" % (
             "GET" if kind == "get" else "POST", self.target, nonce, conn_line)
@@ -221,8 +239,7 @@ class SoakRequest:
             self.raw = (head + "\r\n").encode()
             return
         self.method = "POST"
-        filler = bytes(random.choice(LETTERS) for _ in range(random.randint(0, 4096)))
-        self.body = nonce.encode() + b":" + filler
+        self.body = nonce.encode() + b":" + filler(random.randint(0, 4096))
         if kind == "post":
             self.raw = (head + "Content-Length: %d\r\n\r\n" % len(self.body)).encode() + self.body
             return
@@ -276,7 +293,7 @@ class Soak:
 
     def nonce(self):
         self.serial += 1
-        return "%x-%s" % (self.serial, "".join(random.choice("0123456789abcdef") for _ in range(8)))
+        return "%x-%08x" % (self.serial, random.getrandbits(32))
 
     def note(self, what, detail):
         self.stats[what] += 1
@@ -355,6 +372,7 @@ class Soak:
     async def run(self):
         args = self.args
         fds_start = fd_count(args.pid) if args.pid else -1
+        cpu_daemon, cpu_self = cpu_seconds(args.pid) if args.pid else -1, time.process_time()
         sampler = Sampler([args.pid])
         sampler.start()
         interval = 1.0 / args.rate
@@ -389,6 +407,8 @@ class Soak:
             await asyncio.sleep(0.1)
             fds_end = fd_count(args.pid)
         await sampler.stop()
+        self.cpu = ((cpu_seconds(args.pid) - cpu_daemon) if args.pid else -1,
+                    time.process_time() - cpu_self)
         self.report(i - skipped, skipped, elapsed, sampler, fds_start, fds_end)
 
     def report(self, ops, skipped, elapsed, sampler, fds_start, fds_end):
@@ -402,6 +422,8 @@ class Soak:
             print("    %-9s p50 %7s  p99 %7s  max %7s" % (
                 k, ms(percentile(lat, 50)), ms(percentile(lat, 99)),
                 ms(max(lat) if lat else float("nan"))))
+        print("  CPU seconds: daemon %.1f, this driver %.1f (of %.0f s; a driver near 1 CPU-second"
+              " per second is the bottleneck, not the server)" % (self.cpu[0], self.cpu[1], elapsed))
         if skipped:
             print("  %d operations not started (more than %d in progress)" % (
                 skipped, args.max_concurrency))
