@@ -14,6 +14,7 @@
     value is dropped with a warning, so a worker can never split a response.
 */
 #include "prime_server/prime_server.h"
+#include "ps_http_private.h"
 
 #include <string.h>
 #include <strings.h>
@@ -140,13 +141,12 @@ ps_http_date (char *buf)
 //  What happens to one user header
 typedef enum { S_KEEP, S_DROP, S_CONTENT_LENGTH, S_DATE } s_header_use_t;
 
-//  tchar of RFC 9110 5.6.2
+//  tchar of RFC 9110 5.6.2: one load from the request side's table (the
+//  strchr over the specials it replaces was most of a reply's header check)
 static bool
 s_is_tchar (unsigned char ch)
 {
-    static const char *extra = "!#$%&'*+-.^_`|~";
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-           || (ch && strchr (extra, ch));
+    return (ps_http_char_class[ch] & PS_HTTP_TCHAR) != 0;
 }
 
 static s_header_use_t
