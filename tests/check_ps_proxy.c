@@ -1423,7 +1423,7 @@ s_compute (ps_work_t *work, void *arg)
         //  does not, unless the thread makes a system call now and then.
         sched_yield ();
     }
-    return s_reply_text (work, record, 200, "computed");
+    return s_reply_text (work, record, 200, sum ? "computed" : "computed nothing");
 }
 
 //  A busy worker that computes for three expiry periods is not dropped: its
