@@ -20,6 +20,8 @@ static const char *s_usage_text =
     "               connect here with jobs\n"
     "  DOWNSTREAM   bind: this stage's workers (prime_workerd UPSTREAM) connect here\n"
     "options:\n"
+    "  -l, --loopback ENDPOINT    prime_httpd's LOOPBACK: jobs lost with a dead worker are\n"
+    "                             reported there (GET/HEAD retried, else 502 at once)\n"
     "  -v, --verbose              log junk frames and workers coming and going\n"
     "  -q, --quiet                no startup or shutdown lines\n"
     "  -h, --help                 this text\n"
@@ -31,16 +33,20 @@ int
 main (int argc, char *argv[])
 {
     ps_daemon_init ("prime_proxyd", s_usage_text);
-    static const struct option long_options[] = {{"verbose", no_argument, NULL, 'v'},
-                                                 {"quiet", no_argument, NULL, 'q'},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {
+        {"loopback", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
     bool verbose = false, quiet = false;
+    const char *loopback = NULL;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":vqhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":l:vqhV", long_options, NULL)) != -1) {
         switch (opt) {
+        case 'l':
+            loopback = optarg;
+            ps_daemon_check_endpoint (loopback, "--loopback", false);
+            break;
         case 'v':
             verbose = true;
             break;
@@ -74,6 +80,7 @@ main (int argc, char *argv[])
     config.upstream = upstream;
     config.downstream = downstream;
     config.verbose = verbose;
+    config.loopback = loopback;
     ps_proxy_t *proxy = ps_proxy_new (&config);
     if (!proxy) {
         fprintf (stderr, "prime_proxyd: cannot bind %s and %s\n", upstream, downstream);
