@@ -2,28 +2,20 @@
 # test_worker_liveness.sh: the split prime service survives a worker
 # process killed with SIGKILL mid-request and a proxy process restarted.
 #
-# NOT IN TESTS YET: it needs the "worker liveness" part of issue 5 in the
-# library (workers heartbeat, proxies drop silent workers and report their
-# lost jobs, the server retries GET/HEAD once and otherwise answers 502,
-# workers re-register with a restarted proxy). The assertions that wait
-# for it are marked [liveness] below; add this script to TESTS in
-# Makefile.am when they pass. A proxy reports the jobs of a lost worker to
-# the server's loopback (ps_proxy_config_t.loopback in the liveness work):
-# prime_proxyd needs an option for it then (e.g. --loopback ENDPOINT), to
-# be passed to both proxies below.
+# Proxies get --loopback so that they report the jobs of a lost worker to
+# the server, which retries a GET/HEAD once and otherwise answers 502.
 #
 # - a compute worker process is SIGKILLed while working on a GET: that
 #   client still gets the right answer (retried on the other worker)
-#   within a few seconds [liveness];
-# - the same with a POST: 502 or 503 within a few seconds [liveness];
+#   within a few seconds;
+# - the same with a POST: 502 or 503 within a few seconds;
 # - afterwards 20 requests are all answered at once: none is routed to the
-#   dead worker [liveness: today a job may be handed to the dead peer if
-#   the proxy has not noticed the disconnect];
+#   dead worker;
 # - the compute proxy is SIGKILLed and started again on the same
 #   endpoints: the workers re-register and service resumes by itself
-#   within a few seconds [liveness];
+#   within a few seconds;
 # - the same after a proxy stopped with SIGTERM and started again
-#   [liveness];
+#  ;
 # - nothing hangs: every request is bounded by curl --max-time and the
 #   whole script by the waits below.
 set -u
@@ -57,8 +49,8 @@ EOF
 d=ipc://$tmp/l
 start httpd "$bindir/prime_httpd" --drain-seconds 1 --request-timeout 30 "tcp://127.0.0.1:*" \
   "$d.parse_up" "$d.loop" "$d.int"
-start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down"
-start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down"
+start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
+start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
 wait_line httpd "(port [0-9]*)" && wait_line proxy1 "workers on" && wait_line proxy2 "workers on" ||
   { fail "front did not start"; finish; }
 port=$(grep -o '(port [0-9]*)' "$tmp/httpd.err" | grep -o '[0-9]*')
@@ -106,7 +98,7 @@ kill_mid_request() {
   echo "$victim"
 }
 
-# 1. SIGKILL mid-GET: retried on the other worker [liveness]
+# 1. SIGKILL mid-GET: retried on the other worker
 victim=$(kill_mid_request "GET" "$url/is_prime?possible_prime=$slow_prime")
 answer="$(cat "$tmp/slow.status") $(cat "$tmp/slow.body")"
 if [ "$answer" = "200 $want" ]; then
@@ -118,7 +110,7 @@ fi
 start "$victim" "$bindir/prime_workerd" --stage compute "$d.compute_down" - "$d.loop" "$d.int"
 wait_line "$victim" "worker" || fail "$victim did not restart"
 
-# 2. SIGKILL mid-POST: 502 or 503, not a wait for the request timeout [liveness]
+# 2. SIGKILL mid-POST: 502 or 503, not a wait for the request timeout
 t0=$(now_ms)
 victim=$(kill_mid_request "POST" -d "$slow_prime" "$url/is_prime")
 took=$(($(now_ms) - t0))
@@ -129,7 +121,7 @@ else
   fail "[liveness] POST whose worker was SIGKILLed: '$status' after $took ms"
 fi
 
-# 3. No later request goes to the dead worker [liveness]
+# 3. No later request goes to the dead worker
 bad=0
 for ((i = 0; i < 20; i++)); do
   got=$(curl -s --max-time 3 "$url/is_prime?possible_prime=$((1000000007 + 2 * i))" -w ' %{http_code}')
@@ -164,13 +156,13 @@ expect_resume() {
 # 4. The compute proxy killed and started again on the same endpoints
 kill -KILL "${PID[proxy2]}"
 wait "${PID[proxy2]}" 2>/dev/null
-start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down"
+start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
 wait_line proxy2 "workers on" || fail "proxy2 did not restart"
 expect_resume "compute proxy SIGKILLed and restarted"
 
 # 5. The parse proxy stopped cleanly and started again
 stop proxy1 3000
-start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down"
+start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
 wait_line proxy1 "workers on" || fail "proxy1 did not restart"
 expect_resume "parse proxy stopped and restarted"
 
