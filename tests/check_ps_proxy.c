@@ -7,6 +7,8 @@
 */
 #include "prime_server/prime_server.h"
 #include <check.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +33,10 @@ s_bind_tcp (zsock_t *sock, char *buf, size_t size)
     free (endpoint);
 }
 
+//  ipc endpoints live in one directory per run, removed at the end: libzmq
+//  does not unlink ipc files when a socket closes.
+static char s_ipc_dir[64];
+
 //  A fresh endpoint a component can bind. For tcp, a random port below the
 //  kernel's ephemeral range (so no connecting socket can be sitting on it);
 //  components that bind it retry with another one if it is taken.
@@ -40,7 +46,7 @@ s_endpoint (int transport, char *buf, size_t size)
     if (transport == S_INPROC)
         snprintf (buf, size, "inproc://check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
     else if (transport == S_IPC)
-        snprintf (buf, size, "ipc:///tmp/check-ps-proxy-%d-%d", (int) getpid (), ++s_sequence);
+        snprintf (buf, size, "ipc://%s/%d-%d", s_ipc_dir, (int) getpid (), ++s_sequence);
     else
         snprintf (buf, size, "tcp://127.0.0.1:%d", 20000 + randof (12000));
 }
@@ -1851,13 +1857,33 @@ s_suite (void)
     return suite;
 }
 
+static void
+s_remove_ipc_dir (void)
+{
+    DIR *dir = opendir (s_ipc_dir);
+    if (!dir)
+        return;
+    struct dirent *entry;
+    char path[sizeof s_ipc_dir + 300];
+    while ((entry = readdir (dir)))
+        if (entry->d_name[0] != '.') {
+            snprintf (path, sizeof path, "%s/%s", s_ipc_dir, entry->d_name);
+            unlink (path);
+        }
+    closedir (dir);
+    rmdir (s_ipc_dir);
+}
+
 int
 main (void)
 {
     srandom ((unsigned) getpid () ^ (unsigned) zclock_time ());
+    snprintf (s_ipc_dir, sizeof s_ipc_dir, "/tmp/check-ps-proxy-%d", (int) getpid ());
+    mkdir (s_ipc_dir, 0700);
     SRunner *runner = srunner_create (s_suite ());
     srunner_run_all (runner, CK_NORMAL);
     int failed = srunner_ntests_failed (runner);
     srunner_free (runner);
+    s_remove_ipc_dir ();
     return failed == 0 ? 0 : 1;
 }
