@@ -288,7 +288,10 @@ class Soak:
         self.latencies = collections.defaultdict(list)
         self.serial = 0
         self.busy = set()
-        kinds, weights = zip(*self.MIX)
+        mix = self.MIX
+        if args.mix:  # e.g. "get=1,close=1"
+            mix = [(k, float(w)) for k, w in (item.split("=") for item in args.mix.split(","))]
+        kinds, weights = zip(*mix)
         self.kinds, self.weights = kinds, weights
 
     def nonce(self):
@@ -441,6 +444,13 @@ class Soak:
             print("  RSS MiB: first %.0f s avg %.1f, last %.0f s avg %.1f, drift %+.1f%%, "
                   "peak %.1f" % (window, rss_first / 1024, window, rss_last / 1024, drift,
                                  sampler.peak_rss(args.pid) / 1024))
+            tenth = max(1.0, args.seconds / 10.0)
+            by_window = collections.defaultdict(list)
+            for x in samples:
+                if x[1] > 0:
+                    by_window[int((x[0] - t_first) // tenth)].append(x[1])
+            print("  RSS MiB every %.0f s: %s" % (tenth, " ".join(
+                "%.1f" % (sum(v) / len(v) / 1024) for _, v in sorted(by_window.items()))))
             print("  daemon fds: start %d, end %d, peak %d" % (
                 fds_start, fds_end, max(x[2] for x in samples)))
         print()
@@ -756,6 +766,7 @@ def main():
                    help="close pooled connections idle this long (under the server's timeout)")
     s.add_argument("--strict-fds", action="store_true", help="exit 1 if fds are not back")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--mix", help="kind=weight,... of get, post, chunked, pipeline, close")
     o = sub.add_parser("overload")
     o.add_argument("--port", type=int, required=True)
     o.add_argument("--pid", type=int, action="append")
