@@ -291,6 +291,12 @@ ps_daemon_server_option (ps_daemon_server_options_t *options, int opt, const cha
         options->max_connections = (size_t) ps_daemon_parse_count (arg, "--max-connections", 1,
                                                                    1000000);
         return true;
+    case PS_DAEMON_OPT_HEADER_TIMEOUT:
+        options->header_timeout = ps_daemon_parse_seconds (arg, "--header-timeout", S_MAX_SECONDS);
+        return true;
+    case PS_DAEMON_OPT_IDLE_TIMEOUT:
+        options->idle_timeout = ps_daemon_parse_seconds (arg, "--idle-timeout", S_MAX_SECONDS);
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -318,6 +324,10 @@ ps_daemon_server_config (const ps_daemon_server_options_t *options, ps_server_co
         config->max_in_flight = options->max_in_flight;
     if (options->max_connections)
         config->max_connections = options->max_connections;
+    if (options->header_timeout > 0)
+        config->header_timeout_ms = (int) llround (options->header_timeout * 1000);
+    if (options->idle_timeout > 0)
+        config->idle_timeout_ms = (int) llround (options->idle_timeout * 1000);
     if (options->max_request_size) {
         config->limits.max_body = options->max_request_size;
         if (config->limits.max_header_bytes > options->max_request_size)

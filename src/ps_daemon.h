@@ -88,12 +88,18 @@ typedef struct {
     size_t max_request_size;  //  0 = library default
     size_t max_in_flight;     //  0 = library default
     size_t max_connections;   //  0 = library default
+    double header_timeout;    //  seconds for a complete header section, 0 = library default
+    double idle_timeout;      //  seconds an idle keep-alive connection stays, 0 = library default
     bool netstring;           //  netstring front instead of HTTP (prime_httpd only)
     bool log;
     bool quiet;
 } ps_daemon_server_options_t;
 
 void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
+
+//  Long-only options get values above any character.
+#define PS_DAEMON_OPT_HEADER_TIMEOUT 1001
+#define PS_DAEMON_OPT_IDLE_TIMEOUT 1002
 
 //  Entries for a getopt_long table and the matching short options.
 // clang-format off
@@ -104,6 +110,8 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     {"max-request-size", required_argument, NULL, 'm'},                                            \
     {"max-in-flight", required_argument, NULL, 'i'},                                               \
     {"max-connections", required_argument, NULL, 'n'},                                             \
+    {"header-timeout", required_argument, NULL, PS_DAEMON_OPT_HEADER_TIMEOUT},                      \
+    {"idle-timeout", required_argument, NULL, PS_DAEMON_OPT_IDLE_TIMEOUT},                          \
     {"log", no_argument, NULL, 'l'},                                                               \
     {"quiet", no_argument, NULL, 'q'},                                                             \
     {"help", no_argument, NULL, 'h'},                                                              \
@@ -120,6 +128,8 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"            \
     "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"                \
     "  -n, --max-connections N    client connections at once (beyond: closed)\n"                   \
+    "      --header-timeout S     408 and close when a header section takes longer (default 10)\n" \
+    "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"     \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \

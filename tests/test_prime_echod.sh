@@ -137,4 +137,46 @@ else
   fail "split echo service did not start"
 fi
 
+# --header-timeout and --idle-timeout: a slow header section gets 408 and a
+# close, an idle keep-alive connection is closed, both about when asked
+start etimeouts "$bindir/prime_echod" --header-timeout 0.3 --idle-timeout 0.6 "tcp://127.0.0.1:*" 1 1
+if wait_line etimeouts "(port [0-9]*)"; then
+  line=$("$PYTHON" - "$(port_of etimeouts)" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def until_close(sock):
+    data = b""
+    sock.settimeout(5)
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+slow = socket.create_connection(("127.0.0.1", port))
+slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+start = time.monotonic()
+answer = until_close(slow)
+slow_s = time.monotonic() - start
+idle = socket.create_connection(("127.0.0.1", port))
+idle.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+idle.settimeout(5)
+first = idle.recv(65536)
+start = time.monotonic()
+rest = until_close(idle)
+idle_s = time.monotonic() - start
+ok = (answer.startswith(b"HTTP/1.1 408") and 0.2 <= slow_s < 3
+      and first.startswith(b"HTTP/1.1 200") and rest == b"" and 0.4 <= idle_s < 3)
+print("%s slow header: %r after %.2f s; idle: closed after %.2f s"
+      % ("ok" if ok else "bad", answer[:12], slow_s, idle_s))
+PY
+)
+  case "$line" in
+    ok*) pass "--header-timeout/--idle-timeout: ${line#ok }" ;;
+    *) fail "--header-timeout/--idle-timeout: $line" ;;
+  esac
+  stop etimeouts 2500
+else
+  fail "prime_echod with timeouts did not start: $(cat "$tmp/etimeouts.err")"
+fi
+
 finish
