@@ -99,7 +99,7 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
 
 //  Long-only options get values above any character.
 #define PS_DAEMON_OPT_HEADER_TIMEOUT 1001
-#define PS_DAEMON_OPT_IDLE_TIMEOUT 1002
+#define PS_DAEMON_OPT_IDLE_TIMEOUT   1002
 
 //  Entries for a getopt_long table and the matching short options.
 // clang-format off
@@ -129,7 +129,7 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"                \
     "  -n, --max-connections N    client connections at once (beyond: closed)\n"                   \
     "      --header-timeout S     408 and close when a header section takes longer (default 10)\n" \
-    "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"     \
+    "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"      \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \
