@@ -45,6 +45,7 @@ typedef struct {
     uint64_t count;         //  simulation: how many odd numbers
     const char *endpoint;   //  daemon
     size_t workers;         //  per stage
+    size_t worker_credit;   //  jobs a worker may hold at once
     double drain_seconds;
     const char *health_check;
     double request_timeout; //  seconds, 0 = none
@@ -71,6 +72,9 @@ static const char *s_usage_text =
     "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"
     "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"
     "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"
+    "  -w, --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
+    "                             more saves a wake-up per job, but a job may wait\n"
+    "                             behind a slow one at the same worker\n"
     "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
     "                             (without it, a simulation on 2 CPUs places its stages)\n"
     "  -l, --log                  access log, one line per response\n"
@@ -221,6 +225,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {"max-request-size", required_argument, NULL, 'm'},
         {"max-in-flight", required_argument, NULL, 'i'},
         {"affinity", required_argument, NULL, 'a'},
+        {"worker-credit", required_argument, NULL, 'w'},
         {"log", no_argument, NULL, 'l'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -228,11 +233,12 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
+    options->worker_credit = 1;
     options->drain_seconds = 28;
 
     opterr = 0; //  our own one-line messages
     int opt;
-    while ((opt = getopt_long (argc, argv, ":d:c:t:m:i:a:lqhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":d:c:t:m:i:a:w:lqhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 'd':
             options->drain_seconds = s_parse_seconds (optarg, "--drain-seconds");
@@ -251,6 +257,9 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             break;
         case 'i':
             options->max_in_flight = s_parse_size (optarg, "--max-in-flight", 1000000);
+            break;
+        case 'w':
+            options->worker_credit = s_parse_size (optarg, "--worker-credit", 1024);
             break;
         case 'a':
             s_parse_cpus (optarg, &options->cpus);
@@ -427,6 +436,7 @@ s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *li
     ps_worker_config_defaults (&worker_config);
     worker_config.loopback = S_LOOPBACK;
     worker_config.interrupt = S_INTERRUPT;
+    worker_config.credit = options->worker_credit;
     for (size_t i = 0; i < 2 * options->workers; i++) {
         bool parse = i < options->workers;
         worker_config.upstream = parse ? S_PARSE_DOWN : S_COMPUTE_DOWN;

@@ -13,10 +13,17 @@
     itself: the one the chooser declined, or the one whose idle workers all
     turned out unreachable. It is offered again whenever a READY arrives.
 
-    Liveness: the table also remembers busy workers and the job each holds.
+    Credit: a worker's READY carries, in its id field, how many jobs it may
+    hold at once (0: 1). The table remembers the ids of the jobs each worker
+    holds, oldest first; a READY answers the oldest, and a worker stays in
+    the idle FIFO (going to its back after each job) while it holds fewer
+    than its credit. With credit 1 a worker is idle exactly when it holds
+    no job.
+
+    Liveness: the table also remembers busy workers and the jobs each holds.
     Workers that beat (READY with PS_FLAG_BEAT: idle beats from their job
     socket, busy beats naming them from a second socket) and then fall
-    silent for expiry_ms are dropped; the job such a worker held is
+    silent for expiry_ms are dropped; every job such a worker held is
     reported to the server's loopback as a RESULT 502 with PS_FLAG_LOST.
     Workers that never beat (written before beats existed) are never
     expired. Idle beats are answered with a PING, so workers can tell a
@@ -48,18 +55,31 @@
 //  Linger of the loopback PUSH: a last lost-job report may still leave
 #define S_LINGER_MS 200
 
+//  A job a worker holds: enough to report it lost
+typedef struct {
+    uint64_t id;
+    uint8_t flags;  //  its envelope flags and kind
+    uint8_t kind;
+} s_job_t;
+
+//  A worker may announce at most this credit (READY's id field); more is
+//  taken as this much
+#define S_MAX_CREDIT 1024
+
 typedef struct _s_worker_t s_worker_t;
 struct _s_worker_t {
     zframe_t *identity;   //  ROUTER routing id; also the table key
     zframe_t *heartbeat;  //  last application heartbeat, or NULL
     int64_t last_seen;    //  zclock_mono of its last message
-    uint64_t job_id;      //  the job it holds, if has_job
-    uint8_t job_flags;    //  and that job's envelope flags and kind
-    uint8_t job_kind;
-    int64_t job_since;  //  when it was given (to within a few ms)
-    bool has_job;       //  given a job and no READY since
+    s_job_t *jobs;        //  the jobs it holds, oldest first: a ring of capacity
+    size_t job_first;     //  index of the oldest
+    size_t job_count;     //  jobs given and not yet answered by a READY
+    size_t job_capacity;
+    size_t credit;      //  jobs it may hold at once (announced in READY), >= 1
+    int64_t job_since;  //  since when the oldest held job is its oldest
+    bool busy;          //  said BUSY in a READY: no job until its next READY
     bool beats;         //  sent a BEAT: subject to expiry
-    bool idle;
+    bool idle;          //  in the idle FIFO: job_count < credit and not busy
     s_worker_t *prev;  //  idle FIFO links, valid while idle
     s_worker_t *next;
     s_worker_t *silent_next;  //  list of the silent, built by the scan
@@ -162,6 +182,7 @@ s_worker_destroy (void **item_p)
     if (worker) {
         zframe_destroy (&worker->identity);
         zframe_destroy (&worker->heartbeat);
+        free (worker->jobs);
         free (worker);
         *item_p = NULL;
     }
@@ -214,17 +235,17 @@ s_log_worker (self_t *self, s_worker_t *worker, const char *what)
 //  server, which retries or answers 502 at once instead of at its timeout.
 //  [envelope RESULT status=502 flags=LOST|job's][headers: none][body]
 static void
-s_report_lost (self_t *self, s_worker_t *worker)
+s_report_lost (self_t *self, const s_job_t *job)
 {
-    zsys_warning ("ps_proxy: job %" PRIu64 " lost with its worker%s", worker->job_id,
+    zsys_warning ("ps_proxy: job %" PRIu64 " lost with its worker%s", job->id,
                   self->loopback ? "" : " (no loopback to report it to)");
     if (!self->loopback)
         return;
     ps_envelope_t envelope = {.type = PS_MSG_RESULT,
-                              .flags = (uint8_t) (worker->job_flags | PS_FLAG_LOST),
-                              .kind = worker->job_kind,
+                              .flags = (uint8_t) (job->flags | PS_FLAG_LOST),
+                              .kind = job->kind,
                               .status = 502,
-                              .id = worker->job_id};
+                              .id = job->id};
     zframe_t *head = ps_envelope_encode (&envelope);
     static const char body[] = "worker lost\n";
     //  Never block the proxy: a report that does not fit is only logged.
@@ -236,20 +257,78 @@ s_report_lost (self_t *self, s_worker_t *worker)
     if (rc != -1)
         rc = zmq_send (self->loopback_h, body, sizeof body - 1, 0);
     if (rc == -1)
-        zsys_warning ("ps_proxy: could not report lost job %" PRIu64 ": %s", worker->job_id,
+        zsys_warning ("ps_proxy: could not report lost job %" PRIu64 ": %s", job->id,
                       zmq_strerror (errno));
     zframe_destroy (&head);
 }
 
-//  Forget a worker for good (unreachable or silent), reporting the job it
+//  Held jobs. Workers do their jobs in order and send one READY after
+//  each, so a READY answers the oldest.
+static void
+s_jobs_push (self_t *self, s_worker_t *worker, const ps_envelope_t *envelope)
+{
+    if (worker->job_count == worker->job_capacity) {
+        size_t capacity = worker->job_capacity ? worker->job_capacity * 2 : 1;
+        s_job_t *jobs = (s_job_t *) malloc (capacity * sizeof (s_job_t));
+        assert (jobs);
+        for (size_t i = 0; i < worker->job_count; i++)
+            jobs[i] = worker->jobs[(worker->job_first + i) % worker->job_capacity];
+        free (worker->jobs);
+        worker->jobs = jobs;
+        worker->job_first = 0;
+        worker->job_capacity = capacity;
+    }
+    s_job_t *job = &worker->jobs[(worker->job_first + worker->job_count) % worker->job_capacity];
+    job->id = envelope->id;
+    job->flags = envelope->flags;
+    job->kind = envelope->kind;
+    if (worker->job_count++ == 0)
+        worker->job_since = self->now;
+}
+
+static void
+s_jobs_pop (self_t *self, s_worker_t *worker, int64_t now)
+{
+    (void) self;
+    if (worker->job_count == 0)
+        return;
+    worker->job_first = (worker->job_first + 1) % worker->job_capacity;
+    worker->job_count--;
+    //  The next one is the worker's oldest only from now on: it may have
+    //  waited behind the one just done for any time.
+    worker->job_since = now;
+}
+
+//  Report every job the worker holds as lost and forget them.
+static void
+s_jobs_lost (self_t *self, s_worker_t *worker)
+{
+    for (size_t i = 0; i < worker->job_count; i++)
+        s_report_lost (self, &worker->jobs[(worker->job_first + i) % worker->job_capacity]);
+    worker->job_first = 0;
+    worker->job_count = 0;
+}
+
+//  Put the worker in the idle FIFO (at the back) if it may take a job, or
+//  take it out if not.
+static void
+s_idle_update (self_t *self, s_worker_t *worker)
+{
+    bool free_slot = !worker->busy && worker->job_count < worker->credit;
+    if (free_slot && !worker->idle)
+        s_idle_append (self, worker);
+    else if (!free_slot && worker->idle)
+        s_idle_remove (self, worker);
+}
+
+//  Forget a worker for good (unreachable or silent), reporting the jobs it
 //  held; frees it.
 static void
 s_worker_drop (self_t *self, s_worker_t *worker, const char *why)
 {
     if (worker->idle)
         s_idle_remove (self, worker);
-    if (worker->has_job)
-        s_report_lost (self, worker);
+    s_jobs_lost (self, worker);
     s_log_worker (self, worker, why);
     //  The key is the worker's own identity frame: look it up before the
     //  item destructor frees it.
@@ -443,12 +522,10 @@ s_dispatch_held (self_t *self)
         if (!worker)
             return false;  //  the chooser wants it to wait
         if (s_send_job (self, worker) == 0) {
+            //  Round robin: if it may take more, it goes to the back.
             s_idle_remove (self, worker);
-            worker->job_id = self->held.id;
-            worker->job_flags = self->held.flags;
-            worker->job_kind = self->held.kind;
-            worker->job_since = self->now;
-            worker->has_job = true;
+            s_jobs_push (self, worker, &self->held);
+            s_idle_update (self, worker);
             return true;
         }
         //  Gone (or, against protocol, not reading): it will never take a
@@ -522,6 +599,7 @@ s_worker_register (self_t *self, zframe_t **identity_p)
     s_worker_t *worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
     assert (worker);
     worker->identity = *identity_p;
+    worker->credit = 1;
     *identity_p = NULL;
     int rc = zhashx_insert (self->workers, worker->identity, worker);
     assert (rc == 0);
@@ -543,7 +621,7 @@ s_send_ping (self_t *self, s_worker_t *worker)
         //  Gone. If it holds a job, its answer (and READY) may still be
         //  waiting to be read: it is left to expire, which reports the job
         //  only if no READY came by then.
-        if (errno == EHOSTUNREACH && !worker->has_job)
+        if (errno == EHOSTUNREACH && worker->job_count == 0)
             s_worker_drop (self, worker, "unreachable, dropped");
         return;  //  EAGAIN: its queue is full of jobs; it hears from us anyway
     }
@@ -589,20 +667,23 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
     }
     else {
         //  An idle worker we do not know (we restarted, or dropped it
-        //  while it was only slow): it is free, so take it in.
+        //  while it was only slow): it is free, so take it in. Its credit
+        //  is unknown until its next READY: 1 until then.
         worker = s_worker_register (self, identity_p);
         s_idle_append (self, worker);
         changed = true;
     }
     worker->last_seen = now;
     worker->beats = true;
-    if (worker->has_job && self->expiry_ms > 0 && now - worker->job_since > self->expiry_ms) {
-        //  Idle for longer than a beat could take to cross its job: the job
-        //  never reached it (lost in a connection it has given up on).
-        s_report_lost (self, worker);
-        worker->has_job = false;
-        s_idle_append (self, worker);
-        changed = true;
+    if (worker->job_count > 0 && self->expiry_ms > 0 && now - worker->job_since > self->expiry_ms) {
+        //  Idle for longer than a beat could take to cross its oldest job
+        //  (a worker beats only between jobs, and its READY for the one
+        //  before came long ago): the job never reached it (lost in a
+        //  connection it has given up on), nor did the ones after it.
+        s_jobs_lost (self, worker);
+        bool was_idle = worker->idle;
+        s_idle_update (self, worker);
+        changed = changed || worker->idle != was_idle;
     }
     if (*extra_p) {
         if (!worker->heartbeat || !zframe_eq (worker->heartbeat, *extra_p)) {
@@ -664,16 +745,21 @@ s_handle_downstream (self_t *self)
         if (envelope.flags & PS_FLAG_BUSY) {
             //  A worker that says it is still on its job: alive, but it
             //  must not be given another job.
+            worker->busy = true;
             if (worker->idle)
                 s_idle_remove (self, worker);
         }
         else {
-            //  Done with its job, if it had one. A repeated READY from an
-            //  idle worker only refreshes its heartbeat and keeps its place
-            //  in the FIFO.
-            worker->has_job = false;
-            if (!worker->idle)
-                s_idle_append (self, worker);
+            //  Done with its oldest job, if it held one. The id field
+            //  carries the worker's credit (0 from workers that predate
+            //  it: 1). A repeated READY from an idle worker only refreshes
+            //  its heartbeat and keeps its place in the FIFO.
+            worker->busy = false;
+            s_jobs_pop (self, worker, now);
+            worker->credit = envelope.id == 0             ? 1
+                             : envelope.id > S_MAX_CREDIT ? S_MAX_CREDIT
+                                                          : (size_t) envelope.id;
+            s_idle_update (self, worker);
         }
         if (self->held_envelope)
             s_dispatch_held (self);

@@ -6,7 +6,11 @@
     announces itself with READY, then for each JOB calls the work function in
     its own thread, makes sure the client gets an answer (500, or 503 when
     stopping, if the function gave none), runs the cleanup callback and sends
-    READY again with its current heartbeat.
+    READY again with its current heartbeat. Every READY carries the
+    worker's credit (config.credit, in the envelope's id field): how many
+    jobs the proxy may give it at once, the ones beyond the first waiting in
+    the DEALER's queue, where CANCELs still reach them (a job whose id is in
+    the ring is skipped).
 
     Cancellation is cooperative and cheap: ps_work_cancelled only looks at
     the SUB and pipe sockets' ZMQ_EVENTS and reads what is already queued.
@@ -105,6 +109,7 @@ struct _s_self_t {
     ps_cleanup_fn *cleanup;
     zframe_t *heartbeat;    //  sent with every READY, or NULL
     int hwm;                //  for recreating the job DEALER
+    size_t credit;          //  jobs the proxy may give us at once, >= 1
     s_beat_t beat;          //  routing id and busy state, shared with the beater
     zactor_t *beater;       //  busy beats, or NULL when beats are off
     int heartbeat_ms;       //  0: no beats
@@ -149,6 +154,7 @@ ps_worker_config_defaults (ps_worker_config_t *config)
     memset (config, 0, sizeof (*config));
     config->send_timeout_ms = 1000;
     config->hwm = 10000;
+    config->credit = 1;
     config->heartbeat_ms = 1000;
     config->expiry_ms = 3000;
 }
@@ -289,7 +295,10 @@ s_send_ready (s_self_t *self)
 {
     //  A send may swallow the signal of a job now waiting on the socket.
     self->upstream_clean = false;
-    ps_envelope_t envelope = {.type = PS_MSG_READY};
+    //  Our credit rides in the id field (0, as ever, for credit 1): the
+    //  proxy keeps that many jobs with us, and counts one done per READY.
+    ps_envelope_t envelope = {.type = PS_MSG_READY,
+                              .id = self->credit > 1 ? (uint64_t) self->credit : 0};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
     int rc = zframe_send (&envelope_frame, self->upstream_h, self->heartbeat ? ZFRAME_MORE : 0);
     if (rc == 0 && self->heartbeat)
@@ -693,6 +702,7 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->verbose = config->verbose;
     self->send_timeout = config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000;
     self->hwm = config->hwm > 0 ? config->hwm : 10000;
+    self->credit = config->credit > 0 ? config->credit : 1;
     if (config->heartbeat)
         self->heartbeat = zframe_new (config->heartbeat, config->heartbeat_size);
     self->heartbeat_ms = MAX (config->heartbeat_ms, 0);

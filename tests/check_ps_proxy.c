@@ -8,6 +8,7 @@
 #include "prime_server/prime_server.h"
 #include <check.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sched.h>
 #include <stdio.h>
@@ -179,6 +180,7 @@ typedef struct {
     int heartbeat_ms;     //  0 for the library's default, -1 for none
     int expiry_ms;        //  0 for the library's default
     int compute_ms;       //  s_compute: how long to keep the thread
+    size_t credit;        //  0 for the library's default
 } record_t;
 
 static void
@@ -309,6 +311,8 @@ s_worker_new (server_t *server, const char *upstream, const char *downstream, ps
         config.heartbeat_ms = record->heartbeat_ms > 0 ? record->heartbeat_ms : 0;
     if (record->expiry_ms)
         config.expiry_ms = record->expiry_ms;
+    if (record->credit)
+        config.credit = record->credit;
     config.verbose = getenv ("PS_TEST_VERBOSE") != NULL;
     if (record->heartbeat[0]) {
         config.heartbeat = record->heartbeat;
@@ -1273,7 +1277,7 @@ s_recv_routed (zsock_t *router, int timeout_ms, zframe_t **from, ps_envelope_t *
 //  READY and one beat (so the proxy may expire it), and waits for the
 //  proxy's answer to the beat, which proves it is registered.
 static zsock_t *
-s_fake_new (const char *endpoint, const char *name)
+s_fake_new_credit (const char *endpoint, const char *name, uint64_t credit)
 {
     zsock_t *fake = zsock_new (ZMQ_DEALER);
     zsock_set_linger (fake, 0);  //  dies like a killed process: nothing more leaves
@@ -1282,7 +1286,8 @@ s_fake_new (const char *endpoint, const char *name)
     snprintf ((char *) id, sizeof id, "%s", name);
     zmq_setsockopt (zsock_resolve (fake), ZMQ_ROUTING_ID, id, sizeof id);
     ck_assert_int_eq (zsock_connect (fake, "%s", endpoint), 0);
-    s_send_envelope (fake, PS_MSG_READY, 0);
+    ps_envelope_t ready = {.type = PS_MSG_READY, .id = credit};  //  credit in the id field
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, fake), 0);
     s_send_envelope (fake, PS_MSG_READY, PS_FLAG_BEAT);
     ps_envelope_t envelope;
     zmsg_t *ping = s_recv_envelope (fake, S_TIMEOUT, &envelope);
@@ -1292,6 +1297,12 @@ s_fake_new (const char *endpoint, const char *name)
     ck_assert_uint_eq (envelope.flags, PS_FLAG_BEAT);
     zmsg_destroy (&ping);
     return fake;
+}
+
+static zsock_t *
+s_fake_new (const char *endpoint, const char *name)
+{
+    return s_fake_new_credit (endpoint, name, 0);
 }
 
 //  The jobs a fake worker holds now (read without waiting); the id of the
@@ -1813,6 +1824,124 @@ START_TEST (test_bare_actors)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Credit: a worker may hold several jobs
+
+static atomic_bool s_gate_open;
+
+//  The first job of this worker waits (bounded) until the test opens the
+//  gate; every job echoes.
+static int
+s_gated (ps_work_t *work, void *arg)
+{
+    record_t *record = (record_t *) arg;
+    if (record->calls == 0) {
+        if (record->started)
+            zstr_sendf (record->started, "%" PRIu64, ps_work_id (work));
+        int64_t deadline = zclock_mono () + 30000;
+        while (!atomic_load (&s_gate_open) && zclock_mono () < deadline)
+            zclock_sleep (1);
+    }
+    return s_echo (work, arg);
+}
+
+//  A worker with credit 4, stuck in its first job, is given 4 jobs and never
+//  a 5th: a plain worker that comes later gets all the others, and the
+//  stuck one answers its 4, in order, once free.
+START_TEST (test_credit_limit)
+{
+    atomic_store (&s_gate_open, false);
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    zsock_t *pull = NULL;
+    zsock_t *started = s_started_pair (_i, &pull);
+    record_t held = {.name = "held", .credit = 4, .started = started};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_gated, &held);
+    for (uint64_t id = 1; id <= 10; id++)
+        s_send_job (server->push, id, "x");
+    s_expect_started (pull, 1);
+    zclock_sleep (300);  //  time for the proxy to hand out all it would
+    result_t result;
+    ck_assert (!s_recv_result (server, 0, &result));
+
+    record_t late = {.name = "late"};
+    ps_worker_t *other = s_worker_new (server, downstream, NULL, s_echo, &late);
+    for (uint64_t id = 5; id <= 10; id++) {
+        s_expect_result (server, &result);
+        ck_assert_str_eq (result.worker, "late");
+        ck_assert_uint_eq (result.envelope.id, id);
+    }
+    ck_assert (!s_recv_result (server, 300, &result));  //  4 wait at the stuck worker
+    atomic_store (&s_gate_open, true);
+    for (uint64_t id = 1; id <= 4; id++) {
+        s_expect_result (server, &result);
+        ck_assert_str_eq (result.worker, "held");
+        ck_assert_uint_eq (result.envelope.id, id);
+    }
+    //  Both serve on
+    s_run_jobs (server, 100, 20, NULL, NULL);
+    ps_worker_destroy (&worker);
+    ps_worker_destroy (&other);
+    ck_assert_int_eq (held.calls + late.calls, 110);
+    ck_assert_int_eq (held.cleanups, held.calls);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&started);
+    zsock_destroy (&pull);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  A worker with credit 3 that dies holding 3 jobs: each is reported lost,
+//  oldest first, with its own flags; the 4th job, never given to it, is
+//  served by the next worker.
+START_TEST (test_credit_lost)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    zsock_t *fake = s_fake_new_credit (downstream, "dies3", 3);
+    for (uint64_t id = 1; id <= 4; id++) {
+        ps_envelope_t envelope = {.type = PS_MSG_JOB,
+                                  .kind = PS_KIND_STAGE,
+                                  .flags = id == 2 ? PS_FLAG_HEAD : 0,
+                                  .id = id};
+        zmsg_t *payload = zmsg_new ();
+        zmsg_addstr (payload, "x");
+        ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
+    }
+    int jobs = 0;
+    ps_envelope_t envelope;
+    zmsg_t *job;
+    while (jobs < 4 && (job = s_recv_envelope (fake, 500, &envelope))) {
+        ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+        ck_assert_uint_eq (envelope.id, (uint64_t) jobs + 1);
+        jobs++;
+        zmsg_destroy (&job);
+    }
+    ck_assert_int_eq (jobs, 3);
+    zsock_destroy (&fake);
+
+    result_t result;
+    for (uint64_t id = 1; id <= 3; id++) {
+        s_expect_result (server, &result);
+        ck_assert_uint_eq (result.envelope.id, id);
+        ck_assert_uint_eq (result.envelope.status, 502);
+        ck_assert_uint_eq (result.envelope.flags, PS_FLAG_LOST | (id == 2 ? PS_FLAG_HEAD : 0));
+        ck_assert_str_eq (result.body, "worker lost\n");
+    }
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    s_expect_result (server, &result);
+    ck_assert_uint_eq (result.envelope.id, 4);
+    ck_assert_uint_eq (result.envelope.status, 200);
+    ck_assert (!s_recv_result (server, 300, &result));
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
 //  One case per test, so CK_RUN_CASE=test_name runs just that one.
 static void
 s_add (Suite *suite, const char *name, const TTest *test, int transports)
@@ -1854,6 +1983,8 @@ s_suite (void)
     s_add (suite, "test_worker_beats", test_worker_beats, 2);
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
+    s_add (suite, "test_credit_limit", test_credit_limit, 2);
+    s_add (suite, "test_credit_lost", test_credit_lost, S_TRANSPORTS);
     return suite;
 }
 

@@ -130,6 +130,9 @@ bad_args --health-check nope 10
 bad_args --max-in-flight 0 10
 bad_args --max-request-size 1k 10
 bad_args --affinity x 10
+bad_args --worker-credit 0 10
+bad_args --worker-credit x 10
+bad_args --worker-credit 1025 10
 bad_args 10 1 2 /health extra
 bad_args 10 1 x
 
@@ -181,6 +184,8 @@ run_sim "$(sieve_count 3 20001)" 10000 10000 1
 run_sim "$(sieve_count 101 199)" 50 100,200
 run_sim "$(sieve_count 3 29)" 14 0,30 3
 run_sim 1 1 7,7
+run_sim "$(sieve_count 3 4001)" 2000 --worker-credit 16 2000 2
+run_sim "$(sieve_count 3 2001)" 1000 1000 2 -w 4
 run_sim 0 0 8,8
 run_sim 0 0 1,2
 if [ "$have_python" = yes ]; then

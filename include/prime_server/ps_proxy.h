@@ -4,15 +4,17 @@
     the previous stage's workers. Workers connect a DEALER to the ROUTER
     (downstream, bound) and announce themselves with READY messages that may
     carry an application heartbeat. The proxy keeps idle workers in a FIFO
-    (longest idle first) and hands each job to one idle worker; while no
-    worker is idle it stops reading upstream, so jobs wait in the bounded
+    (longest idle first) and hands each job to one idle worker. A worker may
+    announce a credit (ps_worker_config_t.credit): it then stays in the
+    FIFO, going to its back after each job, until it holds that many jobs.
+    While no worker is idle it stops reading upstream, so jobs wait in the bounded
     socket queues (back-pressure, never an unbounded queue of ours).
 
     A chooser may pick the worker for a job from the idle workers'
     heartbeats (traffic shaping).
 
     Workers that send liveness beats are dropped when they fall silent, and
-    the job a dropped worker held is reported lost to the server; a job is
+    every job a dropped worker held is reported lost to the server; a job is
     never handed to a worker the proxy cannot reach (the next idle one gets
     it). Idle beats are answered, so workers notice a dead proxy.
 */

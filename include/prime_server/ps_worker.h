@@ -67,6 +67,16 @@ typedef struct {
     size_t heartbeat_size;
     int send_timeout_ms;    //  no send blocks longer (default 1000)
     int hwm;                //  socket HWMs (default 10000)
+    //  Credit: how many jobs the proxy may give this worker at once, one
+    //  running and credit - 1 queued in its socket (default 1; 0 is 1).
+    //  More than 1 saves a round trip and a wake-up per job (the next job
+    //  is already there when one ends), which pays with many short jobs,
+    //  but a queued job waits for the ones before it at the same worker
+    //  even when another worker is free: a cheap job can wait behind a
+    //  costly one. With 1, a job waits in the proxy until a worker is free.
+    //  The credit rides in the worker's READY (docs/PROTOCOL.md); a proxy
+    //  that predates it gives one job at a time.
+    size_t credit;
     bool verbose;
     //  Liveness (docs/PROTOCOL.md): beats go to the proxy every
     //  heartbeat_ms, while idle and, from a second socket owned by a
