@@ -14,6 +14,7 @@
 */
 #include "prime_server/prime_server.h"
 #include "prime_stages.h"
+#include "ps_daemon.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -461,83 +462,19 @@ failed:
 //  (the daemon waits for them with sigtimedwait; the simulation unblocks
 //  them in main under a handler). SIGALRM is the hard deadline of a drain.
 
-static sigset_t s_stop_signals;
 static volatile sig_atomic_t s_interrupted = 0;
 
-static void
-s_write_stderr (const char *text)
-{
-    ssize_t rc = write (STDERR_FILENO, text, strlen (text));
-    (void) rc;
-}
-
-static void
-s_on_deadline (int signum)
-{
-    (void) signum;
-    s_write_stderr ("prime_serverd: shutdown took longer than the drain time + 1 s, "
-                    "exiting anyway\n");
-    _exit (1);
-}
-
+//  The simulation's Ctrl-C: the first stops asking, a second ends at once.
 static void
 s_on_interrupt (int signum)
 {
     (void) signum;
     if (s_interrupted++ == 0)
         return;
-    s_write_stderr ("\nprime_serverd: second signal, stopping at once\n");
+    const char text[] = "\nprime_serverd: second signal, stopping at once\n";
+    ssize_t rc = write (STDERR_FILENO, text, sizeof text - 1);
+    (void) rc;
     _exit (130);
-}
-
-static void
-s_signals_block (void)
-{
-    sigemptyset (&s_stop_signals);
-    sigaddset (&s_stop_signals, SIGINT);
-    sigaddset (&s_stop_signals, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
-    //  An ignored signal is discarded even while blocked, so sigwait would
-    //  never see it: a shell's "prime_serverd ... &" may hand us SIGINT
-    //  ignored, and the drain on SIGINT is a promise.
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
-    //  Said before the first socket, or czmq installs handlers of its own.
-    zsys_handler_set (NULL);
-}
-
-//  Wait up to timeout_ms (-1 forever) for SIGINT/SIGTERM; the signal or 0.
-static int
-s_signal_wait (int timeout_ms)
-{
-    while (true) {
-        int signum;
-        if (timeout_ms < 0)
-            signum = sigwaitinfo (&s_stop_signals, NULL);
-        else {
-            struct timespec timeout = {timeout_ms / 1000, (long) (timeout_ms % 1000) * 1000000};
-            signum = sigtimedwait (&s_stop_signals, NULL, &timeout);
-        }
-        if (signum > 0)
-            return signum;
-        if (errno == EAGAIN)
-            return 0;
-        //  EINTR: another signal came by; wait again
-    }
-}
-
-static void
-s_deadline_arm (int64_t ms)
-{
-    struct sigaction action;
-    memset (&action, 0, sizeof action);
-    action.sa_handler = s_on_deadline;
-    sigaction (SIGALRM, &action, NULL);
-    struct itimerval timer;
-    memset (&timer, 0, sizeof timer);
-    timer.it_value.tv_sec = (time_t) (ms / 1000);
-    timer.it_value.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
-    setitimer (ITIMER_REAL, &timer, NULL);
 }
 
 //  ---------------------------------------------------------------------
@@ -556,10 +493,10 @@ s_run_daemon (const s_options_t *options)
                  options->endpoint, options->workers, options->workers == 1 ? "" : "s",
                  options->drain_seconds);
 
-    int signum = s_signal_wait (-1);
+    int signum = ps_daemon_signal_wait (-1);
     int64_t drain_ms = (int64_t) llround (options->drain_seconds * 1000);
     //  The promise to orchestrators: gone within drain + 1 s, whatever hangs.
-    s_deadline_arm (drain_ms + 900);
+    ps_daemon_deadline_arm (drain_ms + 900);
     if (!options->quiet)
         fprintf (stderr, "prime_serverd: %s, draining for up to %g s\n", strsignal (signum),
                  options->drain_seconds);
@@ -567,7 +504,7 @@ s_run_daemon (const s_options_t *options)
     bool drained = false;
     while (!drained) {
         drained = ps_server_wait_drained (pipeline.server, 50);
-        if (!drained && s_signal_wait (0)) {
+        if (!drained && ps_daemon_signal_wait (0)) {
             //  Stop now: workers see $TERM as a cancellation, and the
             //  server, destroyed last, answers 503 to what is in flight.
             if (!options->quiet)
@@ -690,7 +627,7 @@ s_run_simulation (const s_options_t *options)
     action.sa_handler = s_on_interrupt;
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    pthread_sigmask (SIG_UNBLOCK, &s_stop_signals, NULL);
+    pthread_sigmask (SIG_UNBLOCK, ps_daemon_stop_signals (), NULL);
 
     s_simulation_t simulation;
     memset (&simulation, 0, sizeof simulation);
@@ -718,7 +655,7 @@ s_run_simulation (const s_options_t *options)
     if (simulation.progress)
         s_sim_progress (&simulation, true);
 
-    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    pthread_sigmask (SIG_BLOCK, ps_daemon_stop_signals (), NULL);
     s_pipeline_destroy (&pipeline);
 
     int rc = 0;
@@ -754,7 +691,8 @@ main (int argc, char *argv[])
         return 1;
     }
     //  Before any thread: they all inherit the mask and the affinity.
-    s_signals_block ();
+    ps_daemon_init ("prime_serverd", s_usage_text);
+    ps_daemon_signals_block ();
     //  czmq logs to stdout by default; stdout is for the results.
     zsys_set_logstream (stderr);
     int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options)

@@ -187,8 +187,19 @@ ps_daemon_signals_block (void)
     sigaddset (&s_stop_signals, SIGINT);
     sigaddset (&s_stop_signals, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    //  A shell's "daemon ... &" may hand us SIGINT ignored; POSIX leaves
+    //  open whether an ignored signal stays pending while blocked (Linux
+    //  keeps it), and the drain on SIGINT is a promise.
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
     //  Before the first socket, or czmq installs handlers of its own
     zsys_handler_set (NULL);
+}
+
+const sigset_t *
+ps_daemon_stop_signals (void)
+{
+    return &s_stop_signals;
 }
 
 int

@@ -16,6 +16,7 @@
 
 #include "prime_server/prime_server.h"
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,9 @@ void ps_daemon_signals_block (void);
 //  Waits up to timeout_ms (-1: forever, 0: just look) for SIGINT or
 //  SIGTERM; returns the signal number or 0.
 int ps_daemon_signal_wait (int timeout_ms);
+
+//  The set ps_daemon_signals_block blocked (SIGINT, SIGTERM).
+const sigset_t *ps_daemon_stop_signals (void);
 
 //  After ms milliseconds the process writes a line and exits with status 1,
 //  whatever is hanging (SIGALRM). The promise to orchestrators.
