@@ -308,6 +308,9 @@ ps_daemon_server_option (ps_daemon_server_options_t *options, int opt, const cha
     case PS_DAEMON_OPT_IDLE_TIMEOUT:
         options->idle_timeout = ps_daemon_parse_seconds (arg, "--idle-timeout", S_MAX_SECONDS);
         return true;
+    case PS_DAEMON_OPT_SEND_TIMEOUT:
+        options->send_timeout = ps_daemon_parse_seconds (arg, "--send-timeout", S_MAX_SECONDS);
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -339,6 +342,8 @@ ps_daemon_server_config (const ps_daemon_server_options_t *options, ps_server_co
         config->header_timeout_ms = (int) llround (options->header_timeout * 1000);
     if (options->idle_timeout > 0)
         config->idle_timeout_ms = (int) llround (options->idle_timeout * 1000);
+    if (options->send_timeout > 0)
+        config->send_timeout_ms = (int) llround (options->send_timeout * 1000);
     if (options->max_request_size) {
         config->limits.max_body = options->max_request_size;
         if (config->limits.max_header_bytes > options->max_request_size)

@@ -94,6 +94,7 @@ typedef struct {
     size_t max_connections;   //  0 = library default
     double header_timeout;    //  seconds for a complete header section, 0 = library default
     double idle_timeout;      //  seconds an idle keep-alive connection stays, 0 = library default
+    double send_timeout;      //  seconds a client may take none of our bytes, 0 = library default
     bool netstring;           //  netstring front instead of HTTP (prime_httpd only)
     bool log;
     bool quiet;
@@ -104,6 +105,7 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
 //  Long-only options get values above any character.
 #define PS_DAEMON_OPT_HEADER_TIMEOUT 1001
 #define PS_DAEMON_OPT_IDLE_TIMEOUT   1002
+#define PS_DAEMON_OPT_SEND_TIMEOUT   1003
 
 //  Entries for a getopt_long table and the matching short options.
 // clang-format off
@@ -116,6 +118,7 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     {"max-connections", required_argument, NULL, 'n'},                                             \
     {"header-timeout", required_argument, NULL, PS_DAEMON_OPT_HEADER_TIMEOUT},                      \
     {"idle-timeout", required_argument, NULL, PS_DAEMON_OPT_IDLE_TIMEOUT},                          \
+    {"send-timeout", required_argument, NULL, PS_DAEMON_OPT_SEND_TIMEOUT},                          \
     {"log", no_argument, NULL, 'l'},                                                               \
     {"quiet", no_argument, NULL, 'q'},                                                             \
     {"help", no_argument, NULL, 'h'},                                                              \
@@ -134,6 +137,8 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     "  -n, --max-connections N    client connections at once (beyond: closed)\n"                   \
     "      --header-timeout S     408 and close when a header section takes longer (default 10)\n" \
     "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"      \
+    "      --send-timeout S       disconnect a client that takes none of our bytes this long\n"    \
+    "                             (default 60; TCP only)\n"                                         \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \

@@ -20,7 +20,9 @@
     Sends never block the front: the STREAM and PUSH sockets are used with
     ZMQ_DONTWAIT. A failed send of the routing-id frame is never followed by
     the data frame; a client whose queue is full (it stopped reading) loses
-    its state and is closed as soon as libzmq lets us.
+    its state and is closed as soon as libzmq lets us. A TCP client that
+    takes none of our bytes for the send timeout is cut off by the kernel
+    (see s_socket), which frees what libzmq still queues for it.
 */
 #include "prime_server/prime_server.h"
 
@@ -1203,8 +1205,16 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
     zsock_set_sndtimeo (sock, 0);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
-    if (type == ZMQ_STREAM)
+    if (type == ZMQ_STREAM) {
         zsock_set_backlog (sock, 1024);  //  bursts of new clients
+        //  The send timeout. ZMQ_STREAM shows us neither a peer's socket nor
+        //  how much of what we queued it has taken, so the kernel keeps the
+        //  time: TCP_USER_TIMEOUT (Linux >= 5.11 also counts a receive
+        //  window that stays closed) aborts the connection, and libzmq
+        //  reports it gone like any other disconnect.
+        if (self->config.send_timeout_ms > 0)
+            zsock_set_tcp_maxrt (sock, self->config.send_timeout_ms);
+    }
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0) {
         zsys_error ("ps_server: cannot %s the %s socket to %s: %s", bind ? "bind" : "connect", role,
@@ -1385,6 +1395,7 @@ ps_server_config_defaults (ps_server_config_t *config)
     config->request_timeout_ms = 0;
     config->header_timeout_ms = 10000;
     config->idle_timeout_ms = 60000;
+    config->send_timeout_ms = 60000;
     config->health_check = NULL;
     config->log = false;
     config->hwm = 10000;

@@ -944,6 +944,63 @@ START_TEST (test_bad_endpoint)
 }
 END_TEST
 
+//  A client that stops reading is cut off once the send timeout passes,
+//  others are served meanwhile, and its place is free again afterwards.
+START_TEST (test_send_timeout)
+{
+    enum { REQUESTS = 32, BODY = 128 * 1024 };
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.send_timeout_ms = 500;
+    fx.config.max_connections = 2;
+    s_start (&fx);
+    tu_client_t *stuck = tu_client_new_rcvbuf (ps_server_port (fx.server), 4096);
+    ck_assert_ptr_nonnull (stuck);
+    char request[] = "GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (int i = 0; i < REQUESTS; i++)
+        ck_assert_int_eq (tu_client_sendstr (stuck, request), 0);
+    char *body = (char *) malloc (BODY + 1);
+    memset (body, 'x', BODY);
+    body[BODY] = 0;
+    for (int i = 0; i < REQUESTS; i++)
+        tu_backend_reply (fx.backend, s_expect_job (&fx, "/big"), 200, body, NULL, NULL);
+    free (body);
+
+    //  The reading client is unaffected.
+    tu_client_sendstr (fx.client, GET_HELLO);
+    tu_backend_reply (fx.backend, s_expect_job (&fx, "/hello"), 200, "alive", NULL, NULL);
+    s_expect_response (fx.client, 200, "alive");
+
+    //  With max_connections 2 a third client is refused until the server
+    //  has let go of the stuck one.
+    bool served = false;
+    int64_t deadline = zclock_mono () + 4 * WAIT;
+    while (!served && zclock_mono () < deadline) {
+        tu_client_t *third = s_client (&fx);
+        tu_client_sendstr (third, GET_HELLO);
+        uint64_t id = 0;
+        ps_http_request_t *job = tu_backend_request (fx.backend, 200, &id);
+        if (job) {
+            ps_http_request_destroy (&job);
+            tu_backend_reply (fx.backend, id, 200, "third", NULL, NULL);
+            s_expect_response (third, 200, "third");
+            served = true;
+        }
+        tu_client_destroy (&third);
+    }
+    ck_assert_msg (served, "the client that does not read was never let go");
+
+    //  What the stuck client can still read ends early, in a reset.
+    size_t got = 0;
+    char *bytes = tu_client_read_all (stuck, WAIT, &got);
+    ck_assert_msg (bytes != NULL, "the connection of the client that did not read is still open");
+    ck_assert_uint_lt (got, (size_t) REQUESTS * BODY);
+    free (bytes);
+    tu_client_destroy (&stuck);
+    s_teardown (&fx);
+}
+END_TEST
+
 START_TEST (test_many_clients)
 {
     fixture_t fx;
@@ -1011,6 +1068,7 @@ s_suite (void)
     tcase_add_test (tc, test_destroy_in_flight);
     tcase_add_test (tc, test_bad_endpoint);
     tcase_add_test (tc, test_many_clients);
+    tcase_add_test (tc, test_send_timeout);
     suite_add_tcase (suite, tc);
     return suite;
 }

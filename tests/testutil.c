@@ -79,9 +79,17 @@ struct _tu_client_t {
 tu_client_t *
 tu_client_new (int port)
 {
+    return tu_client_new_rcvbuf (port, 0);
+}
+
+tu_client_t *
+tu_client_new_rcvbuf (int port, int rcvbuf)
+{
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     if (fd == -1)
         return NULL;
+    if (rcvbuf > 0)
+        setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
     struct sockaddr_in addr;
     memset (&addr, 0, sizeof (addr));
     addr.sin_family = AF_INET;

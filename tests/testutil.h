@@ -35,6 +35,11 @@ typedef struct _tu_client_t tu_client_t;
 
 //  Connects to 127.0.0.1:port; NULL on failure.
 tu_client_t *tu_client_new (int port);
+
+//  The same with a receive buffer of rcvbuf bytes, set before connecting so
+//  the window the server sees is small (a client that reads slowly or not
+//  at all fills it at once).
+tu_client_t *tu_client_new_rcvbuf (int port, int rcvbuf);
 void tu_client_destroy (tu_client_t **self_p);
 
 //  Sends all bytes; 0 or -1.

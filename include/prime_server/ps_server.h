@@ -33,6 +33,8 @@ typedef struct {
     int request_timeout_ms;   //  504 after this; 0 = none (default 0)
     int header_timeout_ms;    //  complete header section within this (default 10000)
     int idle_timeout_ms;      //  idle keep-alive connections closed (default 60000)
+    int send_timeout_ms;      //  a TCP client that takes none of our bytes for this long
+                              //  is disconnected; 0 = the system's (default 60000)
     const char *health_check; //  path answered 200 by the server itself, or NULL
     bool log;                 //  access log through zsys_info
     int hwm;                  //  socket HWMs (default 10000)
