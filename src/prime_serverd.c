@@ -19,18 +19,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #define S_MAX_WORKERS 256
-#define S_MAX_SECONDS 86400.0
+#define S_MAX_WORKER_CREDIT 1024
 //  Simulation: keep-alive connections and requests in flight. Enough to
 //  keep every worker busy and amortise the hops, small enough that the
 //  pipeline's queues stay short; at most 64 per connection, the server's
@@ -42,92 +40,46 @@ typedef enum { S_MODE_COUNT, S_MODE_RANGE, S_MODE_DAEMON } s_mode_t;
 
 typedef struct {
     s_mode_t mode;
-    uint64_t first;         //  simulation: first odd number tested
-    uint64_t count;         //  simulation: how many odd numbers
-    const char *endpoint;   //  daemon
-    size_t workers;         //  per stage
-    size_t worker_credit;   //  jobs a worker may hold at once
-    double drain_seconds;
-    const char *health_check;
-    double request_timeout; //  seconds, 0 = none
-    size_t max_request_size; //  0 = library default
-    size_t max_in_flight;    //  0 = library default
-    bool log;
-    bool quiet;
+    uint64_t first;       //  simulation: first odd number tested
+    uint64_t count;       //  simulation: how many odd numbers
+    const char *endpoint; //  daemon
+    size_t workers;       //  per stage
+    size_t worker_credit; //  jobs a worker may hold at once
     bool affinity;
     cpu_set_t cpus;
+    //  The options every daemon with a server shares (ps_daemon); the
+    //  simulation applies them to its in-process server too.
+    ps_daemon_server_options_t server;
 } s_options_t;
 
 static const char *s_usage_text =
     "usage: prime_serverd [OPTIONS] COUNT|START,END|ENDPOINT [WORKERS] [DRAIN_SECONDS] "
     "[/HEALTH_PATH]\n"
-    "  COUNT        simulation: test the odd numbers 3, 5, ..., 2*COUNT+1\n"
-    "  START,END    simulation: test the odd numbers in [max(START,3), END]\n"
-    "  ENDPOINT     daemon: serve HTTP there until SIGTERM/SIGINT\n"
-    "               (tcp://*:8002, tcp://127.0.0.1:8002, tcp://[::1]:8002, ipc:///tmp/p)\n"
-    "  WORKERS      workers per stage, 1 to 256 (default 1)\n"
-    "options:\n"
-    "  -d, --drain-seconds S      on SIGTERM/SIGINT keep serving up to S seconds while\n"
-    "                             connections finish (default 28, fractions allowed)\n"
-    "  -c, --health-check PATH    answer GET PATH with 200 (503 while draining)\n"
-    "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"
-    "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"
-    "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"
+    "  COUNT          simulation: test the odd numbers 3, 5, ..., 2*COUNT+1\n"
+    "  START,END      simulation: test the odd numbers in [max(START,3), END]\n"
+    "  ENDPOINT       daemon: serve HTTP there until SIGTERM/SIGINT\n"
+    "                 (tcp://*:8002, tcp://127.0.0.1:8002, tcp://[::1]:8002, ipc:///tmp/p)\n"
+    "  WORKERS        workers per stage, 1 to 256 (default 1)\n"
+    "  DRAIN_SECONDS  the same as --drain-seconds\n"
+    "  /HEALTH_PATH   the same as --health-check\n"
+    "options (a simulation applies the server options to its own server):\n"
     "  -w, --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
     "                             more saves a wake-up per job, but a job may wait\n"
     "                             behind a slow one at the same worker\n"
     "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
     "                             (without it, a simulation on 2 CPUs places its stages)\n"
-    "  -l, --log                  access log, one line per response\n"
-    "  -q, --quiet                no startup or shutdown lines\n"
-    "  -h, --help                 this text\n"
-    "  -V, --version              the version\n"
+    PS_DAEMON_SERVER_USAGE
     "examples:\n"
     "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
     "  prime_serverd tcp://*:8002 2\n"
     "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n";
 
-//  Bad arguments: one line saying what is wrong, then the usage; exit 2.
-static void
-s_bad_arguments (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    fprintf (stderr, "prime_serverd: ");
-    vfprintf (stderr, format, args);
-    fprintf (stderr, "\n%s", s_usage_text);
-    va_end (args);
-    exit (2);
-}
-
-//  A whole decimal uint64 or false (no sign, no space, no overflow).
+//  A whole decimal uint64 or false (no sign, no space, no overflow): the
+//  simulation's numbers go up to 2^64 - 1, as the prime stages take them.
 static bool
 s_parse_u64 (const char *text, uint64_t *value)
 {
     return prime_parse_number (text, strlen (text), value) == PRIME_NUMBER_OK;
-}
-
-static double
-s_parse_seconds (const char *text, const char *what)
-{
-    char *end = NULL;
-    errno = 0;
-    double value = strtod (text, &end);
-    if (*text == '\0' || *end != '\0' || errno || !isfinite (value) || value < 0
-        || value > S_MAX_SECONDS)
-        s_bad_arguments ("%s must be a number of seconds from 0 to %.0f, not '%s'", what,
-                         S_MAX_SECONDS, text);
-    return value;
-}
-
-static size_t
-s_parse_size (const char *text, const char *what, uint64_t max)
-{
-    uint64_t value = 0;
-    if (!s_parse_u64 (text, &value) || value == 0 || value > max)
-        s_bad_arguments ("%s must be a whole number from 1 to %" PRIu64 ", not '%s'", what, max,
-                         text);
-    return (size_t) value;
 }
 
 static void
@@ -156,36 +108,14 @@ s_parse_cpus (const char *text, cpu_set_t *cpus)
             break;
         p = end + 1;
     }
-    s_bad_arguments ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
-}
-
-//  tcp://HOST:PORT (PORT a number or *) or ipc://PATH; the bind itself
-//  may still fail, which is a runtime error (exit 1), not a usage error.
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    if (strncmp (endpoint, "ipc://", 6) == 0)
-        return endpoint[6] != '\0';
-    if (strncmp (endpoint, "tcp://", 6) != 0)
-        return false;
-    const char *host = endpoint + 6;
-    const char *colon = strrchr (host, ':');
-    if (!colon || colon == host)
-        return false;
-    const char *port = colon + 1;
-    if (streq (port, "*"))
-        return true;
-    uint64_t number = 0;
-    return s_parse_u64 (port, &number) && number >= 1 && number <= 65535;
+    ps_daemon_usage_error ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
 }
 
 static void
 s_parse_target (s_options_t *options, const char *target)
 {
     if (strstr (target, "://")) {
-        if (!s_endpoint_valid (target))
-            s_bad_arguments ("'%s' is not an endpoint such as tcp://*:8002 or ipc:///tmp/p",
-                             target);
+        ps_daemon_check_endpoint (target, "ENDPOINT", true);
         options->mode = S_MODE_DAEMON;
         options->endpoint = target;
         return;
@@ -194,7 +124,7 @@ s_parse_target (s_options_t *options, const char *target)
     if (!comma) {
         uint64_t count = 0;
         if (!s_parse_u64 (target, &count) || count == 0 || count > (UINT64_MAX - 1) / 2)
-            s_bad_arguments ("COUNT must be a positive whole number, not '%s'", target);
+            ps_daemon_usage_error ("COUNT must be a positive whole number, not '%s'", target);
         options->mode = S_MODE_COUNT;
         options->first = 3;
         options->count = count;
@@ -205,9 +135,9 @@ s_parse_target (s_options_t *options, const char *target)
     bool valid = first && s_parse_u64 (first, &start) && s_parse_u64 (comma + 1, &end);
     free (first);
     if (!valid)
-        s_bad_arguments ("START,END must be two whole numbers, not '%s'", target);
+        ps_daemon_usage_error ("START,END must be two whole numbers, not '%s'", target);
     if (start > end)
-        s_bad_arguments ("START must not be greater than END in '%s'", target);
+        ps_daemon_usage_error ("START must not be greater than END in '%s'", target);
     options->mode = S_MODE_RANGE;
     uint64_t low = start < 3 ? 3 : start | 1; //  first odd number >= max (START, 3)
     if (start == UINT64_MAX)
@@ -220,87 +150,49 @@ static void
 s_parse_arguments (int argc, char *argv[], s_options_t *options)
 {
     static const struct option long_options[] = {
-        {"drain-seconds", required_argument, NULL, 'd'},
-        {"health-check", required_argument, NULL, 'c'},
-        {"request-timeout", required_argument, NULL, 't'},
-        {"max-request-size", required_argument, NULL, 'm'},
-        {"max-in-flight", required_argument, NULL, 'i'},
-        {"affinity", required_argument, NULL, 'a'},
+        PS_DAEMON_SERVER_LONG_OPTIONS,
         {"worker-credit", required_argument, NULL, 'w'},
-        {"log", no_argument, NULL, 'l'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
+        {"affinity", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
     options->worker_credit = 1;
-    options->drain_seconds = 28;
+    ps_daemon_server_options_defaults (&options->server);
 
     opterr = 0; //  our own one-line messages
     int opt;
-    while ((opt = getopt_long (argc, argv, ":d:c:t:m:i:a:w:lqhV", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            options->drain_seconds = s_parse_seconds (optarg, "--drain-seconds");
-            break;
-        case 'c':
-            if (optarg[0] != '/')
-                s_bad_arguments ("--health-check wants a path starting with '/', not '%s'",
-                                 optarg);
-            options->health_check = optarg;
-            break;
-        case 't':
-            options->request_timeout = s_parse_seconds (optarg, "--request-timeout");
-            break;
-        case 'm':
-            options->max_request_size = s_parse_size (optarg, "--max-request-size", 1 << 30);
-            break;
-        case 'i':
-            options->max_in_flight = s_parse_size (optarg, "--max-in-flight", 1000000);
-            break;
-        case 'w':
-            options->worker_credit = s_parse_size (optarg, "--worker-credit", 1024);
-            break;
-        case 'a':
+    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "w:a:",
+                               long_options, NULL))
+           != -1) {
+        if (ps_daemon_server_option (&options->server, opt, optarg))
+            continue;
+        if (opt == 'w')
+            options->worker_credit = (size_t) ps_daemon_parse_count (optarg, "--worker-credit", 1,
+                                                                     S_MAX_WORKER_CREDIT);
+        else if (opt == 'a') {
             s_parse_cpus (optarg, &options->cpus);
             options->affinity = true;
-            break;
-        case 'l':
-            options->log = true;
-            break;
-        case 'q':
-            options->quiet = true;
-            break;
-        case 'h':
-            fputs (s_usage_text, stdout);
-            exit (0);
-        case 'V':
-            printf ("prime_serverd %s\n", PS_VERSION_STRING);
-            exit (0);
-        case ':':
-            s_bad_arguments ("option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            s_bad_arguments ("unknown option '%s'", argv[optind - 1]);
         }
+        else
+            ps_daemon_bad_option (opt, argv);
     }
     int positional = argc - optind;
     if (positional < 1)
-        s_bad_arguments ("missing COUNT, START,END or ENDPOINT");
+        ps_daemon_usage_error ("missing COUNT, START,END or ENDPOINT");
     if (positional > 4)
-        s_bad_arguments ("too many arguments, starting at '%s'", argv[optind + 4]);
+        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
     s_parse_target (options, argv[optind]);
     if (positional >= 2)
-        options->workers = s_parse_size (argv[optind + 1], "WORKERS", S_MAX_WORKERS);
+        options->workers = (size_t) ps_daemon_parse_count (argv[optind + 1], "WORKERS", 1,
+                                                           S_MAX_WORKERS);
     //  The original's positional [drain_seconds] [/health_check_path]
     for (int i = optind + 2; i < argc; i++) {
-        if (argv[i][0] == '/' && !options->health_check)
-            options->health_check = argv[i];
+        if (argv[i][0] == '/' && !options->server.health_check)
+            ps_daemon_server_option (&options->server, 'c', argv[i]);
         else if (argv[i][0] != '/' && i == optind + 2)
-            options->drain_seconds = s_parse_seconds (argv[i], "DRAIN_SECONDS");
+            ps_daemon_server_option (&options->server, 'd', argv[i]);
         else
-            s_bad_arguments ("unexpected argument '%s'", argv[i]);
+            ps_daemon_usage_error ("unexpected argument '%s'", argv[i]);
     }
 }
 
@@ -398,20 +290,11 @@ s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *li
     s_place (placement, false);
     ps_server_config_t server_config;
     ps_server_config_defaults (&server_config);
+    ps_daemon_server_config (&options->server, &server_config);
     server_config.listen = listen;
     server_config.proxy = S_PARSE_UP;
     server_config.loopback = S_LOOPBACK;
     server_config.interrupt = S_INTERRUPT;
-    server_config.health_check = options->health_check;
-    server_config.log = options->log;
-    server_config.request_timeout_ms = (int) lround (options->request_timeout * 1000);
-    if (options->max_in_flight)
-        server_config.max_in_flight = options->max_in_flight;
-    if (options->max_request_size) {
-        server_config.limits.max_body = options->max_request_size;
-        if (server_config.limits.max_header_bytes > options->max_request_size)
-            server_config.limits.max_header_bytes = options->max_request_size;
-    }
     self->server = ps_server_new (&server_config);
     if (!self->server) {
         fprintf (stderr, "prime_serverd: cannot serve on %s\n", listen);
@@ -486,34 +369,17 @@ s_run_daemon (const s_options_t *options)
     s_pipeline_t pipeline;
     if (s_pipeline_start (&pipeline, options, options->endpoint, NULL))
         return 1;
-    if (!options->quiet)
+    if (!options->server.quiet)
         fprintf (stderr,
                  "prime_serverd: serving http on %s, %zu worker%s per stage, "
                  "SIGTERM drains for %g s\n",
                  options->endpoint, options->workers, options->workers == 1 ? "" : "s",
-                 options->drain_seconds);
-
-    int signum = ps_daemon_signal_wait (-1);
-    int64_t drain_ms = (int64_t) llround (options->drain_seconds * 1000);
-    //  The promise to orchestrators: gone within drain + 1 s, whatever hangs.
-    ps_daemon_deadline_arm (drain_ms + 900);
-    if (!options->quiet)
-        fprintf (stderr, "prime_serverd: %s, draining for up to %g s\n", strsignal (signum),
-                 options->drain_seconds);
-    ps_server_drain (pipeline.server, (int) drain_ms);
-    bool drained = false;
-    while (!drained) {
-        drained = ps_server_wait_drained (pipeline.server, 50);
-        if (!drained && ps_daemon_signal_wait (0)) {
-            //  Stop now: workers see $TERM as a cancellation, and the
-            //  server, destroyed last, answers 503 to what is in flight.
-            if (!options->quiet)
-                fprintf (stderr, "prime_serverd: second signal, stopping at once\n");
-            break;
-        }
-    }
+                 options->server.drain_seconds);
+    ps_daemon_serve (pipeline.server, options->server.drain_seconds, options->server.quiet);
+    //  Drained, or a second signal: workers see $TERM as a cancellation, and
+    //  the server, destroyed last, answers 503 to what is still in flight.
     s_pipeline_destroy (&pipeline);
-    if (!options->quiet)
+    if (!options->server.quiet)
         fprintf (stderr, "prime_serverd: stopped\n");
     return 0;
 }
@@ -641,8 +507,13 @@ s_run_simulation (const s_options_t *options)
     client_config.port = port;
     client_config.connections = S_SIM_CONNECTIONS;
     client_config.max_in_flight = S_SIM_IN_FLIGHT;
-    if (options->max_in_flight && options->max_in_flight < client_config.max_in_flight)
-        client_config.max_in_flight = options->max_in_flight;
+    //  Within the server's own limits, or it would close or refuse us
+    if (options->server.max_in_flight
+        && options->server.max_in_flight < client_config.max_in_flight)
+        client_config.max_in_flight = options->server.max_in_flight;
+    if (options->server.max_connections
+        && options->server.max_connections < client_config.connections)
+        client_config.connections = options->server.max_connections;
     if (client_config.connections > client_config.max_in_flight)
         client_config.connections = client_config.max_in_flight;
     client_config.request = s_sim_request;
@@ -684,6 +555,7 @@ s_run_simulation (const s_options_t *options)
 int
 main (int argc, char *argv[])
 {
+    ps_daemon_init ("prime_serverd", s_usage_text);
     s_options_t options;
     s_parse_arguments (argc, argv, &options);
     if (options.affinity && sched_setaffinity (0, sizeof options.cpus, &options.cpus)) {
@@ -691,7 +563,6 @@ main (int argc, char *argv[])
         return 1;
     }
     //  Before any thread: they all inherit the mask and the affinity.
-    ps_daemon_init ("prime_serverd", s_usage_text);
     ps_daemon_signals_block ();
     //  czmq logs to stdout by default; stdout is for the results.
     zsys_set_logstream (stderr);
