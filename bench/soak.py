@@ -45,14 +45,23 @@ now = time.monotonic
 # --- the daemon from /proc ---------------------------------------------------
 
 def rss_kib(pid):
+    return rss_parts(pid)[0]
+
+
+def rss_parts(pid):
+    """VmRSS and its anonymous part (heap, arenas, stacks; the rest is mostly
+    the pages of the binary and the libraries), in KiB, or -1."""
+    rss = anon = -1
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                    rss = int(line.split()[1])
+                elif line.startswith("RssAnon:"):
+                    anon = int(line.split()[1])
     except OSError:
         pass
-    return -1
+    return rss, anon
 
 
 def fd_count(pid):
@@ -100,13 +109,14 @@ class Sampler:
 
     def __init__(self, pids):
         self.pids = [p for p in pids if p]
-        self.samples = {p: [] for p in self.pids}  # (t, rss_kib, fds)
+        self.samples = {p: [] for p in self.pids}  # (t, rss_kib, fds, rss_anon_kib)
         self.task = None
 
     def sample(self):
         t = now()
         for p in self.pids:
-            self.samples[p].append((t, rss_kib(p), fd_count(p)))
+            rss, anon = rss_parts(p)
+            self.samples[p].append((t, rss, fd_count(p), anon))
 
     async def run(self):
         while True:
@@ -224,6 +234,45 @@ def cpu_seconds(pid):
         return -1.0
 
 
+def rss_analysis(samples, t0, seconds, warmup):
+    """The RSS figures of a run from the Sampler's samples (t, rss, fds, anon).
+
+    The daemon's RSS climbs for a while under load before it levels off
+    (pages of code and libraries touched the first time, malloc arenas of
+    each thread, libzmq's pipes and buffers at their high-water mark, the
+    recycled request records), so first->last mostly measures that warm-up.
+    The judged drift compares the average over a window right after the
+    warm-up with the average over the last window; the least-squares slope
+    over everything after the warm-up shows a slow leak that a window
+    average could smooth over. Windows: a tenth of the run, at most 60 s.
+    """
+    window = min(60.0, max(1.0, seconds / 10.0))
+    load = [x for x in samples if x[1] > 0 and x[0] - t0 <= seconds]
+
+    def avg(lo, hi, k):
+        v = [x[k] for x in load if lo <= x[0] - t0 <= hi]
+        return sum(v) / len(v) if v else float("nan")
+
+    def slope(k):
+        pts = [(x[0] - t0, x[k]) for x in load if x[0] - t0 >= warmup and x[k] > 0]
+        if len(pts) < 2:
+            return float("nan")
+        mt = sum(p[0] for p in pts) / len(pts)
+        mv = sum(p[1] for p in pts) / len(pts)
+        den = sum((p[0] - mt) ** 2 for p in pts)
+        return sum((p[0] - mt) * (p[1] - mv) for p in pts) / den * 60.0 if den else float("nan")
+
+    r = {"window": window, "span": max(0.0, seconds - warmup)}
+    r["first"], r["first_anon"] = avg(0, window, 1), avg(0, window, 3)
+    r["warm"], r["warm_anon"] = avg(warmup, warmup + window, 1), avg(warmup, warmup + window, 3)
+    r["last"], r["last_anon"] = avg(seconds - window, seconds, 1), avg(seconds - window, seconds, 3)
+    r["drift"] = (r["last"] - r["warm"]) / r["warm"] * 100.0 if r["warm"] > 0 else float("nan")
+    r["drift_raw"] = ((r["last"] - r["first"]) / r["first"] * 100.0 if r["first"] > 0
+                      else float("nan"))
+    r["slope"], r["slope_anon"] = slope(1), slope(3)
+    return r
+
+
 class SoakRequest:
     """One request of the mix and what its echo must say."""
 
@@ -293,6 +342,8 @@ class Soak:
             mix = [(k, float(w)) for k, w in (item.split("=") for item in args.mix.split(","))]
         kinds, weights = zip(*mix)
         self.kinds, self.weights = kinds, weights
+        self.warmup = args.warmup if args.warmup is not None else args.seconds / 10.0
+        self.warmup = min(max(0.0, self.warmup), args.seconds / 2.0)
 
     def nonce(self):
         self.serial += 1
@@ -426,50 +477,67 @@ class Soak:
                 k, ms(percentile(lat, 50)), ms(percentile(lat, 99)),
                 ms(max(lat) if lat else float("nan"))))
         print("  CPU seconds: daemon %.1f, this driver %.1f (of %.0f s; a driver near 1 CPU-second"
-              " per second is the bottleneck, not the server)" % (self.cpu[0], self.cpu[1], elapsed))
+              " per second is the bottleneck, not the server)" % (self.cpu[0], self.cpu[1],
+                                                                  elapsed))
         if skipped:
             print("  %d operations not started (more than %d in progress)" % (
                 skipped, args.max_concurrency))
-        drift = float("nan")
-        rss_first = rss_last = -1
+        rss = None
         samples = sampler.samples.get(args.pid, [])
         if samples:
-            window = min(60.0, max(1.0, args.seconds / 4.0))
-            t_first, t_last = samples[0][0], samples[-1][0]
-            first = [x[1] for x in samples if x[0] - t_first <= window and x[1] > 0]
-            last = [x[1] for x in samples if t_last - x[0] <= window and x[1] > 0]
-            if first and last:
-                rss_first, rss_last = sum(first) / len(first), sum(last) / len(last)
-                drift = (rss_last - rss_first) / rss_first * 100.0
-            print("  RSS MiB: first %.0f s avg %.1f, last %.0f s avg %.1f, drift %+.1f%%, "
-                  "peak %.1f" % (window, rss_first / 1024, window, rss_last / 1024, drift,
-                                 sampler.peak_rss(args.pid) / 1024))
-            tenth = max(1.0, args.seconds / 10.0)
-            by_window = collections.defaultdict(list)
-            for x in samples:
-                if x[1] > 0:
-                    by_window[int((x[0] - t_first) // tenth)].append(x[1])
-            print("  RSS MiB every %.0f s: %s" % (tenth, " ".join(
-                "%.1f" % (sum(v) / len(v) / 1024) for _, v in sorted(by_window.items()))))
+            rss = rss_analysis(samples, samples[0][0], elapsed, self.warmup)
+            self.print_rss(rss, samples, elapsed)
             print("  daemon fds: start %d, end %d, peak %d" % (
                 fds_start, fds_end, max(x[2] for x in samples)))
         print()
-        print("%-28s %10s %10s" % ("figure", "measured", "target"))
+        rss = rss or rss_analysis([], 0, elapsed, self.warmup)
+        drift_target = ("< %g%%" % args.max_drift if args.max_drift is not None
+                        else "(printed)")
+        print("%-30s %16s %12s" % ("figure", "measured", "target"))
         rows = [("requests lost", s["lost"], "0"), ("answers mismatched", s["mismatched"], "0"),
                 ("5xx answers", s["5xx"], "0"),
-                ("RSS drift first->last", "%+.1f%%" % drift, "< 5%"),
+                ("RSS drift after warm-up", "%+.1f%%" % rss["drift"], drift_target),
+                ("RSS drift first->last (raw)", "%+.1f%%" % rss["drift_raw"], "(printed)"),
+                ("RSS slope after warm-up", "%+.1f KiB/min" % rss["slope"], "(printed)"),
                 ("fds start -> end", "%d -> %d" % (fds_start, fds_end), "back to start")]
         for name, value, target in rows:
-            print("%-28s %10s %10s" % (name, value, target))
+            print("%-30s %16s %12s" % (name, value, target))
         for e in self.examples:
             print("  example " + e)
         failed = s["lost"] or s["mismatched"] or s["5xx"] or s["sent"] == 0
         fds_ok = fds_end <= fds_start
+        # NaN (no samples) fails a judged drift too
+        drift_ok = args.max_drift is None or rss["drift"] < args.max_drift
         print("RESULT ops=%d requests=%d ok=%d lost=%d mismatched=%d fivexx=%d skipped=%d "
-              "rss_first_kib=%.0f rss_last_kib=%.0f drift_pct=%.2f fds_start=%d fds_end=%d" % (
+              "rss_first_kib=%.0f rss_warm_kib=%.0f rss_last_kib=%.0f warmup_s=%.0f "
+              "drift_pct=%.2f drift_raw_pct=%.2f slope_kib_min=%.1f fds_start=%d fds_end=%d" % (
                   ops, s["sent"], s["ok"], s["lost"], s["mismatched"], s["5xx"], skipped,
-                  rss_first, rss_last, drift, fds_start, fds_end))
-        self.exit_code = 1 if failed or (args.strict_fds and not fds_ok) else 0
+                  rss["first"], rss["warm"], rss["last"], self.warmup, rss["drift"],
+                  rss["drift_raw"], rss["slope"], fds_start, fds_end))
+        self.exit_code = 1 if (failed or (args.strict_fds and not fds_ok) or not drift_ok) else 0
+
+    def print_rss(self, rss, samples, elapsed):
+        t_first = samples[0][0]
+        print("  RSS MiB (anonymous part in brackets): first %.0f s %.1f [%.1f]; after the %.0f s "
+              "warm-up, s %.0f-%.0f %.1f [%.1f]; last %.0f s %.1f [%.1f]; peak %.1f" % (
+                  rss["window"], rss["first"] / 1024, rss["first_anon"] / 1024, self.warmup,
+                  self.warmup, self.warmup + rss["window"], rss["warm"] / 1024,
+                  rss["warm_anon"] / 1024, rss["window"], rss["last"] / 1024,
+                  rss["last_anon"] / 1024, max(x[1] for x in samples) / 1024))
+        print("  RSS drift: after warm-up %+.1f%% (judged), first->last %+.1f%% (includes the "
+              "warm-up); slope after warm-up %+.1f KiB/min (%+.1f KiB/min anonymous), %+.0f KiB "
+              "over the %.0f s" % (rss["drift"], rss["drift_raw"], rss["slope"],
+                                   rss["slope_anon"], rss["slope"] * rss["span"] / 60.0,
+                                   rss["span"]))
+        tenth = max(1.0, elapsed / 10.0)
+        by_window = collections.defaultdict(list)
+        for x in samples:
+            if x[1] > 0 and x[0] - t_first <= elapsed:
+                by_window[min(9, int((x[0] - t_first) // tenth))].append(x)
+        for name, k in (("RSS", 1), ("anon", 3)):
+            print("  %s MiB every %.0f s: %s" % (name, tenth, " ".join(
+                "%.1f" % (sum(x[k] for x in v) / len(v) / 1024)
+                for _, v in sorted(by_window.items()))))
 
 
 # --- overload -----------------------------------------------------------------
@@ -767,6 +835,12 @@ def main():
     s.add_argument("--strict-fds", action="store_true", help="exit 1 if fds are not back")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--mix", help="kind=weight,... of get, post, chunked, pipeline, close")
+    s.add_argument("--warmup", type=float, default=None,
+                   help="s of the start left out of the judged RSS drift and the slope "
+                        "(default: a tenth of --seconds; at most half)")
+    s.add_argument("--max-drift", type=float, default=None,
+                   help="exit 1 if the RSS drift after the warm-up is not under this %% "
+                        "(default: printed, not judged)")
     o = sub.add_parser("overload")
     o.add_argument("--port", type=int, required=True)
     o.add_argument("--pid", type=int, action="append")
