@@ -133,12 +133,28 @@ bad_args --affinity x 10
 bad_args --worker-credit 0 10
 bad_args --worker-credit x 10
 bad_args --worker-credit 1025 10
+bad_args --max-connections 0 10
+bad_args --max-connections x 10
+bad_args -n 1000001 10
+bad_args --header-timeout x 10
+bad_args --header-timeout -1 10
+bad_args --idle-timeout inf 10
+bad_args --idle-timeout 86401 10
+bad_args --send-timeout -1 10
+bad_args --send-timeout 0x10 10
+bad_args 10 --send-timeout
 bad_args 10 1 2 /health extra
 bad_args 10 1 x
 
 out=$(timeout 10 "$bin" --help 2>/dev/null)
 rc=$?
 if [ $rc -eq 0 ] && grep -q '^usage: prime_serverd' <<<"$out"; then pass "--help"; else fail "--help: $rc"; fi
+# The server options every daemon shares are all listed
+for option in --drain-seconds --health-check --request-timeout --max-request-size \
+  --max-in-flight --max-connections --header-timeout --idle-timeout --send-timeout \
+  --worker-credit --affinity --log --quiet; do
+  grep -q -- "$option " <<<"$out" || fail "--help does not list $option"
+done
 out=$(timeout 10 "$bin" --version 2>/dev/null)
 if [[ "$out" =~ ^prime_serverd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then pass "--version: $out"; else fail "--version: $out"; fi
 
@@ -187,6 +203,10 @@ run_sim 1 1 7,7
 run_sim "$(sieve_count 3 4001)" 2000 --worker-credit 16 2000 2
 run_sim "$(sieve_count 3 2001)" 1000 1000 2 -w 4
 run_sim 0 0 8,8
+# The server options apply to the simulation's own server; one connection
+# allowed: the client keeps to it
+run_sim "$(sieve_count 3 2001)" 1000 -n 1 --header-timeout 5 --idle-timeout 5 \
+  --send-timeout 5 --max-in-flight 16 1000 2
 run_sim 0 0 1,2
 if [ "$have_python" = yes ]; then
   # Large numbers, counted by trial division in Python
@@ -343,6 +363,74 @@ if start_daemon taken --quiet @ENDPOINT@; then
   wait_exit "$daemon" 29000
   rc=$status
   [ "$rc" = 0 ] || fail "taken: exit '$rc'"
+fi
+
+# --header-timeout, --idle-timeout and --max-connections reach the daemon's
+# server: a slow header section gets 408, an idle keep-alive connection is
+# closed, and a second connection while one is open is closed unanswered.
+# (--send-timeout needs a client that stops reading: check_ps_server.)
+if [ "$have_python" = yes ] &&
+  start_daemon limits --quiet -n 1 --header-timeout 0.5 --idle-timeout 2 --send-timeout 5 \
+    @ENDPOINT@ 1; then
+  line=$(timeout 30 python3 - "$port" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+request = b"GET /is_prime?possible_prime=7 HTTP/1.1\r\nHost: t\r\n"
+def until_close(sock):
+    data = b""
+    sock.settimeout(5)
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+    except ConnectionResetError:
+        return data
+def ask(extra=b"Connection: close\r\n"):
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request + extra + b"\r\n")
+    return sock
+# The probe that found the port open may not be gone from the server's
+# count yet: wait (bounded) until a connection of ours is served.
+for _ in range(100):
+    if until_close(ask()).startswith(b"HTTP/1.1 200"):
+        break
+    time.sleep(0.05)
+slow = socket.create_connection(("127.0.0.1", port))
+slow.sendall(request)
+start = time.monotonic()
+answer = until_close(slow)
+slow_s = time.monotonic() - start
+held = ask(b"")
+held.settimeout(5)
+first = held.recv(65536)
+start = time.monotonic()
+refused = until_close(ask())
+rest = until_close(held)
+idle_s = time.monotonic() - start
+after = b""
+for _ in range(100):
+    after = until_close(ask())
+    if after:
+        break
+    time.sleep(0.05)
+ok = (answer.startswith(b"HTTP/1.1 408") and 0.4 <= slow_s < 4
+      and first.startswith(b"HTTP/1.1 200") and refused == b""
+      and rest == b"" and 1.5 <= idle_s < 5
+      and after.startswith(b"HTTP/1.1 200") and after.endswith(b'{"possible_prime":7,"is_prime":true}'))
+print("%s slow header: %r after %.2f s; second connection: %r; idle: closed after %.2f s; "
+      "then: %r" % ("ok" if ok else "bad", answer[:12], slow_s, refused[:12], idle_s, after[:12]))
+PY
+)
+  case "$line" in
+    ok*) pass "--header-timeout/--idle-timeout/--max-connections: ${line#ok }" ;;
+    *) fail "--header-timeout/--idle-timeout/--max-connections: $line $(cat "$tmp/limits.err")" ;;
+  esac
+  kill -TERM "$daemon"
+  wait_exit "$daemon" 29000
+  rc=$status
+  [ "$rc" = 0 ] || fail "limits daemon: exit '$rc'"
 fi
 
 # ---------------------------------------------------------------------------
