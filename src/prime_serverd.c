@@ -27,24 +27,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_WORKERS 256
+#define S_MAX_WORKERS       256
 #define S_MAX_WORKER_CREDIT 1024
 //  Simulation: keep-alive connections and requests in flight. Enough to
 //  keep every worker busy and amortise the hops, small enough that the
 //  pipeline's queues stay short; at most 64 per connection, the server's
 //  default max_pipelined (beyond it a connection's requests get 503).
 #define S_SIM_CONNECTIONS 4
-#define S_SIM_IN_FLIGHT 256
+#define S_SIM_IN_FLIGHT   256
 
 typedef enum { S_MODE_COUNT, S_MODE_RANGE, S_MODE_DAEMON } s_mode_t;
 
 typedef struct {
     s_mode_t mode;
-    uint64_t first;       //  simulation: first odd number tested
-    uint64_t count;       //  simulation: how many odd numbers
-    const char *endpoint; //  daemon
-    size_t workers;       //  per stage
-    size_t worker_credit; //  jobs a worker may hold at once
+    uint64_t first;        //  simulation: first odd number tested
+    uint64_t count;        //  simulation: how many odd numbers
+    const char *endpoint;  //  daemon
+    size_t workers;        //  per stage
+    size_t worker_credit;  //  jobs a worker may hold at once
     bool affinity;
     cpu_set_t cpus;
     //  The options every daemon with a server shares (ps_daemon); the
@@ -52,6 +52,7 @@ typedef struct {
     ps_daemon_server_options_t server;
 } s_options_t;
 
+// clang-format off
 static const char *s_usage_text =
     "usage: prime_serverd [OPTIONS] COUNT|START,END|ENDPOINT [WORKERS] [DRAIN_SECONDS] "
     "[/HEALTH_PATH]\n"
@@ -73,6 +74,7 @@ static const char *s_usage_text =
     "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
     "  prime_serverd tcp://*:8002 2\n"
     "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n";
+// clang-format on
 
 //  A whole decimal uint64 or false (no sign, no space, no overflow): the
 //  simulation's numbers go up to 2^64 - 1, as the prime stages take them.
@@ -139,7 +141,7 @@ s_parse_target (s_options_t *options, const char *target)
     if (start > end)
         ps_daemon_usage_error ("START must not be greater than END in '%s'", target);
     options->mode = S_MODE_RANGE;
-    uint64_t low = start < 3 ? 3 : start | 1; //  first odd number >= max (START, 3)
+    uint64_t low = start < 3 ? 3 : start | 1;  //  first odd number >= max (START, 3)
     if (start == UINT64_MAX)
         low = UINT64_MAX;
     options->first = low;
@@ -149,20 +151,19 @@ s_parse_target (s_options_t *options, const char *target)
 static void
 s_parse_arguments (int argc, char *argv[], s_options_t *options)
 {
-    static const struct option long_options[] = {
-        PS_DAEMON_SERVER_LONG_OPTIONS,
-        {"worker-credit", required_argument, NULL, 'w'},
-        {"affinity", required_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {PS_DAEMON_SERVER_LONG_OPTIONS,
+                                                 {"worker-credit", required_argument, NULL, 'w'},
+                                                 {"affinity", required_argument, NULL, 'a'},
+                                                 {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
     options->worker_credit = 1;
     ps_daemon_server_options_defaults (&options->server);
 
-    opterr = 0; //  our own one-line messages
+    opterr = 0;  //  our own one-line messages
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "w:a:",
-                               long_options, NULL))
+    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "w:a:", long_options,
+                               NULL))
            != -1) {
         if (ps_daemon_server_option (&options->server, opt, optarg))
             continue;
@@ -200,18 +201,18 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
 //  The pipeline: server -> proxy -> parse workers -> proxy -> compute
 //  workers, every stage answering through the server's loopback.
 
-#define S_PARSE_UP "inproc://prime_serverd-parse"
-#define S_PARSE_DOWN "inproc://prime_serverd-parse-workers"
-#define S_COMPUTE_UP "inproc://prime_serverd-compute"
+#define S_PARSE_UP     "inproc://prime_serverd-parse"
+#define S_PARSE_DOWN   "inproc://prime_serverd-parse-workers"
+#define S_COMPUTE_UP   "inproc://prime_serverd-compute"
 #define S_COMPUTE_DOWN "inproc://prime_serverd-compute-workers"
-#define S_LOOPBACK "inproc://prime_serverd-loopback"
-#define S_INTERRUPT "inproc://prime_serverd-interrupt"
+#define S_LOOPBACK     "inproc://prime_serverd-loopback"
+#define S_INTERRUPT    "inproc://prime_serverd-interrupt"
 
 typedef struct {
     ps_server_t *server;
     ps_proxy_t *parse_proxy;
     ps_proxy_t *compute_proxy;
-    ps_worker_t **workers; //  2 * worker_count: parse workers, then compute workers
+    ps_worker_t **workers;  //  2 * worker_count: parse workers, then compute workers
     size_t worker_count;
 } s_pipeline_t;
 
@@ -249,9 +250,9 @@ s_pipeline_destroy (s_pipeline_t *self)
 //  client | both stages 15.4k against 18.6k; everything on one CPU 9.5k;
 //  two zmq I/O threads 16.1k; SCHED_BATCH for all threads changed nothing.
 typedef struct {
-    bool placed;    //  false: leave every thread to the scheduler (or --affinity)
-    cpu_set_t front; //  client, server, I/O thread, compute stage
-    cpu_set_t parse; //  parse stage
+    bool placed;      //  false: leave every thread to the scheduler (or --affinity)
+    cpu_set_t front;  //  client, server, I/O thread, compute stage
+    cpu_set_t parse;  //  parse stage
 } s_placement_t;
 
 static void
@@ -261,7 +262,7 @@ s_placement_default (s_placement_t *self, const s_options_t *options)
     cpu_set_t allowed;
     if (options->affinity || sched_getaffinity (0, sizeof allowed, &allowed) != 0
         || CPU_COUNT (&allowed) != 2)
-        return; //  measured on 2 CPUs only; elsewhere the scheduler decides
+        return;  //  measured on 2 CPUs only; elsewhere the scheduler decides
     int found = 0;
     for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
         if (CPU_ISSET (cpu, &allowed)) {
@@ -388,8 +389,8 @@ s_run_daemon (const s_options_t *options)
 //  Simulation
 
 typedef struct {
-    uint64_t next_request;  //  the next odd number to ask about
-    uint64_t next_response; //  the number the next response must be about
+    uint64_t next_request;   //  the next odd number to ask about
+    uint64_t next_response;  //  the number the next response must be about
     uint64_t requested;
     uint64_t answered;
     uint64_t count;
@@ -467,8 +468,7 @@ s_sim_response (void *arg, const ps_http_response_t *response)
                && memcmp (body + want_size, "false}", 6) == 0)) {
         if (self->errors++ < 5)
             fprintf (stderr, "prime_serverd: unexpected answer for %" PRIu64 ": %d %.*s\n",
-                     expected, ps_http_response_status (response), (int) (body_size % 200),
-                     body);
+                     expected, ps_http_response_status (response), (int) (body_size % 200), body);
     }
     if (self->progress && (self->answered & 1023) == 0)
         s_sim_progress (self, false);
@@ -566,8 +566,7 @@ main (int argc, char *argv[])
     ps_daemon_signals_block ();
     //  czmq logs to stdout by default; stdout is for the results.
     zsys_set_logstream (stderr);
-    int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options)
-                                           : s_run_simulation (&options);
+    int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options) : s_run_simulation (&options);
     zsys_shutdown ();
     return rc;
 }
