@@ -38,6 +38,9 @@ static const char *s_usage_text =
     "                             echo (JSON description of the request),\n"
     "                             file (static files; the default, as the original)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
+    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
+    "                             more saves a round trip per job, but a job may wait\n"
+    "                             behind a slow one at the same worker\n"
     "  -r, --root DIR             file: the directory served (default .)\n"
     "      --listing              file: HTML listings of directories without index.html\n"
     "      --max-file-size B      file: larger files get 500 (default 64 MiB; an answer\n"
@@ -58,6 +61,7 @@ typedef struct {
     s_stage_t stage;
     const char *stage_name;
     size_t workers;
+    size_t credit;
     const char *endpoints[4];
     file_stage_config_t file;
     bool verbose;
@@ -67,10 +71,11 @@ typedef struct {
 static void
 s_parse_arguments (int argc, char *argv[], s_options_t *options)
 {
-    enum { OPT_LISTING = 256, OPT_MAX_FILE_SIZE, OPT_MIME_TYPES, OPT_NO_SYMLINKS };
+    enum { OPT_LISTING = 256, OPT_MAX_FILE_SIZE, OPT_MIME_TYPES, OPT_NO_SYMLINKS, OPT_CREDIT };
     static const struct option long_options[] = {
         {"stage", required_argument, NULL, 's'},
         {"workers", required_argument, NULL, 'w'},
+        {"worker-credit", required_argument, NULL, OPT_CREDIT},
         {"root", required_argument, NULL, 'r'},
         {"listing", no_argument, NULL, OPT_LISTING},
         {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
@@ -85,6 +90,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     options->stage = S_FILE;
     options->stage_name = "file";
     options->workers = 1;
+    options->credit = 1;
     file_stage_config_defaults (&options->file);
     bool file_options = false;
     opterr = 0;
@@ -106,6 +112,9 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         case 'w':
             options->workers = (size_t) ps_daemon_parse_count (optarg, "--workers", 1,
                                                                S_MAX_WORKERS);
+            break;
+        case OPT_CREDIT:
+            options->credit = (size_t) ps_daemon_parse_count (optarg, "--worker-credit", 1, 1024);
             break;
         case 'r':
             options->file.root = optarg;
@@ -229,6 +238,7 @@ main (int argc, char *argv[])
     config.work = s_counted_work;
     config.work_arg = &counter;
     config.verbose = options.verbose;
+    config.credit = options.credit;
     ps_worker_t **workers = (ps_worker_t **) zmalloc (options.workers * sizeof (ps_worker_t *));
     assert (workers);
     int rc = 0;

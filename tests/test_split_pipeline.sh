@@ -41,7 +41,8 @@ usage_checks prime_workerd "" "$ipc|$ipc.2|$ipc.3" "--stage|bogus|$ipc|$ipc.2|$i
   "--stage|parse|$ipc|-|$ipc.3|$ipc.4" "--workers|0|$ipc|-|$ipc.3|$ipc.4" \
   "--workers|257|$ipc|-|$ipc.3|$ipc.4" "--stage|compute|--root|/|$ipc|-|$ipc.3|$ipc.4" \
   "tcp://*:5555|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4|$ipc.5" "--stage" \
-  "--max-file-size|0|$ipc|-|$ipc.3|$ipc.4"
+  "--max-file-size|0|$ipc|-|$ipc.3|$ipc.4" "--worker-credit|0|$ipc|-|$ipc.3|$ipc.4" \
+  "--worker-credit|1025|$ipc|-|$ipc.3|$ipc.4"
 
 # ---------------------------------------------------------------------------
 # The reference: prime_serverd, one process.
@@ -75,8 +76,9 @@ start_split() {
     start proxy1 "$bindir/prime_proxyd" "$parse_up" "$parse_down"
     start proxy2 "$bindir/prime_proxyd" "$compute_up" "$compute_down"
     if wait_port httpd "$listen" && wait_line proxy1 "workers on" && wait_line proxy2 "workers on"; then
-      start parse "$bindir/prime_workerd" --stage parse --workers 2 "$parse_down" "$compute_up" \
-        "$loopback" "$interrupt"
+      # credit 4: the parse workers hold up to 4 jobs each (READY carries it)
+      start parse "$bindir/prime_workerd" --stage parse --workers 2 --worker-credit 4 \
+        "$parse_down" "$compute_up" "$loopback" "$interrupt"
       start compute "$bindir/prime_workerd" --stage compute --workers "$workers" "$compute_down" - \
         "$loopback" "$interrupt"
       if wait_line parse "parse workers" && wait_line compute "compute worker"; then
