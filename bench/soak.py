@@ -355,11 +355,17 @@ class Soak:
             self.examples.append("%s: %s" % (what, detail))
 
     async def take(self):
-        while self.pool:
-            conn = self.pool.popleft()
-            if now() - conn.idle_since < self.args.pool_idle:
-                return conn
-            conn.close()  # well before the server's idle timeout
+        # The pool is a stack, like a browser's or an HTTP library's: the
+        # connection used last is reused first, and the ones a burst opened
+        # beyond the usual concurrency sit at the bottom until they idle out.
+        # A queue (--pool-order fifo) keeps every connection ever opened in
+        # rotation, none ever idle long enough: after one stall of the
+        # machine (up to --max-concurrency operations at once) the daemon
+        # holds that many connections, and their memory, to the end.
+        while self.pool and now() - self.pool[0].idle_since >= self.args.pool_idle:
+            self.pool.popleft().close()  # well before the server's idle timeout
+        if self.pool:
+            return self.pool.pop() if self.args.pool_order == "lifo" else self.pool.popleft()
         return await connect(self.port)
 
     def give_back(self, conn):
@@ -538,6 +544,10 @@ class Soak:
             print("  %s MiB every %.0f s: %s" % (name, tenth, " ".join(
                 "%.1f" % (sum(x[k] for x in v) / len(v) / 1024)
                 for _, v in sorted(by_window.items()))))
+        # the memory follows the open connections (libzmq's pipes and
+        # buffers for each), and malloc keeps a peak's pages afterwards
+        print("  daemon fds, peak every %.0f s: %s" % (tenth, " ".join(
+            "%d" % max(x[2] for x in v) for _, v in sorted(by_window.items()))))
 
 
 # --- overload -----------------------------------------------------------------
@@ -832,6 +842,8 @@ def main():
     s.add_argument("--max-concurrency", type=int, default=256)
     s.add_argument("--pool-idle", type=float, default=20,
                    help="close pooled connections idle this long (under the server's timeout)")
+    s.add_argument("--pool-order", choices=("lifo", "fifo"), default="lifo",
+                   help="which idle keep-alive connection is reused (fifo: all in rotation)")
     s.add_argument("--strict-fds", action="store_true", help="exit 1 if fds are not back")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--mix", help="kind=weight,... of get, post, chunked, pipeline, close")
