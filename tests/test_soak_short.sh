@@ -5,9 +5,11 @@
 # (default 100) operations/s: keep-alive GET, POST with Content-Length, POST
 # chunked, pipelined batches, Connection: close, every answer checked against
 # its own request. Fails on any lost, mismatched or 5xx answer, or when the
-# daemon's open fds are not back to their baseline at the end. The RSS drift
-# is printed, not judged: a minute is mostly warm-up (bench_soak.sh judges
-# it over 10 minutes).
+# daemon's open fds are not back to their baseline at the end. The RSS
+# figures (drift after a warm-up of a tenth of the run, the raw drift, the
+# slope) are printed, not judged: within a minute the RSS is still climbing
+# to the plateau set by the run's peak of open connections, which a stall
+# of a loaded machine raises (bench_soak.sh judges the drift over 10 minutes).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$here")/bench/hardening_lib.sh"
