@@ -991,6 +991,30 @@ ps_http_parser_destroy (ps_http_parser_t **self_p)
     *self_p = NULL;
 }
 
+void
+ps_http_parser_reset (ps_http_parser_t *self)
+{
+    assert (self);
+    while (self->head) {
+        ps_http_request_t *request = self->head;
+        self->head = request->next;
+        ps_http_request_destroy (&request);
+    }
+    self->tail = NULL;
+    self->status = 0;
+    self->reason = NULL;
+    self->closed = false;
+    self->fault = 0;
+    self->fault_reason = NULL;
+    s_request_reset (self);
+    //  A body buffer can be as big as max_body: not worth keeping
+    free (self->body);
+    self->body = NULL;
+    self->body_max = 0;
+    http_parser_init (&self->hp, HTTP_REQUEST);
+    self->hp.data = self;
+}
+
 int
 ps_http_parser_feed (ps_http_parser_t *self, const char *data, size_t size)
 {

@@ -1197,6 +1197,82 @@ START_TEST (test_bad_request_corpus)
 }
 END_TEST
 
+//  ps_http_parser_reset: from any state (failed with a request queued,
+//  closed, in a chunked body waiting for 100-continue) back to what a new
+//  parser with the same limits gives for the same bytes.
+static char *
+s_parse_text (ps_http_parser_t *parser, const char *data)
+{
+    char *text = NULL;
+    s_append (&text, "status %d (%s) partial=%d\n",
+              ps_http_parser_feed (parser, data, strlen (data)), ps_http_parser_reason (parser),
+              ps_http_parser_partial (parser));
+    ps_http_request_t *request;
+    while ((request = ps_http_parser_next (parser))) {
+        s_describe (&text, request);
+        ps_http_request_destroy (&request);
+    }
+    return text;
+}
+
+START_TEST (test_parser_reset)
+{
+    ps_http_limits_t limits;
+    ps_http_limits_defaults (&limits);
+    limits.max_target = 16;
+    const char *dirty[] = {
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost : x\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n",
+        ("POST /c?q=1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n5\r\nabc"),
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd",
+        "GET /0123456789abcdefghij HTTP/1.1\r\n",
+        "GET / HTTP/1.1\r\nHo",
+    };
+    const char *clean[] = {
+        ("GET /x?a=b HTTP/1.1\r\nHost: y\r\n\r\n"
+         "POST /p HTTP/1.1\r\nHost: y\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nxyz\r\n0\r\nT: 1\r\n\r\nGET /0123456789abcdefghij HTTP/1.1\r\n"),
+        "POST /q HTTP/1.1\r\nHost: y\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nab",
+        "GET / HTTP/1.0\r\n\r\n",
+    };
+    ps_http_parser_t *reused = ps_http_parser_new (&limits);
+    for (size_t d = 0; d < sizeof (dirty) / sizeof (dirty[0]); d++)
+        for (size_t c = 0; c < sizeof (clean) / sizeof (clean[0]); c++) {
+            //  dirty it, keeping what it queued
+            ps_http_parser_feed (reused, dirty[d], strlen (dirty[d]));
+            ps_http_parser_reset (reused);
+            ck_assert_int_eq (ps_http_parser_status (reused), 0);
+            ck_assert_str_eq (ps_http_parser_reason (reused), "");
+            ck_assert (!ps_http_parser_partial (reused));
+            ck_assert (!ps_http_parser_in_headers (reused));
+            ck_assert (!ps_http_parser_wants_continue (reused));
+            ck_assert_ptr_null (ps_http_parser_next (reused));
+
+            ps_http_parser_t *fresh = ps_http_parser_new (&limits);
+            char *expected = s_parse_text (fresh, clean[c]);
+            bool fresh_continue = ps_http_parser_wants_continue (fresh);
+            ps_http_parser_destroy (&fresh);
+            char *got = s_parse_text (reused, clean[c]);
+            ck_assert_str_eq (got, expected);
+            ck_assert_int_eq (ps_http_parser_wants_continue (reused), fresh_continue);
+            s_text_free (&expected);
+            s_text_free (&got);
+        }
+    //  the clean streams did reach the limit and the Expect they test
+    ps_http_parser_reset (reused);
+    char *text = s_parse_text (reused, clean[0]);
+    ck_assert_ptr_nonnull (strstr (text, "status 414"));
+    ck_assert_ptr_nonnull (strstr (text, "body(3)=xyz"));
+    s_text_free (&text);
+    ps_http_parser_reset (reused);
+    text = s_parse_text (reused, clean[1]);
+    ck_assert (ps_http_parser_wants_continue (reused));
+    s_text_free (&text);
+    ps_http_parser_destroy (&reused);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1223,6 +1299,7 @@ main (void)
     tcase_add_test (tc, test_decode_junk);
     tcase_add_test (tc, test_send_matches_encode);
     tcase_add_test (tc, test_bad_request_corpus);
+    tcase_add_test (tc, test_parser_reset);
     suite_add_tcase (suite, tc);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);

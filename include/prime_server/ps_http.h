@@ -80,6 +80,12 @@ typedef struct _ps_http_parser_t ps_http_parser_t;
 ps_http_parser_t *ps_http_parser_new (const ps_http_limits_t *limits);
 void ps_http_parser_destroy (ps_http_parser_t **self_p);
 
+//  Back to the state of a new parser with the same limits: queued and
+//  partial requests are dropped and the status cleared, but the header
+//  buffers are kept, so a connection (or a fuzz harness) can start a fresh
+//  stream without allocating.
+void ps_http_parser_reset (ps_http_parser_t *self);
+
 //  Feed bytes as they arrive. Returns 0 when all were accepted, or the HTTP
 //  error status (400, 413, 414, 431, 501, 505) once the stream is bad; the
 //  parser then stays failed and ignores further input. Requests completed
