@@ -9,10 +9,15 @@ bounded in time. One subcommand per job:
              close); every answer is checked against its own request (a
              nonce in the target, a header and the body comes back in the
              echo JSON). Prints lost, mismatched and 5xx counts, the daemon's
-             RSS drift and its open fds at start and end. Exit 1 when any
-             request was lost, mismatched or got a 5xx, or (--strict-fds)
-             when the fds are not back to the baseline. Used by
-             bench_soak.sh and tests/test_soak_short.sh.
+             open fds at start and end, and its RSS: the drift after a
+             warm-up (--warmup, default a tenth of the run: the window after
+             it against the last window; see rss_analysis), the raw
+             first->last drift, RSS and fds every tenth of the run and the
+             least-squares slope of RSS after the warm-up in KiB/min. Exit 1
+             when any request was lost, mismatched or got a 5xx, or
+             (--strict-fds) when the fds are not back to the baseline, or
+             (--max-drift) when the drift after the warm-up is not under
+             it. Used by bench_soak.sh and tests/test_soak_short.sh.
   overload   open loop at a fixed rate (not closed loop like wrk: a slow
              server does not slow the offered load down), then a probe load
              after the stop: status counts, Retry-After, the latency of the
