@@ -25,6 +25,19 @@ A stage is a function taking a Job and returning what to do with it:
   when it turns true (client gone, timed out, server stopping, or this
   worker stopping).
 
+Liveness (PROTOCOL.md, "Liveness"), as the C worker does it: the job
+DEALER has a random routing id of its own, kept across reconnections; while
+idle the worker beats every beat_interval seconds (default 1) and the proxy
+answers with a PING; while a job runs, a thread of the worker's own sends
+busy beats from a second DEALER, naming that routing id, so a long job is
+not taken for a dead worker. The work function runs in the main thread, so
+it must let the GIL go now and then (pure Python code does); a C extension
+that holds the GIL for longer than the proxy's expiry gets the worker
+dropped. A worker that is idle and has heard nothing from its proxy for
+expiry seconds (default 3) opens new DEALERs with the same routing id and
+beats at once, which is how a restarted proxy takes it back.
+beat_interval=0 turns all of it off (a worker of the old kind).
+
 Run as a program, it serves one of the example stages:
 
     python3 py/prime_worker.py --stage compute UPSTREAM - LOOPBACK INTERRUPT
@@ -32,16 +45,19 @@ Run as a program, it serves one of the example stages:
 "compute" is the prime service's stage 2 (trial division), answering
 byte-identical bodies to the C stage, so it can replace or join
 `prime_workerd --stage compute` behind C prime_httpd and C parse workers;
-"echo" answers a JSON description of the request.
+"echo" answers a JSON description of the request; "sleep" (for tests and
+demonstrations, a first stage) waits GET|POST /sleep?ms=N milliseconds.
 """
 
 import argparse
 import collections
 import json
 import math
+import os
 import signal
 import struct
 import sys
+import threading
 import time
 
 try:
@@ -58,7 +74,7 @@ PROTOCOL_VERSION = 1
 ENVELOPE = struct.Struct(">BBBBHHQ")
 JOB, RESULT, READY, CANCEL = 1, 2, 3, 4
 KIND_HTTP, KIND_NETSTRING, KIND_STAGE = 1, 2, 3
-FLAG_BUSY, FLAG_HEAD = 0x01, 0x02
+FLAG_BUSY, FLAG_HEAD, FLAG_BEAT, FLAG_LOST = 0x01, 0x02, 0x04, 0x08
 
 # Socket options as the C worker sets them: finite queues, bounded sends,
 # short linger so stopping never hangs on a vanished peer.
@@ -67,10 +83,25 @@ SEND_TIMEOUT_MS = 1000
 LINGER_MS = 200
 # Cancelled ids remembered for jobs that arrive after their CANCEL
 CANCEL_RING = 1024
+# Liveness defaults, in seconds, as in C (ps_worker_config_defaults)
+BEAT_INTERVAL = 1.0
+EXPIRY = 3.0
+# Size of the job DEALER's routing id
+ROUTING_ID_SIZE = 16
+# Queue bound of the beater's DEALER: a stale beat is worth nothing
+BEAT_HWM = 4
 
 
 class ProtocolError(ValueError):
     """A frame from another process that does not follow the protocol."""
+
+
+def new_routing_id():
+    """16 random bytes, the first not 0 (ids starting with 0 are libzmq's)."""
+    rid = bytearray(os.urandom(ROUTING_ID_SIZE))
+    if rid[0] == 0:
+        rid[0] = 1
+    return bytes(rid)
 
 
 def envelope_pack(type_, id_=0, flags=0, kind=0, status=0):
@@ -200,32 +231,115 @@ def _log(text):
     sys.stderr.flush()
 
 
+class _Beater(threading.Thread):
+    """Busy beats while the work function holds the worker's thread:
+    [envelope READY flags=BUSY|BEAT id=job][routing id of the job socket]
+    every interval, from a DEALER of its own (a zmq socket belongs to one
+    thread). It learns what the worker does from two plain attributes, which
+    the worker writes and this thread only reads."""
+
+    def __init__(self, context, endpoint, routing_id, interval, verbose):
+        super().__init__(name="prime_worker beater", daemon=True)
+        self._context = context
+        self._endpoint = endpoint
+        self._routing_id = routing_id
+        self._interval = interval
+        self._verbose = verbose
+        self._stop_event = threading.Event()
+        self.job = None       # id of the job running, None while idle
+        self.generation = 0   # bumped by the worker: take a fresh socket
+
+    def _socket(self):
+        try:
+            sock = self._context.socket(zmq.DEALER)
+            sock.setsockopt(zmq.SNDHWM, BEAT_HWM)
+            sock.setsockopt(zmq.RCVHWM, BEAT_HWM)  # the proxy never writes to it
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.IPV6, 1)
+            sock.connect(self._endpoint)
+            return sock
+        except zmq.ZMQError as e:
+            _log("beater: cannot connect to %s: %s" % (self._endpoint, e))
+            return None
+
+    def run(self):
+        sock = self._socket()
+        generation = self.generation
+        next_beat = time.monotonic() + self._interval
+        while not self._stop_event.wait(max(0.0, next_beat - time.monotonic())):
+            if generation != self.generation:
+                # The worker renewed its job socket; so do we
+                generation = self.generation
+                if sock is not None:
+                    sock.close()
+                sock = self._socket()
+            now = time.monotonic()
+            if now < next_beat:
+                continue
+            # A fixed rate, but never a burst to catch up after a stall
+            next_beat = max(next_beat + self._interval, now + self._interval / 2)
+            job = self.job
+            if sock is None or job is None:
+                continue
+            try:
+                sock.send_multipart([envelope_pack(READY, job, FLAG_BUSY | FLAG_BEAT),
+                                     self._routing_id], zmq.NOBLOCK)
+            except zmq.Again:
+                if self._verbose:
+                    _log("busy beat not sent")
+        if sock is not None:
+            sock.close()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+
+
 class Worker:
     """One worker: DEALER to its proxy (JOB in, READY out), PUSH to the next
     proxy (optional), PUSH to the server's loopback, SUB to its interrupts."""
 
     def __init__(self, upstream, downstream, loopback, interrupt, work, heartbeat=None,
-                 verbose=False, context=None):
+                 verbose=False, context=None, beat_interval=BEAT_INTERVAL, expiry=EXPIRY):
+        """heartbeat: application bytes sent with every READY and idle beat
+        (for a chooser). beat_interval, expiry: seconds (see Liveness above);
+        beat_interval 0 means no beats and no expiry, expiry 0 no expiry."""
+        if beat_interval < 0 or expiry < 0:
+            raise ValueError("beat_interval and expiry must not be negative")
         self.work = work
         self.heartbeat = heartbeat
         self.verbose = verbose
         self.stopping = False
         self.jobs = 0
+        self.reconnects = 0
+        self.beat_interval = beat_interval
+        self.expiry = expiry if beat_interval > 0 else 0
+        self.routing_id = new_routing_id()
+        self._upstream_endpoint = upstream
+        self._last_heard = time.monotonic()
         self._cancelled_ids = collections.deque(maxlen=CANCEL_RING)
         self._context = context or zmq.Context.instance()
+        self._upstream = self._downstream = self._loopback = self._interrupt = None
+        self._beater = None
         # The SUB first, so it is subscribed as early as possible
         self._interrupt = self._socket(zmq.SUB, interrupt)
         self._loopback = self._socket(zmq.PUSH, loopback)
         self._downstream = self._socket(zmq.PUSH, downstream) if downstream else None
-        self._upstream = self._socket(zmq.DEALER, upstream)
+        self._upstream = self._socket(zmq.DEALER, upstream, self.routing_id)
+        if self.beat_interval > 0:
+            self._beater = _Beater(self._context, upstream, self.routing_id, self.beat_interval,
+                                   verbose)
+            self._beater.start()
 
-    def _socket(self, type_, endpoint):
+    def _socket(self, type_, endpoint, routing_id=None):
         sock = self._context.socket(type_)
         sock.setsockopt(zmq.SNDHWM, HWM)
         sock.setsockopt(zmq.RCVHWM, HWM)
         sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         sock.setsockopt(zmq.LINGER, LINGER_MS)
         sock.setsockopt(zmq.IPV6, 1)
+        if routing_id is not None:
+            sock.setsockopt(zmq.ROUTING_ID, routing_id)
         if type_ == zmq.SUB:
             sock.setsockopt(zmq.SUBSCRIBE, b"")
         if type_ == zmq.PUSH:
@@ -236,6 +350,10 @@ class Worker:
         return sock
 
     def close(self):
+        # The beater first: its socket must be closed before the context ends
+        if self._beater is not None:
+            self._beater.stop()
+            self._beater = None
         for sock in (self._upstream, self._downstream, self._loopback, self._interrupt):
             if sock is not None:
                 sock.close()
@@ -256,6 +374,40 @@ class Worker:
         if self.heartbeat is not None:
             frames.append(self.heartbeat)
         self._send(self._upstream, frames)
+
+    def _beat(self):
+        """An idle beat, [envelope READY flags=BEAT id=0][heartbeat]?. Never
+        waits: a beat that cannot leave now is worth nothing later."""
+        frames = [envelope_pack(READY, flags=FLAG_BEAT)]
+        if self.heartbeat is not None:
+            frames.append(self.heartbeat)
+        try:
+            self._upstream.send_multipart(frames, zmq.NOBLOCK)
+        except zmq.Again:
+            if self.verbose:
+                _log("idle beat not sent")
+
+    def _reconnect(self, poller):
+        """Idle and no word from the proxy for the expiry time: it may have
+        restarted (and not know us), or the connection may be half-open. A
+        fresh DEALER with the same routing id connects anew and a beat
+        announces us; no READY, which would tell a proxy that thinks we hold
+        a job that the job is done. The beater renews its socket too."""
+        if self.verbose:
+            _log("no word from the proxy for %.1f s, reconnecting" % self.expiry)
+        try:
+            fresh = self._socket(zmq.DEALER, self._upstream_endpoint, self.routing_id)
+        except zmq.ZMQError as e:
+            _log("cannot reconnect to %s: %s" % (self._upstream_endpoint, e))
+            return  # try again after the next expiry
+        poller.unregister(self._upstream)
+        self._upstream.close()
+        self._upstream = fresh
+        poller.register(self._upstream, zmq.POLLIN)
+        self.reconnects += 1
+        self._beat()
+        if self._beater is not None:
+            self._beater.generation += 1
 
     def _result(self, id_, flags, kind, status, headers, body):
         env = envelope_pack(RESULT, id_, flags, kind, status)
@@ -289,6 +441,8 @@ class Worker:
     def _handle(self, frames):
         try:
             type_, flags, kind, _status, id_ = envelope_unpack(frames[0])
+            if type_ == READY and flags & FLAG_BEAT and len(frames) == 1:
+                return  # a PING: the proxy is alive, nothing to do
             if type_ != JOB:
                 raise ProtocolError("type %d on the job socket" % type_)
         except ProtocolError as e:
@@ -303,6 +457,8 @@ class Worker:
             return
         self.jobs += 1
         failure = "work function failed"
+        if self._beater is not None:
+            self._beater.job = id_
         try:
             job = Job(self, id_, kind, flags, frames[1:])
             outcome = self.work(job)
@@ -312,6 +468,9 @@ class Worker:
             outcome, failure = None, "work function failed: %s" % e.__class__.__name__
             if self.verbose:
                 _log("job %d: %r" % (id_, e))
+        finally:
+            if self._beater is not None:
+                self._beater.job = None
         answered = False
         if isinstance(outcome, Forward):
             if self._downstream is None:
@@ -339,15 +498,39 @@ class Worker:
     def run(self, poll_ms=200):
         """Serve until stop() (or a signal handler calling it)."""
         self._ready()
+        beating = self.beat_interval > 0
+        if beating:
+            # A first beat at once tells the proxy that we beat, so it may
+            # expire us if we fall silent
+            self._beat()
+        self._last_heard = time.monotonic()
+        next_beat = self._last_heard + self.beat_interval
         poller = zmq.Poller()
         poller.register(self._upstream, zmq.POLLIN)
         poller.register(self._interrupt, zmq.POLLIN)
         while not self.stopping:
-            events = dict(poller.poll(poll_ms))
+            timeout = poll_ms
+            if beating:
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._beat()
+                    next_beat = now + self.beat_interval
+                if self.expiry and now - self._last_heard >= self.expiry:
+                    self._reconnect(poller)
+                    self._last_heard = now
+                    next_beat = now + self.beat_interval
+                deadline = next_beat
+                if self.expiry:
+                    deadline = min(deadline, self._last_heard + self.expiry)
+                timeout = min(poll_ms, max(0, int((deadline - now) * 1000) + 1))
+            events = dict(poller.poll(timeout))
             if self._interrupt in events:
                 self._read_interrupts()
             if self._upstream in events and not self.stopping:
                 self._handle(self._upstream.recv_multipart(copy=True))
+                # A word from the proxy (a job or a PING); after a job, the
+                # time it took does not count as silence
+                self._last_heard = time.monotonic()
 
     def stop(self):
         self.stopping = True
@@ -408,7 +591,51 @@ def echo_stage(job):
     return Reply(200, JSON, json.dumps(description, separators=(",", ":")))
 
 
-STAGES = {"compute": compute_stage, "echo": echo_stage}
+SLEEP_MAX_MS = 60000
+
+
+def sleep_stage(job):
+    """For tests and demonstrations, as a first stage: GET|POST /sleep?ms=N
+    waits N milliseconds (default 1000, at most 60000), giving up early if
+    the job is cancelled, and answers {"slept_ms":N,"pid":P}. A line on
+    stderr when it starts tells a test which worker holds the job."""
+    r = job.request
+    if r is None:
+        return Reply(400, JSON, b'{"error":"HTTP jobs only"}')
+    if r.path != "/sleep":
+        return Reply(404, JSON, b'{"error":"not found"}')
+    values = r.query_values("ms")
+    try:
+        ms = int(values[0]) if values else 1000
+        if not 0 <= ms <= SLEEP_MAX_MS:
+            raise ValueError
+    except ValueError:
+        return Reply(400, JSON, b'{"error":"ms must be 0..%d"}' % SLEEP_MAX_MS)
+    _log("job %d: sleeping %d ms" % (job.id, ms))
+    deadline = time.monotonic() + ms / 1000.0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if job.cancelled():
+            return Reply(503, JSON, b'{"error":"cancelled"}')
+        time.sleep(min(left, 0.05))
+    return Reply(200, JSON, json.dumps({"slept_ms": ms, "pid": os.getpid()},
+                                       separators=(",", ":")))
+
+
+STAGES = {"compute": compute_stage, "echo": echo_stage, "sleep": sleep_stage}
+
+
+def _seconds(text):
+    """An argparse type: seconds >= 0, fractions allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a number of seconds" % text)
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("'%s' is not in 0..3600 seconds" % text)
+    return value
 
 
 def main(argv=None):
@@ -417,6 +644,13 @@ def main(argv=None):
         description="A prime_server worker written in Python (docs/PROTOCOL.md).")
     parser.add_argument("--stage", choices=sorted(STAGES), default="compute")
     parser.add_argument("--heartbeat", help="bytes sent with every READY (for a chooser)")
+    parser.add_argument("--heartbeat-interval", type=_seconds, default=BEAT_INTERVAL,
+                        metavar="S",
+                        help="liveness beats every S seconds (default %g; 0: no beats, "
+                             "the proxy never expires this worker)" % BEAT_INTERVAL)
+    parser.add_argument("--expiry", type=_seconds, default=EXPIRY, metavar="S",
+                        help="reconnect after S seconds idle without a word from the proxy "
+                             "(default %g; 0: never)" % EXPIRY)
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("--version", action="version", version="prime_worker.py " + VERSION)
@@ -435,7 +669,8 @@ def main(argv=None):
     worker = Worker(args.upstream, None if args.downstream == "-" else args.downstream,
                     args.loopback, args.interrupt, STAGES[args.stage],
                     heartbeat=args.heartbeat.encode() if args.heartbeat else None,
-                    verbose=args.verbose)
+                    verbose=args.verbose, beat_interval=args.heartbeat_interval,
+                    expiry=args.expiry)
 
     def on_signal(signum, _frame):
         worker.stop()
