@@ -17,8 +17,9 @@
     hold at once (0: 1). The table remembers the ids of the jobs each worker
     holds, oldest first; a READY answers the oldest, and a worker stays in
     the idle FIFO (going to its back after each job) while it holds fewer
-    than its credit. With credit 1 a worker is idle exactly when it holds
-    no job.
+    than its credit. Workers that hold nothing come first in that FIFO, so
+    a job queues at a busy worker only when none is free. With credit 1 a
+    worker is idle exactly when it holds no job.
 
     Liveness: the table also remembers busy workers and the jobs each holds.
     Workers that beat (READY with PS_FLAG_BEAT: idle beats from their job
@@ -80,6 +81,7 @@ struct _s_worker_t {
     bool busy;          //  said BUSY in a READY: no job until its next READY
     bool beats;         //  sent a BEAT: subject to expiry
     bool idle;          //  in the idle FIFO: job_count < credit and not busy
+    bool idle_free;     //  ... in its front part, for workers that hold no job
     s_worker_t *prev;  //  idle FIFO links, valid while idle
     s_worker_t *next;
     s_worker_t *silent_next;  //  list of the silent, built by the scan
@@ -108,6 +110,7 @@ typedef struct {
     zhashx_t *workers;      //  identity frame -> s_worker_t, all known workers
     s_worker_t *idle_head;  //  longest idle
     s_worker_t *idle_tail;
+    s_worker_t *free_tail;  //  the last idle worker that holds no job, or NULL
     size_t idle_count;
 
     zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
@@ -188,18 +191,31 @@ s_worker_destroy (void **item_p)
     }
 }
 
+//  The idle FIFO has two parts: first the workers that hold no job,
+//  longest idle first, then those that hold some but fewer than their
+//  credit, in turn. A job goes to a worker with nothing to do while there
+//  is one, so it waits behind another job only when every worker is busy.
 static void
 s_idle_append (self_t *self, s_worker_t *worker)
 {
     assert (!worker->idle);
     worker->idle = true;
-    worker->next = NULL;
-    worker->prev = self->idle_tail;
-    if (self->idle_tail)
-        self->idle_tail->next = worker;
+    worker->idle_free = worker->job_count == 0;
+    //  A free worker goes after the last free one, any other at the end.
+    s_worker_t *prev = worker->idle_free ? self->free_tail : self->idle_tail;
+    s_worker_t *next = prev ? prev->next : self->idle_head;
+    worker->prev = prev;
+    worker->next = next;
+    if (prev)
+        prev->next = worker;
     else
         self->idle_head = worker;
-    self->idle_tail = worker;
+    if (next)
+        next->prev = worker;
+    else
+        self->idle_tail = worker;
+    if (worker->idle_free)
+        self->free_tail = worker;
     self->idle_count++;
 }
 
@@ -207,6 +223,8 @@ static void
 s_idle_remove (self_t *self, s_worker_t *worker)
 {
     assert (worker->idle);
+    if (worker == self->free_tail)
+        self->free_tail = worker->prev;  //  free too, or NULL
     if (worker->prev)
         worker->prev->next = worker->next;
     else
@@ -315,10 +333,12 @@ static void
 s_idle_update (self_t *self, s_worker_t *worker)
 {
     bool free_slot = !worker->busy && worker->job_count < worker->credit;
+    //  Leaving, or moving between the parts of the FIFO (it has just
+    //  finished its last job): out first.
+    if (worker->idle && (!free_slot || worker->idle_free != (worker->job_count == 0)))
+        s_idle_remove (self, worker);
     if (free_slot && !worker->idle)
         s_idle_append (self, worker);
-    else if (!free_slot && worker->idle)
-        s_idle_remove (self, worker);
 }
 
 //  Forget a worker for good (unreachable or silent), reporting the jobs it

@@ -1892,6 +1892,85 @@ START_TEST (test_credit_limit)
 }
 END_TEST
 
+//  Beats and waits for the proxy's PING, which it sends only once it has
+//  handled everything the fake sent before; returns the jobs received
+//  meanwhile, the last one's id in *id.
+static int
+s_fake_sync (zsock_t *fake, uint64_t *id)
+{
+    s_send_envelope (fake, PS_MSG_READY, PS_FLAG_BEAT);
+    int jobs = 0;
+    while (true) {
+        ps_envelope_t envelope;
+        zmsg_t *msg = s_recv_envelope (fake, S_TIMEOUT, &envelope);
+        ck_assert_msg (msg != NULL, "the proxy did not answer the beat");
+        bool ping = zmsg_size (msg) == 1 && envelope.flags == PS_FLAG_BEAT;
+        zmsg_destroy (&msg);
+        if (ping)
+            return jobs;
+        ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+        *id = envelope.id;
+        jobs++;
+    }
+}
+
+//  Waits for one job on a fake worker; returns its id.
+static uint64_t
+s_fake_job (zsock_t *fake)
+{
+    ps_envelope_t envelope;
+    zmsg_t *msg;
+    while ((msg = s_recv_envelope (fake, S_TIMEOUT, &envelope))) {
+        bool job = envelope.type == PS_MSG_JOB;
+        zmsg_destroy (&msg);
+        if (job)
+            return envelope.id;
+    }
+    ck_abort_msg ("no job came");
+    return 0;
+}
+
+//  With credit, a job goes to a worker that holds nothing before one that
+//  holds a job (which could be a long one), and to a worker that holds jobs
+//  only when none is free.
+START_TEST (test_credit_prefers_free)
+{
+    server_t *server = s_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_front_proxy_new (server, downstream, NULL, NULL);
+    zsock_t *a = s_fake_new_credit (downstream, "a", 4);
+    zsock_t *b = s_fake_new_credit (downstream, "b", 4);
+    s_send_job (server->push, 1, "x");
+    ck_assert_uint_eq (s_fake_job (a), 1);  //  longest idle
+    s_send_job (server->push, 2, "x");
+    ck_assert_uint_eq (s_fake_job (b), 2);  //  free, where a holds one
+    //  b is done with its job; a is not.
+    ps_envelope_t ready = {.type = PS_MSG_READY, .id = 4};
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, b), 0);
+    uint64_t id = 0;
+    ck_assert_int_eq (s_fake_sync (b, &id), 0);
+    s_send_job (server->push, 3, "x");
+    ck_assert_uint_eq (s_fake_job (b), 3);  //  not behind a's job
+    //  Both hold one: the next two go one to each.
+    s_send_job (server->push, 4, "x");
+    s_send_job (server->push, 5, "x");
+    uint64_t id_a = 0, id_b = 0;
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    int got_a = 0, got_b = 0;
+    while (got_a + got_b < 2 && zclock_mono () < deadline) {
+        got_a += s_fake_sync (a, &id_a);
+        got_b += s_fake_sync (b, &id_b);
+    }
+    ck_assert_int_eq (got_a, 1);
+    ck_assert_int_eq (got_b, 1);
+    ck_assert (id_a + id_b == 9);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
 //  A worker with credit 3 that dies holding 3 jobs: each is reported lost,
 //  oldest first, with its own flags; the 4th job, never given to it, is
 //  served by the next worker.
@@ -1984,6 +2063,7 @@ s_suite (void)
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     s_add (suite, "test_credit_limit", test_credit_limit, 2);
+    s_add (suite, "test_credit_prefers_free", test_credit_prefers_free, 2);
     s_add (suite, "test_credit_lost", test_credit_lost, S_TRANSPORTS);
     return suite;
 }
