@@ -34,10 +34,11 @@ worker_py=$srcdir/py/prime_worker.py
 # wait_count NAME PATTERN COUNT LIMIT_MS: until $tmp/NAME.err holds PATTERN
 # on at least COUNT lines (0) or LIMIT_MS passed (1)
 wait_count() {
-  local t0
+  local t0 n
   t0=$(now_ms)
   while (($(now_ms) - t0 < $4)); do
-    (($(grep -c -- "$2" "$tmp/$1.err" 2>/dev/null) >= $3)) && return 0
+    n=$(grep -c -- "$2" "$tmp/$1.err" 2>/dev/null)
+    ((${n:-0} >= $3)) && return 0
     sleep 0.05
   done
   return 1
