@@ -258,8 +258,8 @@ def rss_analysis(samples, t0, seconds, warmup):
         v = [x[k] for x in load if lo <= x[0] - t0 <= hi]
         return sum(v) / len(v) if v else float("nan")
 
-    def slope(k):
-        pts = [(x[0] - t0, x[k]) for x in load if x[0] - t0 >= warmup and x[k] > 0]
+    def slope(k, start=warmup):
+        pts = [(x[0] - t0, x[k]) for x in load if x[0] - t0 >= start and x[k] > 0]
         if len(pts) < 2:
             return float("nan")
         mt = sum(p[0] for p in pts) / len(pts)
@@ -275,6 +275,9 @@ def rss_analysis(samples, t0, seconds, warmup):
     r["drift_raw"] = ((r["last"] - r["first"]) / r["first"] * 100.0 if r["first"] > 0
                       else float("nan"))
     r["slope"], r["slope_anon"] = slope(1), slope(3)
+    # a step (the plateau raised once) and a leak both give a slope over
+    # the whole; only a leak keeps one over the second half
+    r["slope_half"] = slope(1, max(warmup, seconds / 2.0))
     return r
 
 
@@ -510,6 +513,7 @@ class Soak:
                 ("RSS drift after warm-up", "%+.1f%%" % rss["drift"], drift_target),
                 ("RSS drift first->last (raw)", "%+.1f%%" % rss["drift_raw"], "(printed)"),
                 ("RSS slope after warm-up", "%+.1f KiB/min" % rss["slope"], "(printed)"),
+                ("RSS slope, second half", "%+.1f KiB/min" % rss["slope_half"], "(printed)"),
                 ("fds start -> end", "%d -> %d" % (fds_start, fds_end), "back to start")]
         for name, value, target in rows:
             print("%-30s %16s %12s" % (name, value, target))
@@ -521,10 +525,11 @@ class Soak:
         drift_ok = args.max_drift is None or rss["drift"] < args.max_drift
         print("RESULT ops=%d requests=%d ok=%d lost=%d mismatched=%d fivexx=%d skipped=%d "
               "rss_first_kib=%.0f rss_warm_kib=%.0f rss_last_kib=%.0f warmup_s=%.0f "
-              "drift_pct=%.2f drift_raw_pct=%.2f slope_kib_min=%.1f fds_start=%d fds_end=%d" % (
+              "drift_pct=%.2f drift_raw_pct=%.2f slope_kib_min=%.1f slope_half_kib_min=%.1f "
+              "fds_start=%d fds_end=%d" % (
                   ops, s["sent"], s["ok"], s["lost"], s["mismatched"], s["5xx"], skipped,
                   rss["first"], rss["warm"], rss["last"], self.warmup, rss["drift"],
-                  rss["drift_raw"], rss["slope"], fds_start, fds_end))
+                  rss["drift_raw"], rss["slope"], rss["slope_half"], fds_start, fds_end))
         self.exit_code = 1 if (failed or (args.strict_fds and not fds_ok) or not drift_ok) else 0
 
     def print_rss(self, rss, samples, elapsed):
@@ -537,9 +542,9 @@ class Soak:
                   rss["last_anon"] / 1024, max(x[1] for x in samples) / 1024))
         print("  RSS drift: after warm-up %+.1f%% (judged), first->last %+.1f%% (includes the "
               "warm-up); slope after warm-up %+.1f KiB/min (%+.1f KiB/min anonymous), %+.0f KiB "
-              "over the %.0f s" % (rss["drift"], rss["drift_raw"], rss["slope"],
-                                   rss["slope_anon"], rss["slope"] * rss["span"] / 60.0,
-                                   rss["span"]))
+              "over the %.0f s; slope over the second half %+.1f KiB/min" % (
+                  rss["drift"], rss["drift_raw"], rss["slope"], rss["slope_anon"],
+                  rss["slope"] * rss["span"] / 60.0, rss["span"], rss["slope_half"]))
         tenth = max(1.0, elapsed / 10.0)
         by_window = collections.defaultdict(list)
         for x in samples:
