@@ -202,6 +202,7 @@ run_sim "$(sieve_count 3 29)" 14 0,30 3
 run_sim 1 1 7,7
 run_sim "$(sieve_count 3 4001)" 2000 --worker-credit 16 2000 2
 run_sim "$(sieve_count 3 2001)" 1000 1000 2 -w 4
+run_sim "$(sieve_count 3 2001)" 1000 --worker-credit 1 1000 2
 run_sim 0 0 8,8
 # The server options apply to the simulation's own server; one connection
 # allowed: the client keeps to it
