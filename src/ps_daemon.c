@@ -21,6 +21,9 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>  //  malloc_trim
+#endif
 
 static const char *s_name = "prime_daemon";
 static const char *s_usage = "";
@@ -237,11 +240,28 @@ ps_daemon_deadline_arm (int64_t ms)
     setitimer (ITIMER_REAL, &timer, NULL);
 }
 
+//  How often a serving daemon hands free heap memory back to the system.
+#define S_TRIM_MS 10000
+
+//  After a burst (hundreds of connections at once, then gone) glibc keeps
+//  the freed memory in its heaps, so RSS stays at the burst's level; what
+//  is live is about 1 MiB. Giving it back keeps RSS a measure of what the
+//  daemon holds, for operators and their memory limits.
+static void
+s_memory_trim (void)
+{
+#ifdef __GLIBC__
+    malloc_trim (0);
+#endif
+}
+
 int
 ps_daemon_serve (ps_server_t *server, double drain_seconds, bool quiet)
 {
     assert (server);
-    int signum = ps_daemon_signal_wait (-1);
+    int signum;
+    while ((signum = ps_daemon_signal_wait (S_TRIM_MS)) == 0)
+        s_memory_trim ();
     int64_t drain_ms = (int64_t) llround (drain_seconds * 1000);
     //  Gone within drain + 1 s, whatever hangs; the caller's teardown is
     //  bounded by the library's send timeouts and linger.

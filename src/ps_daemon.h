@@ -78,7 +78,9 @@ void ps_daemon_deadline_arm (int64_t ms);
 //  The life of a daemon with a server: waits for the first signal, starts
 //  the drain (drain_seconds), then waits until the server reports itself
 //  drained or a second signal arrives. Arms the deadline (drain + 1 s).
-//  Returns the first signal's number. Logs to stderr unless quiet.
+//  Returns the first signal's number. Logs to stderr unless quiet. While
+//  it waits, free heap memory goes back to the system every 10 s (glibc's
+//  malloc_trim), so RSS falls back after a burst of connections.
 int ps_daemon_serve (ps_server_t *server, double drain_seconds, bool quiet);
 
 //  ---------------------------------------------------------------------
