@@ -6,7 +6,12 @@
     how the tail is fed). Both runs must give the same requests, field by
     field, the same status and reason, and end in the same state. Every
     request must also survive its wire form (encode, decode) unchanged, as
-    workers see it.
+    workers see it (checked on the inputs whose tail is fed whole: the same
+    requests come out of the piecewise ones).
+
+    Speed (5 million executions a minute, issue 6): the parsers are made
+    once and reset after each input, and the Makefile builds this harness
+    without trace-cmp (fuzz/README.md, "Speed").
 
     Input layout: [cut hi][cut lo][mode][stream bytes...]
       mode bit 0: small limits (target 64, header section 512, 8 fields,
@@ -92,7 +97,12 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t input_size)
         int version = ps_http_request_version (a);
         FUZZ_CHECK (version == 10 || version == 11);
         FUZZ_CHECK (ps_http_request_body_size (a) <= max_body);
-        s_check_wire_form (a);
+        //  The requests do not depend on how the tail was fed (checked just
+        //  above), so checking the wire form when it was fed whole misses
+        //  no request, and spares the zmsg of 8 frames (2/3 of the
+        //  allocations) on the piecewise inputs the fuzzer favours.
+        if (!(mode & 2))
+            s_check_wire_form (a);
         ps_http_request_destroy (&a);
         ps_http_request_destroy (&b);
     }
