@@ -6,8 +6,8 @@
     how the tail is fed). Both runs must give the same requests, field by
     field, the same status and reason, and end in the same state. Every
     request must also survive its wire form (encode, decode) unchanged, as
-    workers see it (checked on the inputs whose tail is fed whole: the same
-    requests come out of the piecewise ones).
+    workers see it (checked on the first requests of the inputs whose tail
+    is fed whole, which misses no request: see below).
 
     Speed (5 million executions a minute, issue 6): the parsers are made
     once and reset after each input, and the Makefile builds this harness
@@ -22,6 +22,9 @@
 #include "fuzz_util.h"
 
 static const ps_http_limits_t s_small_limits = {64, 512, 8, 256};
+
+//  Requests of one input whose wire form is checked (see below)
+#define S_WIRE_CHECKS 4
 
 static void
 s_feed_in_pieces (ps_http_parser_t *parser, const char *data, size_t size, size_t piece)
@@ -87,6 +90,7 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t input_size)
     FUZZ_CHECK (ps_http_parser_wants_continue (whole) == ps_http_parser_wants_continue (split));
 
     size_t max_body = limits ? limits->max_body : 10 * 1024 * 1024;
+    size_t index = 0;
     while (true) {
         ps_http_request_t *a = ps_http_parser_next (whole);
         ps_http_request_t *b = ps_http_parser_next (split);
@@ -97,11 +101,13 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t input_size)
         int version = ps_http_request_version (a);
         FUZZ_CHECK (version == 10 || version == 11);
         FUZZ_CHECK (ps_http_request_body_size (a) <= max_body);
-        //  The requests do not depend on how the tail was fed (checked just
-        //  above), so checking the wire form when it was fed whole misses
-        //  no request, and spares the zmsg of 8 frames (2/3 of the
-        //  allocations) on the piecewise inputs the fuzzer favours.
-        if (!(mode & 2))
+        //  The wire form (a zmsg of 8 frames: 2/3 of the allocations, 60%
+        //  of the time of a pipelined input) is checked on the first
+        //  S_WIRE_CHECKS requests of inputs whose tail is fed whole. That
+        //  misses no request: they do not depend on how the tail was fed
+        //  (checked just above), nor on their place in the stream (each is
+        //  parsed from a reset state), so each is first in some input.
+        if (!(mode & 2) && index++ < S_WIRE_CHECKS)
             s_check_wire_form (a);
         ps_http_request_destroy (&a);
         ps_http_request_destroy (&b);
