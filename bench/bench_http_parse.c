@@ -42,7 +42,8 @@ typedef struct {
     double megabytes_per_second;
 } result_t;
 
-static int s_null_cb (http_parser *hp)
+static int
+s_null_cb (http_parser *hp)
 {
     (void) hp;
     return 0;
@@ -131,10 +132,9 @@ main (int argc, char *argv[])
     size_t get_size = strlen (s_browser_get);
 
     unsigned long library = http_parser_version ();
-    printf ("ps_http_parser, %.1f s per case in %d rounds, libhttp-parser %lu.%lu.%lu\n\n",
-            seconds, S_ROUNDS, (library >> 16) & 255, (library >> 8) & 255, library & 255);
-    printf ("%-42s %9s %12s %12s %8s\n", "case", "bytes/req", "req/s median", "req/s best",
-            "MB/s");
+    printf ("ps_http_parser, %.1f s per case in %d rounds, libhttp-parser %lu.%lu.%lu\n\n", seconds,
+            S_ROUNDS, (library >> 16) & 255, (library >> 8) & 255, library & 255);
+    printf ("%-42s %9s %12s %12s %8s\n", "case", "bytes/req", "req/s median", "req/s best", "MB/s");
     struct {
         const char *name;
         const char *input;

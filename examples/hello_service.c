@@ -10,7 +10,7 @@
         curl 'http://127.0.0.1:8003/hello?name=Ada'
 */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE //  sigwait, pthread_sigmask under -std=c11
+#define _GNU_SOURCE  //  sigwait, pthread_sigmask under -std=c11
 #endif
 #include <prime_server/prime_server.h>
 #include <signal.h>
@@ -71,7 +71,7 @@ main (int argc, char *argv[])
     fprintf (stderr, "hello_service: listening on port %d\n", ps_server_port (server));
     int signum = 0;
     sigwait (&stop, &signum);
-    ps_server_drain (server, 1000); //  finish what is in flight, for up to 1 s
+    ps_server_drain (server, 1000);  //  finish what is in flight, for up to 1 s
     ps_server_wait_drained (server, 2000);
 
     ps_worker_destroy (&workers[0]);

@@ -232,7 +232,7 @@ prime_stage_parse (ps_work_t *work, void *arg)
 
 typedef struct {
     ps_work_t *work;
-    int64_t asked; //  zclock_usecs of the last question
+    int64_t asked;  //  zclock_usecs of the last question
 } s_cancel_t;
 
 static bool

@@ -61,7 +61,7 @@ const char *prime_error_not_found (void);
 const char *prime_error_method (void);
 
 //  Asked every PRIME_CANCEL_CHECK divisions; true stops the division.
-typedef bool(prime_cancelled_fn) (void *arg);
+typedef bool (prime_cancelled_fn) (void *arg);
 #define PRIME_CANCEL_CHECK 8192
 
 //  Trial division as the original does it: every d = 2, 3, 4, ... with

@@ -25,10 +25,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define S_READ_SIZE   65536
-#define S_MAX_IOV     64
+#define S_READ_SIZE 65536
+#define S_MAX_IOV   64
 //  Responses larger than this are a malformed stream for our purposes
-#define S_MAX_BODY    (256 * 1024 * 1024)
+#define S_MAX_BODY (256 * 1024 * 1024)
 //  A server that closes this many new connections in a row without
 //  answering anything is not going to answer
 #define S_MAX_FRUITLESS 3
@@ -46,24 +46,24 @@ ps_client_config_defaults (ps_client_config_t *config)
 }
 
 typedef struct {
-    zchunk_t *request; //  kept until answered, to send again after a close
+    zchunk_t *request;  //  kept until answered, to send again after a close
     size_t seq;
     bool head;
 } s_entry_t;
 
 typedef struct {
-    int fd;                     //  -1 while closed
-    bool connecting;            //  non-blocking connect under way
-    bool closing;               //  no more answers will come on this socket
-    const struct addrinfo *addr; //  address in use
-    s_entry_t *ring;            //  requests sent or to send, oldest first
+    int fd;                       //  -1 while closed
+    bool connecting;              //  non-blocking connect under way
+    bool closing;                 //  no more answers will come on this socket
+    const struct addrinfo *addr;  //  address in use
+    s_entry_t *ring;              //  requests sent or to send, oldest first
     size_t head;
     size_t count;
-    size_t written;             //  entries from head fully written
-    size_t offset;              //  bytes written of the next entry
+    size_t written;  //  entries from head fully written
+    size_t offset;   //  bytes written of the next entry
     ps_http_response_parser_t *parser;
-    size_t answered;            //  responses on this socket
-    int fruitless;              //  sockets in a row closed without answers
+    size_t answered;  //  responses on this socket
+    int fruitless;    //  sockets in a row closed without answers
 } s_conn_t;
 
 typedef struct {
@@ -250,8 +250,7 @@ s_conn_feed (s_client_t *self, s_conn_t *conn, const char *data, size_t size)
     if (ps_http_response_parser_feed (conn->parser, data, size) == -1) {
         //  Deliver what was complete before the bad bytes
         s_conn_take (self, conn);
-        return s_fail (self, "malformed response",
-                       ps_http_response_parser_error (conn->parser));
+        return s_fail (self, "malformed response", ps_http_response_parser_error (conn->parser));
     }
     return s_conn_take (self, conn);
 }
@@ -426,7 +425,7 @@ s_run (s_client_t *self)
         if (rc)
             break;
         if (npoll == 0)
-            continue; //  sockets were reset and reopened, or nothing to wait for
+            continue;  //  sockets were reset and reopened, or nothing to wait for
 
         int64_t wait = self->last_progress + config->timeout_ms - zclock_mono ();
         if (wait <= 0) {
@@ -451,7 +450,7 @@ s_run (s_client_t *self)
                 continue;
             if (conn->connecting) {
                 rc = s_conn_connected (self, conn);
-                continue; //  writes happen at the top of the loop
+                continue;  //  writes happen at the top of the loop
             }
             int ended = 0;
             if (fds[k].revents & (POLLIN | POLLHUP | POLLERR))

@@ -140,7 +140,7 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     "      --header-timeout S     408 and close when a header section takes longer (default 10)\n" \
     "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"      \
     "      --send-timeout S       disconnect a client that takes none of our bytes this long\n"    \
-    "                             (default 60; TCP only)\n"                                         \
+    "                             (default 60; TCP only)\n"                                        \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \

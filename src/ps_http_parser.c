@@ -45,12 +45,12 @@
 
 //  Which section the next bytes belong to
 typedef enum {
-    S_HEAD,       //  (leading empty lines), request line, header section
-    S_BODY,       //  Content-Length body
-    S_CHUNK_LINE, //  chunk-size line with extensions
-    S_CHUNK_DATA, //  chunk data and its CRLF
-    S_TRAILER,    //  trailer section after the last chunk
-    S_END         //  nothing left but the library's message-complete
+    S_HEAD,        //  (leading empty lines), request line, header section
+    S_BODY,        //  Content-Length body
+    S_CHUNK_LINE,  //  chunk-size line with extensions
+    S_CHUNK_DATA,  //  chunk data and its CRLF
+    S_TRAILER,     //  trailer section after the last chunk
+    S_END          //  nothing left but the library's message-complete
 } s_phase_t;
 
 //  The boundary a callback stopped the library at
@@ -87,9 +87,9 @@ typedef struct {
 struct _ps_http_parser_t {
     http_parser hp;
     ps_http_limits_t limits;
-    int status;         //  0, or the HTTP error status once failed
-    const char *reason; //  static text for the status
-    bool closed;        //  a request without keep-alive ended; input ignored
+    int status;          //  0, or the HTTP error status once failed
+    const char *reason;  //  static text for the status
+    bool closed;         //  a request without keep-alive ended; input ignored
 
     //  Finished requests, oldest first, chained through request->next
     ps_http_request_t *head;
@@ -97,26 +97,26 @@ struct _ps_http_parser_t {
 
     //  The current request
     s_phase_t phase;
-    s_event_t event;     //  set by the callback that paused the library
-    bool skip_byte;      //  the next byte was scanned already (a section's
-                         //  last LF that the library gives back)
+    s_event_t event;  //  set by the callback that paused the library
+    bool skip_byte;   //  the next byte was scanned already (a section's
+                      //  last LF that the library gives back)
     s_scan_t scan;
-    int fault;           //  status of a bad byte the scan stopped at
+    int fault;  //  status of a bad byte the scan stopped at
     const char *fault_reason;
-    char *buffer;        //  target, then field names and values
+    char *buffer;  //  target, then field names and values
     size_t buffer_size;
     size_t buffer_max;
     size_t target_size;  //  target at buffer[0 .. target_size)
     s_field_t *fields;
     size_t field_count;
     size_t field_max;
-    bool in_value;       //  last field callback was a value
-    ps_http_request_t *request; //  built when the header section is done
+    bool in_value;               //  last field callback was a value
+    ps_http_request_t *request;  //  built when the header section is done
     char *body;
     size_t body_size;
     size_t body_max;
-    uint64_t content_length; //  of an identity body
-    uint64_t chunk_size;     //  of the current chunk
+    uint64_t content_length;  //  of an identity body
+    uint64_t chunk_size;      //  of the current chunk
     char chunk_line[S_CHUNK_LINE_MAX];
     bool chunked;
     bool wants_continue;
@@ -174,12 +174,12 @@ static int
 s_status_of (enum http_errno error)
 {
     switch (error) {
-        case HPE_HEADER_OVERFLOW:
-            return 431;
-        case HPE_INVALID_TRANSFER_ENCODING:
-            return 501;
-        default:
-            return 400;
+    case HPE_HEADER_OVERFLOW:
+        return 431;
+    case HPE_INVALID_TRANSFER_ENCODING:
+        return 501;
+    default:
+        return 400;
     }
 }
 
@@ -271,8 +271,8 @@ s_on_header_field (http_parser *hp, const char *at, size_t size)
             return s_fail (self, 431, "too many header fields");
         if (self->field_count == self->field_max) {
             self->field_max = self->field_max ? self->field_max * 2 : 32;
-            self->fields =
-                (s_field_t *) realloc (self->fields, self->field_max * sizeof (s_field_t));
+            self->fields = (s_field_t *) realloc (self->fields,
+                                                  self->field_max * sizeof (s_field_t));
             assert (self->fields);
         }
         s_field_t *field = &self->fields[self->field_count++];
@@ -369,9 +369,9 @@ s_check_transfer_encoding (ps_http_parser_t *self, const ps_pairs_t *headers)
 static bool
 s_host_valid (const char *cursor)
 {
-#define S_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define S_DIGIT(c)  ((c) >= '0' && (c) <= '9')
 #define S_HEXDIG(c) (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-#define S_UNRESERVED(c)                                                                        \
+#define S_UNRESERVED(c)                                                                            \
     (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || strchr ("-._~", (c)))
 #define S_SUB_DELIM(c) (strchr ("!$&'()*+,;=", (c)))
     if (*cursor == '[') {
@@ -385,8 +385,7 @@ s_host_valid (const char *cursor)
         for (; *cursor && *cursor != ':'; cursor++) {
             if (*cursor == '%' && S_HEXDIG (cursor[1]) && S_HEXDIG (cursor[2]))
                 cursor += 2;
-            else
-            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
+            else if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
                 return false;
         }
     if (*cursor == ':')
@@ -417,11 +416,9 @@ s_check_fields (ps_http_parser_t *self, const ps_pairs_t *headers, int version, 
             hosts++;
             host = ps_pairs_value (headers, index);
         }
-        else
-        if (first == 'c' && strcasecmp (name, "content-length") == 0)
+        else if (first == 'c' && strcasecmp (name, "content-length") == 0)
             lengths++;
-        else
-        if (first == 't' && strcasecmp (name, "transfer-encoding") == 0)
+        else if (first == 't' && strcasecmp (name, "transfer-encoding") == 0)
             encodings++;
     }
     if (hosts > 1 || (version == 11 && hosts == 0))
@@ -485,8 +482,8 @@ s_on_headers_complete (http_parser *hp)
         return s_fail (self, status, reason);
     }
     self->request = ps_http_request_new_parsed (http_method_str ((enum http_method) hp->method),
-                                                self->buffer, self->target_size, version,
-                                                &headers, &reason);
+                                                self->buffer, self->target_size, version, &headers,
+                                                &reason);
     if (!self->request)
         return s_fail (self, 400, reason);
     self->wants_continue = self->request->expect_continue && version == 11
@@ -580,42 +577,41 @@ s_request_line_byte (ps_http_parser_t *self, char c, const char **reason)
 {
     s_scan_t *scan = &self->scan;
     switch (scan->part) {
-        case 0:
-            if (c == ' ' && scan->part_size > 0) {
-                scan->part = 1;
-                scan->part_size = 0;
-                return 0;
-            }
-            if (!S_IS (c, PS_HTTP_TCHAR)) {
-                *reason = "malformed method";
-                return 400;
-            }
-            break;
-        case 1:
-            if (c == ' ' && scan->part_size > 0) {
-                scan->part = 2;
-                scan->part_size = 0;
-                return 0;
-            }
-            if (!S_IS (c, PS_HTTP_TARGET)) {
-                *reason = "bad byte in the request target";
-                return 400;
-            }
-            if (scan->part_size == self->limits.max_target) {
-                *reason = "request target too long";
-                return 414;
-            }
-            break;
-        default:
-            if (scan->part_size == 8
-                || (scan->part_size < 5 && c != "HTTP/"[scan->part_size])
-                || ((scan->part_size == 5 || scan->part_size == 7) && (c < '0' || c > '9'))
-                || (scan->part_size == 6 && c != '.')) {
-                *reason = "malformed HTTP version";
-                return 400;
-            }
-            scan->version[scan->part_size] = c;
-            break;
+    case 0:
+        if (c == ' ' && scan->part_size > 0) {
+            scan->part = 1;
+            scan->part_size = 0;
+            return 0;
+        }
+        if (!S_IS (c, PS_HTTP_TCHAR)) {
+            *reason = "malformed method";
+            return 400;
+        }
+        break;
+    case 1:
+        if (c == ' ' && scan->part_size > 0) {
+            scan->part = 2;
+            scan->part_size = 0;
+            return 0;
+        }
+        if (!S_IS (c, PS_HTTP_TARGET)) {
+            *reason = "bad byte in the request target";
+            return 400;
+        }
+        if (scan->part_size == self->limits.max_target) {
+            *reason = "request target too long";
+            return 414;
+        }
+        break;
+    default:
+        if (scan->part_size == 8 || (scan->part_size < 5 && c != "HTTP/"[scan->part_size])
+            || ((scan->part_size == 5 || scan->part_size == 7) && (c < '0' || c > '9'))
+            || (scan->part_size == 6 && c != '.')) {
+            *reason = "malformed HTTP version";
+            return 400;
+        }
+        scan->version[scan->part_size] = c;
+        break;
     }
     scan->part_size++;
     return 0;
@@ -629,7 +625,7 @@ s_line_end (ps_http_parser_t *self, const char **reason)
     s_scan_t *scan = &self->scan;
     if (scan->first_line) {
         if (scan->line_size == 0)
-            return 0; //  empty lines before the request line are ignored
+            return 0;  //  empty lines before the request line are ignored
         if (scan->part != 2 || scan->part_size != 8) {
             *reason = "malformed request line";
             return 400;
@@ -640,11 +636,9 @@ s_line_end (ps_http_parser_t *self, const char **reason)
         }
         scan->first_line = false;
     }
-    else
-    if (scan->line_size == 0)
-        scan->done = true; //  the empty line that ends the section
-    else
-    if (!scan->colon_seen) {
+    else if (scan->line_size == 0)
+        scan->done = true;  //  the empty line that ends the section
+    else if (!scan->colon_seen) {
         *reason = "field line without a colon";
         return 400;
     }
@@ -684,8 +678,7 @@ s_scan_lines (ps_http_parser_t *self, const char *data, size_t size)
             if ((status = s_request_line_byte (self, c, &reason)))
                 return s_fault (self, at, status, reason);
         }
-        else
-        if (!scan->colon_seen && S_IS (c, PS_HTTP_TCHAR)) {
+        else if (!scan->colon_seen && S_IS (c, PS_HTTP_TCHAR)) {
             //  Counted here, at the field's first byte: the library names
             //  a field only once its colon or the slice's end is seen, so
             //  its count would depend on where the stream was split.
@@ -697,15 +690,14 @@ s_scan_lines (ps_http_parser_t *self, const char *data, size_t size)
                 run++;
             size_t taken = run - at;
             if (scan->bytes - 1 + taken > self->limits.max_header_bytes)
-                return s_fault (self, at + self->limits.max_header_bytes - (scan->bytes - 1),
-                                431, "header section too large");
+                return s_fault (self, at + self->limits.max_header_bytes - (scan->bytes - 1), 431,
+                                "header section too large");
             scan->bytes += taken - 1;
             scan->line_size += taken;
             at = run - 1;
             continue;
         }
-        else
-        if (scan->colon_seen) {
+        else if (scan->colon_seen) {
             //  field value: the bulk of the bytes, so a tight loop
             size_t run = at;
             while (run < size && S_IS (data[run], PS_HTTP_FVCHAR))
@@ -714,21 +706,19 @@ s_scan_lines (ps_http_parser_t *self, const char *data, size_t size)
             if (taken == 0)
                 return s_fault (self, at, 400, "bad byte in a field value");
             if (scan->bytes - 1 + taken > self->limits.max_header_bytes)
-                return s_fault (self, at + self->limits.max_header_bytes - (scan->bytes - 1),
-                                431, "header section too large");
+                return s_fault (self, at + self->limits.max_header_bytes - (scan->bytes - 1), 431,
+                                "header section too large");
             scan->bytes += taken - 1;
             scan->line_size += taken;
             at = run - 1;
             continue;
         }
-        else
-        if (c == ':') {
+        else if (c == ':') {
             if (scan->line_size == 0)
                 return s_fault (self, at, 400, "empty field name");
             scan->colon_seen = true;
         }
-        else
-        if (!S_IS (c, PS_HTTP_TCHAR))
+        else if (!S_IS (c, PS_HTTP_TCHAR))
             return s_fault (self, at, 400,
                             scan->line_size == 0 && (c == ' ' || c == '\t')
                                 ? "obs-fold or whitespace before a field"
@@ -747,15 +737,15 @@ s_chunk_line_valid (const unsigned char *cursor, size_t size)
         return false;
     const unsigned char *end = cursor + size - 1;
 #define S_HEX(c) (((c) >= '0' && (c) <= '9') || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-#define S_BWS()                                                                                \
-    while (cursor < end && (*cursor == ' ' || *cursor == '\t'))                                \
-        cursor++
-#define S_TOKEN()                                                                              \
-    do {                                                                                       \
-        if (cursor == end || !S_IS (*cursor, PS_HTTP_TCHAR))                                   \
-            return false;                                                                      \
-        while (cursor < end && S_IS (*cursor, PS_HTTP_TCHAR))                                  \
-            cursor++;                                                                          \
+#define S_BWS()                                                                                    \
+    while (cursor < end && (*cursor == ' ' || *cursor == '\t'))                                    \
+    cursor++
+#define S_TOKEN()                                                                                  \
+    do {                                                                                           \
+        if (cursor == end || !S_IS (*cursor, PS_HTTP_TCHAR))                                       \
+            return false;                                                                          \
+        while (cursor < end && S_IS (*cursor, PS_HTTP_TCHAR))                                      \
+            cursor++;                                                                              \
     } while (0)
     if (!S_HEX (*cursor))
         return false;
@@ -789,7 +779,7 @@ s_chunk_line_valid (const unsigned char *cursor, size_t size)
                 S_TOKEN ();
         }
         else
-            cursor = after_name; //  BWS belongs to the next ";"
+            cursor = after_name;  //  BWS belongs to the next ";"
     }
 #undef S_HEX
 #undef S_BWS
@@ -852,16 +842,16 @@ s_scan (ps_http_parser_t *self, const char *data, size_t size)
     if (skip > size)
         return size;
     switch (self->phase) {
-        case S_HEAD:
-        case S_TRAILER:
-            return skip + s_scan_lines (self, data + skip, size - skip);
-        case S_CHUNK_LINE:
-            return skip + s_scan_chunk_line (self, data + skip, size - skip);
-        case S_CHUNK_DATA:
-            return skip + s_scan_chunk_data (self, data + skip, size - skip);
-        case S_BODY:
-        case S_END:
-            break;
+    case S_HEAD:
+    case S_TRAILER:
+        return skip + s_scan_lines (self, data + skip, size - skip);
+    case S_CHUNK_LINE:
+        return skip + s_scan_chunk_line (self, data + skip, size - skip);
+    case S_CHUNK_DATA:
+        return skip + s_scan_chunk_data (self, data + skip, size - skip);
+    case S_BODY:
+    case S_END:
+        break;
     }
     return size;
 }
@@ -881,72 +871,72 @@ s_boundary (ps_http_parser_t *self, size_t used, size_t given, const char *data)
     bool on_last = used + 1 == given && data[used] == '\n';
     bool after_last = used == given;
     switch (event) {
-        case S_EV_HEADERS:
-            if (self->phase != S_HEAD || !self->scan.done || !on_last)
-                break;
-            self->skip_byte = true;
-            self->buffer_size = 0;
-            self->field_count = 0;
-            self->in_value = false;
+    case S_EV_HEADERS:
+        if (self->phase != S_HEAD || !self->scan.done || !on_last)
+            break;
+        self->skip_byte = true;
+        self->buffer_size = 0;
+        self->field_count = 0;
+        self->in_value = false;
+        s_scan_reset (self, false);
+        if (self->chunked)
+            self->phase = S_CHUNK_LINE;
+        else
+            self->phase = self->content_length ? S_BODY : S_END;
+        return 0;
+
+    case S_EV_CHUNK_HEADER:
+        if (self->phase != S_CHUNK_LINE || !self->scan.done || !after_last)
+            break;
+        if (self->chunk_size) {
+            self->phase = S_CHUNK_DATA;
             s_scan_reset (self, false);
-            if (self->chunked)
-                self->phase = S_CHUNK_LINE;
-            else
-                self->phase = self->content_length ? S_BODY : S_END;
-            return 0;
+        }
+        else {
+            self->phase = S_TRAILER;
+            s_scan_reset (self, false);
+            //  the trailer section starts at a line start
+        }
+        return 0;
 
-        case S_EV_CHUNK_HEADER:
-            if (self->phase != S_CHUNK_LINE || !self->scan.done || !after_last)
-                break;
-            if (self->chunk_size) {
-                self->phase = S_CHUNK_DATA;
-                s_scan_reset (self, false);
-            }
-            else {
-                self->phase = S_TRAILER;
-                s_scan_reset (self, false);
-                //  the trailer section starts at a line start
-            }
-            return 0;
-
-        case S_EV_CHUNK_DONE:
-            if (self->phase == S_CHUNK_DATA && self->scan.done && after_last) {
-                self->phase = S_CHUNK_LINE;
-                s_scan_reset (self, false);
-                return 0;
-            }
-            if (self->phase != S_TRAILER || !self->scan.done || !on_last)
-                break;
-            if (self->field_count) {
-                ps_pairs_t *trailers = s_fields_to_pairs (self);
-                ps_http_request_set_trailers (self->request, &trailers);
-            }
-            self->skip_byte = true;
-            self->phase = S_END;
-            return 0;
-
-        case S_EV_MESSAGE: {
-            if ((self->phase != S_BODY && self->phase != S_END) || !self->request)
-                break;
-            ps_http_request_t *request = self->request;
-            self->request = NULL;
-            if (self->body_size) {
-                self->body[self->body_size] = 0;
-                ps_http_request_set_body (request, self->body, self->body_size);
-                self->body = NULL;
-                self->body_max = 0;
-            }
-            if (self->tail)
-                self->tail->next = request;
-            else
-                self->head = request;
-            self->tail = request;
-            self->closed = !request->keep_alive;
-            s_request_reset (self);
+    case S_EV_CHUNK_DONE:
+        if (self->phase == S_CHUNK_DATA && self->scan.done && after_last) {
+            self->phase = S_CHUNK_LINE;
+            s_scan_reset (self, false);
             return 0;
         }
-        case S_EV_NONE:
+        if (self->phase != S_TRAILER || !self->scan.done || !on_last)
             break;
+        if (self->field_count) {
+            ps_pairs_t *trailers = s_fields_to_pairs (self);
+            ps_http_request_set_trailers (self->request, &trailers);
+        }
+        self->skip_byte = true;
+        self->phase = S_END;
+        return 0;
+
+    case S_EV_MESSAGE: {
+        if ((self->phase != S_BODY && self->phase != S_END) || !self->request)
+            break;
+        ps_http_request_t *request = self->request;
+        self->request = NULL;
+        if (self->body_size) {
+            self->body[self->body_size] = 0;
+            ps_http_request_set_body (request, self->body, self->body_size);
+            self->body = NULL;
+            self->body_max = 0;
+        }
+        if (self->tail)
+            self->tail->next = request;
+        else
+            self->head = request;
+        self->tail = request;
+        self->closed = !request->keep_alive;
+        s_request_reset (self);
+        return 0;
+    }
+    case S_EV_NONE:
+        break;
     }
     return s_fail (self, 400, "message framing out of step");
 }
@@ -1025,7 +1015,7 @@ ps_http_parser_feed (ps_http_parser_t *self, const char *data, size_t size)
         size_t used = given ? http_parser_execute (&self->hp, &s_settings, data, given) : 0;
         enum http_errno error = HTTP_PARSER_ERRNO (&self->hp);
         if (self->status)
-            break; //  a callback refused the request
+            break;  //  a callback refused the request
         if (error != HPE_OK && error != HPE_PAUSED) {
             s_fail (self, s_status_of (error), http_errno_description (error));
             break;
@@ -1037,13 +1027,11 @@ ps_http_parser_feed (ps_http_parser_t *self, const char *data, size_t size)
             if (s_boundary (self, used, given, data))
                 break;
         }
-        else
-        if (used != given || self->scan.done) {
+        else if (used != given || self->scan.done) {
             s_fail (self, 400, "message framing out of step");
             break;
         }
-        else
-        if (self->fault) {
+        else if (self->fault) {
             //  the library took every good byte without complaint
             s_fail (self, self->fault, self->fault_reason);
             break;

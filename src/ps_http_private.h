@@ -11,26 +11,26 @@
 #include "prime_server/ps_http.h"
 
 struct _ps_http_request_t {
-    char *strings;          //  one allocation: method\0target\0path\0
-    const char *method;     //  into strings
-    const char *target;     //  into strings
-    const char *path;       //  into strings
+    char *strings;       //  one allocation: method\0target\0path\0
+    const char *method;  //  into strings
+    const char *target;  //  into strings
+    const char *path;    //  into strings
     size_t target_size;
-    ps_pairs_t *query;      //  case-sensitive names
-    ps_pairs_t *headers;    //  case-insensitive names
-    ps_pairs_t *trailers;   //  case-insensitive names
-    char *body;             //  NULL when empty; else body_size bytes + a NUL
+    ps_pairs_t *query;     //  case-sensitive names
+    ps_pairs_t *headers;   //  case-insensitive names
+    ps_pairs_t *trailers;  //  case-insensitive names
+    char *body;            //  NULL when empty; else body_size bytes + a NUL
     size_t body_size;
-    int version;            //  10 or 11
+    int version;  //  10 or 11
     bool keep_alive;
     bool expect_continue;
-    ps_http_request_t *next; //  the parser's queue of finished requests
+    ps_http_request_t *next;  //  the parser's queue of finished requests
 };
 
 //  Character classes of RFC 9110/9112, indexed by byte.
-#define PS_HTTP_TCHAR  0x01 //  token character (field names, methods, codings)
-#define PS_HTTP_FVCHAR 0x02 //  allowed in a field value: HTAB, SP, VCHAR, obs-text
-#define PS_HTTP_TARGET 0x04 //  allowed in a request target: VCHAR except '#'
+#define PS_HTTP_TCHAR  0x01  //  token character (field names, methods, codings)
+#define PS_HTTP_FVCHAR 0x02  //  allowed in a field value: HTAB, SP, VCHAR, obs-text
+#define PS_HTTP_TARGET 0x04  //  allowed in a request target: VCHAR except '#'
 extern const unsigned char ps_http_char_class[256];
 
 //  Build a request from the parts of a parsed header section. Decodes the

@@ -50,22 +50,21 @@
 //  ---------------------------------------------------------------------
 //  Character classes, built at compile time so they cost one load per byte
 
-#define S_IS_TCHAR(c)                                                                          \
-    (((c) >= '0' && (c) <= '9') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z')  \
-     || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\''      \
-     || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_'       \
+#define S_IS_TCHAR(c)                                                                              \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z')        \
+     || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\''          \
+     || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_'           \
      || (c) == '`' || (c) == '|' || (c) == '~')
 #define S_IS_FVCHAR(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
 #define S_IS_TARGET(c) ((c) >= 0x21 && (c) <= 0x7e && (c) != '#')
-#define S_CLASS(c)                                                                             \
-    ((S_IS_TCHAR (c) ? PS_HTTP_TCHAR : 0) | (S_IS_FVCHAR (c) ? PS_HTTP_FVCHAR : 0)             \
+#define S_CLASS(c)                                                                                 \
+    ((S_IS_TCHAR (c) ? PS_HTTP_TCHAR : 0) | (S_IS_FVCHAR (c) ? PS_HTTP_FVCHAR : 0)                 \
      | (S_IS_TARGET (c) ? PS_HTTP_TARGET : 0))
-#define S_R4(n)   S_CLASS (n), S_CLASS ((n) + 1), S_CLASS ((n) + 2), S_CLASS ((n) + 3)
-#define S_R16(n)  S_R4 (n), S_R4 ((n) + 4), S_R4 ((n) + 8), S_R4 ((n) + 12)
-#define S_R64(n)  S_R16 (n), S_R16 ((n) + 16), S_R16 ((n) + 32), S_R16 ((n) + 48)
+#define S_R4(n)  S_CLASS (n), S_CLASS ((n) + 1), S_CLASS ((n) + 2), S_CLASS ((n) + 3)
+#define S_R16(n) S_R4 (n), S_R4 ((n) + 4), S_R4 ((n) + 8), S_R4 ((n) + 12)
+#define S_R64(n) S_R16 (n), S_R16 ((n) + 16), S_R16 ((n) + 32), S_R16 ((n) + 48)
 
-const unsigned char ps_http_char_class[256] = {S_R64 (0), S_R64 (64), S_R64 (128),
-                                               S_R64 (192)};
+const unsigned char ps_http_char_class[256] = {S_R64 (0), S_R64 (64), S_R64 (128), S_R64 (192)};
 
 //  ---------------------------------------------------------------------
 //  Helpers
@@ -101,8 +100,7 @@ s_decode (const char *src, size_t size, char *dst, bool plus)
             *out++ = (char) (hi << 4 | lo);
             src += 2;
         }
-        else
-        if (c == '+' && plus)
+        else if (c == '+' && plus)
             *out++ = ' ';
         else
             *out++ = c;
@@ -176,13 +174,12 @@ s_derive (ps_http_request_t *self)
         const char *value = ps_pairs_value (self->headers, index);
         char first = (char) (name[0] | 0x20);
         if (first != 'c' && first != 'e')
-            continue; //  spares most comparisons
+            continue;  //  spares most comparisons
         if (strcasecmp (name, "connection") == 0) {
             close = close || ps_http_list_has (value, "close");
             keep_alive = keep_alive || ps_http_list_has (value, "keep-alive");
         }
-        else
-        if (strcasecmp (name, "expect") == 0)
+        else if (strcasecmp (name, "expect") == 0)
             expect = expect || ps_http_list_has (value, "100-continue");
     }
     //  RFC 9112 9.3: close always wins; 1.0 persists only when asked to
@@ -197,8 +194,8 @@ static ps_http_request_t *
 s_new (const char *method, size_t method_size, const char *target, size_t target_size,
        size_t path_room)
 {
-    ps_http_request_t *self = (ps_http_request_t *) malloc (
-        sizeof (ps_http_request_t) + method_size + target_size + path_room + 3);
+    ps_http_request_t *self = (ps_http_request_t *) malloc (sizeof (ps_http_request_t) + method_size
+                                                            + target_size + path_room + 3);
     assert (self);
     memset (self, 0, sizeof (ps_http_request_t));
     self->strings = (char *) (self + 1);
@@ -221,8 +218,8 @@ s_new (const char *method, size_t method_size, const char *target, size_t target
 //  Private constructors (ps_http_private.h)
 
 ps_http_request_t *
-ps_http_request_new_parsed (const char *method, const char *target, size_t target_size,
-                            int version, ps_pairs_t **headers_p, const char **reason)
+ps_http_request_new_parsed (const char *method, const char *target, size_t target_size, int version,
+                            ps_pairs_t **headers_p, const char **reason)
 {
     assert (method && target && headers_p && *headers_p && reason);
     assert (version == 10 || version == 11);
@@ -239,10 +236,9 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
     const char *path_end = mark ? mark : end;
     const char *path_start = NULL;
     if (target_size > 0 && target[0] == '/')
-        path_start = target; //  origin-form, the usual case
-    else
-    if (target_size == 1 && target[0] == '*' && strcmp (method, "OPTIONS") == 0)
-        path_start = target; //  asterisk-form, for OPTIONS only (RFC 9112 3.2.4)
+        path_start = target;  //  origin-form, the usual case
+    else if (target_size == 1 && target[0] == '*' && strcmp (method, "OPTIONS") == 0)
+        path_start = target;  //  asterisk-form, for OPTIONS only (RFC 9112 3.2.4)
     else {
         //  absolute-form: scheme "://" authority [path]
         const char *scheme_end = NULL;
@@ -481,7 +477,8 @@ ps_http_request_send (const ps_http_request_t *self, void *handle, int flags)
 //  strings, one per pairs object (their entries fit inline in the usual
 //  case) and one for a non-empty body.
 ps_http_request_t *
-ps_http_request_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES], const size_t size[PS_HTTP_REQUEST_FRAMES])
+ps_http_request_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
+                               const size_t size[PS_HTTP_REQUEST_FRAMES])
 {
     assert (data && size);
     const char *method = (const char *) data[0];

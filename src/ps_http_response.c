@@ -24,65 +24,117 @@ const char *
 ps_http_status_reason (int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 305: return "Use Proxy";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 511: return "Network Authentication Required";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 203:
+        return "Non-Authoritative Information";
+    case 204:
+        return "No Content";
+    case 205:
+        return "Reset Content";
+    case 206:
+        return "Partial Content";
+    case 300:
+        return "Multiple Choices";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 305:
+        return "Use Proxy";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
+    case 422:
+        return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 451:
+        return "Unavailable For Legal Reasons";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 511:
+        return "Network Authentication Required";
+    default:
+        return "Unknown";
     }
 }
 
 //  ---------------------------------------------------------------------
 //  Date
 
-#define S_DATE_SIZE 29 //  "Sun, 06 Nov 1994 08:49:37 GMT"
+#define S_DATE_SIZE 29  //  "Sun, 06 Nov 1994 08:49:37 GMT"
 
 static void
 s_two_digits (char *p, int value)
@@ -169,8 +221,7 @@ s_header_use (const char *name, const char *value, int status, size_t *name_size
     *value_size = (size_t) ((const char *) p - value);
     if (*p) {
         if (warn)
-            zsys_warning ("ps_http: dropped response header '%s': control byte in its value",
-                          name);
+            zsys_warning ("ps_http: dropped response header '%s': control byte in its value", name);
         return S_DROP;
     }
     switch (*name_size) {
@@ -231,8 +282,7 @@ s_write (char *p, const void *data, size_t size)
 //  canned errors' Content-Type), written before the user headers.
 static zchunk_t *
 s_format (int version, int status, const ps_pairs_t *headers, const char *extra_name,
-          const char *extra_value, const void *body, size_t body_size, bool head,
-          bool keep_alive)
+          const char *extra_value, const void *body, size_t body_size, bool head, bool keep_alive)
 {
     assert (body || body_size == 0);
     if (status < 100 || status > 999) {
@@ -254,8 +304,7 @@ s_format (int version, int status, const ps_pairs_t *headers, const char *extra_
     if (!interim) {
         if (!keep_alive)
             connection = "Connection: close\r\n";
-        else
-        if (version == 10)
+        else if (version == 10)
             connection = "Connection: keep-alive\r\n";
     }
     const char *reason = ps_http_status_reason (status);
@@ -263,12 +312,11 @@ s_format (int version, int status, const ps_pairs_t *headers, const char *extra_
     size_t count = headers ? ps_pairs_size (headers) : 0;
 
     //  Pass 1: decisions and size
-    size_t size = 9 + 3 + 1 + reason_size + 2; //  "HTTP/1.1 200 OK\r\n"
+    size_t size = 9 + 3 + 1 + reason_size + 2;  //  "HTTP/1.1 200 OK\r\n"
     for (size_t i = 0; i < count; i++) {
         size_t name_size, value_size;
-        s_header_use_t use = s_header_use (ps_pairs_name (headers, i),
-                                           ps_pairs_value (headers, i), status, &name_size,
-                                           &value_size, true);
+        s_header_use_t use = s_header_use (ps_pairs_name (headers, i), ps_pairs_value (headers, i),
+                                           status, &name_size, &value_size, true);
         if (use == S_DROP)
             continue;
         if (use == S_CONTENT_LENGTH)

@@ -20,7 +20,7 @@ struct _ps_http_response_t {
     int version;
     bool keep_alive;
     ps_pairs_t *headers;
-    char *body; //  NUL-terminated, never NULL
+    char *body;  //  NUL-terminated, never NULL
     size_t body_size;
 };
 
@@ -64,8 +64,8 @@ s_ring_pop (s_ring_t *ring)
 struct _ps_http_response_parser_t {
     http_parser parser;
     size_t max_body;
-    ps_http_response_t *current; //  being parsed
-    bool head;                   //  current answers a HEAD
+    ps_http_response_t *current;  //  being parsed
+    bool head;                    //  current answers a HEAD
     //  The header field being read: name then value in one buffer
     char *field;
     size_t field_size;
@@ -73,10 +73,10 @@ struct _ps_http_response_parser_t {
     size_t name_size;
     bool in_value;
     size_t body_cap;
-    s_ring_t heads;     //  announced requests: (void *) 1 for HEAD, NULL otherwise
-    s_ring_t responses; //  complete responses
-    bool closed;        //  the peer closed (fed 0 bytes)
-    bool closing;       //  a response said the connection ends after it
+    s_ring_t heads;      //  announced requests: (void *) 1 for HEAD, NULL otherwise
+    s_ring_t responses;  //  complete responses
+    bool closed;         //  the peer closed (fed 0 bytes)
+    bool closing;        //  a response said the connection ends after it
     const char *error;
 };
 

@@ -35,7 +35,7 @@ s_length_digit (size_t *length, size_t ndigits, char ch, size_t max_size)
 {
     size_t digit = (size_t) (ch - '0');
     if (ndigits == 1 && *length == 0)
-        return s_err_zero; //  "0" may only be followed by ':'
+        return s_err_zero;  //  "0" may only be followed by ':'
     if (digit > max_size || *length > (max_size - digit) / 10)
         return s_err_limit;
     *length = *length * 10 + digit;
@@ -147,10 +147,10 @@ typedef enum { S_LENGTH, S_PAYLOAD, S_COMMA, S_FAILED } s_state_t;
 struct _ps_netstring_decoder_t {
     size_t max_size;
     s_state_t state;
-    size_t length;      //  announced payload length
-    size_t ndigits;     //  digits of it read so far
-    zframe_t *frame;    //  payload being filled (S_PAYLOAD, S_COMMA), if small
-    char *big;          //  or a buffer that grows as a large payload arrives
+    size_t length;    //  announced payload length
+    size_t ndigits;   //  digits of it read so far
+    zframe_t *frame;  //  payload being filled (S_PAYLOAD, S_COMMA), if small
+    char *big;        //  or a buffer that grows as a large payload arrives
     size_t big_cap;
     size_t filled;      //  bytes of the payload received
     const char *error;  //  static reason once failed
@@ -235,8 +235,8 @@ ps_netstring_decoder_feed (ps_netstring_decoder_t *self, const char *data, size_
         case S_LENGTH: {
             char ch = *p;
             if (s_is_digit (ch)) {
-                const char *reason =
-                    s_length_digit (&self->length, self->ndigits, ch, self->max_size);
+                const char *reason = s_length_digit (&self->length, self->ndigits, ch,
+                                                     self->max_size);
                 if (reason)
                     return s_fail (self, reason);
                 self->ndigits++;

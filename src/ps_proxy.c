@@ -82,7 +82,7 @@ struct _s_worker_t {
     bool beats;         //  sent a BEAT: subject to expiry
     bool idle;          //  in the idle FIFO: job_count < credit and not busy
     bool idle_free;     //  ... in its front part, for workers that hold no job
-    s_worker_t *prev;  //  idle FIFO links, valid while idle
+    s_worker_t *prev;   //  idle FIFO links, valid while idle
     s_worker_t *next;
     s_worker_t *silent_next;  //  list of the silent, built by the scan
 };

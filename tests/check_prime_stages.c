@@ -54,8 +54,8 @@ START_TEST (test_parse_number)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t value = 12345;
-        prime_number_status_t status =
-            prime_parse_number (cases[i].text, strlen (cases[i].text), &value);
+        prime_number_status_t status = prime_parse_number (cases[i].text, strlen (cases[i].text),
+                                                           &value);
         ck_assert_msg (status == cases[i].status, "'%s': status %d, expected %d", cases[i].text,
                        status, cases[i].status);
         if (status == PRIME_NUMBER_OK)
@@ -68,7 +68,10 @@ START_TEST (test_parse_number)
     ck_assert_int_eq (prime_parse_number ("123", 2, &value), PRIME_NUMBER_OK);
     ck_assert (value == 12);
     //  NUL inside is not a digit
-    ck_assert_int_eq (prime_parse_number ("1\0" "2", 3, &value), PRIME_NUMBER_NOT_DECIMAL);
+    ck_assert_int_eq (prime_parse_number ("1\0"
+                                          "2",
+                                          3, &value),
+                      PRIME_NUMBER_NOT_DECIMAL);
 }
 END_TEST
 
@@ -93,7 +96,7 @@ START_TEST (test_trial_division_sieve)
         primes += (size_t) prime;
     }
     free (composite);
-    ck_assert_uint_eq (primes, 25997); //  pi (300000)
+    ck_assert_uint_eq (primes, 25997);  //  pi (300000)
 }
 END_TEST
 
@@ -103,22 +106,17 @@ START_TEST (test_trial_division_large)
         uint64_t n;
         int prime;
     } cases[] = {
-        {1000000007ULL, 1},
-        {1000000008ULL, 0},
-        {32416190071ULL, 1},
-        {32416190073ULL, 0},
-        {4294967291ULL, 1},          //  largest prime below 2^32
-        {4294967311ULL, 1},          //  smallest prime above 2^32
-        {4293001441ULL, 0},          //  65521^2: the bound d * d == n counts
-        {9998000099ULL, 0},          //  99989 * 99991
-        {999999999989ULL, 1},
-        {UINT64_MAX, 0},             //  near 2^64: no overflow in the bound
-        {UINT64_MAX - 1, 0},
-        {UINT64_MAX - 2, 0},         //  18446744073709551613 = 13 * ...
+        {1000000007ULL, 1},   {1000000008ULL, 0},  {32416190071ULL, 1},
+        {32416190073ULL, 0},  {4294967291ULL, 1},   //  largest prime below 2^32
+        {4294967311ULL, 1},                         //  smallest prime above 2^32
+        {4293001441ULL, 0},                         //  65521^2: the bound d * d == n counts
+        {9998000099ULL, 0},                         //  99989 * 99991
+        {999999999989ULL, 1}, {UINT64_MAX, 0},      //  near 2^64: no overflow in the bound
+        {UINT64_MAX - 1, 0},  {UINT64_MAX - 2, 0},  //  18446744073709551613 = 13 * ...
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ck_assert_msg (prime_trial_division (cases[i].n, NULL, NULL) == cases[i].prime,
-                       "%" PRIu64, cases[i].n);
+        ck_assert_msg (prime_trial_division (cases[i].n, NULL, NULL) == cases[i].prime, "%" PRIu64,
+                       cases[i].n);
 }
 END_TEST
 
@@ -140,8 +138,7 @@ START_TEST (test_trial_division_cancel)
     //  stop it after a few thousand divisions.
     s_cancel_t cancel = {0, 3};
     int64_t start = zclock_mono ();
-    ck_assert_int_eq (prime_trial_division (18446744073709551557ULL, s_cancel_after, &cancel),
-                      -1);
+    ck_assert_int_eq (prime_trial_division (18446744073709551557ULL, s_cancel_after, &cancel), -1);
     ck_assert_int_eq (cancel.calls, 3);
     ck_assert_int_lt (zclock_mono () - start, 1000);
 
@@ -175,8 +172,8 @@ s_pipeline_new (int request_timeout_ms, size_t compute_workers)
 {
     static int counter = 0;
     s_pipeline_t *self = (s_pipeline_t *) zmalloc (sizeof *self);
-    const char *roles[6] = {"parse", "parse-workers", "compute", "compute-workers", "loopback",
-                            "interrupt"};
+    const char *roles[6] = {"parse",           "parse-workers", "compute",
+                            "compute-workers", "loopback",      "interrupt"};
     int instance = counter++;
     for (int i = 0; i < 6; i++)
         snprintf (self->names[i], sizeof self->names[i], "inproc://check-prime-%d-%d-%s",
@@ -319,10 +316,9 @@ static void
 s_assert_body (const ps_http_response_t *response, const char *body)
 {
     size_t size = ps_http_response_body_size (response);
-    ck_assert_msg (size == strlen (body) && memcmp (ps_http_response_body (response), body, size)
-                                                == 0,
-                   "body '%.*s', expected '%s'", (int) size, ps_http_response_body (response),
-                   body);
+    ck_assert_msg (
+        size == strlen (body) && memcmp (ps_http_response_body (response), body, size) == 0,
+        "body '%.*s', expected '%s'", (int) size, ps_http_response_body (response), body);
 }
 
 //  GET with the status, a JSON content type and the exact body.
@@ -331,8 +327,8 @@ s_assert_get (int port, const char *target, int status, const char *body)
 {
     char *request = zsys_sprintf ("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
     ps_http_response_t *response = s_exchange (port, request, false, 10000);
-    ck_assert_msg (ps_http_response_status (response) == status, "GET %s: %d, expected %d",
-                   target, ps_http_response_status (response), status);
+    ck_assert_msg (ps_http_response_status (response) == status, "GET %s: %d, expected %d", target,
+                   ps_http_response_status (response), status);
     const char *type = ps_pairs_get (ps_http_response_headers (response), "Content-Type");
     ck_assert_msg (type && streq (type, "application/json"), "GET %s: Content-Type %s", target,
                    type ? type : "(none)");
@@ -379,8 +375,7 @@ START_TEST (test_http_bad_numbers)
     s_assert_get (port, "/is_prime", 400, prime_error_missing ());
     s_assert_get (port, "/is_prime?", 400, prime_error_missing ());
     s_assert_get (port, "/is_prime?possible=7", 400, prime_error_missing ());
-    s_assert_get (port, "/is_prime?possible_prime=", 400,
-                  prime_error_number (PRIME_NUMBER_EMPTY));
+    s_assert_get (port, "/is_prime?possible_prime=", 400, prime_error_number (PRIME_NUMBER_EMPTY));
     s_assert_get (port, "/is_prime?possible_prime", 400, prime_error_number (PRIME_NUMBER_EMPTY));
     s_assert_get (port, "/is_prime?possible_prime=3&possible_prime=5", 400,
                   prime_error_repeated ());
@@ -428,8 +423,8 @@ START_TEST (test_http_paths_and_methods)
         zstr_free (&request);
     }
     //  Another method on another path: the path decides first
-    ps_http_response_t *response =
-        s_exchange (port, "DELETE /other HTTP/1.1\r\nHost: t\r\n\r\n", false, 10000);
+    ps_http_response_t *response = s_exchange (port, "DELETE /other HTTP/1.1\r\nHost: t\r\n\r\n",
+                                               false, 10000);
     ck_assert_int_eq (ps_http_response_status (response), 404);
     ps_http_response_destroy (&response);
     s_pipeline_destroy (&pipeline);
@@ -460,9 +455,8 @@ START_TEST (test_http_head_and_post)
     ps_http_response_destroy (&response);
 
     //  One trailing newline is forgiven (echo N | curl --data-binary @-)
-    response = s_exchange (port,
-                           "POST /is_prime HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n8\n",
-                           false, 10000);
+    response = s_exchange (
+        port, "POST /is_prime HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n8\n", false, 10000);
     ck_assert_int_eq (ps_http_response_status (response), 200);
     s_assert_body (response, "{\"possible_prime\":8,\"is_prime\":false}");
     ps_http_response_destroy (&response);
@@ -485,9 +479,8 @@ START_TEST (test_http_head_and_post)
     s_assert_body (response, prime_error_number (PRIME_NUMBER_EMPTY));
     ps_http_response_destroy (&response);
 
-    response = s_exchange (port,
-                           "POST /is_prime HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n-12",
-                           false, 10000);
+    response = s_exchange (
+        port, "POST /is_prime HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n-12", false, 10000);
     ck_assert_int_eq (ps_http_response_status (response), 400);
     s_assert_body (response, prime_error_number (PRIME_NUMBER_NEGATIVE));
     ps_http_response_destroy (&response);

@@ -26,23 +26,23 @@
 
 typedef struct {
     //  Behaviour
-    bool split;          //  write responses a few bytes at a time
-    bool chunked;        //  chunked bodies
-    bool interim;        //  a 100 Continue before every response
-    bool silent;         //  never answer
-    int close_after;     //  with "Connection: close" after this many answers
-    int drop_after;      //  close without a word after this many answers
-    int cut_after;       //  close halfway through answer number N+1
-    bool eof_body;       //  one answer per connection, delimited by the close
-    bool slam;           //  close every connection at once
-    int hold;            //  hold the answers of the connection that got id 0
-                         //  until this many were sent on other connections
-    bool ipv6;           //  listen on ::1 instead of 127.0.0.1
+    bool split;       //  write responses a few bytes at a time
+    bool chunked;     //  chunked bodies
+    bool interim;     //  a 100 Continue before every response
+    bool silent;      //  never answer
+    int close_after;  //  with "Connection: close" after this many answers
+    int drop_after;   //  close without a word after this many answers
+    int cut_after;    //  close halfway through answer number N+1
+    bool eof_body;    //  one answer per connection, delimited by the close
+    bool slam;        //  close every connection at once
+    int hold;         //  hold the answers of the connection that got id 0
+                      //  until this many were sent on other connections
+    bool ipv6;        //  listen on ::1 instead of 127.0.0.1
     //  Results, read after the actor is gone
     int port;
     int accepted;
     int requests;
-    int held_max;        //  most answers held back at once
+    int held_max;  //  most answers held back at once
 } server_t;
 
 #define MAX_TCONN 64
@@ -52,9 +52,9 @@ typedef struct {
     char buffer[65536];
     size_t used;
     int answered;
-    bool draining;   //  we said goodbye; read and discard until the peer closes
-    bool holder;     //  got id 0 (hold mode)
-    zlist_t *held;   //  chunks held back
+    bool draining;  //  we said goodbye; read and discard until the peer closes
+    bool holder;    //  got id 0 (hold mode)
+    zlist_t *held;  //  chunks held back
 } tconn_t;
 
 static void
@@ -70,7 +70,7 @@ s_send_all (int fd, const char *data, size_t size, bool split)
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            return; //  the client went away; its problem is tested elsewhere
+            return;  //  the client went away; its problem is tested elsewhere
         }
         pos += (size_t) rc;
     }
@@ -108,17 +108,15 @@ s_make_response (server_t *server, const char *method, const char *id, int statu
     int size = 0;
     if (server->interim)
         size += snprintf (text + size, sizeof text - size, "HTTP/1.1 100 Continue\r\n\r\n");
-    size += snprintf (text + size, sizeof text - size, "HTTP/1.1 %d X\r\nX-Method: %s\r\n",
-                      status, method);
+    size += snprintf (text + size, sizeof text - size, "HTTP/1.1 %d X\r\nX-Method: %s\r\n", status,
+                      method);
     if (close)
         size += snprintf (text + size, sizeof text - size, "Connection: close\r\n");
     if (status == 204 || status == 304)
         size += snprintf (text + size, sizeof text - size, "\r\n");
-    else
-    if (server->eof_body)
+    else if (server->eof_body)
         size += snprintf (text + size, sizeof text - size, "\r\n%s", head ? "" : body);
-    else
-    if (server->chunked) {
+    else if (server->chunked) {
         size += snprintf (text + size, sizeof text - size, "Transfer-Encoding: chunked\r\n\r\n");
         if (!head)
             size += snprintf (text + size, sizeof text - size,
@@ -139,8 +137,7 @@ static bool
 s_tconn_serve (server_t *server, tconn_t *conn, tconn_t **conns, size_t count, int *sent_others)
 {
     char *end;
-    while (!conn->draining
-           && (end = (char *) memmem (conn->buffer, conn->used, "\r\n\r\n", 4))) {
+    while (!conn->draining && (end = (char *) memmem (conn->buffer, conn->used, "\r\n\r\n", 4))) {
         size_t length = (size_t) (end + 4 - conn->buffer);
         server->requests++;
         char method[16] = "?";
@@ -310,15 +307,15 @@ s_server_task (zsock_t *pipe, void *args)
 //  The client side of the tests
 
 typedef struct {
-    int total;          //  requests to produce
+    int total;  //  requests to produce
     int produced;
-    int received;       //  responses seen, in order
-    int head_every;     //  every Nth request is HEAD (0: none)
+    int received;    //  responses seen, in order
+    int head_every;  //  every Nth request is HEAD (0: none)
     bool bad_order;
     bool bad_body;
-    int status;         //  X-Status to ask for (0: none)
+    int status;  //  X-Status to ask for (0: none)
     int expect_status;
-    bool empty;         //  bodies are empty (204, 304)
+    bool empty;  //  bodies are empty (204, 304)
 } run_t;
 
 static int
@@ -354,8 +351,7 @@ s_response (void *arg, const ps_http_response_t *response)
                     head ? "HEAD" : "GET"))
             run->bad_order = true;
     }
-    else
-    if (strcmp (ps_http_response_body (response), body) != 0) {
+    else if (strcmp (ps_http_response_body (response), body) != 0) {
         if (!run->bad_order)
             fprintf (stderr, "response %d: got body '%s'\n", id, ps_http_response_body (response));
         run->bad_order = true;
@@ -374,8 +370,7 @@ s_server_start (server_t *server)
 }
 
 static long
-s_client (server_t *server, run_t *run, size_t connections, size_t max_in_flight,
-          int timeout_ms)
+s_client (server_t *server, run_t *run, size_t connections, size_t max_in_flight, int timeout_ms)
 {
     ps_client_config_t config;
     ps_client_config_defaults (&config);
@@ -534,8 +529,8 @@ START_TEST (test_status_passed_through)
     ck_assert_int_eq (s_client (&server, &run, 1, 4, 10000), 10);
     ck_assert (!run.bad_order && !run.bad_body);
     //  No body follows a 204 or a 304, pipelined among HEAD requests
-    run_t run204 = {.total = 30, .status = 204, .expect_status = 204, .empty = true,
-                    .head_every = 2};
+    run_t run204 = {
+        .total = 30, .status = 204, .expect_status = 204, .empty = true, .head_every = 2};
     ck_assert_int_eq (s_client (&server, &run204, 1, 8, 10000), 30);
     ck_assert (!run204.bad_order && !run204.bad_body);
     run_t run304 = {.total = 30, .status = 304, .expect_status = 304, .empty = true};

@@ -10,8 +10,7 @@ START_TEST (test_layout)
                               .status = 504,
                               .id = 0x0102030405060708ULL};
     zframe_t *frame = ps_envelope_encode (&envelope);
-    const byte expect[PS_ENVELOPE_SIZE] = {1, 2, 2, 1, 0x01, 0xF8, 0, 0,
-                                           1, 2, 3, 4, 5,    6,    7, 8};
+    const byte expect[PS_ENVELOPE_SIZE] = {1, 2, 2, 1, 0x01, 0xF8, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
     ck_assert_uint_eq (zframe_size (frame), PS_ENVELOPE_SIZE);
     ck_assert_int_eq (memcmp (zframe_data (frame), expect, PS_ENVELOPE_SIZE), 0);
     ps_envelope_t back;
@@ -32,12 +31,12 @@ START_TEST (test_junk)
     zframe_t *frame = zframe_new ("short", 5);
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);
-    byte data[PS_ENVELOPE_SIZE] = {2, PS_MSG_JOB};   //  wrong version
+    byte data[PS_ENVELOPE_SIZE] = {2, PS_MSG_JOB};  //  wrong version
     frame = zframe_new (data, sizeof data);
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);
     data[0] = PS_PROTOCOL_VERSION;
-    data[1] = 9;   //  unknown type
+    data[1] = 9;  //  unknown type
     frame = zframe_new (data, sizeof data);
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);

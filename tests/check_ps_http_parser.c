@@ -26,7 +26,7 @@ typedef struct {
     ps_http_request_t *requests[MAX_REQUESTS];
     size_t count;
     int status;
-    char *summary; //  every request and the status, as text
+    char *summary;  //  every request and the status, as text
 } result_t;
 
 //  Append printf-style text to a growing string. The length is kept in
@@ -143,8 +143,7 @@ s_feed (const char *data, size_t size, int mode, const ps_http_limits_t *limits,
         size_t piece = size - offset;
         if (mode == 1)
             piece = piece ? 1 : 0;
-        else
-        if (mode >= 2 && piece > 1) {
+        else if (mode >= 2 && piece > 1) {
             size_t most = size / 4 + 2;
             piece = 1 + s_random (&state) % (piece < most ? piece : most);
         }
@@ -214,8 +213,8 @@ s_expect_status (const char *data, size_t size, int status, size_t count)
 {
     result_t result;
     s_parse_limits (data, size, NULL, &result);
-    ck_assert_msg (result.status == status, "expected %d, got %d for:\n%s", status,
-                   result.status, data);
+    ck_assert_msg (result.status == status, "expected %d, got %d for:\n%s", status, result.status,
+                   data);
     ck_assert_uint_eq (result.count, count);
     s_result_clear (&result);
 }
@@ -229,8 +228,8 @@ s_expect_error (const char *bad, int status)
     char *both = zsys_sprintf ("%s%s", good, bad);
     result_t result;
     s_parse (both, &result);
-    ck_assert_msg (result.status == status, "expected %d, got %d after a good request:\n%s",
-                   status, result.status, bad);
+    ck_assert_msg (result.status == status, "expected %d, got %d after a good request:\n%s", status,
+                   result.status, bad);
     ck_assert_uint_eq (result.count, 1);
     ck_assert_str_eq (ps_http_request_target (result.requests[0]), "/first");
     s_result_clear (&result);
@@ -243,8 +242,8 @@ s_expect_error (const char *bad, int status)
 START_TEST (test_simple_get)
 {
     result_t result;
-    ps_http_request_t *request =
-        s_one ("GET /is_prime?possible_prime=7 HTTP/1.1\r\nHost: localhost\r\n\r\n", &result);
+    ps_http_request_t *request = s_one (
+        "GET /is_prime?possible_prime=7 HTTP/1.1\r\nHost: localhost\r\n\r\n", &result);
     ck_assert_str_eq (ps_http_request_method (request), "GET");
     ck_assert_str_eq (ps_http_request_target (request), "/is_prime?possible_prime=7");
     ck_assert_str_eq (ps_http_request_path (request), "/is_prime");
@@ -322,9 +321,8 @@ END_TEST
 START_TEST (test_content_length_body)
 {
     result_t result;
-    ps_http_request_t *request =
-        s_one ("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello\r\nworld",
-               &result);
+    ps_http_request_t *request = s_one (
+        "POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello\r\nworld", &result);
     ck_assert_uint_eq (ps_http_request_body_size (request), 12);
     ck_assert_mem_eq (ps_http_request_body (request), "hello\r\nworld", 12);
     s_result_clear (&result);
@@ -334,7 +332,7 @@ START_TEST (test_content_length_body)
                        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
     s_parse_limits (raw, sizeof (raw) - 1, NULL, &result);
     ck_assert_int_eq (result.status, 0);
-    ck_assert_uint_eq (result.count, 1); //  1.0 without keep-alive: the rest is ignored
+    ck_assert_uint_eq (result.count, 1);  //  1.0 without keep-alive: the rest is ignored
     ck_assert_uint_eq (ps_http_request_body_size (result.requests[0]), 3);
     ck_assert_mem_eq (ps_http_request_body (result.requests[0]), "a\0b", 3);
     ck_assert_str_eq (ps_http_request_method (result.requests[0]), "PUT");
@@ -466,7 +464,7 @@ END_TEST
 typedef struct {
     const char *target;
     const char *path;
-    const char *query; //  "k=v|k=v|" as pairs
+    const char *query;  //  "k=v|k=v|" as pairs
 } target_case_t;
 
 START_TEST (test_query_splitting)
@@ -513,9 +511,9 @@ END_TEST
 
 START_TEST (test_target_errors)
 {
-    const char *targets[] = {"/a%zz", "/a%4", "/a%", "/a%00b", "/p?a=%00", "/p?%00=a",
-                             "/p?a=%g1", "/a#frag", "/caf\xc3\xa9", "/a\x01", "/a\tb",
-                             "/a\x7f"};
+    const char *targets[] = {"/a%zz",        "/a%4",     "/a%",      "/a%00b",
+                             "/p?a=%00",     "/p?%00=a", "/p?a=%g1", "/a#frag",
+                             "/caf\xc3\xa9", "/a\x01",   "/a\tb",    "/a\x7f"};
     for (size_t index = 0; index < sizeof (targets) / sizeof (targets[0]); index++) {
         char *raw = zsys_sprintf ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", targets[index]);
         s_expect_error (raw, 400);
@@ -530,14 +528,14 @@ END_TEST
 START_TEST (test_chunked)
 {
     result_t result;
-    ps_http_request_t *request =
-        s_one ("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "5;name=value\r\nhello\r\n"
-               "6 ; a ; b = \"q\\\"x;y\" ;c=d\r\n world\r\n"
-               "9\r\n\r\n\r\n0\r\n\r\n\r\n"
-               "0;last\r\n"
-               "Trailer-A: 1\r\nTrailer-B:  two  \r\n\r\n",
-               &result);
+    ps_http_request_t *request = s_one (
+        "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;name=value\r\nhello\r\n"
+        "6 ; a ; b = \"q\\\"x;y\" ;c=d\r\n world\r\n"
+        "9\r\n\r\n\r\n0\r\n\r\n\r\n"
+        "0;last\r\n"
+        "Trailer-A: 1\r\nTrailer-B:  two  \r\n\r\n",
+        &result);
     ck_assert_uint_eq (ps_http_request_body_size (request), 20);
     ck_assert_mem_eq (ps_http_request_body (request), "hello world\r\n\r\n0\r\n\r\n", 20);
     const ps_pairs_t *trailers = ps_http_request_trailers (request);
@@ -571,7 +569,7 @@ END_TEST
 
 typedef struct {
     const char *version;
-    const char *connection; //  header lines, "" for none
+    const char *connection;  //  header lines, "" for none
     bool keep_alive;
 } keep_alive_case_t;
 
@@ -627,10 +625,10 @@ START_TEST (test_expect_continue)
                        "Content-Length: 4\r\n\r\n";
     ck_assert (!ps_http_parser_wants_continue (parser));
     ck_assert_int_eq (ps_http_parser_feed (parser, head, strlen (head) - 1), 0);
-    ck_assert (!ps_http_parser_wants_continue (parser)); //  header section not complete
+    ck_assert (!ps_http_parser_wants_continue (parser));  //  header section not complete
     ck_assert_int_eq (ps_http_parser_feed (parser, "\n", 1), 0);
     ck_assert (ps_http_parser_wants_continue (parser));
-    ck_assert (ps_http_parser_wants_continue (parser)); //  stays until answered
+    ck_assert (ps_http_parser_wants_continue (parser));  //  stays until answered
     ps_http_parser_continue_sent (parser);
     ck_assert (!ps_http_parser_wants_continue (parser));
     ck_assert_int_eq (ps_http_parser_feed (parser, "body", 4), 0);
@@ -909,9 +907,8 @@ START_TEST (test_limits)
     s_parse_limits (raw, strlen (raw), &limits, &result);
     ck_assert_int_eq (result.status, 0);
     ck_assert_uint_eq (result.count, 1);
-    ck_assert_uint_eq (strlen (ps_pairs_get (ps_http_request_headers (result.requests[0]),
-                                             "x-huge")),
-                       huge);
+    ck_assert_uint_eq (
+        strlen (ps_pairs_get (ps_http_request_headers (result.requests[0]), "x-huge")), huge);
     s_result_clear (&result);
     free (raw);
     free (big);
@@ -1113,11 +1110,10 @@ START_TEST (test_decode_junk)
         const char *data;
         size_t size;
     } bad[] = {
-        {0, "", 0},         {0, "G T", 3},        {0, "G\0T", 3},     {0, "G:", 2},
-        {1, "", 0},         {1, "/a\0b", 4},      {2, "/a\0b", 4},    {3, "12", 2},
-        {3, "1", 1},        {3, "111", 3},        {3, "09", 2},       {3, "", 0},
-        {4, "1:a,", 4},     {4, "3:ab,", 5},      {4, "x:a,1:b,", 8}, {5, "1:a,1:\0,", 8},
-        {5, "1:a,1:b", 7},  {7, "1:a,", 4},       {7, "junk", 4},     {4, "0:", 2},
+        {0, "", 0},          {0, "G T", 3},     {0, "G\0T", 3}, {0, "G:", 2},    {1, "", 0},
+        {1, "/a\0b", 4},     {2, "/a\0b", 4},   {3, "12", 2},   {3, "1", 1},     {3, "111", 3},
+        {3, "09", 2},        {3, "", 0},        {4, "1:a,", 4}, {4, "3:ab,", 5}, {4, "x:a,1:b,", 8},
+        {5, "1:a,1:\0,", 8}, {5, "1:a,1:b", 7}, {7, "1:a,", 4}, {7, "junk", 4},  {4, "0:", 2},
     };
     for (size_t index = 0; index < sizeof (bad) / sizeof (bad[0]); index++) {
         msg = s_wire (bad[index].index, bad[index].data, bad[index].size);
@@ -1171,10 +1167,9 @@ START_TEST (test_bad_request_corpus)
         fclose (file);
         result_t result;
         s_parse_limits (data, size, NULL, &result);
-        ck_assert_msg (result.status == status, "%s: expected %d, got %d", entry->d_name,
-                       status, result.status);
-        ck_assert_msg (result.count == 0, "%s: %zu requests came out", entry->d_name,
-                       result.count);
+        ck_assert_msg (result.status == status, "%s: expected %d, got %d", entry->d_name, status,
+                       result.status);
+        ck_assert_msg (result.count == 0, "%s: %zu requests came out", entry->d_name, result.count);
         s_result_clear (&result);
         //  after a good request, which still comes out
         const char good[] = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";

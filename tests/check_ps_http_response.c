@@ -123,24 +123,56 @@ START_TEST (test_reasons)
     static const struct {
         int status;
         const char *reason;
-    } table[] = {
-        {100, "Continue"}, {101, "Switching Protocols"}, {200, "OK"}, {201, "Created"},
-        {202, "Accepted"}, {203, "Non-Authoritative Information"}, {204, "No Content"},
-        {205, "Reset Content"}, {206, "Partial Content"}, {300, "Multiple Choices"},
-        {301, "Moved Permanently"}, {302, "Found"}, {303, "See Other"}, {304, "Not Modified"},
-        {305, "Use Proxy"}, {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
-        {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"},
-        {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
-        {406, "Not Acceptable"}, {407, "Proxy Authentication Required"},
-        {408, "Request Timeout"}, {409, "Conflict"}, {410, "Gone"}, {411, "Length Required"},
-        {412, "Precondition Failed"}, {413, "Content Too Large"}, {414, "URI Too Long"},
-        {415, "Unsupported Media Type"}, {416, "Range Not Satisfiable"},
-        {417, "Expectation Failed"}, {421, "Misdirected Request"},
-        {422, "Unprocessable Content"}, {426, "Upgrade Required"}, {429, "Too Many Requests"},
-        {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"},
-        {501, "Not Implemented"}, {502, "Bad Gateway"}, {503, "Service Unavailable"},
-        {504, "Gateway Timeout"}, {505, "HTTP Version Not Supported"}, {299, "Unknown"},
-        {0, "Unknown"}, {-1, "Unknown"}, {1000, "Unknown"}};
+    } table[] = {{100, "Continue"},
+                 {101, "Switching Protocols"},
+                 {200, "OK"},
+                 {201, "Created"},
+                 {202, "Accepted"},
+                 {203, "Non-Authoritative Information"},
+                 {204, "No Content"},
+                 {205, "Reset Content"},
+                 {206, "Partial Content"},
+                 {300, "Multiple Choices"},
+                 {301, "Moved Permanently"},
+                 {302, "Found"},
+                 {303, "See Other"},
+                 {304, "Not Modified"},
+                 {305, "Use Proxy"},
+                 {307, "Temporary Redirect"},
+                 {308, "Permanent Redirect"},
+                 {400, "Bad Request"},
+                 {401, "Unauthorized"},
+                 {402, "Payment Required"},
+                 {403, "Forbidden"},
+                 {404, "Not Found"},
+                 {405, "Method Not Allowed"},
+                 {406, "Not Acceptable"},
+                 {407, "Proxy Authentication Required"},
+                 {408, "Request Timeout"},
+                 {409, "Conflict"},
+                 {410, "Gone"},
+                 {411, "Length Required"},
+                 {412, "Precondition Failed"},
+                 {413, "Content Too Large"},
+                 {414, "URI Too Long"},
+                 {415, "Unsupported Media Type"},
+                 {416, "Range Not Satisfiable"},
+                 {417, "Expectation Failed"},
+                 {421, "Misdirected Request"},
+                 {422, "Unprocessable Content"},
+                 {426, "Upgrade Required"},
+                 {429, "Too Many Requests"},
+                 {431, "Request Header Fields Too Large"},
+                 {500, "Internal Server Error"},
+                 {501, "Not Implemented"},
+                 {502, "Bad Gateway"},
+                 {503, "Service Unavailable"},
+                 {504, "Gateway Timeout"},
+                 {505, "HTTP Version Not Supported"},
+                 {299, "Unknown"},
+                 {0, "Unknown"},
+                 {-1, "Unknown"},
+                 {1000, "Unknown"}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         ck_assert_str_eq (ps_http_status_reason (table[i].status), table[i].reason);
 }
@@ -174,13 +206,13 @@ s_render (zchunk_t **chunk_p)
     return text;
 }
 
-#define ck_format(chunk_expr, expect)                                                             \
-    do {                                                                                          \
-        zchunk_t *chunk_ = (chunk_expr);                                                          \
-        ck_assert_ptr_nonnull (chunk_);                                                           \
-        char *text_ = s_render (&chunk_);                                                         \
-        ck_assert_str_eq (text_, expect);                                                         \
-        free (text_);                                                                             \
+#define ck_format(chunk_expr, expect)                                                              \
+    do {                                                                                           \
+        zchunk_t *chunk_ = (chunk_expr);                                                           \
+        ck_assert_ptr_nonnull (chunk_);                                                            \
+        char *text_ = s_render (&chunk_);                                                          \
+        ck_assert_str_eq (text_, expect);                                                          \
+        free (text_);                                                                              \
     } while (0)
 
 START_TEST (test_format_basic)
@@ -287,9 +319,9 @@ START_TEST (test_format_bad_status_and_big_body)
                        "Content-Length: 1000000\r\n\r\n";
     ck_assert_uint_eq (zchunk_size (chunk), strlen (head) + size);
     ck_assert (memcmp (zchunk_data (chunk) + strlen (head), body, size) == 0);
-    ck_assert (memcmp (zchunk_data (chunk) + strlen (head) - 27, "Content-Length: 1000000\r\n\r\n",
-                       27)
-               == 0);
+    ck_assert (
+        memcmp (zchunk_data (chunk) + strlen (head) - 27, "Content-Length: 1000000\r\n\r\n", 27)
+        == 0);
     zchunk_destroy (&chunk);
     free (body);
 }
@@ -331,8 +363,8 @@ END_TEST
 typedef struct {
     const char *input;
     size_t max_body;
-    const char *heads; //  announced requests in order: 'H' HEAD, 'G' other
-    bool eof;          //  feed 0 bytes at the end
+    const char *heads;  //  announced requests in order: 'H' HEAD, 'G' other
+    bool eof;           //  feed 0 bytes at the end
     const char *expect;
 } rcase_t;
 
@@ -413,7 +445,7 @@ s_rrun (const rcase_t *c, const size_t *cuts, size_t ncuts, char *out, size_t ou
 }
 
 #define OK200 "HTTP/1.1 200 OK\r\n"
-#define BIG (10 * 1024 * 1024)
+#define BIG   (10 * 1024 * 1024)
 
 static const rcase_t s_rcases[] = {
     {OK200 "Content-Length: 5\r\n\r\nhello", BIG, "", false,
@@ -453,8 +485,7 @@ static const rcase_t s_rcases[] = {
     //  204 and 304 have no body whatever they say
     {"HTTP/1.1 204 No Content\r\n\r\n" OK200 "Content-Length: 1\r\n\r\nz", BIG, "", false,
      "{204 11 ka  }{200 11 ka [Content-Length=1] z}"},
-    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n" OK200
-     "Content-Length: 1\r\n\r\nz",
+    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n" OK200 "Content-Length: 1\r\n\r\nz",
      BIG, "", false, "{304 11 ka [Content-Length=10] }{200 11 ka [Content-Length=1] z}"},
     //  Persistence
     {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\na", BIG, "", false,
@@ -474,8 +505,7 @@ static const rcase_t s_rcases[] = {
      false, "!response body over the limit"},
     {OK200 "\r\n0123456789A", 10, "", true, "!response body over the limit"},
     //  The peer closed too early
-    {OK200 "Content-Length: 10\r\n\r\n01234", BIG, "", true,
-     "!stream ended at an unexpected time"},
+    {OK200 "Content-Length: 10\r\n\r\n01234", BIG, "", true, "!stream ended at an unexpected time"},
     {"HTTP/1.1 200 O", BIG, "", true, "!stream ended at an unexpected time"},
     {"", BIG, "", true, ""},
     //  Malformed
@@ -486,8 +516,8 @@ static const rcase_t s_rcases[] = {
     {OK200 "Transfer-Encoding: chunked\r\n\r\nzz\r\n", BIG, "", false,
      "!invalid character in chunk size header"},
     //  We never ask for an upgrade
-    {"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
-     BIG, "", false, "!unexpected protocol upgrade"},
+    {"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", BIG,
+     "", false, "!unexpected protocol upgrade"},
 };
 #define NRCASES (sizeof s_rcases / sizeof s_rcases[0])
 
@@ -504,8 +534,7 @@ START_TEST (test_parser_cases)
     for (size_t i = 1; i < size; i++)
         cuts[i - 1] = i;
     s_rrun (c, cuts, size ? size - 1 : 0, other, sizeof other);
-    ck_assert_msg (strcmp (other, whole) == 0, "case %d bytewise: '%s' vs '%s'", _i, other,
-                   whole);
+    ck_assert_msg (strcmp (other, whole) == 0, "case %d bytewise: '%s' vs '%s'", _i, other, whole);
 
     srand (4321 + (unsigned) _i);
     for (int round = 0; round < 100; round++) {
@@ -543,9 +572,8 @@ START_TEST (test_parser_reads_formatted)
         zchunk_destroy (&chunk);
         ps_http_response_parser_expect (parser, head);
     }
-    ck_assert_int_eq (ps_http_response_parser_feed (parser, (char *) zchunk_data (all),
-                                                    zchunk_size (all)),
-                      0);
+    ck_assert_int_eq (
+        ps_http_response_parser_feed (parser, (char *) zchunk_data (all), zchunk_size (all)), 0);
     for (int i = 0; i < 100; i++) {
         ps_http_response_t *response = ps_http_response_parser_next (parser);
         ck_assert_ptr_nonnull (response);
@@ -555,8 +583,7 @@ START_TEST (test_parser_reads_formatted)
             ck_assert_int_eq (ps_http_response_status (response), 204);
             ck_assert_uint_eq (ps_http_response_body_size (response), 0);
         }
-        else
-        if (i % 3 == 1)
+        else if (i % 3 == 1)
             ck_assert_str_eq (ps_http_response_body (response), "");
         else
             ck_assert_str_eq (ps_http_response_body (response), body);
@@ -567,9 +594,9 @@ START_TEST (test_parser_reads_formatted)
     ck_assert_ptr_null (ps_http_response_parser_next (parser));
     ck_assert (!ps_http_response_parser_partial (parser));
     zchunk_t *error = ps_http_response_error (11, 503, "busy", false);
-    ck_assert_int_eq (ps_http_response_parser_feed (parser, (char *) zchunk_data (error),
-                                                    zchunk_size (error)),
-                      0);
+    ck_assert_int_eq (
+        ps_http_response_parser_feed (parser, (char *) zchunk_data (error), zchunk_size (error)),
+        0);
     zchunk_destroy (&error);
     ps_http_response_t *response = ps_http_response_parser_next (parser);
     ck_assert_int_eq (ps_http_response_status (response), 503);

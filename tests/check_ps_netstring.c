@@ -14,7 +14,7 @@ typedef struct {
     const char *input;
     size_t input_size;  //  0: strlen (input)
     size_t max_size;
-    const char *expect; //  payloads as "[p1][p2]" then "!reason" or "~" (partial)
+    const char *expect;  //  payloads as "[p1][p2]" then "!reason" or "~" (partial)
 } case_t;
 
 //  Append "[payload]" to out, a NUL byte shown as "\\0" so out stays a string
@@ -57,8 +57,7 @@ s_finish (ps_netstring_decoder_t *decoder, int rc, char *out, size_t out_size)
     size_t used = strlen (out);
     if (error)
         snprintf (out + used, out_size - used, "!%s", error);
-    else
-    if (ps_netstring_decoder_partial (decoder))
+    else if (ps_netstring_decoder_partial (decoder))
         snprintf (out + used, out_size - used, "~");
 }
 
@@ -174,12 +173,12 @@ START_TEST (test_cases_whole_bytes_random)
     char whole[512], other[512];
 
     s_decode_split (c, NULL, 0, whole, sizeof whole);
-    ck_assert_msg (strcmp (whole, c->expect) == 0,
-                   "case %d: got '%s' expected '%s'", _i, whole, c->expect);
+    ck_assert_msg (strcmp (whole, c->expect) == 0, "case %d: got '%s' expected '%s'", _i, whole,
+                   c->expect);
 
     s_parse_all (c, other, sizeof other);
-    ck_assert_msg (strcmp (other, whole) == 0, "case %d: parse gave '%s', decoder '%s'", _i,
-                   other, whole);
+    ck_assert_msg (strcmp (other, whole) == 0, "case %d: parse gave '%s', decoder '%s'", _i, other,
+                   whole);
 
     //  Byte by byte
     size_t cuts[600];
@@ -187,8 +186,7 @@ START_TEST (test_cases_whole_bytes_random)
     for (size_t i = 1; i < size; i++)
         cuts[i - 1] = i;
     s_decode_split (c, cuts, size ? size - 1 : 0, other, sizeof other);
-    ck_assert_msg (strcmp (other, whole) == 0, "case %d: bytewise '%s' vs '%s'", _i, other,
-                   whole);
+    ck_assert_msg (strcmp (other, whole) == 0, "case %d: bytewise '%s' vs '%s'", _i, other, whole);
 
     //  Seeded random split points (including empty slices)
     srand (1234 + (unsigned) _i);
@@ -249,7 +247,7 @@ START_TEST (test_encode)
     }
     free (payload);
     ps_netstring_decoder_destroy (&decoder);
-    ps_netstring_decoder_destroy (&decoder); //  NULL is fine
+    ps_netstring_decoder_destroy (&decoder);  //  NULL is fine
 }
 END_TEST
 
@@ -334,8 +332,7 @@ START_TEST (test_parse_edges)
     size_t payload_size = 99;
     const char *error = NULL;
     ck_assert_int_eq (ps_netstring_parse ("", 0, 10, &payload, &payload_size, &error), -2);
-    ck_assert_int_eq (ps_netstring_parse ("3:abc,rest", 10, 10, &payload, &payload_size, NULL),
-                      6);
+    ck_assert_int_eq (ps_netstring_parse ("3:abc,rest", 10, 10, &payload, &payload_size, NULL), 6);
     ck_assert_uint_eq (payload_size, 3);
     ck_assert (memcmp (payload, "abc", 3) == 0);
     //  error may be NULL

@@ -70,10 +70,10 @@ END_TEST
 START_TEST (test_decode_junk)
 {
     const char *junk[] = {
-        "1:k,",           //  odd count
-        "1:k,1:v",        //  missing comma
-        "x:k,1:v,",       //  bad length
-        "5:k,1:v,",       //  length past the end
+        "1:k,",      //  odd count
+        "1:k,1:v",   //  missing comma
+        "x:k,1:v,",  //  bad length
+        "5:k,1:v,",  //  length past the end
         "1:k,99999999999999999999:v,",
     };
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)

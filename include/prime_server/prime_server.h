@@ -10,9 +10,9 @@
 #ifndef PRIME_SERVER_H_INCLUDED
 #define PRIME_SERVER_H_INCLUDED
 
-#define PS_VERSION_MAJOR 0
-#define PS_VERSION_MINOR 1
-#define PS_VERSION_PATCH 0
+#define PS_VERSION_MAJOR  0
+#define PS_VERSION_MINOR  1
+#define PS_VERSION_PATCH  0
 #define PS_VERSION_STRING "0.1.0"
 
 #include <czmq.h>

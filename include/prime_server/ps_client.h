@@ -19,17 +19,17 @@ extern "C" {
 //  Produce the next request: set *request_p to its raw bytes (taken) and
 //  *head to true if it is a HEAD request. Return 0, or -1 when there are no
 //  more requests.
-typedef int(ps_client_request_fn) (void *arg, zchunk_t **request_p, bool *head);
+typedef int (ps_client_request_fn) (void *arg, zchunk_t **request_p, bool *head);
 
 //  A response, in the order its request was produced (borrowed).
-typedef void(ps_client_response_fn) (void *arg, const ps_http_response_t *response);
+typedef void (ps_client_response_fn) (void *arg, const ps_http_response_t *response);
 
 typedef struct {
-    const char *host;         //  "127.0.0.1", "::1" or a name
+    const char *host;  //  "127.0.0.1", "::1" or a name
     int port;
-    size_t connections;       //  keep-alive connections (default 1)
-    size_t max_in_flight;     //  outstanding requests in all (default 64)
-    int timeout_ms;           //  no progress for this long: fail (default 10000)
+    size_t connections;    //  keep-alive connections (default 1)
+    size_t max_in_flight;  //  outstanding requests in all (default 64)
+    int timeout_ms;        //  no progress for this long: fail (default 10000)
     ps_client_request_fn *request;
     ps_client_response_fn *response;
     void *arg;

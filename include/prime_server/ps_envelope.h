@@ -24,25 +24,25 @@ extern "C" {
 #endif
 
 #define PS_PROTOCOL_VERSION 1
-#define PS_ENVELOPE_SIZE 16
+#define PS_ENVELOPE_SIZE    16
 
 typedef enum {
-    PS_MSG_JOB = 1,    //  server or worker -> proxy -> worker: [env][payload...]
-    PS_MSG_RESULT = 2, //  worker -> server loopback: [env][headers pairs][body]
-    PS_MSG_READY = 3,  //  worker -> proxy: [env][heartbeat] (heartbeat frame optional)
-    PS_MSG_CANCEL = 4  //  server interrupt PUB -> workers: [env]
+    PS_MSG_JOB = 1,     //  server or worker -> proxy -> worker: [env][payload...]
+    PS_MSG_RESULT = 2,  //  worker -> server loopback: [env][headers pairs][body]
+    PS_MSG_READY = 3,   //  worker -> proxy: [env][heartbeat] (heartbeat frame optional)
+    PS_MSG_CANCEL = 4   //  server interrupt PUB -> workers: [env]
 } ps_msg_type_t;
 
 typedef enum {
-    PS_KIND_HTTP = 1,     //  payload is an encoded ps_http_request (first stage)
-    PS_KIND_NETSTRING = 2, //  payload is one frame, the netstring's bytes
-    PS_KIND_STAGE = 3      //  payload is whatever the previous stage forwarded
+    PS_KIND_HTTP = 1,       //  payload is an encoded ps_http_request (first stage)
+    PS_KIND_NETSTRING = 2,  //  payload is one frame, the netstring's bytes
+    PS_KIND_STAGE = 3       //  payload is whatever the previous stage forwarded
 } ps_kind_t;
 
-#define PS_FLAG_BUSY 0x01 //  READY/heartbeat sent by a worker still working
-#define PS_FLAG_HEAD 0x02 //  JOB/RESULT: the request was HEAD
-#define PS_FLAG_BEAT 0x04 //  READY: a liveness beat that changes no state (docs/PROTOCOL.md)
-#define PS_FLAG_LOST 0x08 //  RESULT from a proxy: the worker holding the job was lost (502)
+#define PS_FLAG_BUSY 0x01  //  READY/heartbeat sent by a worker still working
+#define PS_FLAG_HEAD 0x02  //  JOB/RESULT: the request was HEAD
+#define PS_FLAG_BEAT 0x04  //  READY: a liveness beat that changes no state (docs/PROTOCOL.md)
+#define PS_FLAG_LOST 0x08  //  RESULT from a proxy: the worker holding the job was lost (502)
 
 typedef struct {
     uint8_t type;

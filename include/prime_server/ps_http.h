@@ -27,10 +27,10 @@ extern "C" {
 //  Limits
 
 typedef struct {
-    size_t max_target;       //  request target bytes; over it: 414 (default 8 KiB)
-    size_t max_header_bytes; //  header section bytes incl. request line; 431 (64 KiB)
-    size_t max_headers;      //  number of header fields; 431 (100)
-    size_t max_body;         //  decoded body bytes; 413 (10 MiB)
+    size_t max_target;        //  request target bytes; over it: 414 (default 8 KiB)
+    size_t max_header_bytes;  //  header section bytes incl. request line; 431 (64 KiB)
+    size_t max_headers;       //  number of header fields; 431 (100)
+    size_t max_body;          //  decoded body bytes; 413 (10 MiB)
 } ps_http_limits_t;
 
 void ps_http_limits_defaults (ps_http_limits_t *limits);
@@ -128,8 +128,7 @@ void ps_http_date (char *buf);
 //  any case), Connection when closing or for a 1.0 keep-alive, then the user
 //  headers (may be NULL). No body for HEAD, 1xx, 204, 304. Caller owns.
 zchunk_t *ps_http_response_format (int version, int status, const ps_pairs_t *headers,
-                                   const void *body, size_t body_size, bool head,
-                                   bool keep_alive);
+                                   const void *body, size_t body_size, bool head, bool keep_alive);
 
 //  A canned error response with a short text/plain body naming the status
 //  and detail (may be NULL). Caller owns.

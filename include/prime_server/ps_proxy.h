@@ -32,23 +32,23 @@ extern "C" {
 //  count idle workers, longest idle first; heartbeats[i] is worker i's last
 //  heartbeat (NULL if it sent none). Return an index in [0, count), or -1 to
 //  leave the job waiting until another worker becomes idle.
-typedef int(ps_proxy_choose_fn) (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count);
+typedef int (ps_proxy_choose_fn) (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count);
 
 typedef struct {
-    const char *upstream;       //  PULL, bound: jobs in
-    const char *downstream;     //  ROUTER, bound: workers connect here
-    ps_proxy_choose_fn *choose; //  optional
+    const char *upstream;        //  PULL, bound: jobs in
+    const char *downstream;      //  ROUTER, bound: workers connect here
+    ps_proxy_choose_fn *choose;  //  optional
     void *choose_arg;
-    int hwm;                    //  send/receive HWM of both sockets (default 10000)
-    bool verbose;               //  log junk and worker changes
+    int hwm;       //  send/receive HWM of both sockets (default 10000)
+    bool verbose;  //  log junk and worker changes
     //  Worker liveness (docs/PROTOCOL.md, "Liveness"). A worker that sends
     //  beats and is then silent for expiry_ms is dropped; the job it held
     //  is reported to the server's loopback, if given, as a RESULT 502 with
     //  PS_FLAG_LOST (the server retries a GET/HEAD once). 0 in either
     //  interval turns that part off (a zeroed config: no expiry).
-    const char *loopback;       //  optional: PUSH, connected to the server's loopback
-    int heartbeat_ms;           //  how often silent workers are looked for (default 1000)
-    int expiry_ms;              //  silence after which a worker is dropped (default 3000)
+    const char *loopback;  //  optional: PUSH, connected to the server's loopback
+    int heartbeat_ms;      //  how often silent workers are looked for (default 1000)
+    int expiry_ms;         //  silence after which a worker is dropped (default 3000)
 } ps_proxy_config_t;
 
 void ps_proxy_config_defaults (ps_proxy_config_t *config);

@@ -21,23 +21,23 @@ extern "C" {
 typedef enum { PS_PROTOCOL_HTTP = 0, PS_PROTOCOL_NETSTRING = 1 } ps_protocol_t;
 
 typedef struct {
-    const char *listen;       //  STREAM, bound: clients ("tcp://127.0.0.1:*" allowed)
-    const char *proxy;        //  PUSH, connected: the first proxy's upstream
-    const char *loopback;     //  PULL, bound: results from any stage
-    const char *interrupt;    //  PUB, bound: cancellations
-    ps_protocol_t protocol;   //  default PS_PROTOCOL_HTTP
-    ps_http_limits_t limits;  //  HTTP limits (max_body also bounds netstrings)
-    size_t max_connections;   //  beyond: the connection is closed at once (default 10000)
-    size_t max_in_flight;     //  requests in the pipeline; beyond: 503 (default 10000)
-    size_t max_pipelined;     //  parsed requests waiting per connection (default 64)
-    int request_timeout_ms;   //  504 after this; 0 = none (default 0)
-    int header_timeout_ms;    //  complete header section within this (default 10000)
-    int idle_timeout_ms;      //  idle keep-alive connections closed (default 60000)
-    int send_timeout_ms;      //  a TCP client that takes none of our bytes for this long
-                              //  is disconnected; 0 = the system's (default 60000)
-    const char *health_check; //  path answered 200 by the server itself, or NULL
-    bool log;                 //  access log through zsys_info
-    int hwm;                  //  socket HWMs (default 10000)
+    const char *listen;        //  STREAM, bound: clients ("tcp://127.0.0.1:*" allowed)
+    const char *proxy;         //  PUSH, connected: the first proxy's upstream
+    const char *loopback;      //  PULL, bound: results from any stage
+    const char *interrupt;     //  PUB, bound: cancellations
+    ps_protocol_t protocol;    //  default PS_PROTOCOL_HTTP
+    ps_http_limits_t limits;   //  HTTP limits (max_body also bounds netstrings)
+    size_t max_connections;    //  beyond: the connection is closed at once (default 10000)
+    size_t max_in_flight;      //  requests in the pipeline; beyond: 503 (default 10000)
+    size_t max_pipelined;      //  parsed requests waiting per connection (default 64)
+    int request_timeout_ms;    //  504 after this; 0 = none (default 0)
+    int header_timeout_ms;     //  complete header section within this (default 10000)
+    int idle_timeout_ms;       //  idle keep-alive connections closed (default 60000)
+    int send_timeout_ms;       //  a TCP client that takes none of our bytes for this long
+                               //  is disconnected; 0 = the system's (default 60000)
+    const char *health_check;  //  path answered 200 by the server itself, or NULL
+    bool log;                  //  access log through zsys_info
+    int hwm;                   //  socket HWMs (default 10000)
 } ps_server_config_t;
 
 void ps_server_config_defaults (ps_server_config_t *config);

@@ -51,22 +51,22 @@ int ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const vo
 void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size);
 
 //  The user's work function: 0 after forward or reply, -1 on failure.
-typedef int(ps_work_fn) (ps_work_t *work, void *arg);
+typedef int (ps_work_fn) (ps_work_t *work, void *arg);
 //  Called after every job, whatever happened.
-typedef void(ps_cleanup_fn) (void *arg);
+typedef void (ps_cleanup_fn) (void *arg);
 
 typedef struct {
-    const char *upstream;   //  proxy downstream (ROUTER) to connect to
-    const char *downstream; //  next proxy upstream (PULL), or NULL for the last stage
-    const char *loopback;   //  server loopback (PULL)
-    const char *interrupt;  //  server interrupt (PUB)
+    const char *upstream;    //  proxy downstream (ROUTER) to connect to
+    const char *downstream;  //  next proxy upstream (PULL), or NULL for the last stage
+    const char *loopback;    //  server loopback (PULL)
+    const char *interrupt;   //  server interrupt (PUB)
     ps_work_fn *work;
     void *work_arg;
-    ps_cleanup_fn *cleanup; //  optional
-    const void *heartbeat;  //  optional initial heartbeat (copied)
+    ps_cleanup_fn *cleanup;  //  optional
+    const void *heartbeat;   //  optional initial heartbeat (copied)
     size_t heartbeat_size;
-    int send_timeout_ms;    //  no send blocks longer (default 1000)
-    int hwm;                //  socket HWMs (default 10000)
+    int send_timeout_ms;  //  no send blocks longer (default 1000)
+    int hwm;              //  socket HWMs (default 10000)
     //  Credit: how many jobs the proxy may give this worker at once, one
     //  running and credit - 1 queued in its socket (default 1; 0 is 1).
     //  More than 1 saves a round trip and a wake-up per job (the next job
@@ -85,8 +85,8 @@ typedef struct {
     //  from the proxy for expiry_ms: the worker reconnects and announces
     //  itself again (a restarted proxy learns of it). 0: off (a zeroed
     //  config sends no beats).
-    int heartbeat_ms;       //  default 1000
-    int expiry_ms;          //  default 3000
+    int heartbeat_ms;  //  default 1000
+    int expiry_ms;     //  default 3000
 } ps_worker_config_t;
 
 void ps_worker_config_defaults (ps_worker_config_t *config);
