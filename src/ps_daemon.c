@@ -291,6 +291,10 @@ ps_daemon_server_options_defaults (ps_daemon_server_options_t *options)
     assert (options);
     memset (options, 0, sizeof *options);
     options->drain_seconds = 28;
+    //  A gateway's usual bound (nginx's proxy_read_timeout): a job lost
+    //  where nobody can report it (a proxy that died with it queued) is
+    //  answered 504 then, not never. 0 on the command line turns it off.
+    options->request_timeout = 60;
 }
 
 bool

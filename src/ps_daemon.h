@@ -90,7 +90,7 @@ int ps_daemon_serve (ps_server_t *server, double drain_seconds, bool quiet);
 typedef struct {
     double drain_seconds;  //  default 28 (under Kubernetes' 30 s grace period)
     const char *health_check;
-    double request_timeout;   //  seconds, 0 = none
+    double request_timeout;   //  seconds, 0 = none (default 60)
     size_t max_request_size;  //  0 = library default
     size_t max_in_flight;     //  0 = library default
     size_t max_connections;   //  0 = library default
@@ -133,7 +133,8 @@ void ps_daemon_server_options_defaults (ps_daemon_server_options_t *options);
     "  -d, --drain-seconds S      on SIGTERM/SIGINT keep serving up to S seconds while\n"          \
     "                             connections finish (default 28, fractions allowed)\n"            \
     "  -c, --health-check PATH    answer GET PATH with 200 (503 while draining)\n"                 \
-    "  -t, --request-timeout S    answer 504 after S seconds (fractions allowed; 0 = never)\n"     \
+    "  -t, --request-timeout S    answer 504 after S seconds (default 60, fractions allowed;\n"    \
+    "                             0 = never)\n"                                                   \
     "  -m, --max-request-size B   largest request body accepted, in bytes (else 413)\n"            \
     "  -i, --max-in-flight N      requests in the pipeline at once (beyond: 503)\n"                \
     "  -n, --max-connections N    client connections at once (beyond: closed)\n"                   \
