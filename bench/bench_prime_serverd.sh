@@ -98,7 +98,7 @@ run_ab() { # url n keepalive(0|1)
   timeout 600 ab -q $k -n "$2" -c 8 "$1" >"$tmp/ab.out" 2>&1 || true
   if grep -q '^Non-2xx responses' "$tmp/ab.out" ||
     ! grep -q '^Failed requests: *0$' "$tmp/ab.out"; then
-    echo "bench: ab $k $1: failures: $(grep -E '^(Failed|Non-2xx)' "$tmp/ab.out" | tr '\n' ' ')" >&2
+    echo "bench: ab $k against ${bench_server:-?} $1: failures: $(grep -E '^(Failed|Non-2xx)' "$tmp/ab.out" | tr '\n' ' ')" >&2
   fi
   awk '/^Requests per second:/ { rps = $4 }
        /^ *50%/ { p50 = $2 } /^ *99%/ { p99 = $2 }
@@ -108,7 +108,7 @@ run_ab() { # url n keepalive(0|1)
 run_wrk() { # url
   timeout $((WRK_SECONDS + 60)) wrk -t1 -c64 -d"${WRK_SECONDS}s" --latency "$1" >"$tmp/wrk.out" 2>&1 || true
   if grep -q 'Non-2xx\|Socket errors' "$tmp/wrk.out"; then
-    echo "bench: wrk $1: $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | tr '\n' ' ')" >&2
+    echo "bench: wrk against ${bench_server:-?} $1: $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | tr '\n' ' ')" >&2
   fi
   awk 'function ms(v) {
          if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
@@ -220,6 +220,7 @@ for load in cheap expensive; do
     [ $server = nginx ] && [ $load = expensive ] && continue # a fixed 200 costs the same
     case $server in c) url=$c_url$path ;; py) url=$py_url$path ;; nginx) url=$ng_url$path ;; esac
     server_n=$n; [ $server = py ] && server_n=$py_n
+    case $server in c) bench_server=prime_serverd ;; py) bench_server=prime_serverd.py ;; *) bench_server=nginx ;; esac
     result[$load,abk,$server]=$(measure run_ab "$url" "$server_n" 1)
     result[$load,ab,$server]=$(measure run_ab "$url" "$server_n" 0)
     result[$load,wrk,$server]=$(measure run_wrk "$url")
