@@ -946,6 +946,64 @@ END_TEST
 
 //  A client that stops reading is cut off once the send timeout passes,
 //  others are served meanwhile, and its place is free again afterwards.
+//  A client whose queue in libzmq fills up (it stopped reading; HWM 4
+//  here) loses its state at once: the jobs it still has in the pipeline
+//  are cancelled, others are served, and the server closes it as soon as
+//  libzmq lets it (here once the client reads again).
+START_TEST (test_stuck_client_dropped)
+{
+    enum { REQUESTS = 40, ANSWERED = 30, BODY = 256 * 1024 };
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.hwm = 4;
+    s_start (&fx);
+    tu_client_t *stuck = tu_client_new_rcvbuf (ps_server_port (fx.server), 4096);
+    ck_assert_ptr_nonnull (stuck);
+    for (int i = 0; i < REQUESTS; i++)
+        ck_assert_int_eq (tu_client_sendstr (stuck, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    uint64_t ids[REQUESTS];
+    for (int i = 0; i < REQUESTS; i++)
+        ids[i] = s_expect_job (&fx, "/big");
+    char *body = (char *) malloc (BODY + 1);
+    memset (body, 'x', BODY);
+    body[BODY] = 0;
+    for (int i = 0; i < ANSWERED; i++)
+        tu_backend_reply (fx.backend, ids[i], 200, body, NULL, NULL);
+    free (body);
+
+    //  Every job still pending when its state went is cancelled: all that
+    //  were never answered, and those whose answers had not been read yet.
+    bool cancelled[REQUESTS] = {false};
+    int unanswered_cancelled = 0;
+    while (unanswered_cancelled < REQUESTS - ANSWERED) {
+        uint64_t id = 0;
+        ck_assert_msg (tu_backend_cancel (fx.backend, WAIT, &id),
+                       "only %d of the unanswered jobs cancelled", unanswered_cancelled);
+        int index = 0;
+        while (index < REQUESTS && ids[index] != id)
+            index++;
+        ck_assert_int_lt (index, REQUESTS);
+        ck_assert (!cancelled[index]);
+        cancelled[index] = true;
+        if (index >= ANSWERED)
+            unanswered_cancelled++;
+    }
+    //  Others are served meanwhile.
+    tu_client_sendstr (fx.client, GET_HELLO);
+    tu_backend_reply (fx.backend, s_expect_job (&fx, "/hello"), 200, "alive", NULL, NULL);
+    s_expect_response (fx.client, 200, "alive");
+
+    //  Reading again lets libzmq take the close: what arrives ends early.
+    size_t got = 0;
+    char *bytes = tu_client_read_all (stuck, 4 * WAIT, &got);
+    ck_assert_msg (bytes != NULL, "the dropped client was not closed");
+    ck_assert_uint_lt (got, (size_t) ANSWERED * BODY);
+    free (bytes);
+    tu_client_destroy (&stuck);
+    s_teardown (&fx);
+}
+END_TEST
+
 START_TEST (test_send_timeout)
 {
     enum { REQUESTS = 32, BODY = 128 * 1024 };
@@ -1069,6 +1127,7 @@ s_suite (void)
     tcase_add_test (tc, test_bad_endpoint);
     tcase_add_test (tc, test_many_clients);
     tcase_add_test (tc, test_send_timeout);
+    tcase_add_test (tc, test_stuck_client_dropped);
     suite_add_tcase (suite, tc);
     return suite;
 }
