@@ -15,11 +15,19 @@
 
     The same files also go through the request parser alone, whole and byte
     by byte, which pins the statuses without any socket in the way.
+
+    Then 400 random mutations of them (seeded: PS_TEST_SEED, default 6),
+    each sent in one to three writes: whatever comes back must be a
+    sequence of well-formed responses with a status the server may give,
+    nothing may follow an error but the close, and every 50 mutants a
+    fresh connection is served.
 */
 #include "testutil.h"
 
 #include <check.h>
 #include <dirent.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +300,246 @@ START_TEST (test_regression_field_limit_split)
 }
 END_TEST
 
+//  ---------------------------------------------------------------------
+//  Random mutations of the corpus against the real server: whatever the
+//  bytes, what comes back is a sequence of well-formed responses, an error
+//  is the last thing said before a close, and the server goes on serving.
+
+#define S_MUTANTS    400
+#define S_QUIET_MS   40  //  no byte for this long: the server waits for more
+#define S_MUTANT_MAX 8192
+
+//  xorshift64*: a fixed seed gives the same run everywhere
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545F4914F6CDD1DULL;
+}
+
+static const char *s_tokens[] = {
+    "\r\n",
+    "\r",
+    "\n",
+    ":",
+    " ",
+    "\t",
+    "\0",
+    ",",
+    ";",
+    "0\r\n\r\n",
+    "chunked",
+    "Content-Length: 5\r\n",
+    "Transfer-Encoding: chunked\r\n",
+    "Host: h\r\n",
+    "Expect: 100-continue\r\n",
+    "Connection: close\r\n",
+    "HTTP/1.0",
+    "HTTP/1.1",
+    "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "HEAD ",
+    "POST ",
+    "ffffffffffffffff",
+    "-1",
+    "\x80\xff",
+};
+
+//  One to four mutations: a byte changed, a token inserted, a span cut out
+//  or repeated. Returns the new size (at most S_MUTANT_MAX).
+static size_t
+s_mutate (uint64_t *state, const char *data, size_t size, char *out)
+{
+    if (size > S_MUTANT_MAX)
+        size = S_MUTANT_MAX;
+    memcpy (out, data, size);
+    int mutations = 1 + (int) (s_random (state) % 4);
+    for (int m = 0; m < mutations; m++) {
+        size_t at = size ? (size_t) (s_random (state) % (size + 1)) : 0;
+        switch (s_random (state) % 4) {
+        case 0:
+            if (at < size)
+                out[at] = (char) s_random (state);
+            break;
+        case 1: {
+            size_t which = (size_t) (s_random (state) % (sizeof s_tokens / sizeof s_tokens[0]));
+            const char *token = s_tokens[which];
+            size_t length = token[0] ? strlen (token) : 1;  //  "\0" is one NUL
+            if (size + length > S_MUTANT_MAX)
+                break;
+            memmove (out + at + length, out + at, size - at);
+            memcpy (out + at, token, length);
+            size += length;
+            break;
+        }
+        case 2: {
+            size_t length = at < size ? 1 + (size_t) (s_random (state) % (size - at)) : 0;
+            if (length > 16)
+                length = 1 + length % 16;
+            memmove (out + at, out + at + length, size - at - length);
+            size -= length;
+            break;
+        }
+        default: {
+            size_t length = at < size ? 1 + (size_t) (s_random (state) % (size - at)) : 0;
+            if (length > 64)
+                length = 1 + length % 64;
+            if (size + length > S_MUTANT_MAX)
+                break;
+            memmove (out + at + length, out + at, size - at);
+            size += length;
+            break;
+        }
+        }
+    }
+    return size;
+}
+
+//  Reads until the server closes or falls quiet; true if it closed.
+static bool
+s_read_until_quiet (int fd, char **buf_p, size_t *size_p)
+{
+    size_t size = 0, max = 4096;
+    char *buf = (char *) zmalloc (max);
+    bool closed = false;
+    int64_t deadline = zclock_mono () + TIMEOUT_MS;
+    while (zclock_mono () < deadline) {
+        struct pollfd item = {fd, POLLIN, 0};
+        if (poll (&item, 1, S_QUIET_MS) <= 0)
+            break;
+        if (size == max) {
+            max *= 2;
+            buf = (char *) realloc (buf, max);
+            assert (buf);
+        }
+        ssize_t got = recv (fd, buf + size, max - size, 0);
+        if (got <= 0) {
+            closed = true;
+            break;
+        }
+        size += (size_t) got;
+    }
+    *buf_p = buf;
+    *size_p = size;
+    return closed;
+}
+
+//  Checks bytes from the server: complete responses, each well-formed with
+//  a status the server may give; a response after an error is a failure.
+//  A response cut short is fine only while the server had not closed.
+static void
+s_check_responses (const char *data, size_t size, bool closed, const char *context)
+{
+    size_t at = 0;
+    int last = 0;
+    while (at < size) {
+        ck_assert_msg (last < 400, "%s: bytes after a %d", context, last);
+        const char *head = data + at;
+        const char *end = (const char *) memmem (head, size - at, "\r\n\r\n", 4);
+        if (!end) {
+            ck_assert_msg (!closed, "%s: closed in a response head", context);
+            return;
+        }
+        ck_assert_msg (size - at > 12 && memcmp (head, "HTTP/1.", 7) == 0
+                           && (head[7] == '0' || head[7] == '1') && head[8] == ' ',
+                       "%s: not a status line: %.40s", context, head);
+        int status = atoi (head + 9);
+        ck_assert_msg (status == 100 || status == 200 || status == 400 || status == 413
+                           || status == 414 || status == 431 || status == 501 || status == 503
+                           || status == 505,
+                       "%s: status %d", context, status);
+        size_t head_size = (size_t) (end - head) + 4;
+        size_t body = 0;
+        if (status != 100) {
+            const char *length = (const char *) memmem (head, head_size,
+                                                        "\r\nContent-Length: ", 18);
+            ck_assert_msg (length, "%s: %d without Content-Length", context, status);
+            body = (size_t) strtoul (length + 18, NULL, 10);
+            //  An answer to HEAD has the length and no body: the next
+            //  response follows at once.
+            if (size - at - head_size >= 7 && memcmp (head + head_size, "HTTP/1.", 7) == 0)
+                body = 0;
+            last = status;
+        }
+        if (size - at < head_size + body) {
+            ck_assert_msg (!closed, "%s: closed in a body", context);
+            return;
+        }
+        at += head_size + body;
+    }
+    if (last >= 400)
+        ck_assert_msg (closed, "%s: not closed after a %d", context, last);
+}
+
+START_TEST (test_random_mutations)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+    uint64_t seed = getenv ("PS_TEST_SEED") ? strtoull (getenv ("PS_TEST_SEED"), NULL, 10) : 6;
+    uint64_t state = seed ? seed : 1;
+
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
+    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ck_assert (pipeline);
+    int port = tu_pipeline_port (pipeline);
+
+    char *mutant = (char *) malloc (S_MUTANT_MAX);
+    int closes = 0, served = 0;
+    //  Half of the mutants come from the requests that are served, so
+    //  that mutations land in valid framing too, not only after a fault.
+    size_t *good = (size_t *) zmalloc (count * sizeof (size_t));
+    size_t good_count = 0;
+    for (size_t index = 0; index < count; index++)
+        if (cases[index].status == 200)
+            good[good_count++] = index;
+    ck_assert_uint_gt (good_count, 0);
+    for (int index = 0; index < S_MUTANTS; index++) {
+        s_case_t *one = s_random (&state) % 2 ? &cases[good[s_random (&state) % good_count]]
+                                              : &cases[s_random (&state) % count];
+        size_t size = s_mutate (&state, one->data, one->size, mutant);
+        char context[160];
+        snprintf (context, sizeof context, "seed %" PRIu64 ", mutant %d of %s", seed, index,
+                  one->name);
+        tu_client_t *client = tu_client_new (port);
+        ck_assert (client);
+        //  In one to three writes, so the server sees the bytes split.
+        size_t cut1 = size ? (size_t) (s_random (&state) % (size + 1)) : 0;
+        size_t cut2 = cut1 + (size > cut1 ? (size_t) (s_random (&state) % (size - cut1 + 1)) : 0);
+        tu_client_send (client, mutant, cut1);
+        tu_client_send (client, mutant + cut1, cut2 - cut1);
+        tu_client_send (client, mutant + cut2, size - cut2);
+        char *bytes;
+        size_t got;
+        bool closed = s_read_until_quiet (tu_client_fd (client), &bytes, &got);
+        s_check_responses (bytes, got, closed, context);
+        if (closed)
+            closes++;
+        if (got >= 12 && memcmp (bytes + 9, "200", 3) == 0)
+            served++;
+        free (bytes);
+        tu_client_destroy (&client);
+        if (index % 50 == 49) {
+            client = tu_client_new (port);
+            ck_assert (client);
+            char path[64];
+            snprintf (path, sizeof path, "/after-%d", index);
+            s_expect_echo (client, path, context);
+            tu_client_destroy (&client);
+        }
+    }
+    free (mutant);
+    free (good);
+    printf ("random mutations (seed %" PRIu64 "): %d sent, %d closed by the server, %d first "
+            "answered 200\n",
+            seed, S_MUTANTS, closes, served);
+    tu_pipeline_destroy (&pipeline);
+    s_corpus_free (&cases, count);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -303,6 +551,13 @@ main (void)
     tcase_add_test (tcase, test_corpus_after_good_request);
     tcase_add_test (tcase, test_regression_field_limit_split);
     suite_add_tcase (suite, tcase);
+    TCase *random = tcase_create ("random");
+    //  400 mutants, most of them ended by a quiet wait: longer than Check's
+    //  own default; an explicit CK_DEFAULT_TIMEOUT (valgrind runs) wins.
+    if (!getenv ("CK_DEFAULT_TIMEOUT"))
+        tcase_set_timeout (random, 120);
+    tcase_add_test (random, test_random_mutations);
+    suite_add_tcase (suite, random);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
     int failed = srunner_ntests_failed (runner);

@@ -108,6 +108,13 @@ tu_client_new_rcvbuf (int port, int rcvbuf)
     return self;
 }
 
+int
+tu_client_fd (tu_client_t *self)
+{
+    assert (self);
+    return self->fd;
+}
+
 void
 tu_client_destroy (tu_client_t **self_p)
 {

@@ -40,6 +40,9 @@ tu_client_t *tu_client_new (int port);
 //  the window the server sees is small (a client that reads slowly or not
 //  at all fills it at once).
 tu_client_t *tu_client_new_rcvbuf (int port, int rcvbuf);
+
+//  The socket, for tests that read it their own way.
+int tu_client_fd (tu_client_t *self);
 void tu_client_destroy (tu_client_t **self_p);
 
 //  Sends all bytes; 0 or -1.
