@@ -16,7 +16,8 @@
     The same files also go through the request parser alone, whole and byte
     by byte, which pins the statuses without any socket in the way.
 
-    Then 400 random mutations of them (seeded: PS_TEST_SEED, default 6),
+    Then 400 random mutations of them and of plain valid streams (seeded:
+    PS_TEST_SEED, default 6),
     each sent in one to three writes: whatever comes back must be a
     sequence of well-formed responses with a status the server may give,
     nothing may follow an error but the close, and every 50 mutants a
@@ -319,6 +320,18 @@ s_random (uint64_t *state)
     return *state * 0x2545F4914F6CDD1DULL;
 }
 
+//  Plain, valid streams, so that mutations also hit what clients send most
+static const char *s_plain[] = {
+    "GET /a?x=1&y=%20 HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n",
+    "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+    "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n",
+    "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world",
+    "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    "6;x=y\r\n world\r\n0\r\nT: v\r\n\r\n",
+    "POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+    "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /old2 HTTP/1.0\r\n\r\n",
+};
+
 static const char *s_tokens[] = {
     "\r\n",
     "\r",
@@ -488,8 +501,9 @@ START_TEST (test_random_mutations)
 
     char *mutant = (char *) malloc (S_MUTANT_MAX);
     int closes = 0, served = 0;
-    //  Half of the mutants come from the requests that are served, so
-    //  that mutations land in valid framing too, not only after a fault.
+    //  A third of the mutants come from the corpus requests that are
+    //  served, a third from plain valid streams, so that mutations land in
+    //  valid framing too, not only after a fault.
     size_t *good = (size_t *) zmalloc (count * sizeof (size_t));
     size_t good_count = 0;
     for (size_t index = 0; index < count; index++)
@@ -497,8 +511,15 @@ START_TEST (test_random_mutations)
             good[good_count++] = index;
     ck_assert_uint_gt (good_count, 0);
     for (int index = 0; index < S_MUTANTS; index++) {
-        s_case_t *one = s_random (&state) % 2 ? &cases[good[s_random (&state) % good_count]]
-                                              : &cases[s_random (&state) % count];
+        uint64_t pick = s_random (&state) % 3;
+        s_case_t plain = {.name = (char *) "plain"};
+        s_case_t *one = pick == 0   ? &cases[good[s_random (&state) % good_count]]
+                        : pick == 1 ? &cases[s_random (&state) % count]
+                                    : &plain;
+        if (one == &plain) {
+            plain.data = (char *) s_plain[s_random (&state) % (sizeof s_plain / sizeof s_plain[0])];
+            plain.size = strlen (plain.data);
+        }
         size_t size = s_mutate (&state, one->data, one->size, mutant);
         char context[160];
         snprintf (context, sizeof context, "seed %" PRIu64 ", mutant %d of %s", seed, index,
