@@ -176,17 +176,26 @@ s_expect_echo (tu_client_t *client, const char *path, const char *context)
     tu_response_destroy (&response);
 }
 
-START_TEST (test_corpus_server)
+//  A server with the default config before two echo workers, over inproc.
+static tu_pipeline_t *
+s_echo_pipeline (int *port)
 {
-    size_t count;
-    s_case_t *cases = s_corpus_load (&count);
-
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
     tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert (pipeline);
-    int port = tu_pipeline_port (pipeline);
+    *port = tu_pipeline_port (pipeline);
+    return pipeline;
+}
+
+START_TEST (test_corpus_server)
+{
+    size_t count;
+    s_case_t *cases = s_corpus_load (&count);
+
+    int port;
+    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     size_t refused = 0, kept = 0;
     for (size_t index = 0; index < count; index++) {
@@ -243,12 +252,8 @@ START_TEST (test_corpus_after_good_request)
     size_t count;
     s_case_t *cases = s_corpus_load (&count);
 
-    ps_server_config_t config;
-    ps_server_config_defaults (&config);
-    tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
-    ck_assert (pipeline);
-    int port = tu_pipeline_port (pipeline);
+    int port;
+    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     for (size_t index = 0; index < count; index++) {
         s_case_t *one = &cases[index];
@@ -492,12 +497,8 @@ START_TEST (test_random_mutations)
     uint64_t seed = getenv ("PS_TEST_SEED") ? strtoull (getenv ("PS_TEST_SEED"), NULL, 10) : 6;
     uint64_t state = seed ? seed : 1;
 
-    ps_server_config_t config;
-    ps_server_config_defaults (&config);
-    tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
-    ck_assert (pipeline);
-    int port = tu_pipeline_port (pipeline);
+    int port;
+    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     char *mutant = (char *) malloc (S_MUTANT_MAX);
     int closes = 0, served = 0;
