@@ -944,8 +944,30 @@ START_TEST (test_bad_endpoint)
 }
 END_TEST
 
-//  A client that stops reading is cut off once the send timeout passes,
-//  others are served meanwhile, and its place is free again afterwards.
+//  A client that connects with a 4 KiB receive buffer, pipelines count
+//  GETs of /big and never reads; the ids of their jobs go to ids.
+static tu_client_t *
+s_stuck_client (fixture_t *fx, int count, uint64_t *ids)
+{
+    tu_client_t *stuck = tu_client_new_rcvbuf (ps_server_port (fx->server), 4096);
+    ck_assert_ptr_nonnull (stuck);
+    for (int i = 0; i < count; i++)
+        ck_assert_int_eq (tu_client_sendstr (stuck, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    for (int i = 0; i < count; i++)
+        ids[i] = s_expect_job (fx, "/big");
+    return stuck;
+}
+
+//  A body of size 'x' bytes, as a string (caller frees).
+static char *
+s_big_body (size_t size)
+{
+    char *body = (char *) malloc (size + 1);
+    memset (body, 'x', size);
+    body[size] = 0;
+    return body;
+}
+
 //  A client whose queue in libzmq fills up (it stopped reading; HWM 4
 //  here) loses its state at once: the jobs it still has in the pipeline
 //  are cancelled, others are served, and the server closes it as soon as
@@ -957,16 +979,9 @@ START_TEST (test_stuck_client_dropped)
     s_setup (&fx);
     fx.config.hwm = 4;
     s_start (&fx);
-    tu_client_t *stuck = tu_client_new_rcvbuf (ps_server_port (fx.server), 4096);
-    ck_assert_ptr_nonnull (stuck);
-    for (int i = 0; i < REQUESTS; i++)
-        ck_assert_int_eq (tu_client_sendstr (stuck, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
     uint64_t ids[REQUESTS];
-    for (int i = 0; i < REQUESTS; i++)
-        ids[i] = s_expect_job (&fx, "/big");
-    char *body = (char *) malloc (BODY + 1);
-    memset (body, 'x', BODY);
-    body[BODY] = 0;
+    tu_client_t *stuck = s_stuck_client (&fx, REQUESTS, ids);
+    char *body = s_big_body (BODY);
     for (int i = 0; i < ANSWERED; i++)
         tu_backend_reply (fx.backend, ids[i], 200, body, NULL, NULL);
     free (body);
@@ -1004,6 +1019,8 @@ START_TEST (test_stuck_client_dropped)
 }
 END_TEST
 
+//  A client that stops reading is cut off once the send timeout passes,
+//  others are served meanwhile, and its place is free again afterwards.
 START_TEST (test_send_timeout)
 {
     enum { REQUESTS = 32, BODY = 128 * 1024 };
@@ -1012,16 +1029,11 @@ START_TEST (test_send_timeout)
     fx.config.send_timeout_ms = 500;
     fx.config.max_connections = 2;
     s_start (&fx);
-    tu_client_t *stuck = tu_client_new_rcvbuf (ps_server_port (fx.server), 4096);
-    ck_assert_ptr_nonnull (stuck);
-    char request[] = "GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+    uint64_t ids[REQUESTS];
+    tu_client_t *stuck = s_stuck_client (&fx, REQUESTS, ids);
+    char *body = s_big_body (BODY);
     for (int i = 0; i < REQUESTS; i++)
-        ck_assert_int_eq (tu_client_sendstr (stuck, request), 0);
-    char *body = (char *) malloc (BODY + 1);
-    memset (body, 'x', BODY);
-    body[BODY] = 0;
-    for (int i = 0; i < REQUESTS; i++)
-        tu_backend_reply (fx.backend, s_expect_job (&fx, "/big"), 200, body, NULL, NULL);
+        tu_backend_reply (fx.backend, ids[i], 200, body, NULL, NULL);
     free (body);
 
     //  The reading client is unaffected.
