@@ -112,6 +112,7 @@ typedef struct {
     s_worker_t *idle_tail;
     s_worker_t *free_tail;  //  the last idle worker that holds no job, or NULL
     size_t idle_count;
+    ps_proxy_stats_t stats;  //  the counters; sizes are filled in when asked
 
     zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
     zmsg_t *held_payload;
@@ -255,6 +256,7 @@ s_log_worker (self_t *self, s_worker_t *worker, const char *what)
 static void
 s_report_lost (self_t *self, const s_job_t *job)
 {
+    self->stats.lost++;
     zsys_warning ("ps_proxy: job %" PRIu64 " lost with its worker%s", job->id,
                   self->loopback ? "" : " (no loopback to report it to)");
     if (!self->loopback)
@@ -349,6 +351,7 @@ s_worker_drop (self_t *self, s_worker_t *worker, const char *why)
     if (worker->idle)
         s_idle_remove (self, worker);
     s_jobs_lost (self, worker);
+    self->stats.dropped++;
     s_log_worker (self, worker, why);
     //  The key is the worker's own identity frame: look it up before the
     //  item destructor frees it.
@@ -499,6 +502,7 @@ s_send_job (self_t *self, s_worker_t *worker)
                     zmq_strerror (errno));
     zframe_destroy (&self->held_envelope);
     zmsg_destroy (&self->held_payload);
+    self->stats.jobs++;
     return 0;
 }
 
@@ -559,7 +563,7 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
-//  Commands on the pipe; only "$TERM" is known.
+//  Commands on the pipe: "$TERM", "STATS".
 static void
 s_handle_pipe (self_t *self)
 {
@@ -568,6 +572,11 @@ s_handle_pipe (self_t *self)
         char *command = zmsg_popstr (msg);
         if (command && streq (command, "$TERM"))
             self->terminated = true;
+        else if (command && streq (command, "STATS")) {
+            self->stats.workers = zhashx_size (self->workers);
+            self->stats.idle = self->idle_count;
+            zmq_send (self->pipe_h, &self->stats, sizeof self->stats, 0);
+        }
         else
             zsys_warning ("ps_proxy: unknown pipe command '%s'", command ? command : "");
         zstr_free (&command);
@@ -612,7 +621,8 @@ s_handle_upstream (self_t *self)
     }
 }
 
-//  A new worker, idle or not; takes identity.
+//  A new worker, idle or not; takes identity. The caller logs it once its
+//  state is set, so the line reports the counts with it.
 static s_worker_t *
 s_worker_register (self_t *self, zframe_t **identity_p)
 {
@@ -623,7 +633,7 @@ s_worker_register (self_t *self, zframe_t **identity_p)
     *identity_p = NULL;
     int rc = zhashx_insert (self->workers, worker->identity, worker);
     assert (rc == 0);
-    s_log_worker (self, worker, "registered");
+    self->stats.registered++;
     return worker;
 }
 
@@ -691,6 +701,7 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
         //  is unknown until its next READY: 1 until then.
         worker = s_worker_register (self, identity_p);
         s_idle_append (self, worker);
+        s_log_worker (self, worker, "registered");
         changed = true;
     }
     worker->last_seen = now;
@@ -753,6 +764,7 @@ s_handle_downstream (self_t *self)
         }
 
         s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->workers, identity);
+        bool joined = !worker;
         if (worker)
             zframe_destroy (&identity);
         else
@@ -781,6 +793,8 @@ s_handle_downstream (self_t *self)
                                                           : (size_t) envelope.id;
             s_idle_update (self, worker);
         }
+        if (joined)
+            s_log_worker (self, worker, "registered");
         if (self->held_envelope)
             s_dispatch_held (self);
     }
@@ -916,6 +930,26 @@ ps_proxy_new (const ps_proxy_config_t *config)
     if (!self->actor || self->status != 0)
         ps_proxy_destroy (&self);
     return self;
+}
+
+int
+ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats)
+{
+    assert (self);
+    assert (stats);
+    if (zstr_send (self->actor, "STATS") != 0)
+        return -1;
+    zsock_t *pipe = zactor_sock (self->actor);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    assert (poller);
+    bool ready = zpoller_wait (poller, 1000) == pipe;
+    zpoller_destroy (&poller);
+    zframe_t *frame = ready ? zframe_recv (pipe) : NULL;
+    int rc = frame && zframe_size (frame) == sizeof *stats ? 0 : -1;
+    if (rc == 0)
+        memcpy (stats, zframe_data (frame), sizeof *stats);
+    zframe_destroy (&frame);
+    return rc;
 }
 
 void

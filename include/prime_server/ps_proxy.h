@@ -23,6 +23,7 @@
 
 #include <czmq.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,9 +63,25 @@ ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
 //  Stop the proxy and free it; accepts NULL.
 void ps_proxy_destroy (ps_proxy_t **self_p);
 
+//  What the proxy knows now: for monitoring, and for tests that must wait
+//  for a state (say, every worker registered) rather than for time.
+typedef struct {
+    size_t workers;       //  known workers
+    size_t idle;          //  of them, able to take a job now
+    uint64_t registered;  //  workers taken in since start (again after a drop)
+    uint64_t dropped;     //  workers forgotten: unreachable or silent
+    uint64_t jobs;        //  jobs handed to workers
+    uint64_t lost;        //  jobs reported lost with their worker
+} ps_proxy_stats_t;
+
+//  Fill stats with the proxy's figures now. Returns 0, or -1 if the proxy
+//  did not answer within a second (it is not running).
+int ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats);
+
 //  The actor body, for users who run the proxy in a thread of their own:
 //  pass a PAIR socket as pipe; it signals 0 (started) or -1 (bind failed),
-//  then runs until "$TERM" arrives on the pipe.
+//  then runs until "$TERM" arrives on the pipe. "STATS" is answered with
+//  one frame holding a ps_proxy_stats_t (in-process only: raw bytes).
 void ps_proxy_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
