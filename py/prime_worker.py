@@ -346,7 +346,8 @@ class Worker:
             # A send to an absent peer times out (and the client is told)
             # instead of queueing for a peer that may never come.
             sock.setsockopt(zmq.IMMEDIATE, 1)
-        sock.connect(endpoint)
+        if endpoint is not None:
+            sock.connect(endpoint)
         return sock
 
     def close(self):
@@ -392,18 +393,24 @@ class Worker:
         restarted (and not know us), or the connection may be half-open. A
         fresh DEALER with the same routing id connects anew and a beat
         announces us; no READY, which would tell a proxy that thinks we hold
-        a job that the job is done. The beater renews its socket too."""
+        a job that the job is done. The beater renews its socket too.
+
+        The old socket is closed first, dropping its queued beats: lingering,
+        it could reach a proxy that comes back at that moment alongside the
+        fresh one, and two connections with one routing id take the id from
+        each other (registered, then unreachable once the old one closes)."""
         if self.verbose:
             _log("no word from the proxy for %.1f s, reconnecting" % self.expiry)
-        try:
-            fresh = self._socket(zmq.DEALER, self._upstream_endpoint, self.routing_id)
-        except zmq.ZMQError as e:
-            _log("cannot reconnect to %s: %s" % (self._upstream_endpoint, e))
-            return  # try again after the next expiry
         poller.unregister(self._upstream)
-        self._upstream.close()
-        self._upstream = fresh
+        self._upstream.close(linger=0)
+        self._upstream = self._socket(zmq.DEALER, None, self.routing_id)
         poller.register(self._upstream, zmq.POLLIN)
+        try:
+            self._upstream.connect(self._upstream_endpoint)
+        except zmq.ZMQError as e:
+            # it connected before: only a name that no longer resolves; the
+            # next expiry tries again
+            _log("cannot reconnect to %s: %s" % (self._upstream_endpoint, e))
         self.reconnects += 1
         self._beat()
         if self._beater is not None:

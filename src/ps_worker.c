@@ -608,9 +608,9 @@ s_handle_job (s_self_t *self)
         s_send_ready (self);
 }
 
-//  A socket connected to endpoint; id, if given, is its routing id.
+//  A socket with our options; id, if given, is its routing id.
 static zsock_t *
-s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoint, const byte *id)
+s_socket_new (s_self_t *self, int type, const char *name, const byte *id)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
@@ -634,7 +634,15 @@ s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoi
     //  late.
     if (type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
-    if (zsock_connect (sock, "%s", endpoint) == -1) {
+    return sock;
+}
+
+//  A socket connected to endpoint; id, if given, is its routing id.
+static zsock_t *
+s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoint, const byte *id)
+{
+    zsock_t *sock = s_socket_new (self, type, name, id);
+    if (sock && zsock_connect (sock, "%s", endpoint) == -1) {
         zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
     }
@@ -648,19 +656,28 @@ s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoi
 //  only slow) changes nothing, unless it thinks we hold a job, which then
 //  must have been lost in the old connection (it reports it). A READY here
 //  would tell it we finished that job. The beater renews its socket too.
+//
+//  The old socket goes first, with nothing left to send: were it to linger
+//  with its queued beats, it could reach a proxy that comes back at that
+//  moment alongside the fresh one, and the two connections with one routing
+//  id would take the id from each other (the proxy sees us registered, then
+//  unreachable once the old one closes).
 static void
 s_reconnect (s_self_t *self)
 {
     if (self->verbose)
         zsys_info ("ps_worker: no word from the proxy for %d ms, reconnecting", self->expiry_ms);
-    zsock_t *fresh = s_socket_connect (self, ZMQ_DEALER, "upstream", self->beat.endpoint,
-                                       self->beat.id);
-    if (!fresh)
-        return;  //  logged; try again after the next expiry
+    zsock_set_linger (self->upstream, 0);
     zsock_destroy (&self->upstream);
-    self->upstream = fresh;
-    self->upstream_h = zsock_resolve (fresh);
-    self->upstream_fd = zsock_fd (fresh);
+    self->upstream = s_socket_new (self, ZMQ_DEALER, "upstream", self->beat.id);
+    assert (self->upstream);  //  only a terminated context refuses a socket
+    if (zsock_connect (self->upstream, "%s", self->beat.endpoint) == -1)
+        //  It connected before, so only a name that no longer resolves:
+        //  the next expiry tries again
+        zsys_warning ("ps_worker: cannot reconnect to %s: %s", self->beat.endpoint,
+                      zmq_strerror (errno));
+    self->upstream_h = zsock_resolve (self->upstream);
+    self->upstream_fd = zsock_fd (self->upstream);
     self->upstream_clean = false;
     s_send_beat (self);
     if (self->beater)

@@ -1628,6 +1628,56 @@ s_count_named (result_t *result, void *arg)
     counts[result->worker[1] - '0']++;
 }
 
+//  Wait (bounded) until the proxy knows exactly workers workers, idle of
+//  them idle; its figures then go to *stats.
+static void
+s_wait_workers (ps_proxy_t *proxy, size_t workers, size_t idle, ps_proxy_stats_t *stats)
+{
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, stats), 0);
+        if (stats->workers == workers && stats->idle == idle)
+            return;
+        zclock_sleep (5);
+    } while (zclock_mono () < deadline);
+    ck_abort_msg ("the proxy knows %zu workers, %zu idle (want %zu, %zu)", stats->workers,
+                  stats->idle, workers, idle);
+}
+
+//  Destroy the proxy and start one again on the same endpoints after
+//  after_ms; the server side connects anew.
+static ps_proxy_t *
+s_proxy_restart (server_t *server, ps_proxy_t **proxy_p, const char *downstream, int after_ms)
+{
+    ps_proxy_destroy (proxy_p);
+    if (after_ms > 0)
+        zclock_sleep (after_ms);  //  the moment under test, not a wait for a state
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = server->upstream_ep;
+    config.downstream = downstream;
+    config.loopback = server->loopback_ep;
+    config.heartbeat_ms = S_BEAT_MS;
+    config.expiry_ms = S_EXPIRY_MS;
+    config.verbose = getenv ("PS_TEST_VERBOSE") != NULL;
+    //  Endpoints are released asynchronously: poll until the bind works
+    ps_proxy_t *proxy = NULL;
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    while (!proxy && zclock_mono () < deadline)
+        if (!(proxy = ps_proxy_new (&config)))
+            zclock_sleep (20);
+    ck_assert_ptr_nonnull (proxy);
+    //  The server side connects anew: a job sent at once could otherwise
+    //  still go down its old connection to the dying proxy (the sockets of
+    //  a process that exits are closed at once; the old proxy's here are
+    //  closed in the background).
+    zsock_destroy (&server->push);
+    server->push = zsock_new (ZMQ_PUSH);
+    zsock_set_sndtimeo (server->push, S_TIMEOUT);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    return proxy;
+}
+
 //  A proxy restarted on the same endpoints: the workers, left running,
 //  register with the new one by themselves and service resumes.
 START_TEST (test_proxy_restart)
@@ -1642,36 +1692,72 @@ START_TEST (test_proxy_restart)
         workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
     s_run_jobs (server, 100, 10, NULL, NULL);
 
-    ps_proxy_destroy (&proxy);
-    ps_proxy_config_t config;
-    ps_proxy_config_defaults (&config);
-    config.upstream = server->upstream_ep;
-    config.downstream = downstream;
-    config.loopback = server->loopback_ep;
-    config.heartbeat_ms = S_BEAT_MS;
-    config.expiry_ms = S_EXPIRY_MS;
-    //  Endpoints are released asynchronously: poll until the bind works
-    int64_t deadline = zclock_mono () + S_TIMEOUT;
-    while (!proxy && zclock_mono () < deadline)
-        if (!(proxy = ps_proxy_new (&config)))
-            zclock_sleep (20);
-    ck_assert_ptr_nonnull (proxy);
-    //  The server side connects anew: a job sent at once could otherwise
-    //  still go down its old connection to the dying proxy (the sockets of
-    //  a process that exits are closed at once; the old proxy's here are
-    //  closed in the background).
-    zsock_destroy (&server->push);
-    server->push = zsock_new (ZMQ_PUSH);
-    zsock_set_sndtimeo (server->push, S_TIMEOUT);
-    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    proxy = s_proxy_restart (server, &proxy, downstream, 0);
 
     //  Both workers come back: rounds of jobs until each has served some
     int counts[2] = {0, 0};
-    deadline = zclock_mono () + S_TIMEOUT;
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
     while ((counts[0] == 0 || counts[1] == 0) && zclock_mono () < deadline)
         s_run_jobs (server, 20, 4, s_count_named, counts);
     ck_assert_msg (counts[0] > 0 && counts[1] > 0, "after the restart: %d and %d jobs", counts[0],
                    counts[1]);
+
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
+//  When, after the old proxy went, the new one comes back (ms): at once,
+//  before the idle workers notice the silence; halfway; around their expiry,
+//  just as they give the proxy up and connect anew (their last answered beat
+//  was up to one beat before the proxy went); and well after it, once they
+//  have connected anew and wait.
+static const int s_restart_after_ms[] = {
+    0,
+    S_EXPIRY_MS / 2,
+    S_EXPIRY_MS - S_BEAT_MS,
+    S_EXPIRY_MS - S_BEAT_MS / 2,
+    S_EXPIRY_MS,
+    S_EXPIRY_MS + S_BEAT_MS / 2,
+    2 * S_EXPIRY_MS,
+};
+#define S_RESTART_MOMENTS ((int) (sizeof s_restart_after_ms / sizeof s_restart_after_ms[0]))
+
+//  A proxy restarted at each moment of the workers' reconnect cycle, over
+//  ipc and tcp: each worker registers with the new proxy once and is never
+//  found unreachable, and the next jobs reach both.
+START_TEST (test_proxy_restart_moments)
+{
+    int transport = _i / S_RESTART_MOMENTS == 0 ? S_IPC : S_TCP;
+    int after_ms = s_restart_after_ms[_i % S_RESTART_MOMENTS];
+    server_t *server = s_server_new (transport);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    record_t records[2] = {{.name = "w0", .heartbeat_ms = S_BEAT_MS, .expiry_ms = S_EXPIRY_MS},
+                           {.name = "w1", .heartbeat_ms = S_BEAT_MS, .expiry_ms = S_EXPIRY_MS}};
+    ps_worker_t *workers[2];
+    for (int i = 0; i < 2; i++)
+        workers[i] = s_worker_new (server, downstream, NULL, s_echo, &records[i]);
+    ps_proxy_stats_t stats;
+    s_wait_workers (proxy, 2, 2, &stats);
+    s_run_jobs (server, 20, 4, NULL, NULL);
+
+    proxy = s_proxy_restart (server, &proxy, downstream, after_ms);
+    s_wait_workers (proxy, 2, 2, &stats);
+
+    //  2 x 10 jobs, one at a time: the longest idle worker takes each
+    int counts[2] = {0, 0};
+    s_run_jobs (server, 20, 1, s_count_named, counts);
+    ck_assert_msg (counts[0] > 0 && counts[1] > 0, "restarted after %d ms: %d and %d jobs",
+                   after_ms, counts[0], counts[1]);
+    ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+    ck_assert_msg (stats.dropped == 0 && stats.registered == 2,
+                   "restarted after %d ms: %" PRIu64 " registrations, %" PRIu64 " dropped",
+                   after_ms, stats.registered, stats.dropped);
+    ck_assert_uint_eq (stats.workers, 2);
+    ck_assert_uint_eq (stats.jobs, 20);
 
     for (int i = 0; i < 2; i++)
         ps_worker_destroy (&workers[i]);
@@ -2061,6 +2147,7 @@ s_suite (void)
     s_add (suite, "test_busy_worker_kept", test_busy_worker_kept, 2);
     s_add (suite, "test_worker_beats", test_worker_beats, 2);
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
+    s_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     s_add (suite, "test_credit_limit", test_credit_limit, 2);
     s_add (suite, "test_credit_prefers_free", test_credit_prefers_free, 2);
