@@ -82,6 +82,38 @@ start() {
 
 alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
 
+# start_both NAME CMD ARGS...: as start, stdout too in $tmp/NAME.err (a
+# daemon's -v lines are czmq log lines, on stdout)
+start_both() {
+  local name=$1
+  shift
+  "$@" >"$tmp/$name.err" 2>&1 &
+  PID[$name]=$!
+  pids+=("$!")
+}
+
+# proxy_state NAME: the worker counts "K I" of the last state a proxy
+# started with -v reported ("... (K known, I idle)"), or "0 0"
+proxy_state() {
+  local line
+  line=$(grep -o '([0-9]* known, [0-9]* idle)' "$tmp/$1.err" 2>/dev/null | tail -n 1)
+  [[ "$line" =~ \(([0-9]+)\ known,\ ([0-9]+)\ idle\) ]] &&
+    echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" || echo "0 0"
+}
+
+# wait_workers NAME N LIMIT_MS: until the proxy NAME (started with -v)
+# reports N workers known and all N idle (0), or LIMIT_MS passed (1)
+wait_workers() {
+  local t0
+  t0=$(now_ms)
+  while (($(now_ms) - t0 < $3)); do
+    [ "$(proxy_state "$1")" = "$2 $2" ] && return 0
+    alive "$1" || return 1
+    sleep 0.02
+  done
+  return 1
+}
+
 # wait_line NAME PATTERN [TRIES]: until $tmp/NAME.err holds PATTERN (0), or
 # the process died or 10 s passed (1)
 wait_line() {

@@ -58,16 +58,6 @@ holder() {
   echo none
 }
 
-# start_both NAME CMD ARGS...: as start, stdout too in $tmp/NAME.err (the
-# proxy's -v lines and its lost-job warnings are czmq log lines, on stdout)
-start_both() {
-  local name=$1
-  shift
-  "$@" >"$tmp/$name.err" 2>&1 &
-  PID[$name]=$!
-  pids+=("$!")
-}
-
 d=ipc://$tmp/l
 start httpd "$bindir/prime_httpd" --drain-seconds 1 --request-timeout 30 "tcp://127.0.0.1:*" \
   "$d.up" "$d.loop" "$d.int"
@@ -82,7 +72,7 @@ start_py() {
 }
 start_py pyA
 start_py pyB
-wait_count proxy "registered" 2 10000 ||
+wait_workers proxy 2 10000 ||
   { fail "the Python workers did not register: $(cat "$tmp/pyA.err" "$tmp/pyB.err")"; finish; }
 
 # 1. SIGKILL while holding a GET: retried on the other worker
@@ -131,10 +121,10 @@ fi
 start_both proxy "$bindir/prime_proxyd" -v "$d.up" "$d.down" --loopback "$d.loop"
 wait_line proxy "workers on" || fail "[2] the proxy did not restart: $(cat "$tmp/proxy.err")"
 t0=$(now_ms)
-if wait_count proxy "registered" 2 8000; then
+if wait_workers proxy 2 8000; then
   pass "[2] both Python workers registered with the new proxy after $(($(now_ms) - t0)) ms"
 else
-  fail "[2] the Python workers did not register with the new proxy within 8 s"
+  fail "[2] the new proxy does not know both Python workers within 8 s: $(proxy_state proxy)"
 fi
 bad=0 seen=""
 for ((i = 0; i < 10; i++)); do
@@ -152,6 +142,11 @@ if [ $bad -eq 0 ] && [[ " $seen " == *" $pidA "* ]] && [[ " $seen " == *" $pidB 
 else
   fail "[2] after the proxy restart: $bad failed; answered by pids:$seen (workers $pidA $pidB)"
 fi
+# each worker joined the new proxy once, and none was ever found unreachable
+registered=$(grep -c "registered" "$tmp/proxy.err") dropped=$(grep -c "dropped" "$tmp/proxy.err")
+[ "$registered" = 2 ] && [ "$dropped" = 0 ] &&
+  pass "[2] the new proxy took each Python worker in once, dropped none" ||
+  fail "[2] the new proxy logged $registered registrations and $dropped drops for 2 workers"
 
 # 3. A job longer than the proxy's expiry is not expired: busy beats. A POST
 # is not retried, so a lost job would be a 502.

@@ -14,8 +14,9 @@
 # - the compute proxy is SIGKILLed and started again on the same
 #   endpoints: the workers re-register and service resumes by itself
 #   within a few seconds;
-# - the same after a proxy stopped with SIGTERM and started again
-#  ;
+# - the same after a proxy stopped with SIGTERM and started again;
+# - each restarted proxy comes to know all its workers (its own count of
+#   known and idle workers), takes each in once and drops none;
 # - nothing hangs: every request is bounded by curl --max-time and the
 #   whole script by the waits below.
 set -u
@@ -49,8 +50,8 @@ EOF
 d=ipc://$tmp/l
 start httpd "$bindir/prime_httpd" --drain-seconds 1 --request-timeout 30 "tcp://127.0.0.1:*" \
   "$d.parse_up" "$d.loop" "$d.int"
-start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
-start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
+start_both proxy1 "$bindir/prime_proxyd" -v "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
+start_both proxy2 "$bindir/prime_proxyd" -v "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
 wait_line httpd "(port [0-9]*)" && wait_line proxy1 "workers on" && wait_line proxy2 "workers on" ||
   { fail "front did not start"; finish; }
 port=$(grep -o '(port [0-9]*)' "$tmp/httpd.err" | grep -o '[0-9]*')
@@ -59,6 +60,8 @@ start parse "$bindir/prime_workerd" --stage parse "$d.parse_down" "$d.compute_up
 start computeA "$bindir/prime_workerd" --stage compute "$d.compute_down" - "$d.loop" "$d.int"
 start computeB "$bindir/prime_workerd" --stage compute "$d.compute_down" - "$d.loop" "$d.int"
 for w in parse computeA computeB; do wait_line $w "worker" || fail "$w did not start"; done
+wait_workers proxy1 1 10000 && wait_workers proxy2 2 10000 ||
+  { fail "the workers did not register: $(proxy_state proxy1), $(proxy_state proxy2)"; finish; }
 
 # CPU ticks used by a process so far
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -120,6 +123,10 @@ if { [ "$status" = 502 ] || [ "$status" = 503 ]; } && [ $took -lt 8000 ]; then
 else
   fail "[liveness] POST whose worker was SIGKILLed: '$status' after $took ms"
 fi
+# and back again: the restart cases below have two compute workers
+start "$victim" "$bindir/prime_workerd" --stage compute "$d.compute_down" - "$d.loop" "$d.int"
+wait_line "$victim" "worker" || fail "$victim did not restart"
+wait_workers proxy2 2 10000 || fail "$victim did not register: $(proxy_state proxy2)"
 
 # 3. No later request goes to the dead worker
 bad=0
@@ -153,17 +160,36 @@ expect_resume() {
   fi
 }
 
+# restarted NAME WORKERS LABEL: the proxy NAME, just started again, comes to
+# know its WORKERS workers by itself (each reachable and idle), takes each
+# in once and drops none: no worker flaps between its old and new connection
+restarted() {
+  local t0 registered dropped
+  t0=$(now_ms)
+  if wait_workers "$1" "$2" 8000; then
+    pass "[liveness] $3: $2 worker(s) registered after $(($(now_ms) - t0)) ms"
+  else
+    fail "[liveness] $3: the new proxy does not know its $2 worker(s) within 8 s: $(proxy_state "$1")"
+  fi
+  registered=$(grep -c "registered" "$tmp/$1.err") dropped=$(grep -c "dropped" "$tmp/$1.err")
+  [ "$registered" = "$2" ] && [ "$dropped" = 0 ] &&
+    pass "[liveness] $3: each worker taken in once, none dropped" ||
+    fail "[liveness] $3: $registered registrations and $dropped drops for $2 worker(s)"
+}
+
 # 4. The compute proxy killed and started again on the same endpoints
 kill -KILL "${PID[proxy2]}"
 wait "${PID[proxy2]}" 2>/dev/null
-start proxy2 "$bindir/prime_proxyd" "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
+start_both proxy2 "$bindir/prime_proxyd" -v "$d.compute_up" "$d.compute_down" --loopback "$d.loop"
 wait_line proxy2 "workers on" || fail "proxy2 did not restart"
+restarted proxy2 2 "compute proxy SIGKILLed and restarted"
 expect_resume "compute proxy SIGKILLed and restarted"
 
 # 5. The parse proxy stopped cleanly and started again
 stop proxy1 3000
-start proxy1 "$bindir/prime_proxyd" "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
+start_both proxy1 "$bindir/prime_proxyd" -v "$d.parse_up" "$d.parse_down" --loopback "$d.loop"
 wait_line proxy1 "workers on" || fail "proxy1 did not restart"
+restarted proxy1 1 "parse proxy stopped and restarted"
 expect_resume "parse proxy stopped and restarted"
 
 for name in parse computeA computeB proxy1 proxy2 httpd; do
