@@ -102,8 +102,8 @@ def pairs(items):
     return b"".join(netstring(name) + netstring(value) for name, value in items)
 
 
-def envelope(kind_type, flags=0, kind=1, status=0, request_id=1, version=1):
-    return struct.pack(">BBBBHHQ", version, kind_type, flags, kind, status, 0, request_id)
+def envelope(kind_type, flags=0, kind=1, status=0, request_id=1, version=2, credit=0):
+    return struct.pack(">BBBBHHQ", version, kind_type, flags, kind, status, credit, request_id)
 
 
 def frames_seeds():
@@ -118,14 +118,18 @@ def frames_seeds():
         request,
         [envelope(1, kind=2), b"netstring payload"],
         [envelope(1, kind=3), b"stage", b"frames"],
-        [envelope(3, request_id=0)],
+        [envelope(3, request_id=0, credit=4)],
         [envelope(3, flags=1, request_id=0), b"region=A"],
+        [envelope(5, request_id=0), b"region=A"],
+        [envelope(5, flags=1, request_id=12), b"\x01" * 16],
+        [envelope(6, request_id=0)],
+        [envelope(3, request_id=4, version=1)],
         [envelope(4, request_id=42)],
         [envelope(2, status=200, request_id=7), pairs([(b"Content-Type", b"text/plain")]),
          b"body"],
         [envelope(2, status=503, request_id=8), b"", b""],
         [envelope(2, status=99, request_id=9), b"", b""],
-        [envelope(2, status=200, request_id=10, version=2), b"", b""],
+        [envelope(2, status=200, request_id=10, version=3), b"", b""],
         [envelope(9)],
         [b"short"],
         [pairs([(b"a", b"b"), (b"c", b"")])],

@@ -67,14 +67,14 @@ except ImportError:  # pragma: no cover - the message is the point
     raise
 
 VERSION = "0.1.0"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Envelope (PROTOCOL.md): 16 bytes, big-endian:
-# version, type, flags, kind, status (16), reserved (16), id (64)
+# version, type, flags, kind, status (16), credit (16), id (64)
 ENVELOPE = struct.Struct(">BBBBHHQ")
-JOB, RESULT, READY, CANCEL = 1, 2, 3, 4
+JOB, RESULT, READY, CANCEL, BEAT, PING = 1, 2, 3, 4, 5, 6
 KIND_HTTP, KIND_NETSTRING, KIND_STAGE = 1, 2, 3
-FLAG_BUSY, FLAG_HEAD, FLAG_BEAT, FLAG_LOST = 0x01, 0x02, 0x04, 0x08
+FLAG_BUSY, FLAG_HEAD, FLAG_LOST = 0x01, 0x02, 0x08
 
 # Socket options as the C worker sets them: finite queues, bounded sends,
 # short linger so stopping never hangs on a vanished peer.
@@ -96,6 +96,11 @@ class ProtocolError(ValueError):
     """A frame from another process that does not follow the protocol."""
 
 
+class VersionError(ProtocolError):
+    """A valid-looking envelope of another protocol version: a peer of
+    another release, which is worth saying even when not verbose."""
+
+
 def new_routing_id():
     """16 random bytes, the first not 0 (ids starting with 0 are libzmq's)."""
     rid = bytearray(os.urandom(ROUTING_ID_SIZE))
@@ -104,18 +109,19 @@ def new_routing_id():
     return bytes(rid)
 
 
-def envelope_pack(type_, id_=0, flags=0, kind=0, status=0):
-    return ENVELOPE.pack(PROTOCOL_VERSION, type_, flags, kind, status, 0, id_)
+def envelope_pack(type_, id_=0, flags=0, kind=0, status=0, credit=0):
+    return ENVELOPE.pack(PROTOCOL_VERSION, type_, flags, kind, status, credit, id_)
 
 
 def envelope_unpack(frame):
     """(type, flags, kind, status, id), or ProtocolError."""
     if len(frame) != ENVELOPE.size:
         raise ProtocolError("envelope of %d bytes" % len(frame))
-    version, type_, flags, kind, status, _reserved, id_ = ENVELOPE.unpack(frame)
+    version, type_, flags, kind, status, _credit, id_ = ENVELOPE.unpack(frame)
     if version != PROTOCOL_VERSION:
-        raise ProtocolError("protocol version %d" % version)
-    if type_ not in (JOB, RESULT, READY, CANCEL):
+        raise VersionError("protocol version %d (we speak %d): a peer of another release"
+                           % (version, PROTOCOL_VERSION))
+    if type_ not in (JOB, RESULT, READY, CANCEL, BEAT, PING):
         raise ProtocolError("message type %d" % type_)
     return type_, flags, kind, status, id_
 
@@ -282,7 +288,7 @@ class _Beater(threading.Thread):
             if sock is None or job is None:
                 continue
             try:
-                sock.send_multipart([envelope_pack(READY, job, FLAG_BUSY | FLAG_BEAT),
+                sock.send_multipart([envelope_pack(BEAT, job, FLAG_BUSY),
                                      self._routing_id], zmq.NOBLOCK)
             except zmq.Again:
                 if self._verbose:
@@ -312,6 +318,7 @@ class Worker:
         self.stopping = False
         self.jobs = 0
         self.reconnects = 0
+        self._version_warned = set()
         self.beat_interval = beat_interval
         self.expiry = expiry if beat_interval > 0 else 0
         self.routing_id = new_routing_id()
@@ -370,16 +377,16 @@ class Worker:
                 _log("send timed out")
             return False
 
-    def _ready(self, busy=False):
-        frames = [envelope_pack(READY, flags=FLAG_BUSY if busy else 0)]
+    def _ready(self):
+        frames = [envelope_pack(READY, credit=1)]
         if self.heartbeat is not None:
             frames.append(self.heartbeat)
         self._send(self._upstream, frames)
 
     def _beat(self):
-        """An idle beat, [envelope READY flags=BEAT id=0][heartbeat]?. Never
-        waits: a beat that cannot leave now is worth nothing later."""
-        frames = [envelope_pack(READY, flags=FLAG_BEAT)]
+        """An idle beat, [envelope BEAT][heartbeat]?. Never waits: a beat
+        that cannot leave now is worth nothing later."""
+        frames = [envelope_pack(BEAT)]
         if self.heartbeat is not None:
             frames.append(self.heartbeat)
         try:
@@ -437,24 +444,32 @@ class Worker:
                 if type_ != CANCEL:
                     raise ProtocolError("type %d on the interrupt socket" % type_)
             except ProtocolError as e:
-                if self.verbose:
-                    _log("dropped junk on interrupt: %s" % e)
+                self._junk("interrupt", e)
                 continue
             if id_ not in self._cancelled_ids:
                 self._cancelled_ids.append(id_)
+
+    def _junk(self, socket_name, error):
+        """A dropped message: a peer of another protocol version is said
+        once per socket even when not verbose, other junk only when verbose."""
+        if isinstance(error, VersionError):
+            if socket_name not in self._version_warned or self.verbose:
+                _log("dropped a message on %s: %s" % (socket_name, error))
+            self._version_warned.add(socket_name)
+        elif self.verbose:
+            _log("dropped junk on %s: %s" % (socket_name, error))
 
     # -- jobs --------------------------------------------------------------------
 
     def _handle(self, frames):
         try:
             type_, flags, kind, _status, id_ = envelope_unpack(frames[0])
-            if type_ == READY and flags & FLAG_BEAT and len(frames) == 1:
-                return  # a PING: the proxy is alive, nothing to do
+            if type_ == PING and len(frames) == 1:
+                return  # the proxy is alive, nothing to do
             if type_ != JOB:
                 raise ProtocolError("type %d on the job socket" % type_)
         except ProtocolError as e:
-            if self.verbose:
-                _log("dropped junk on upstream: %s" % e)
+            self._junk("upstream", e)
             self._ready()
             return
         self._read_interrupts()

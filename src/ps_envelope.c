@@ -4,6 +4,7 @@
     other machines read the same numbers. See docs/PROTOCOL.md.
 */
 #include "prime_server/ps_envelope.h"
+#include "ps_envelope_private.h"
 
 static void
 s_put_u16 (byte *out, uint16_t value)
@@ -30,17 +31,25 @@ s_get_u64 (const byte *in)
     return value;
 }
 
+void
+ps_envelope_pack (const ps_envelope_t *envelope, byte out[PS_ENVELOPE_SIZE])
+{
+    assert (envelope);
+    assert (out);
+    out[0] = PS_PROTOCOL_VERSION;
+    out[1] = envelope->type;
+    out[2] = envelope->flags;
+    out[3] = envelope->kind;
+    s_put_u16 (out + 4, envelope->status);
+    s_put_u16 (out + 6, envelope->credit);
+    s_put_u64 (out + 8, envelope->id);
+}
+
 zframe_t *
 ps_envelope_encode (const ps_envelope_t *envelope)
 {
-    assert (envelope);
-    byte data[PS_ENVELOPE_SIZE] = {0};
-    data[0] = PS_PROTOCOL_VERSION;
-    data[1] = envelope->type;
-    data[2] = envelope->flags;
-    data[3] = envelope->kind;
-    s_put_u16 (data + 4, envelope->status);
-    s_put_u64 (data + 8, envelope->id);
+    byte data[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (envelope, data);
     return zframe_new (data, sizeof data);
 }
 
@@ -53,14 +62,23 @@ ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
     const byte *data = zframe_data (frame);
     if (data[0] != PS_PROTOCOL_VERSION)
         return -1;
-    if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_CANCEL)
+    if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_PING)
         return -1;
     envelope->type = data[1];
     envelope->flags = data[2];
     envelope->kind = data[3];
     envelope->status = (uint16_t) ((data[4] << 8) | data[5]);
+    envelope->credit = (uint16_t) ((data[6] << 8) | data[7]);
     envelope->id = s_get_u64 (data + 8);
     return 0;
+}
+
+int
+ps_envelope_version (zframe_t *frame)
+{
+    if (!frame || zframe_size (frame) != PS_ENVELOPE_SIZE)
+        return -1;
+    return zframe_data (frame)[0];
 }
 
 int
@@ -77,4 +95,21 @@ ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock)
     if (rc != 0)
         zmsg_destroy (&msg);
     return rc;
+}
+
+void
+ps_envelope_log_junk (const char *component, const char *socket, zframe_t *envelope_frame,
+                      size_t frames, bool verbose, bool *version_warned)
+{
+    int version = ps_envelope_version (envelope_frame);
+    if (version >= 0 && version != PS_PROTOCOL_VERSION) {
+        if (!*version_warned || verbose)
+            zsys_warning ("%s: dropped a message of protocol version %d on %s (we speak %d): "
+                          "a peer of another release%s",
+                          component, version, socket, PS_PROTOCOL_VERSION,
+                          verbose ? "" : "; said once");
+        *version_warned = true;
+    }
+    else if (verbose)
+        zsys_warning ("%s: dropped junk on %s (%zu frames)", component, socket, frames);
 }

@@ -11,9 +11,10 @@
     when every worker is busy jobs wait in the bounded zmq queues and the
     senders feel the back-pressure. At most one job is held by the proxy
     itself: the one the chooser declined, or the one whose idle workers all
-    turned out unreachable. It is offered again whenever a READY arrives.
+    turned out unreachable. It is offered again whenever a worker joins the
+    idle FIFO.
 
-    Credit: a worker's READY carries, in its id field, how many jobs it may
+    Credit: a worker's READY carries, in a field of its own, how many jobs it may
     hold at once (0: 1). The table remembers the ids of the jobs each worker
     holds, oldest first; a READY answers the oldest, and a worker stays in
     the idle FIFO (going to its back after each job) while it holds fewer
@@ -22,8 +23,8 @@
     worker is idle exactly when it holds no job.
 
     Liveness: the table also remembers busy workers and the jobs each holds.
-    Workers that beat (READY with PS_FLAG_BEAT: idle beats from their job
-    socket, busy beats naming them from a second socket) and then fall
+    Workers that beat (BEAT messages: idle beats from their job socket,
+    busy beats naming them from a second socket) and then fall
     silent for expiry_ms are dropped; every job such a worker held is
     reported to the server's loopback as a RESULT 502 with PS_FLAG_LOST.
     Workers that never beat (written before beats existed) are never
@@ -39,6 +40,7 @@
     the last operation on it; until then it is drained first.
 */
 #include "prime_server/prime_server.h"
+#include "ps_envelope_private.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -63,7 +65,7 @@ typedef struct {
     uint8_t kind;
 } s_job_t;
 
-//  A worker may announce at most this credit (READY's id field); more is
+//  A worker may announce at most this credit (READY's credit field); more is
 //  taken as this much
 #define S_MAX_CREDIT 1024
 
@@ -80,7 +82,8 @@ struct _s_worker_t {
     int64_t job_since;  //  since when the oldest held job is its oldest
     bool busy;          //  said BUSY in a READY: no job until its next READY
     bool beats;         //  sent a BEAT: subject to expiry
-    bool idle;          //  in the idle FIFO: job_count < credit and not busy
+    bool unreachable;   //  a send failed; it beats, so its next beat brings it back
+    bool idle;          //  in the idle FIFO: job_count < credit, not busy, reachable
     bool idle_free;     //  ... in its front part, for workers that hold no job
     s_worker_t *prev;   //  idle FIFO links, valid while idle
     s_worker_t *next;
@@ -105,6 +108,8 @@ typedef struct {
     ps_proxy_choose_fn *choose;
     void *choose_arg;
     bool verbose;
+    bool upstream_version_warned;  //  said that a peer speaks another version
+    bool downstream_version_warned;
     bool terminated;
 
     zhashx_t *workers;      //  identity frame -> s_worker_t, all known workers
@@ -334,7 +339,7 @@ s_jobs_lost (self_t *self, s_worker_t *worker)
 static void
 s_idle_update (self_t *self, s_worker_t *worker)
 {
-    bool free_slot = !worker->busy && worker->job_count < worker->credit;
+    bool free_slot = !worker->busy && !worker->unreachable && worker->job_count < worker->credit;
     //  Leaving, or moving between the parts of the FIFO (it has just
     //  finished its last job): out first.
     if (worker->idle && (!free_slot || worker->idle_free != (worker->job_count == 0)))
@@ -356,6 +361,26 @@ s_worker_drop (self_t *self, s_worker_t *worker, const char *why)
     //  The key is the worker's own identity frame: look it up before the
     //  item destructor frees it.
     zhashx_delete (self->workers, worker->identity);
+}
+
+//  A worker we cannot reach now (its connection is gone). One that beats
+//  may be between two connections: it gives a silent proxy up and connects
+//  anew after its expiry, and a proxy that comes back just then can hear it
+//  on the old connection first. So it only leaves the idle FIFO, and its
+//  next beat (on the new connection) brings it back; if none comes, its
+//  expiry drops it and reports its jobs. One that never beats would never
+//  come back by itself: forgotten now.
+static void
+s_worker_unreachable (self_t *self, s_worker_t *worker)
+{
+    if (worker->beats && self->expiry_ms > 0) {
+        worker->unreachable = true;
+        self->stats.unreachable++;
+        s_idle_update (self, worker);
+        s_log_worker (self, worker, "unreachable, set aside until its next beat");
+    }
+    else
+        s_worker_drop (self, worker, "unreachable, dropped");
 }
 
 //  --------------------------------------------------------------------------
@@ -552,10 +577,12 @@ s_dispatch_held (self_t *self)
             s_idle_update (self, worker);
             return true;
         }
-        //  Gone (or, against protocol, not reading): it will never take a
-        //  job, so forget it; it re-registers with its next READY if alive.
-        s_worker_drop (self, worker,
-                       errno == EHOSTUNREACH ? "unreachable, dropped" : "not accepting, dropped");
+        //  Gone, or (against protocol) not reading; the job goes to the
+        //  next one.
+        if (errno == EHOSTUNREACH)
+            s_worker_unreachable (self, worker);
+        else
+            s_worker_drop (self, worker, "not accepting, dropped");
     }
     return self->held_envelope == NULL;
 }
@@ -607,9 +634,9 @@ s_handle_upstream (self_t *self)
         ps_envelope_t envelope;
         if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
             || envelope.type != PS_MSG_JOB) {
-            if (self->verbose)
-                zsys_warning ("ps_proxy: dropped junk on upstream (%zu frames)",
-                              zmsg_size (msg) + (envelope_frame ? 1 : 0));
+            ps_envelope_log_junk ("ps_proxy", "upstream", envelope_frame,
+                                  zmsg_size (msg) + (envelope_frame ? 1 : 0), self->verbose,
+                                  &self->upstream_version_warned);
             zframe_destroy (&envelope_frame);
             zmsg_destroy (&msg);
             continue;
@@ -638,27 +665,30 @@ s_worker_register (self_t *self, zframe_t **identity_p)
 }
 
 //  Answer an idle beat, so the worker knows we are alive:
-//  [identity][envelope READY flags=BEAT]. Never blocks; a worker we cannot
-//  reach is dropped.
-static void
+//  [identity][envelope PING]. Never blocks. Returns true if it left; a
+//  worker we cannot reach is set aside (or, if it is not beating, dropped:
+//  then it is freed).
+static bool
 s_send_ping (self_t *self, s_worker_t *worker)
 {
-    static const byte ping[PS_ENVELOPE_SIZE] = {PS_PROTOCOL_VERSION, PS_MSG_READY, PS_FLAG_BEAT};
+    byte ping[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&(ps_envelope_t){.type = PS_MSG_PING}, ping);
     self->downstream_clean = false;  //  a send may swallow an input signal
     if (zmq_send (self->downstream_h, zframe_data (worker->identity),
                   zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
         == -1) {
-        //  Gone. If it holds a job, its answer (and READY) may still be
-        //  waiting to be read: it is left to expire, which reports the job
-        //  only if no READY came by then.
-        if (errno == EHOSTUNREACH && worker->job_count == 0)
-            s_worker_drop (self, worker, "unreachable, dropped");
-        return;  //  EAGAIN: its queue is full of jobs; it hears from us anyway
+        //  Gone, at least for now. If it holds a job, its answer (and
+        //  READY) may still be waiting to be read, and its expiry reports
+        //  the job only if no READY came by then.
+        if (errno == EHOSTUNREACH)
+            s_worker_unreachable (self, worker);
+        return false;  //  EAGAIN: its queue is full of jobs; it hears from us anyway
     }
     zmq_send (self->downstream_h, ping, sizeof ping, 0);
+    return true;
 }
 
-//  A beat: READY with PS_FLAG_BEAT. It refreshes the worker's liveness and
+//  A BEAT. It refreshes the worker's liveness and
 //  never changes its idle or busy state here, because it may cross a job
 //  on the way. A busy beat comes from the worker's second socket and names
 //  the worker in its second frame; an idle beat comes from the worker's job
@@ -725,7 +755,13 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
         }
         zframe_destroy (extra_p);
     }
-    s_send_ping (self, worker);
+    if (s_send_ping (self, worker) && worker->unreachable) {
+        //  Heard, and answered, on a connection that works
+        worker->unreachable = false;
+        s_idle_update (self, worker);
+        s_log_worker (self, worker, "reachable again");
+        changed = changed || worker->idle;
+    }
     return changed;
 }
 
@@ -746,9 +782,9 @@ s_handle_downstream (self_t *self)
         zframe_t *heartbeat = zmsg_pop (msg);
         ps_envelope_t envelope;
         if (frames < 2 || frames > 3 || ps_envelope_decode (envelope_frame, &envelope) == -1
-            || envelope.type != PS_MSG_READY) {
-            if (self->verbose)
-                zsys_warning ("ps_proxy: dropped junk on downstream (%zu frames)", frames);
+            || (envelope.type != PS_MSG_READY && envelope.type != PS_MSG_BEAT)) {
+            ps_envelope_log_junk ("ps_proxy", "downstream", envelope_frame, frames, self->verbose,
+                                  &self->downstream_version_warned);
             zframe_destroy (&identity);
             zframe_destroy (&envelope_frame);
             zframe_destroy (&heartbeat);
@@ -757,7 +793,7 @@ s_handle_downstream (self_t *self)
         }
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
-        if (envelope.flags & PS_FLAG_BEAT) {
+        if (envelope.type == PS_MSG_BEAT) {
             if (s_handle_beat (self, &identity, &envelope, &heartbeat, now) && self->held_envelope)
                 s_dispatch_held (self);
             continue;
@@ -770,6 +806,7 @@ s_handle_downstream (self_t *self)
         else
             worker = s_worker_register (self, &identity);
         worker->last_seen = now;
+        worker->unreachable = false;  //  it has a connection again
         if (heartbeat || !(envelope.flags & PS_FLAG_BUSY)) {
             zframe_destroy (&worker->heartbeat);
             worker->heartbeat = heartbeat;
@@ -782,15 +819,14 @@ s_handle_downstream (self_t *self)
                 s_idle_remove (self, worker);
         }
         else {
-            //  Done with its oldest job, if it held one. The id field
-            //  carries the worker's credit (0 from workers that predate
-            //  it: 1). A repeated READY from an idle worker only refreshes
-            //  its heartbeat and keeps its place in the FIFO.
+            //  Done with its oldest job, if it held one, and its credit as
+            //  of now (0 counts as 1). A repeated READY from an idle worker
+            //  only refreshes its heartbeat and keeps its place in the FIFO.
             worker->busy = false;
             s_jobs_pop (self, worker, now);
-            worker->credit = envelope.id == 0             ? 1
-                             : envelope.id > S_MAX_CREDIT ? S_MAX_CREDIT
-                                                          : (size_t) envelope.id;
+            worker->credit = envelope.credit == 0             ? 1
+                             : envelope.credit > S_MAX_CREDIT ? S_MAX_CREDIT
+                                                              : (size_t) envelope.credit;
             s_idle_update (self, worker);
         }
         if (joined)

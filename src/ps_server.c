@@ -382,7 +382,7 @@ s_publish_cancel (self_t *self, uint64_t id)
 {
     if (!self->pub)
         return;
-    ps_envelope_t envelope = {PS_MSG_CANCEL, 0, 0, 0, id};
+    ps_envelope_t envelope = {.type = PS_MSG_CANCEL, .id = id};
     if (ps_envelope_send (&envelope, NULL, self->pub_h) != 0 && self->config.log)
         zsys_warning ("ps_server: could not publish CANCEL for %" PRIu64, id);
 }
@@ -707,8 +707,10 @@ s_submit (self_t *self, request_t *request, ps_kind_t kind, zmsg_t **payload_p)
     //  A retry goes to the back of the in-flight list, which stays in
     //  deadline order because its time starts again.
     request->sent = request->retried ? zclock_mono () : request->started;
-    ps_envelope_t envelope = {PS_MSG_JOB, request->head ? PS_FLAG_HEAD : 0, (uint8_t) kind, 0,
-                              request->id};
+    ps_envelope_t envelope = {.type = PS_MSG_JOB,
+                              .flags = request->head ? PS_FLAG_HEAD : 0,
+                              .kind = (uint8_t) kind,
+                              .id = request->id};
     if (ps_envelope_send (&envelope, payload_p, self->push_h) != 0) {
         zmsg_destroy (payload_p);
         if (self->config.log)

@@ -7,7 +7,7 @@
     its own thread, makes sure the client gets an answer (500, or 503 when
     stopping, if the function gave none), runs the cleanup callback and sends
     READY again with its current heartbeat. Every READY carries the
-    worker's credit (config.credit, in the envelope's id field): how many
+    worker's credit (config.credit, in the envelope's credit field): how many
     jobs the proxy may give it at once, the ones beyond the first waiting in
     the DEALER's queue, where CANCELs still reach them (a job whose id is in
     the ring is skipped).
@@ -37,6 +37,7 @@
     from two atomic variables, the only cost on the per-job path.
 */
 #include "prime_server/prime_server.h"
+#include "ps_envelope_private.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -120,6 +121,8 @@ struct _s_self_t {
     int send_timeout;       //  ms
     int64_t stop_deadline;  //  after "$TERM", every send together ends by then
     bool verbose;
+    bool upstream_version_warned;  //  said that a peer speaks another version
+    bool interrupt_version_warned;
     bool terminated;
 
     uint64_t cancel_ring[S_CANCEL_RING];
@@ -195,10 +198,9 @@ s_drain_interrupts (s_self_t *self)
         zframe_t *frame = zmsg_first (msg);
         ps_envelope_t envelope;
         if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
-            || envelope.type != PS_MSG_CANCEL) {
-            if (self->verbose)
-                zsys_warning ("ps_worker: dropped junk on interrupt (%zu frames)", zmsg_size (msg));
-        }
+            || envelope.type != PS_MSG_CANCEL)
+            ps_envelope_log_junk ("ps_worker", "interrupt", frame, zmsg_size (msg), self->verbose,
+                                  &self->interrupt_version_warned);
         else {
             s_cancel_remember (self, envelope.id);
             if (self->busy && envelope.id == self->work.id)
@@ -295,10 +297,9 @@ s_send_ready (s_self_t *self)
 {
     //  A send may swallow the signal of a job now waiting on the socket.
     self->upstream_clean = false;
-    //  Our credit rides in the id field (0, as ever, for credit 1): the
-    //  proxy keeps that many jobs with us, and counts one done per READY.
-    ps_envelope_t envelope = {.type = PS_MSG_READY,
-                              .id = self->credit > 1 ? (uint64_t) self->credit : 0};
+    //  The proxy keeps our credit's worth of jobs with us, and counts one
+    //  done per READY.
+    ps_envelope_t envelope = {.type = PS_MSG_READY, .credit = (uint16_t) self->credit};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
     int rc = zframe_send (&envelope_frame, self->upstream_h, self->heartbeat ? ZFRAME_MORE : 0);
     if (rc == 0 && self->heartbeat)
@@ -310,13 +311,14 @@ s_send_ready (s_self_t *self)
     }
 }
 
-//  An idle beat: [envelope READY flags=BEAT][heartbeat]?. Never waits: a
-//  beat that cannot leave now is worth nothing later.
+//  An idle beat: [envelope BEAT][heartbeat]?. Never waits: a beat that
+//  cannot leave now is worth nothing later.
 static void
 s_send_beat (s_self_t *self)
 {
     self->upstream_clean = false;
-    byte envelope[PS_ENVELOPE_SIZE] = {PS_PROTOCOL_VERSION, PS_MSG_READY, PS_FLAG_BEAT};
+    byte envelope[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&(ps_envelope_t){.type = PS_MSG_BEAT}, envelope);
     if (zmq_send (self->upstream_h, envelope, sizeof envelope,
                   ZMQ_DONTWAIT | (self->heartbeat ? ZMQ_SNDMORE : 0))
             != -1
@@ -343,18 +345,17 @@ s_beater_socket (s_beat_t *beat)
     return sock;
 }
 
-//  [envelope READY flags=BUSY|BEAT id=job][our job socket's routing id]
+//  [envelope BEAT flags=BUSY id=job][our job socket's routing id]
 static void
 s_beater_send (zsock_t *sock, s_beat_t *beat)
 {
-    ps_envelope_t envelope = {.type = PS_MSG_READY,
-                              .flags = PS_FLAG_BUSY | PS_FLAG_BEAT,
-                              .id = (uint64_t) atomic_load (&beat->job)};
-    zframe_t *head = ps_envelope_encode (&envelope);
+    ps_envelope_t envelope = {
+        .type = PS_MSG_BEAT, .flags = PS_FLAG_BUSY, .id = (uint64_t) atomic_load (&beat->job)};
+    byte head[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&envelope, head);
     void *handle = zsock_resolve (sock);
-    if (zmq_send (handle, zframe_data (head), zframe_size (head), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
+    if (zmq_send (handle, head, sizeof head, ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
         zmq_send (handle, beat->id, sizeof beat->id, 0);
-    zframe_destroy (&head);
 }
 
 //  The beater's actor body: ticks every interval and beats if the worker is
@@ -540,19 +541,17 @@ s_handle_job (s_self_t *self)
     self->heard = true;
     zframe_t *envelope_frame = zmsg_pop (msg);
     ps_envelope_t envelope;
-    if (envelope_frame && zmsg_size (msg) == 0
-        && ps_envelope_decode (envelope_frame, &envelope) == 0 && envelope.type == PS_MSG_READY
-        && (envelope.flags & PS_FLAG_BEAT)) {
+    int rc = envelope_frame ? ps_envelope_decode (envelope_frame, &envelope) : -1;
+    if (rc == 0 && envelope.type == PS_MSG_PING && zmsg_size (msg) == 0) {
         //  The proxy's answer to a beat: it is alive, nothing to do.
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
         return;
     }
-    if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
-        || envelope.type != PS_MSG_JOB) {
-        if (self->verbose)
-            zsys_warning ("ps_worker: dropped junk on upstream (%zu frames)",
-                          zmsg_size (msg) + (envelope_frame ? 1 : 0));
+    if (rc == -1 || envelope.type != PS_MSG_JOB) {
+        ps_envelope_log_junk ("ps_worker", "upstream", envelope_frame,
+                              zmsg_size (msg) + (envelope_frame ? 1 : 0), self->verbose,
+                              &self->upstream_version_warned);
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
         //  Whatever it was, we are still free: say so, in case a proxy of
@@ -821,6 +820,12 @@ s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
                 continue;  //  the send may have swallowed an input signal
             }
             if (self->expiry_ms > 0 && now - self->last_heard >= self->expiry_ms) {
+                //  A last look: a PING that came since the poll saves a
+                //  reconnection (and the proxy the sight of us leaving it)
+                if (zsock_events (self->upstream) & ZMQ_POLLIN) {
+                    self->upstream_clean = false;
+                    continue;
+                }
                 s_reconnect (self);
                 self->last_heard = now;
                 continue;

@@ -594,8 +594,8 @@ s_doomed_new (const char *endpoint)
     ck_assert_int_eq (zsock_connect (sock, "%s", endpoint), 0);
     ps_envelope_t ready = {.type = PS_MSG_READY};
     ck_assert_int_eq (ps_envelope_send (&ready, NULL, zsock_resolve (sock)), 0);
-    ready.flags = PS_FLAG_BEAT;
-    ck_assert_int_eq (ps_envelope_send (&ready, NULL, zsock_resolve (sock)), 0);
+    ps_envelope_t beat = {.type = PS_MSG_BEAT};
+    ck_assert_int_eq (ps_envelope_send (&beat, NULL, zsock_resolve (sock)), 0);
     zmsg_t *ping = zmsg_recv (sock);
     ck_assert_msg (ping != NULL, "the proxy did not answer the beat");
     zmsg_destroy (&ping);

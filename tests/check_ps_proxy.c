@@ -368,8 +368,11 @@ s_front_proxy_new (server_t *server, char *downstream, ps_proxy_choose_fn *choos
 //  result must be a 200 for a job sent. Calls on_result for each.
 typedef void (s_result_fn) (result_t *result, void *arg);
 
+//  As s_run_jobs; if lost is given, a job may also come back as the
+//  proxy's 502 LOST (its worker was lost with it), counted there.
 static void
-s_run_jobs (server_t *server, int count, int window, s_result_fn *on_result, void *arg)
+s_run_jobs_lost (server_t *server, int count, int window, s_result_fn *on_result, void *arg,
+                 int *lost)
 {
     bool *seen = (bool *) zmalloc ((size_t) count + 1);
     int sent = 0, received = 0;
@@ -382,15 +385,26 @@ s_run_jobs (server_t *server, int count, int window, s_result_fn *on_result, voi
         }
         result_t result;
         s_expect_result (server, &result);
-        ck_assert_uint_eq (result.envelope.status, 200);
+        bool was_lost = lost && result.envelope.status == 502
+                        && (result.envelope.flags & PS_FLAG_LOST);
+        if (!was_lost)
+            ck_assert_uint_eq (result.envelope.status, 200);
         ck_assert (result.envelope.id >= 1 && result.envelope.id <= (uint64_t) sent);
         ck_assert_msg (!seen[result.envelope.id], "duplicate result");
         seen[result.envelope.id] = true;
         received++;
-        if (on_result)
+        if (was_lost)
+            (*lost)++;
+        else if (on_result)
             on_result (&result, arg);
     }
     free (seen);
+}
+
+static void
+s_run_jobs (server_t *server, int count, int window, s_result_fn *on_result, void *arg)
+{
+    s_run_jobs_lost (server, count, window, on_result, arg, NULL);
 }
 
 //  --------------------------------------------------------------------------
@@ -992,7 +1006,7 @@ START_TEST (test_junk_proxy)
     s_send_frames (raw, 1, (const char *[]){"garbage"});
     s_send_frames (raw, 1, (const char *[]){""});
     s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, PS_MSG_JOB, NULL);
-    s_send_raw_envelope (raw, 2, PS_MSG_READY, NULL);
+    s_send_raw_envelope (raw, 1, PS_MSG_READY, NULL);  //  version 1
     s_send_raw_envelope (raw, PS_PROTOCOL_VERSION, 9, NULL);
     ps_envelope_t ready = {.type = PS_MSG_READY};
     zmsg_t *too_many = zmsg_new ();
@@ -1055,9 +1069,9 @@ s_expect_ready (zsock_t *router)
         zframe_t *identity = zmsg_pop (msg);
         ps_envelope_t envelope;
         ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &envelope), 0);
-        ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+        ck_assert (envelope.type == PS_MSG_READY || envelope.type == PS_MSG_BEAT);
         zmsg_destroy (&msg);
-        if (!(envelope.flags & PS_FLAG_BEAT))
+        if (envelope.type == PS_MSG_READY)
             return identity;
         zframe_destroy (&identity);
     }
@@ -1092,7 +1106,7 @@ START_TEST (test_junk_worker)
         ck_assert (zframe_eq (again, identity));
         zframe_destroy (&again);
     }
-    const byte types[][2] = {{2, PS_MSG_JOB},
+    const byte types[][2] = {{1, PS_MSG_JOB},
                              {PS_PROTOCOL_VERSION, PS_MSG_RESULT},
                              {PS_PROTOCOL_VERSION, PS_MSG_READY},
                              {PS_PROTOCOL_VERSION, 0}};
@@ -1286,15 +1300,15 @@ s_fake_new_credit (const char *endpoint, const char *name, uint64_t credit)
     snprintf ((char *) id, sizeof id, "%s", name);
     zmq_setsockopt (zsock_resolve (fake), ZMQ_ROUTING_ID, id, sizeof id);
     ck_assert_int_eq (zsock_connect (fake, "%s", endpoint), 0);
-    ps_envelope_t ready = {.type = PS_MSG_READY, .id = credit};  //  credit in the id field
+    ps_envelope_t ready = {.type = PS_MSG_READY, .credit = (uint16_t) credit};
     ck_assert_int_eq (ps_envelope_send (&ready, NULL, fake), 0);
-    s_send_envelope (fake, PS_MSG_READY, PS_FLAG_BEAT);
+    s_send_envelope (fake, PS_MSG_BEAT, 0);
     ps_envelope_t envelope;
     zmsg_t *ping = s_recv_envelope (fake, S_TIMEOUT, &envelope);
     ck_assert_msg (ping != NULL, "the proxy did not answer the beat");
     ck_assert_uint_eq (zmsg_size (ping), 1);
-    ck_assert_uint_eq (envelope.type, PS_MSG_READY);
-    ck_assert_uint_eq (envelope.flags, PS_FLAG_BEAT);
+    ck_assert_uint_eq (envelope.type, PS_MSG_PING);
+    ck_assert_uint_eq (envelope.flags, 0);
     zmsg_destroy (&ping);
     return fake;
 }
@@ -1514,11 +1528,11 @@ s_answer_beats (zsock_t *router, zframe_t *identity, int ms)
             zmsg_destroy (&beat);
             continue;
         }
-        ck_assert_uint_eq (envelope.type, PS_MSG_READY);
-        ck_assert_uint_eq (envelope.flags, PS_FLAG_BEAT);
+        ck_assert_uint_eq (envelope.type, PS_MSG_BEAT);
+        ck_assert_uint_eq (envelope.flags, 0);
         zmsg_destroy (&beat);
         beats++;
-        ps_envelope_t answer = {.type = PS_MSG_READY, .flags = PS_FLAG_BEAT};
+        ps_envelope_t answer = {.type = PS_MSG_PING};
         zmsg_t *ping = zmsg_new ();
         zmsg_append (ping, &from);
         zmsg_append (ping, &(zframe_t *){ps_envelope_encode (&answer)});
@@ -1585,7 +1599,8 @@ START_TEST (test_worker_beats)
         if (!msg)
             continue;
         if (envelope.flags & PS_FLAG_BUSY) {
-            ck_assert_uint_eq (envelope.flags, PS_FLAG_BUSY | PS_FLAG_BEAT);
+            ck_assert_uint_eq (envelope.type, PS_MSG_BEAT);
+            ck_assert_uint_eq (envelope.flags, PS_FLAG_BUSY);
             ck_assert (envelope.id == 9);
             ck_assert (!zframe_eq (from, identity));
             ck_assert_uint_eq (zmsg_size (msg), 2);
@@ -1725,6 +1740,91 @@ static const int s_restart_after_ms[] = {
 };
 #define S_RESTART_MOMENTS ((int) (sizeof s_restart_after_ms / sizeof s_restart_after_ms[0]))
 
+//  Lines of text logged while a test runs (czmq's log stream, in memory)
+typedef struct {
+    char *text;
+    size_t size;
+    FILE *stream;
+} log_capture_t;
+
+static void
+s_log_capture_start (log_capture_t *capture)
+{
+    capture->stream = open_memstream (&capture->text, &capture->size);
+    ck_assert_ptr_nonnull (capture->stream);
+    zsys_set_logstream (capture->stream);
+}
+
+//  How many logged lines so far hold needle
+static int
+s_log_capture_count (log_capture_t *capture, const char *needle)
+{
+    fflush (capture->stream);
+    int count = 0;
+    for (const char *at = capture->text; at && (at = strstr (at, needle)); at += strlen (needle))
+        count++;
+    return count;
+}
+
+static void
+s_log_capture_stop (log_capture_t *capture)
+{
+    zsys_set_logstream (stdout);
+    fclose (capture->stream);
+    free (capture->text);
+}
+
+//  Peers of protocol version 1 (a worker's READYs and beats, a server's
+//  JOBs) are refused: nothing they send registers a worker or reaches one,
+//  and the proxy says so once per socket although it is not verbose. A
+//  version 2 worker on the same connection is then served as usual.
+START_TEST (test_version1_peer)
+{
+    log_capture_t log;
+    s_log_capture_start (&log);
+    server_t *server = s_server_new (S_TCP);
+    char upstream[256], downstream[256];
+    ps_proxy_t *proxy = s_proxy_new (S_TCP, upstream, downstream, NULL, NULL);
+    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s", upstream);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", upstream), 0);
+
+    zsock_t *worker = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (worker, 0);
+    const byte id[16] = "old, then new";  //  beats count only from a named worker
+    zmq_setsockopt (zsock_resolve (worker), ZMQ_ROUTING_ID, id, sizeof id);
+    ck_assert_int_eq (zsock_connect (worker, "%s", downstream), 0);
+    for (int i = 0; i < 3; i++) {
+        s_send_raw_envelope (worker, 1, PS_MSG_READY, NULL);
+        s_send_raw_envelope (server->push, 1, PS_MSG_JOB, "from an old server");
+    }
+    //  The proxy answers a beat only once it has read what came before it
+    s_send_envelope (worker, PS_MSG_BEAT, 0);
+    ps_envelope_t envelope;
+    zmsg_t *ping = s_recv_envelope (worker, S_TIMEOUT, &envelope);
+    ck_assert_ptr_nonnull (ping);
+    ck_assert_uint_eq (envelope.type, PS_MSG_PING);
+    zmsg_destroy (&ping);
+    ps_proxy_stats_t stats;
+    ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+    ck_assert (stats.registered == 1 && stats.workers == 1 && stats.jobs == 0);
+    ck_assert_int_eq (s_log_capture_count (&log, "protocol version 1 on downstream"), 1);
+
+    //  Only the version 2 job reaches the worker
+    s_send_job (server->push, 42, "from a new server");
+    zmsg_t *job = s_recv_envelope (worker, S_TIMEOUT, &envelope);
+    ck_assert_ptr_nonnull (job);
+    ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+    ck_assert (envelope.id == 42);
+    zmsg_destroy (&job);
+    ck_assert_int_eq (s_log_capture_count (&log, "protocol version 1 on upstream"), 1);
+
+    zsock_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+    s_log_capture_stop (&log);
+}
+END_TEST
+
 //  A proxy restarted at each moment of the workers' reconnect cycle, over
 //  ipc and tcp: each worker registers with the new proxy once and is never
 //  found unreachable, and the next jobs reach both.
@@ -1747,9 +1847,19 @@ START_TEST (test_proxy_restart_moments)
     proxy = s_proxy_restart (server, &proxy, downstream, after_ms);
     s_wait_workers (proxy, 2, 2, &stats);
 
-    //  2 x 10 jobs, one at a time: the longest idle worker takes each
+    //  Rounds of 2 x 10 jobs, one at a time (the longest idle worker takes
+    //  each), until both have served: a worker caught between its old and
+    //  new connection is set aside for a moment, never lost. Every job is
+    //  answered; one handed down the old connection in the instant the
+    //  worker gave it up can only come back as the proxy's 502 LOST
+    //  (docs/PROTOCOL.md), which the server retries.
     int counts[2] = {0, 0};
-    s_run_jobs (server, 20, 1, s_count_named, counts);
+    int rounds = 0, lost = 0;
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    while ((counts[0] == 0 || counts[1] == 0) && zclock_mono () < deadline) {
+        s_run_jobs_lost (server, 20, 1, s_count_named, counts, &lost);
+        rounds++;
+    }
     ck_assert_msg (counts[0] > 0 && counts[1] > 0, "restarted after %d ms: %d and %d jobs",
                    after_ms, counts[0], counts[1]);
     ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
@@ -1757,7 +1867,14 @@ START_TEST (test_proxy_restart_moments)
                    "restarted after %d ms: %" PRIu64 " registrations, %" PRIu64 " dropped",
                    after_ms, stats.registered, stats.dropped);
     ck_assert_uint_eq (stats.workers, 2);
-    ck_assert_uint_eq (stats.jobs, 20);
+    ck_assert_uint_eq (stats.jobs, (uint64_t) rounds * 20);
+    ck_assert (stats.lost == (uint64_t) lost);
+    ck_assert_msg (lost <= 2, "restarted after %d ms: %d jobs lost", after_ms,
+                   lost);  //  one a worker
+    if (stats.unreachable > 0 || rounds > 1 || lost > 0)
+        printf ("test_proxy_restart_moments: after %d ms, %" PRIu64
+                " times set aside, %d rounds, %d lost\n",
+                after_ms, stats.unreachable, rounds, lost);
 
     for (int i = 0; i < 2; i++)
         ps_worker_destroy (&workers[i]);
@@ -1984,13 +2101,13 @@ END_TEST
 static int
 s_fake_sync (zsock_t *fake, uint64_t *id)
 {
-    s_send_envelope (fake, PS_MSG_READY, PS_FLAG_BEAT);
+    s_send_envelope (fake, PS_MSG_BEAT, 0);
     int jobs = 0;
     while (true) {
         ps_envelope_t envelope;
         zmsg_t *msg = s_recv_envelope (fake, S_TIMEOUT, &envelope);
         ck_assert_msg (msg != NULL, "the proxy did not answer the beat");
-        bool ping = zmsg_size (msg) == 1 && envelope.flags == PS_FLAG_BEAT;
+        bool ping = zmsg_size (msg) == 1 && envelope.type == PS_MSG_PING;
         zmsg_destroy (&msg);
         if (ping)
             return jobs;
@@ -2031,7 +2148,7 @@ START_TEST (test_credit_prefers_free)
     s_send_job (server->push, 2, "x");
     ck_assert_uint_eq (s_fake_job (b), 2);  //  free, where a holds one
     //  b is done with its job; a is not.
-    ps_envelope_t ready = {.type = PS_MSG_READY, .id = 4};
+    ps_envelope_t ready = {.type = PS_MSG_READY, .credit = 4};
     ck_assert_int_eq (ps_envelope_send (&ready, NULL, b), 0);
     uint64_t id = 0;
     ck_assert_int_eq (s_fake_sync (b, &id), 0);
@@ -2147,6 +2264,7 @@ s_suite (void)
     s_add (suite, "test_busy_worker_kept", test_busy_worker_kept, 2);
     s_add (suite, "test_worker_beats", test_worker_beats, 2);
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
+    s_add (suite, "test_version1_peer", test_version1_peer, 1);
     s_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     s_add (suite, "test_credit_limit", test_credit_limit, 2);

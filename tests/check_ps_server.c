@@ -730,7 +730,7 @@ START_TEST (test_loopback_junk)
     zstr_send (fx.backend->results, "hello");
     //  An envelope of the wrong version and of the wrong size.
     zframe_t *frame = ps_envelope_encode (
-        &(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id});
+        &(ps_envelope_t){.type = PS_MSG_RESULT, .kind = PS_KIND_HTTP, .status = 200, .id = id});
     zframe_data (frame)[0] = 9;
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &frame);
@@ -741,12 +741,15 @@ START_TEST (test_loopback_junk)
     //  Wrong type (a JOB) for our id.
     msg = zmsg_new ();
     zmsg_addstr (msg, "payload");
-    ps_envelope_send (&(ps_envelope_t){PS_MSG_JOB, 0, PS_KIND_HTTP, 0, id}, &msg, results);
+    ps_envelope_send (&(ps_envelope_t){.type = PS_MSG_JOB, .kind = PS_KIND_HTTP, .id = id}, &msg,
+                      results);
     //  A well-formed RESULT for an unknown id.
     tu_backend_reply (fx.backend, id + 1000, 200, "unknown", NULL, NULL);
     //  An empty message part list after a good envelope, unknown id.
-    ps_envelope_send (&(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id + 2000}, NULL,
-                      results);
+    ps_envelope_send (
+        &(ps_envelope_t){
+            .type = PS_MSG_RESULT, .kind = PS_KIND_HTTP, .status = 200, .id = id + 2000},
+        NULL, results);
     //  Nothing reached the client so far.
     char byte;
     ck_assert_uint_eq (tu_client_read_bytes (fx.client, &byte, 1, 200), 0);
@@ -760,7 +763,9 @@ START_TEST (test_loopback_junk)
     msg = zmsg_new ();
     zmsg_addstr (msg, "3:odd,");
     zmsg_addstr (msg, "body");
-    ps_envelope_send (&(ps_envelope_t){PS_MSG_RESULT, 0, PS_KIND_HTTP, 200, id}, &msg, results);
+    ps_envelope_send (
+        &(ps_envelope_t){.type = PS_MSG_RESULT, .kind = PS_KIND_HTTP, .status = 200, .id = id},
+        &msg, results);
     s_expect_response (fx.client, 502, NULL);
     //  And a status out of range as well.
     tu_client_sendstr (fx.client, GET_HELLO);

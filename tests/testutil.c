@@ -431,7 +431,8 @@ int
 tu_backend_reply (tu_backend_t *self, uint64_t id, int status, const char *body,
                   const char *header_name, const char *header_value)
 {
-    ps_envelope_t envelope = {PS_MSG_RESULT, 0, PS_KIND_HTTP, (uint16_t) status, id};
+    ps_envelope_t envelope = {
+        .type = PS_MSG_RESULT, .kind = PS_KIND_HTTP, .status = (uint16_t) status, .id = id};
     ps_pairs_t *headers = ps_pairs_new (true);
     if (header_name)
         ps_pairs_add (headers, header_name, header_value);

@@ -66,12 +66,14 @@ void ps_proxy_destroy (ps_proxy_t **self_p);
 //  What the proxy knows now: for monitoring, and for tests that must wait
 //  for a state (say, every worker registered) rather than for time.
 typedef struct {
-    size_t workers;       //  known workers
-    size_t idle;          //  of them, able to take a job now
-    uint64_t registered;  //  workers taken in since start (again after a drop)
-    uint64_t dropped;     //  workers forgotten: unreachable or silent
-    uint64_t jobs;        //  jobs handed to workers
-    uint64_t lost;        //  jobs reported lost with their worker
+    size_t workers;        //  known workers
+    size_t idle;           //  of them, able to take a job now
+    uint64_t registered;   //  workers taken in since start (again after a drop)
+    uint64_t dropped;      //  workers forgotten: silent, or unreachable and not beating
+    uint64_t unreachable;  //  times a beating worker was found unreachable and set
+                           //  aside until its next beat (one between two connections)
+    uint64_t jobs;         //  jobs handed to workers
+    uint64_t lost;         //  jobs reported lost with their worker
 } ps_proxy_stats_t;
 
 //  Fill stats with the proxy's figures now. Returns 0, or -1 if the proxy
