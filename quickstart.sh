@@ -47,12 +47,12 @@ show_failures() { # the logs of the suites that failed
 case "$what" in
   demo)
     build build
-    echo "quickstart: running the simulation: build/src/prime_serverd 100000 2"
-    build/src/prime_serverd 100000 2
+    echo "quickstart: running the simulation: build/daemons/prime_serverd 100000 2"
+    build/daemons/prime_serverd 100000 2
     cat <<'NEXT'
 
 Next, the daemon (Ctrl-C drains and stops it):
-  build/src/prime_serverd tcp://127.0.0.1:8002 2
+  build/daemons/prime_serverd tcp://127.0.0.1:8002 2
   curl 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
   ab -k -n 1000 -c 8 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
 NEXT

@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 build=${1:-}
 if [ -z "$build" ]; then
-  if [ -x "$top/build/src/prime_serverd" ]; then build="$top/build"; else build=.; fi
+  if [ -x "$top/build/daemons/prime_serverd" ]; then build="$top/build"; else build=.; fi
 fi
 build=$(cd "$build" && pwd)
 QUICK=${QUICK:-0}
@@ -52,9 +52,9 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 if [ -f "$build/Makefile" ]; then
-  make -C "$build" -s src/prime_serverd bench/bench_trial_division >&2
+  make -C "$build" -s daemons/prime_serverd bench/bench_trial_division >&2
 fi
-BIN="$build/src/prime_serverd"
+BIN="$build/daemons/prime_serverd"
 TRIAL="$build/bench/bench_trial_division"
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 1; }
 

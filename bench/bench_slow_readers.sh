@@ -40,12 +40,12 @@ RSS_TARGET_KIB=$((256 * 1024))
 WORKERS=2
 
 install_missing slowhttptest:slowhttptest wrk:wrk
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_echod >&2; fi
-[ -x "$build/src/prime_echod" ] || { echo "bench: $build/src/prime_echod not built" >&2; exit 1; }
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_echod >&2; fi
+[ -x "$build/daemons/prime_echod" ] || { echo "bench: $build/daemons/prime_echod not built" >&2; exit 1; }
 ulimit -n 16384 2>/dev/null || true
 
 port=$(free_port)
-launch prime_echod "$build/src/prime_echod" --quiet --send-timeout "$SEND_TIMEOUT" \
+launch prime_echod "$build/daemons/prime_echod" --quiet --send-timeout "$SEND_TIMEOUT" \
   "tcp://127.0.0.1:$port" $WORKERS
 pid=$last_pid
 wait_port "$pid" "$port" || { echo "bench: prime_echod did not start: $(cat "$tmp/prime_echod.err")" >&2; exit 1; }

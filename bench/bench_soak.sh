@@ -38,11 +38,11 @@ MAX_DRIFT=${MAX_DRIFT:-5}
 warmup_arg=()
 [ -n "${WARMUP:-}" ] && warmup_arg=(--warmup "$WARMUP")
 
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_echod >&2; fi
-[ -x "$build/src/prime_echod" ] || { echo "bench: $build/src/prime_echod not built" >&2; exit 1; }
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_echod >&2; fi
+[ -x "$build/daemons/prime_echod" ] || { echo "bench: $build/daemons/prime_echod not built" >&2; exit 1; }
 
 port=$(free_port)
-launch prime_echod "$build/src/prime_echod" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
+launch prime_echod "$build/daemons/prime_echod" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
 pid=$last_pid
 if ! wait_port "$pid" "$port"; then
   echo "bench: prime_echod did not start: $(cat "$tmp/prime_echod.err")" >&2

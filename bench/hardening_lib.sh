@@ -15,7 +15,7 @@ QUICK=${QUICK:-0}
 pick_build() { # [dir]
   local b=${1:-}
   if [ -z "$b" ]; then
-    if [ -x "$top/build/src/prime_serverd" ]; then b="$top/build"; else b=.; fi
+    if [ -x "$top/build/daemons/prime_serverd" ]; then b="$top/build"; else b=.; fi
   fi
   build=$(cd "$b" && pwd)
 }

@@ -12,7 +12,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$here")
-bin=${PRIME_SERVERD:-./src/prime_serverd}
+bin=${PRIME_SERVERD:-./daemons/prime_serverd}
 hello=${HELLO_SERVICE:-./examples/hello_service}
 if [ ! -x "$bin" ]; then
   echo "test_prime_serverd_cli: $bin is not built" >&2

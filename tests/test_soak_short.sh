@@ -13,7 +13,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$here")/bench/hardening_lib.sh"
-bindir=${SOAK_BINDIR:-./src}
+bindir=${SOAK_BINDIR:-./daemons}
 SOAK_SECONDS=${SOAK_SECONDS:-55}
 SOAK_RATE=${SOAK_RATE:-100}
 
