@@ -7,6 +7,7 @@
 #ifndef PS_CLIENT_H_INCLUDED
 #define PS_CLIENT_H_INCLUDED
 
+#include "ps_export.h"
 #include "ps_http.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -35,12 +36,12 @@ typedef struct {
     void *arg;
 } ps_client_config_t;
 
-void ps_client_config_defaults (ps_client_config_t *config);
+PS_EXPORT void ps_client_config_defaults (ps_client_config_t *config);
 
 //  Run in the calling thread until the request function says no more and
 //  every response has arrived. Returns the number of responses, or -1 on a
 //  connection error, a malformed response or a timeout (logged).
-long ps_client_run (const ps_client_config_t *config);
+PS_EXPORT long ps_client_run (const ps_client_config_t *config);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #ifndef PS_ENVELOPE_H_INCLUDED
 #define PS_ENVELOPE_H_INCLUDED
 
+#include "ps_export.h"
 #include <czmq.h>
 #include <stdint.h>
 
@@ -53,15 +54,15 @@ typedef struct {
 } ps_envelope_t;
 
 //  Encode as a new 16-byte frame. Caller owns.
-zframe_t *ps_envelope_encode (const ps_envelope_t *envelope);
+PS_EXPORT zframe_t *ps_envelope_encode (const ps_envelope_t *envelope);
 
 //  Decode a frame; returns 0, or -1 if it is not a valid envelope (size,
 //  version, unknown type). Does not take the frame.
-int ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope);
+PS_EXPORT int ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope);
 
 //  Send [envelope] + the frames of *payload_p (may be NULL) on sock, taking
 //  the payload. Returns 0, or -1 if the send failed (e.g. timed out).
-int ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock);
+PS_EXPORT int ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@
 #ifndef PS_PROXY_H_INCLUDED
 #define PS_PROXY_H_INCLUDED
 
+#include "ps_export.h"
 #include <czmq.h>
 #include <stdbool.h>
 
@@ -51,21 +52,21 @@ typedef struct {
     int expiry_ms;         //  silence after which a worker is dropped (default 3000)
 } ps_proxy_config_t;
 
-void ps_proxy_config_defaults (ps_proxy_config_t *config);
+PS_EXPORT void ps_proxy_config_defaults (ps_proxy_config_t *config);
 
 typedef struct _ps_proxy_t ps_proxy_t;
 
 //  Start a proxy in its own thread (a zactor). The config is copied. Returns
 //  NULL, with a logged reason, when a bind fails.
-ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
+PS_EXPORT ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
 
 //  Stop the proxy and free it; accepts NULL.
-void ps_proxy_destroy (ps_proxy_t **self_p);
+PS_EXPORT void ps_proxy_destroy (ps_proxy_t **self_p);
 
 //  The actor body, for users who run the proxy in a thread of their own:
 //  pass a PAIR socket as pipe; it signals 0 (started) or -1 (bind failed),
 //  then runs until "$TERM" arrives on the pipe.
-void ps_proxy_actor (zsock_t *pipe, void *config);
+PS_EXPORT void ps_proxy_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
 }
