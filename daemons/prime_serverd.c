@@ -404,7 +404,7 @@ typedef struct {
 } s_simulation_t;
 
 static int
-s_sim_request (void *arg, zchunk_t **request_p, bool *head)
+s_sim_request (zchunk_t **request_p, bool *head, void *arg)
 {
     s_simulation_t *self = (s_simulation_t *) arg;
     if (self->requested == self->count || s_interrupted)
@@ -442,7 +442,7 @@ s_sim_progress (s_simulation_t *self, bool last)
 }
 
 static void
-s_sim_response (void *arg, const ps_http_response_t *response)
+s_sim_response (const ps_http_response_t *response, void *arg)
 {
     s_simulation_t *self = (s_simulation_t *) arg;
     uint64_t expected = self->next_response;

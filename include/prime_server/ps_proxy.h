@@ -32,8 +32,9 @@ extern "C" {
 //  Pick a worker for job (borrowed payload frames, without envelope) among
 //  count idle workers, longest idle first; heartbeats[i] is worker i's last
 //  heartbeat (NULL if it sent none). Return an index in [0, count), or -1 to
-//  leave the job waiting until another worker becomes idle.
-typedef int (ps_proxy_choose_fn) (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count);
+//  leave the job waiting until another worker becomes idle. arg is the
+//  config's choose_arg (last, as in every callback of the library).
+typedef int (ps_proxy_choose_fn) (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg);
 
 typedef struct {
     const char *upstream;        //  PULL, bound: jobs in
