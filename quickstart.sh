@@ -33,7 +33,7 @@ build() { # build DIR [configure args...]
   local dir=$1; shift
   [ -x configure ] || ./autogen.sh
   mkdir -p "$dir"
-  (cd "$dir" && { [ -f Makefile ] || ../configure "$@"; } && make -j"$jobs")
+  (cd "$dir" && { [ -f Makefile ] || ../configure --enable-werror "$@"; } && make -j"$jobs")
 }
 
 show_failures() { # the logs of the suites that failed

@@ -23,7 +23,7 @@ command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install
 [ -x "$src/configure" ] || (cd "$src" && ./autogen.sh)
 mkdir -p "$build"
 cd "$build"
-[ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing
+[ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing --enable-werror
 # make does not see changed compiler flags: when the Makefile is newer than
 # a harness (Makefile.am or configure changed), compile the harnesses anew.
 make -s Makefile
