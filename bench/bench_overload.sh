@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_overload.sh: issue 6, overload at 10x capacity against workers that
+# bench_overload.sh: hardening, overload at 10x capacity against workers that
 # sleep.
 #
 #   bench/bench_overload.sh [BUILD_DIR]     (default: ./build, else .)

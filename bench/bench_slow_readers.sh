@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_slow_readers.sh: issue 6, slow readers, against prime_echod (its
+# bench_slow_readers.sh: hardening, slow readers, against prime_echod (its
 # answers grow with the request, so a reader that does not keep up makes the
 # daemon hold the most).
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_slowloris.sh: issue 6, slow headers. About 1000 slowloris
+# bench_slowloris.sh: hardening, slow headers. About 1000 slowloris
 # connections (slowhttptest -H) held against prime_serverd while wrk -c32
 # runs, and the same against nginx in the same run for the side-by-side.
 #
@@ -17,7 +17,7 @@
 # gets client_header_timeout HEADER_TIMEOUT so both face the same attack.
 #
 # Prints, per server: connections held during the wrk runs, wrk p99 idle
-# and under attack and their ratio (target <= 3x; nginx 2.6x in the issue),
+# and under attack and their ratio (target <= 3x, set from nginx's 2.6x),
 # req/s, wrk errors and non-2xx, slowhttptest's "service available"
 # verdicts; then how the slow connections ended: per slowhttptest wave, the
 # seconds after its start at which the server closed them, and a sample of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_soak.sh: issue 6, the soak test. prime_echod under a fixed-rate mix
+# bench_soak.sh: hardening, the soak test. prime_echod under a fixed-rate mix
 # for DURATION seconds (default 600; QUICK=1: 60), driven by soak.py soak:
 # keep-alive GET, POST with Content-Length, POST chunked, pipelined batches
 # of 2-8 requests, Connection: close on a fresh connection; every answer is

@@ -12,7 +12,7 @@
 # requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
 # stage everywhere; each figure the median of RUNS (default 3) runs, after
 # a 1 s warm-up, the configurations' runs interleaved. Prints req/s, p50 and p99 (ms), and each split figure as a
-# ratio of the one-process one. Issue 5's target: split over ipc >= 60% of
+# ratio of the one-process one. The target: split over ipc >= 60% of
 # the one-process req/s on cheap requests. Loopback only. Installs wrk with
 # apt-get when missing. Not a test: it prints numbers; every run is bounded.
 set -euo pipefail

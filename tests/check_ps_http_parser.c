@@ -786,7 +786,7 @@ END_TEST
 
 #define CHUNKED_HEAD "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 
-//  The leniencies of libhttp-parser 2.9.4 named in the issue, one by one
+//  The leniencies of libhttp-parser 2.9.4 we reject ourselves, one by one
 START_TEST (test_strictness)
 {
     const char *cases[] = {
