@@ -236,6 +236,40 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# CPU placement is the user's: without --affinity every thread of a running
+# simulation may run wherever this shell may; with --affinity CPU, only there.
+# (Threads inherit main's mask, so a built-in placement would show on main
+# and the pipeline's threads once they exist.)
+check_affinity() { # check_affinity WANT ARGS...
+  local want=$1 pid i n lists
+  shift
+  # not under timeout (its pid would be timeout's): bounded by the kill below
+  "$bin" "$@" 100000000 1 >/dev/null 2>"$tmp/aff.err" &
+  pid=$!
+  pids+=("$pid")
+  n=0
+  for ((i = 0; i < 200 && n < 6; i++)); do
+    n=$(ls "/proc/$pid/task" 2>/dev/null | wc -l)
+    [ "$n" -ge 6 ] || sleep 0.05
+  done
+  lists=$(cat /proc/"$pid"/task/*/status 2>/dev/null | sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' | sort -u)
+  kill -INT "$pid" 2>/dev/null
+  wait_exit "$pid" 10000
+  [ "$status" != timeout ] || kill -KILL "$pid" 2>/dev/null
+  if [ "$n" -lt 6 ]; then
+    fail "affinity ($*): only $n threads seen: $(cat "$tmp/aff.err")"
+  elif [ "$lists" != "$want" ]; then
+    fail "affinity ($*): threads allowed on '$(tr '\n' ' ' <<<"$lists")', want '$want'"
+  else
+    pass "affinity ${*:-(none)}: all $n threads on CPUs $want"
+  fi
+}
+own=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+check_affinity "$own"
+first=$(awk -F'[-,]' '{ print $1 }' <<<"$own")
+check_affinity "$first" --affinity "$first"
+
+# ---------------------------------------------------------------------------
 # Daemon
 
 # start_daemon NAME ARGS...: starts prime_serverd on a free port; sets
