@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# quickstart.sh: install what is missing (Debian), build from scratch, then
+# quickstart.sh: install what the mode needs and is missing (Debian), build
+# from scratch (a fresh configure in an emptied directory), then
 #   ./quickstart.sh demo   run the prime_serverd simulation
 #   ./quickstart.sh test   run the whole test suite (make check)
 #   ./quickstart.sh sanitize   the suite again under ASan/UBSan (build-san/)
-#   ./quickstart.sh valgrind   every Check suite under valgrind memcheck (build/)
+#   ./quickstart.sh valgrind   every Check suite under valgrind memcheck (reuses build/)
 #   ./quickstart.sh fuzz [S]   every libFuzzer harness for S seconds (default 60)
-# Builds out of tree in ./build (./build-san for the sanitizer build).
+# Builds out of tree in ./build (./build-san for the sanitizer build), with
+# --enable-werror.
 set -euo pipefail
 cd "$(dirname "$0")"
 what=${1:-}
@@ -14,9 +16,18 @@ case "$what" in
   *) echo "usage: $0 demo|test|sanitize|valgrind|fuzz [seconds]" >&2; exit 2 ;;
 esac
 
+# What each mode needs, no more: the demo builds and runs the daemon; the
+# tests add what the process-level tests drive the daemons with (curl,
+# py/prime_worker.py); valgrind and the fuzzers (clang with its libFuzzer
+# runtime, unversioned so Debian's default clang's) only for their modes.
+# The sanitizer build uses gcc's ASan/UBSan, which build-essential brings.
 packages=(build-essential autoconf automake libtool pkg-config
-          libzmq3-dev libczmq-dev libhttp-parser-dev check clang
-          python3 python3-zmq curl valgrind libclang-rt-14-dev)  # the process-level tests (py/prime_worker.py)
+          libzmq3-dev libczmq-dev libhttp-parser-dev check)
+case "$what" in
+  test|sanitize) packages+=(python3 python3-zmq curl) ;;
+  valgrind) packages+=(python3 python3-zmq curl valgrind) ;;
+  fuzz) packages+=(clang libclang-rt-dev) ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -29,11 +40,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
-build() { # build DIR [configure args...]
+autogen() { # (re)generate configure when it is missing or older than its inputs
+  if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+    ./autogen.sh
+  fi
+}
+build() { # build DIR [configure args...]: configured afresh in an empty DIR
   local dir=$1; shift
-  [ -x configure ] || ./autogen.sh
+  autogen
+  rm -rf "$dir"
   mkdir -p "$dir"
-  (cd "$dir" && { [ -f Makefile ] || ../configure "$@"; } && make -j"$jobs")
+  (cd "$dir" && ../configure --enable-werror "$@" && make -j"$jobs")
+}
+reuse_build() { # build DIR: make in DIR if configured there, else build afresh
+  local dir=$1
+  if [ -f "$dir/Makefile" ]; then (cd "$dir" && make -j"$jobs"); else build "$dir"; fi
 }
 
 show_failures() { # the logs of the suites that failed
@@ -47,12 +68,12 @@ show_failures() { # the logs of the suites that failed
 case "$what" in
   demo)
     build build
-    echo "quickstart: running the simulation: build/src/prime_serverd 100000 2"
-    build/src/prime_serverd 100000 2
+    echo "quickstart: running the simulation: build/daemons/prime_serverd 100000 2"
+    build/daemons/prime_serverd 100000 2
     cat <<'NEXT'
 
 Next, the daemon (Ctrl-C drains and stops it):
-  build/src/prime_serverd tcp://127.0.0.1:8002 2
+  build/daemons/prime_serverd tcp://127.0.0.1:8002 2
   curl 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
   ab -k -n 1000 -c 8 'http://127.0.0.1:8002/is_prime?possible_prime=32416190071'
 NEXT
@@ -67,11 +88,13 @@ NEXT
       { show_failures build-san; exit 1; }
     ;;
   valgrind)
-    build build
+    # reuses the build of ./quickstart.sh test when there is one (CI runs
+    # test first and then summarises its logs, which a fresh build would delete)
+    reuse_build build
     (cd build && make -j"$jobs" check-valgrind)
     ;;
   fuzz)
-    [ -x configure ] || ./autogen.sh
+    autogen
     fuzz/run.sh "${2:-60}"
     ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_overload.sh: issue 6, overload at 10x capacity against workers that
+# bench_overload.sh: hardening, overload at 10x capacity against workers that
 # sleep.
 #
 #   bench/bench_overload.sh [BUILD_DIR]     (default: ./build, else .)
@@ -35,9 +35,9 @@ MAX_IN_FLIGHT=$((2 * WORKERS))
 
 install_missing wrk:wrk
 "$PY" -c 'import zmq' 2>/dev/null || install_missing no-such-command-zmq:python3-zmq
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_httpd src/prime_proxyd >&2; fi
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_httpd daemons/prime_proxyd >&2; fi
 for b in prime_httpd prime_proxyd; do
-  [ -x "$build/src/$b" ] || { echo "bench: $build/src/$b not built" >&2; exit 1; }
+  [ -x "$build/daemons/$b" ] || { echo "bench: $build/daemons/$b not built" >&2; exit 1; }
 done
 ulimit -n 16384 2>/dev/null || true
 
@@ -70,9 +70,9 @@ EOF
 
 up=ipc://$tmp/up; down=ipc://$tmp/down; loop=ipc://$tmp/loopback; intr=ipc://$tmp/interrupt
 port=$(free_port)
-launch prime_proxyd "$build/src/prime_proxyd" --quiet "$up" "$down"
+launch prime_proxyd "$build/daemons/prime_proxyd" --quiet "$up" "$down"
 proxy_pid=$last_pid
-launch prime_httpd "$build/src/prime_httpd" --quiet --max-in-flight "$MAX_IN_FLIGHT" \
+launch prime_httpd "$build/daemons/prime_httpd" --quiet --max-in-flight "$MAX_IN_FLIGHT" \
   --request-timeout 10 "tcp://127.0.0.1:$port" "$up" "$loop" "$intr"
 httpd_pid=$last_pid
 for ((w = 0; w < WORKERS; w++)); do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_prime_serverd.sh: the issue 4 benchmark table for prime_serverd.
+# bench_prime_serverd.sh: the benchmark table for prime_serverd.
 #
 #   bench/bench_prime_serverd.sh [BUILD_DIR]      (default: ./build, else .)
 #   QUICK=1 bench/bench_prime_serverd.sh          shorter runs, same table
@@ -10,7 +10,7 @@
 #     (worker_processes 1, `return 200`) side by side: cheap (possible_prime=7)
 #     and expensive (possible_prime=32416190071) requests with ab -k, ab
 #     without -k and wrk -t1 -c64 --latency: req/s, p50, p99 (ms)
-#   - the ratios the issue sets targets for, and the daemon's peak RSS
+#   - the ratios the project sets targets for, and the daemon's peak RSS
 #   - the daemon's RSS along 1,000,000 requests (flat is the target)
 # Installs wrk, apache2-utils and nginx-light with apt-get when missing.
 # Not a test: it prints numbers; every loop and every tool run is bounded.
@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 build=${1:-}
 if [ -z "$build" ]; then
-  if [ -x "$top/build/src/prime_serverd" ]; then build="$top/build"; else build=.; fi
+  if [ -x "$top/build/daemons/prime_serverd" ]; then build="$top/build"; else build=.; fi
 fi
 build=$(cd "$build" && pwd)
 QUICK=${QUICK:-0}
@@ -52,9 +52,9 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 if [ -f "$build/Makefile" ]; then
-  make -C "$build" -s src/prime_serverd bench/bench_trial_division >&2
+  make -C "$build" -s daemons/prime_serverd bench/bench_trial_division >&2
 fi
-BIN="$build/src/prime_serverd"
+BIN="$build/daemons/prime_serverd"
 TRIAL="$build/bench/bench_trial_division"
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 1; }
 

@@ -50,11 +50,11 @@ def main():
     parser.add_argument('-n', '--count', type=int, default=50000)
     parser.add_argument('-w', '--workers', type=int, default=2)
     parser.add_argument('-b', '--binary', default=None,
-                        help='prime_serverd to run (default: src/prime_serverd of the build '
+                        help='prime_serverd to run (default: daemons/prime_serverd of the build '
                              'in the current directory)')
     parser.add_argument('variants', nargs='+', metavar='LABEL:ARGS')
     options = parser.parse_args()
-    binary = options.binary or os.path.join(os.getcwd(), 'src', 'prime_serverd')
+    binary = options.binary or os.path.join(os.getcwd(), 'daemons', 'prime_serverd')
 
     variants = []
     for text in options.variants:

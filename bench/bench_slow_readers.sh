@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_slow_readers.sh: issue 6, slow readers, against prime_echod (its
+# bench_slow_readers.sh: hardening, slow readers, against prime_echod (its
 # answers grow with the request, so a reader that does not keep up makes the
 # daemon hold the most).
 #
@@ -40,12 +40,12 @@ RSS_TARGET_KIB=$((256 * 1024))
 WORKERS=2
 
 install_missing slowhttptest:slowhttptest wrk:wrk
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_echod >&2; fi
-[ -x "$build/src/prime_echod" ] || { echo "bench: $build/src/prime_echod not built" >&2; exit 1; }
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_echod >&2; fi
+[ -x "$build/daemons/prime_echod" ] || { echo "bench: $build/daemons/prime_echod not built" >&2; exit 1; }
 ulimit -n 16384 2>/dev/null || true
 
 port=$(free_port)
-launch prime_echod "$build/src/prime_echod" --quiet --send-timeout "$SEND_TIMEOUT" \
+launch prime_echod "$build/daemons/prime_echod" --quiet --send-timeout "$SEND_TIMEOUT" \
   "tcp://127.0.0.1:$port" $WORKERS
 pid=$last_pid
 wait_port "$pid" "$port" || { echo "bench: prime_echod did not start: $(cat "$tmp/prime_echod.err")" >&2; exit 1; }

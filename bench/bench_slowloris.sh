@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_slowloris.sh: issue 6, slow headers. About 1000 slowloris
+# bench_slowloris.sh: hardening, slow headers. About 1000 slowloris
 # connections (slowhttptest -H) held against prime_serverd while wrk -c32
 # runs, and the same against nginx in the same run for the side-by-side.
 #
@@ -17,7 +17,7 @@
 # gets client_header_timeout HEADER_TIMEOUT so both face the same attack.
 #
 # Prints, per server: connections held during the wrk runs, wrk p99 idle
-# and under attack and their ratio (target <= 3x; nginx 2.6x in the issue),
+# and under attack and their ratio (target <= 3x, set from nginx's 2.6x),
 # req/s, wrk errors and non-2xx, slowhttptest's "service available"
 # verdicts; then how the slow connections ended: per slowhttptest wave, the
 # seconds after its start at which the server closed them, and a sample of
@@ -39,13 +39,13 @@ WORKERS=2
 PATH_Q="/is_prime?possible_prime=7"
 
 install_missing slowhttptest:slowhttptest wrk:wrk nginx:nginx-light
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_serverd >&2; fi
-[ -x "$build/src/prime_serverd" ] || { echo "bench: $build/src/prime_serverd not built" >&2; exit 1; }
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_serverd >&2; fi
+[ -x "$build/daemons/prime_serverd" ] || { echo "bench: $build/daemons/prime_serverd not built" >&2; exit 1; }
 ulimit -n 16384 2>/dev/null || true
 
 # --- servers -------------------------------------------------------------------
 c_port=$(free_port)
-launch prime_serverd "$build/src/prime_serverd" --quiet "tcp://127.0.0.1:$c_port" $WORKERS
+launch prime_serverd "$build/daemons/prime_serverd" --quiet "tcp://127.0.0.1:$c_port" $WORKERS
 c_pid=$last_pid
 wait_port "$c_pid" "$c_port" || { echo "bench: prime_serverd did not start: $(cat "$tmp/prime_serverd.err")" >&2; exit 1; }
 start_nginx "$tmp/nginx" "client_header_timeout ${HEADER_TIMEOUT}s; keepalive_timeout 60s;"

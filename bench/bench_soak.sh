@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_soak.sh: issue 6, the soak test. prime_echod under a fixed-rate mix
+# bench_soak.sh: hardening, the soak test. prime_echod under a fixed-rate mix
 # for DURATION seconds (default 600; QUICK=1: 60), driven by soak.py soak:
 # keep-alive GET, POST with Content-Length, POST chunked, pipelined batches
 # of 2-8 requests, Connection: close on a fresh connection; every answer is
@@ -38,11 +38,11 @@ MAX_DRIFT=${MAX_DRIFT:-5}
 warmup_arg=()
 [ -n "${WARMUP:-}" ] && warmup_arg=(--warmup "$WARMUP")
 
-if [ -f "$build/Makefile" ]; then make -C "$build" -s src/prime_echod >&2; fi
-[ -x "$build/src/prime_echod" ] || { echo "bench: $build/src/prime_echod not built" >&2; exit 1; }
+if [ -f "$build/Makefile" ]; then make -C "$build" -s daemons/prime_echod >&2; fi
+[ -x "$build/daemons/prime_echod" ] || { echo "bench: $build/daemons/prime_echod not built" >&2; exit 1; }
 
 port=$(free_port)
-launch prime_echod "$build/src/prime_echod" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
+launch prime_echod "$build/daemons/prime_echod" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
 pid=$last_pid
 if ! wait_port "$pid" "$port"; then
   echo "bench: prime_echod did not start: $(cat "$tmp/prime_echod.err")" >&2

@@ -12,7 +12,7 @@
 # requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
 # stage everywhere; each figure the median of RUNS (default 3) runs, after
 # a 1 s warm-up, the configurations' runs interleaved. Prints req/s, p50 and p99 (ms), and each split figure as a
-# ratio of the one-process one. Issue 5's target: split over ipc >= 60% of
+# ratio of the one-process one. The target: split over ipc >= 60% of
 # the one-process req/s on cheap requests. Loopback only. Installs wrk with
 # apt-get when missing. Not a test: it prints numbers; every run is bounded.
 set -euo pipefail
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 build=${1:-}
 if [ -z "$build" ]; then
-  if [ -x "$top/build/src/prime_httpd" ]; then build="$top/build"; else build=.; fi
+  if [ -x "$top/build/daemons/prime_httpd" ]; then build="$top/build"; else build=.; fi
 fi
 build=$(cd "$build" && pwd)
 QUICK=${QUICK:-0}
@@ -39,12 +39,12 @@ if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q wrk >&2
 fi
 if [ -f "$build/Makefile" ]; then
-  make -C "$build" -s src/prime_serverd src/prime_httpd src/prime_proxyd src/prime_workerd >&2
+  make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
 fi
 for b in prime_serverd prime_httpd prime_proxyd prime_workerd; do
-  [ -x "$build/src/$b" ] || { echo "bench_split: $build/src/$b not built" >&2; exit 1; }
+  [ -x "$build/daemons/$b" ] || { echo "bench_split: $build/daemons/$b not built" >&2; exit 1; }
 done
-BIN=$build/src
+BIN=$build/daemons
 
 tmp=$(mktemp -d)
 pids=()

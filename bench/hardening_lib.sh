@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# hardening_lib.sh: what the issue 6 bench scripts share (sourced by
+# hardening_lib.sh: what the hardening bench scripts share (sourced by
 # bench_slowloris.sh, bench_slow_readers.sh, bench_overload.sh, bench_soak.sh
 # and tests/test_soak_short.sh).
 #
@@ -15,7 +15,7 @@ QUICK=${QUICK:-0}
 pick_build() { # [dir]
   local b=${1:-}
   if [ -z "$b" ]; then
-    if [ -x "$top/build/src/prime_serverd" ]; then b="$top/build"; else b=.; fi
+    if [ -x "$top/build/daemons/prime_serverd" ]; then b="$top/build"; else b=.; fi
   fi
   build=$(cd "$b" && pwd)
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""soak.py: the Python load drivers of the bench/ hardening scripts (issue 6).
+"""soak.py: the Python load drivers of the bench/ hardening scripts.
 
 Standard library only (asyncio, raw sockets), loopback only, every phase
 bounded in time. One subcommand per job:

@@ -9,7 +9,7 @@
     workers see it (checked on the first requests of the inputs whose tail
     is fed whole, which misses no request: see below).
 
-    Speed (5 million executions a minute, issue 6): the parsers are made
+    Speed (target: 5 million executions a minute): the parsers are made
     once and reset after each input, and the Makefile builds this harness
     without trace-cmp (fuzz/README.md, "Speed").
 

@@ -19,11 +19,11 @@ build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/prime_server-fuzz}
 harnesses=${FUZZ_HARNESSES:-"fuzz_http_parser fuzz_netstring fuzz_frames"}
 min_rate=${FUZZ_MIN_HTTP_RATE:-0}
 
-command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install clang)"; exit 1; }
+command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install clang libclang-rt-dev)"; exit 1; }
 [ -x "$src/configure" ] || (cd "$src" && ./autogen.sh)
 mkdir -p "$build"
 cd "$build"
-[ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing
+[ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing --enable-werror
 # make does not see changed compiler flags: when the Makefile is newer than
 # a harness (Makefile.am or configure changed), compile the harnesses anew.
 make -s Makefile

@@ -110,7 +110,7 @@ s_deliver (s_client_t *self, size_t seq, ps_http_response_t *response)
     }
     while (response) {
         if (self->config->response)
-            self->config->response (self->config->arg, response);
+            self->config->response (response, self->config->arg);
         ps_http_response_destroy (&response);
         self->delivered++;
         self->next_deliver++;
@@ -339,7 +339,7 @@ s_produce (s_client_t *self)
     while (!self->exhausted && self->next_seq - self->next_deliver < self->capacity) {
         zchunk_t *request = NULL;
         bool head = false;
-        if (config->request (config->arg, &request, &head) != 0) {
+        if (config->request (&request, &head, config->arg) != 0) {
             self->exhausted = true;
             zchunk_destroy (&request);
             break;

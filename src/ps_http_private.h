@@ -56,16 +56,4 @@ bool ps_http_list_has (const char *list, const char *token);
 //  The structured wire form (docs/PROTOCOL.md) has this many frames.
 #define PS_HTTP_REQUEST_FRAMES 8
 
-//  Send the wire form on a zmq socket handle as the last 8 frames of a
-//  message (the caller has sent the envelope with ZMQ_SNDMORE); flags (such
-//  as ZMQ_DONTWAIT) go with every frame. No zmsg or zframe is built, and
-//  small frames cost no allocation. Returns 0, or -1 if a send failed.
-int ps_http_request_send (const ps_http_request_t *self, void *handle, int flags);
-
-//  ps_http_request_decode from the frames' bytes (data[i], size[i]), for a
-//  receiver that holds them as zmq_msg_t rather than a zmsg. NULL on
-//  malformed input.
-ps_http_request_t *ps_http_request_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
-                                                  const size_t size[PS_HTTP_REQUEST_FRAMES]);
-
 #endif

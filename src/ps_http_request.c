@@ -43,7 +43,6 @@
     target or path, a version other than "10"/"11", a malformed pairs frame.
 */
 #include "ps_http_private.h"
-#include "ps_pairs_private.h"
 #include <string.h>
 #include <strings.h>
 
@@ -392,40 +391,6 @@ ps_http_request_expect_continue (const ps_http_request_t *self)
     return self->expect_continue;
 }
 
-//  The eight frames of the wire form as (data, size), the pairs frames
-//  encoded into buf. Returns how many bytes of buf were used; buf must hold
-//  s_pairs_room (self) bytes.
-static size_t
-s_pairs_room (const ps_http_request_t *self)
-{
-    return ps_pairs_encoded_size (self->query) + ps_pairs_encoded_size (self->headers)
-           + ps_pairs_encoded_size (self->trailers);
-}
-
-static void
-s_wire_frames (const ps_http_request_t *self, char *buf, const void *data[PS_HTTP_REQUEST_FRAMES],
-               size_t size[PS_HTTP_REQUEST_FRAMES])
-{
-    data[0] = self->method;
-    size[0] = strlen (self->method);
-    data[1] = self->target;
-    size[1] = self->target_size;
-    data[2] = self->path;
-    size[2] = strlen (self->path);
-    data[3] = self->version == 10 ? "10" : "11";
-    size[3] = 2;
-    data[4] = buf;
-    size[4] = ps_pairs_write (self->query, buf);
-    buf += size[4];
-    data[5] = buf;
-    size[5] = ps_pairs_write (self->headers, buf);
-    buf += size[5];
-    data[6] = self->body;
-    size[6] = self->body_size;
-    data[7] = buf;
-    size[7] = ps_pairs_write (self->trailers, buf);
-}
-
 zmsg_t *
 ps_http_request_encode (const ps_http_request_t *self)
 {
@@ -448,37 +413,12 @@ ps_http_request_encode (const ps_http_request_t *self)
     return msg;
 }
 
-int
-ps_http_request_send (const ps_http_request_t *self, void *handle, int flags)
-{
-    assert (self);
-    assert (handle);
-    char stack[1024];
-    size_t room = s_pairs_room (self);
-    char *buf = room <= sizeof (stack) ? stack : (char *) malloc (room);
-    assert (buf);
-    const void *data[PS_HTTP_REQUEST_FRAMES];
-    size_t size[PS_HTTP_REQUEST_FRAMES];
-    s_wire_frames (self, buf, data, size);
-    int rc = 0;
-    for (int index = 0; index < PS_HTTP_REQUEST_FRAMES && rc == 0; index++) {
-        //  zmq_send copies: small frames go inline in the message, so a
-        //  request costs no allocation here
-        int more = index < PS_HTTP_REQUEST_FRAMES - 1 ? ZMQ_SNDMORE : 0;
-        if (zmq_send (handle, size[index] ? data[index] : "", size[index], flags | more) == -1)
-            rc = -1;
-    }
-    if (buf != stack)
-        free (buf);
-    return rc;
-}
-
 //  The checks of the wire form, then one allocation for the object and its
 //  strings, one per pairs object (their entries fit inline in the usual
 //  case) and one for a non-empty body.
-ps_http_request_t *
-ps_http_request_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
-                               const size_t size[PS_HTTP_REQUEST_FRAMES])
+static ps_http_request_t *
+s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
+                 const size_t size[PS_HTTP_REQUEST_FRAMES])
 {
     assert (data && size);
     const char *method = (const char *) data[0];
@@ -541,5 +481,5 @@ ps_http_request_decode (zmsg_t *msg)
         size[index] = zframe_size (frame);
         frame = zmsg_next (msg);
     }
-    return ps_http_request_decode_frames (data, size);
+    return s_decode_frames (data, size);
 }

@@ -15,7 +15,7 @@
     hashing. Entries keep their sizes, so lookups and encoding never call
     strlen on them.
 */
-#include "ps_pairs_private.h"
+#include "prime_server/ps_pairs.h"
 #include "prime_server/ps_netstring.h"
 #include <string.h>
 #include <strings.h>
@@ -221,8 +221,11 @@ ps_pairs_count (const ps_pairs_t *self, const char *name)
     return count;
 }
 
-size_t
-ps_pairs_encoded_size (const ps_pairs_t *self)
+//  Bytes of the wire form, and the wire form written into dest (which
+//  holds s_encoded_size bytes): ps_pairs_encode sizes its frame once and
+//  writes into it in place.
+static size_t
+s_encoded_size (const ps_pairs_t *self)
 {
     assert (self);
     size_t total = 0;
@@ -232,8 +235,8 @@ ps_pairs_encoded_size (const ps_pairs_t *self)
     return total;
 }
 
-size_t
-ps_pairs_write (const ps_pairs_t *self, char *dest)
+static size_t
+s_write (const ps_pairs_t *self, char *dest)
 {
     assert (self);
     assert (dest || self->size == 0);
@@ -249,10 +252,10 @@ ps_pairs_write (const ps_pairs_t *self, char *dest)
 zframe_t *
 ps_pairs_encode (const ps_pairs_t *self)
 {
-    size_t total = ps_pairs_encoded_size (self);
+    size_t total = s_encoded_size (self);
     zframe_t *frame = zframe_new (NULL, total);
     assert (frame);
-    size_t written = ps_pairs_write (self, (char *) zframe_data (frame));
+    size_t written = s_write (self, (char *) zframe_data (frame));
     assert (written == total);
     (void) written;
     return frame;

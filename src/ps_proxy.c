@@ -552,7 +552,7 @@ s_choose (self_t *self)
         self->choose_workers[count] = worker;
         count++;
     }
-    int index = self->choose (self->choose_arg, self->held_payload, self->choose_heartbeats, count);
+    int index = self->choose (self->held_payload, self->choose_heartbeats, count, self->choose_arg);
     if (index < 0)
         return NULL;
     if ((size_t) index >= count) {

@@ -203,7 +203,7 @@ END_TEST
 //  Routes "/r?region=X" to the worker whose heartbeat is "X"; waits while
 //  that worker is busy.
 static int
-s_region_choose (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
+s_region_choose (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg)
 {
     (void) arg;
     zframe_t *target = zmsg_first (job);

@@ -2,7 +2,7 @@
 
     First the pieces alone: number parsing, and trial division checked
     against a sieve of Eratosthenes written here (an independent count),
-    cancellation included. Then the HTTP contract of issue 4 over real
+    cancellation included. Then the HTTP contract (prime_stages.h) over real
     sockets: each test starts server, proxies and workers on 127.0.0.1:*
     with inproc names of its own, sends raw request bytes and checks
     status, headers and the exact body.

@@ -319,7 +319,7 @@ typedef struct {
 } run_t;
 
 static int
-s_request (void *arg, zchunk_t **request_p, bool *head)
+s_request (zchunk_t **request_p, bool *head, void *arg)
 {
     run_t *run = (run_t *) arg;
     if (run->produced == run->total)
@@ -337,7 +337,7 @@ s_request (void *arg, zchunk_t **request_p, bool *head)
 }
 
 static void
-s_response (void *arg, const ps_http_response_t *response)
+s_response (const ps_http_response_t *response, void *arg)
 {
     run_t *run = (run_t *) arg;
     int id = run->received++;

@@ -678,7 +678,7 @@ END_TEST
 
 //  Send the job to the idle worker whose heartbeat equals the payload.
 static int
-s_choose_match (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
+s_choose_match (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg)
 {
     (void) arg;
     zframe_t *wanted = zmsg_first (job);
@@ -740,7 +740,7 @@ typedef struct {
 } observer_t;
 
 static int
-s_choose_observe (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count)
+s_choose_observe (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg)
 {
     observer_t *observer = (observer_t *) arg;
     observer->calls++;

@@ -9,7 +9,7 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$here")
-bindir=${SPLIT_BINDIR:-./src}
+bindir=${SPLIT_BINDIR:-./daemons}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ps_split.XXXXXX")
 pids=()

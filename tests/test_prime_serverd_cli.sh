@@ -12,7 +12,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$here")
-bin=${PRIME_SERVERD:-./src/prime_serverd}
+bin=${PRIME_SERVERD:-./daemons/prime_serverd}
 hello=${HELLO_SERVICE:-./examples/hello_service}
 if [ ! -x "$bin" ]; then
   echo "test_prime_serverd_cli: $bin is not built" >&2
@@ -234,6 +234,40 @@ if [ $ra -eq 0 ] && [ $rb -eq 0 ] && [ "$(sed -n 1p "$tmp/a.out")" = "$expected 
 else
   fail "two simulations at once: $ra $rb $(cat "$tmp/a.out" "$tmp/b.out")"
 fi
+
+# ---------------------------------------------------------------------------
+# CPU placement is the user's: without --affinity every thread of a running
+# simulation may run wherever this shell may; with --affinity CPU, only there.
+# (Threads inherit main's mask, so a built-in placement would show on main
+# and the pipeline's threads once they exist.)
+check_affinity() { # check_affinity WANT ARGS...
+  local want=$1 pid i n lists
+  shift
+  # not under timeout (its pid would be timeout's): bounded by the kill below
+  "$bin" "$@" 100000000 1 >/dev/null 2>"$tmp/aff.err" &
+  pid=$!
+  pids+=("$pid")
+  n=0
+  for ((i = 0; i < 200 && n < 6; i++)); do
+    n=$(ls "/proc/$pid/task" 2>/dev/null | wc -l)
+    [ "$n" -ge 6 ] || sleep 0.05
+  done
+  lists=$(cat /proc/"$pid"/task/*/status 2>/dev/null | sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' | sort -u)
+  kill -INT "$pid" 2>/dev/null
+  wait_exit "$pid" 10000
+  [ "$status" != timeout ] || kill -KILL "$pid" 2>/dev/null
+  if [ "$n" -lt 6 ]; then
+    fail "affinity ($*): only $n threads seen: $(cat "$tmp/aff.err")"
+  elif [ "$lists" != "$want" ]; then
+    fail "affinity ($*): threads allowed on '$(tr '\n' ' ' <<<"$lists")', want '$want'"
+  else
+    pass "affinity ${*:-(none)}: all $n threads on CPUs $want"
+  fi
+}
+own=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+check_affinity "$own"
+first=$(awk -F'[-,]' '{ print $1 }' <<<"$own")
+check_affinity "$first" --affinity "$first"
 
 # ---------------------------------------------------------------------------
 # Daemon

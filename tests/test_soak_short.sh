@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_soak_short.sh: the 1-minute soak of issue 6 under make check. The same
+# test_soak_short.sh: the 1-minute soak under make check. The same
 # driver as bench/bench_soak.sh (bench/soak.py soak) against prime_echod for
 # SOAK_SECONDS (default 55, so the test stays under 70 s) at SOAK_RATE
 # (default 100) operations/s: keep-alive GET, POST with Content-Length, POST
@@ -13,7 +13,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$here")/bench/hardening_lib.sh"
-bindir=${SOAK_BINDIR:-./src}
+bindir=${SOAK_BINDIR:-./daemons}
 SOAK_SECONDS=${SOAK_SECONDS:-55}
 SOAK_RATE=${SOAK_RATE:-100}
 

@@ -16,7 +16,7 @@
 # - the Python worker (py/prime_worker.py) in the same compute pool as a C
 #   worker takes jobs and every answer is right;
 # - every daemon exits 0 on SIGTERM within its bound.
-# Run by make check from the build directory (SPLIT_BINDIR overrides ./src).
+# Run by make check from the build directory (SPLIT_BINDIR overrides ./daemons).
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/split_lib.sh"
 

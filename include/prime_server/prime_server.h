@@ -10,12 +10,9 @@
 #ifndef PRIME_SERVER_H_INCLUDED
 #define PRIME_SERVER_H_INCLUDED
 
-#define PS_VERSION_MAJOR  0
-#define PS_VERSION_MINOR  1
-#define PS_VERSION_PATCH  0
-#define PS_VERSION_STRING "0.1.0"
-
 #include <czmq.h>
+
+#include "ps_version.h"
 
 #include "ps_netstring.h"
 #include "ps_pairs.h"

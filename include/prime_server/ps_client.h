@@ -7,6 +7,7 @@
 #ifndef PS_CLIENT_H_INCLUDED
 #define PS_CLIENT_H_INCLUDED
 
+#include "ps_export.h"
 #include "ps_http.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -18,11 +19,12 @@ extern "C" {
 
 //  Produce the next request: set *request_p to its raw bytes (taken) and
 //  *head to true if it is a HEAD request. Return 0, or -1 when there are no
-//  more requests.
-typedef int (ps_client_request_fn) (void *arg, zchunk_t **request_p, bool *head);
+//  more requests. arg is the config's arg, last in both callbacks as in
+//  every callback of the library.
+typedef int (ps_client_request_fn) (zchunk_t **request_p, bool *head, void *arg);
 
 //  A response, in the order its request was produced (borrowed).
-typedef void (ps_client_response_fn) (void *arg, const ps_http_response_t *response);
+typedef void (ps_client_response_fn) (const ps_http_response_t *response, void *arg);
 
 typedef struct {
     const char *host;  //  "127.0.0.1", "::1" or a name
@@ -35,12 +37,12 @@ typedef struct {
     void *arg;
 } ps_client_config_t;
 
-void ps_client_config_defaults (ps_client_config_t *config);
+PS_EXPORT void ps_client_config_defaults (ps_client_config_t *config);
 
 //  Run in the calling thread until the request function says no more and
 //  every response has arrived. Returns the number of responses, or -1 on a
 //  connection error, a malformed response or a timeout (logged).
-long ps_client_run (const ps_client_config_t *config);
+PS_EXPORT long ps_client_run (const ps_client_config_t *config);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #ifndef PS_ENVELOPE_H_INCLUDED
 #define PS_ENVELOPE_H_INCLUDED
 
+#include "ps_export.h"
 #include <czmq.h>
 #include <stdint.h>
 
@@ -58,22 +59,22 @@ typedef struct {
 } ps_envelope_t;
 
 //  Write the 16 bytes of the envelope to out, for a send without a frame.
-void ps_envelope_pack (const ps_envelope_t *envelope, byte out[PS_ENVELOPE_SIZE]);
+PS_EXPORT void ps_envelope_pack (const ps_envelope_t *envelope, byte out[PS_ENVELOPE_SIZE]);
 
 //  Encode as a new 16-byte frame. Caller owns.
-zframe_t *ps_envelope_encode (const ps_envelope_t *envelope);
+PS_EXPORT zframe_t *ps_envelope_encode (const ps_envelope_t *envelope);
 
 //  Decode a frame; returns 0, or -1 if it is not a valid envelope (size,
 //  version, unknown type). Does not take the frame.
-int ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope);
+PS_EXPORT int ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope);
 
 //  The version byte of a frame the size of an envelope, or -1: lets a
 //  receiver say that a peer speaks another version of the protocol.
-int ps_envelope_version (zframe_t *frame);
+PS_EXPORT int ps_envelope_version (zframe_t *frame);
 
 //  Send [envelope] + the frames of *payload_p (may be NULL) on sock, taking
 //  the payload. Returns 0, or -1 if the send failed (e.g. timed out).
-int ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock);
+PS_EXPORT int ps_envelope_send (const ps_envelope_t *envelope, zmsg_t **payload_p, void *sock);
 
 #ifdef __cplusplus
 }

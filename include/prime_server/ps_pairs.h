@@ -10,6 +10,7 @@
 #ifndef PS_PAIRS_H_INCLUDED
 #define PS_PAIRS_H_INCLUDED
 
+#include "ps_export.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,37 +22,37 @@ extern "C" {
 typedef struct _ps_pairs_t ps_pairs_t;
 
 //  Create an empty multimap. With nocase, lookups ignore ASCII case.
-ps_pairs_t *ps_pairs_new (bool nocase);
+PS_EXPORT ps_pairs_t *ps_pairs_new (bool nocase);
 
 //  Destroy; accepts NULL and nulls the caller's pointer.
-void ps_pairs_destroy (ps_pairs_t **self_p);
+PS_EXPORT void ps_pairs_destroy (ps_pairs_t **self_p);
 
 //  Append a copy of name and value (lengths given, need not be terminated).
-void ps_pairs_append (ps_pairs_t *self, const char *name, size_t name_size, const char *value,
-                      size_t value_size);
+PS_EXPORT void ps_pairs_append (ps_pairs_t *self, const char *name, size_t name_size,
+                                const char *value, size_t value_size);
 
 //  Append NUL-terminated name and value.
-void ps_pairs_add (ps_pairs_t *self, const char *name, const char *value);
+PS_EXPORT void ps_pairs_add (ps_pairs_t *self, const char *name, const char *value);
 
 //  Number of entries.
-size_t ps_pairs_size (const ps_pairs_t *self);
+PS_EXPORT size_t ps_pairs_size (const ps_pairs_t *self);
 
 //  Name and value of entry index (< size); borrowed.
-const char *ps_pairs_name (const ps_pairs_t *self, size_t index);
-const char *ps_pairs_value (const ps_pairs_t *self, size_t index);
+PS_EXPORT const char *ps_pairs_name (const ps_pairs_t *self, size_t index);
+PS_EXPORT const char *ps_pairs_value (const ps_pairs_t *self, size_t index);
 
 //  First value for name, or NULL; borrowed.
-const char *ps_pairs_get (const ps_pairs_t *self, const char *name);
+PS_EXPORT const char *ps_pairs_get (const ps_pairs_t *self, const char *name);
 
 //  How many entries have this name.
-size_t ps_pairs_count (const ps_pairs_t *self, const char *name);
+PS_EXPORT size_t ps_pairs_count (const ps_pairs_t *self, const char *name);
 
 //  Serialise as one frame of netstrings (name, value, ...). Caller owns.
-zframe_t *ps_pairs_encode (const ps_pairs_t *self);
+PS_EXPORT zframe_t *ps_pairs_encode (const ps_pairs_t *self);
 
 //  Parse a frame made by ps_pairs_encode. Returns NULL on malformed input
 //  (bad netstring, odd count, NUL inside a string).
-ps_pairs_t *ps_pairs_decode (const void *data, size_t size, bool nocase);
+PS_EXPORT ps_pairs_t *ps_pairs_decode (const void *data, size_t size, bool nocase);
 
 #ifdef __cplusplus
 }

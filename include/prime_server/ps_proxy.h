@@ -21,6 +21,7 @@
 #ifndef PS_PROXY_H_INCLUDED
 #define PS_PROXY_H_INCLUDED
 
+#include "ps_export.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,8 +33,9 @@ extern "C" {
 //  Pick a worker for job (borrowed payload frames, without envelope) among
 //  count idle workers, longest idle first; heartbeats[i] is worker i's last
 //  heartbeat (NULL if it sent none). Return an index in [0, count), or -1 to
-//  leave the job waiting until another worker becomes idle.
-typedef int (ps_proxy_choose_fn) (void *arg, zmsg_t *job, zframe_t **heartbeats, size_t count);
+//  leave the job waiting until another worker becomes idle. arg is the
+//  config's choose_arg (last, as in every callback of the library).
+typedef int (ps_proxy_choose_fn) (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg);
 
 typedef struct {
     const char *upstream;        //  PULL, bound: jobs in
@@ -52,16 +54,16 @@ typedef struct {
     int expiry_ms;         //  silence after which a worker is dropped (default 3000)
 } ps_proxy_config_t;
 
-void ps_proxy_config_defaults (ps_proxy_config_t *config);
+PS_EXPORT void ps_proxy_config_defaults (ps_proxy_config_t *config);
 
 typedef struct _ps_proxy_t ps_proxy_t;
 
 //  Start a proxy in its own thread (a zactor). The config is copied. Returns
 //  NULL, with a logged reason, when a bind fails.
-ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
+PS_EXPORT ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
 
 //  Stop the proxy and free it; accepts NULL.
-void ps_proxy_destroy (ps_proxy_t **self_p);
+PS_EXPORT void ps_proxy_destroy (ps_proxy_t **self_p);
 
 //  What the proxy knows now: for monitoring, and for tests that must wait
 //  for a state (say, every worker registered) rather than for time.
@@ -78,13 +80,13 @@ typedef struct {
 
 //  Fill stats with the proxy's figures now. Returns 0, or -1 if the proxy
 //  did not answer within a second (it is not running).
-int ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats);
+PS_EXPORT int ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats);
 
 //  The actor body, for users who run the proxy in a thread of their own:
 //  pass a PAIR socket as pipe; it signals 0 (started) or -1 (bind failed),
 //  then runs until "$TERM" arrives on the pipe. "STATS" is answered with
 //  one frame holding a ps_proxy_stats_t (in-process only: raw bytes).
-void ps_proxy_actor (zsock_t *pipe, void *config);
+PS_EXPORT void ps_proxy_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
 }

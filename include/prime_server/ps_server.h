@@ -9,6 +9,7 @@
 #ifndef PS_SERVER_H_INCLUDED
 #define PS_SERVER_H_INCLUDED
 
+#include "ps_export.h"
 #include "ps_http.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -40,35 +41,35 @@ typedef struct {
     int hwm;                   //  socket HWMs (default 10000)
 } ps_server_config_t;
 
-void ps_server_config_defaults (ps_server_config_t *config);
+PS_EXPORT void ps_server_config_defaults (ps_server_config_t *config);
 
 typedef struct _ps_server_t ps_server_t;
 
 //  Start a server in its own thread. Returns NULL with a logged reason when
 //  a bind or connect fails.
-ps_server_t *ps_server_new (const ps_server_config_t *config);
+PS_EXPORT ps_server_t *ps_server_new (const ps_server_config_t *config);
 
 //  Stop at once: what is in flight gets 503, jobs are cancelled. Accepts NULL.
-void ps_server_destroy (ps_server_t **self_p);
+PS_EXPORT void ps_server_destroy (ps_server_t **self_p);
 
 //  The TCP port the listen endpoint is bound to (for "tcp://...:*"), or -1.
-int ps_server_port (ps_server_t *self);
+PS_EXPORT int ps_server_port (ps_server_t *self);
 
 //  Start draining: the health check answers 503, responses carry
 //  "Connection: close", requests in flight complete and new ones are still
 //  served. After drain_ms, or once no client connection is left, what is
 //  still in flight gets 503 and the server reports itself drained.
-void ps_server_drain (ps_server_t *self, int drain_ms);
+PS_EXPORT void ps_server_drain (ps_server_t *self, int drain_ms);
 
 //  Wait up to timeout_ms (-1: forever) for the drain to finish; true if it did.
-bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
+PS_EXPORT bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 
 //  The actor body (see ps_proxy_actor). At start it sends a signal (0, or
 //  1 if a bind or connect failed), then one "i" message: the bound TCP port,
 //  -1 for a non-TCP listen endpoint, or -2 on failure (the actor has then
 //  returned). Commands: "$TERM"; "DRAIN" + milliseconds (answered with a
 //  signal, then "DRAINED" when the drain has finished).
-void ps_server_actor (zsock_t *pipe, void *config);
+PS_EXPORT void ps_server_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
 }

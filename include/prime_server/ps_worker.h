@@ -12,6 +12,7 @@
 #ifndef PS_WORKER_H_INCLUDED
 #define PS_WORKER_H_INCLUDED
 
+#include "ps_export.h"
 #include "ps_envelope.h"
 #include "ps_http.h"
 #include <czmq.h>
@@ -26,29 +27,29 @@ extern "C" {
 typedef struct _ps_work_t ps_work_t;
 
 //  The request id given by the server.
-uint64_t ps_work_id (ps_work_t *work);
+PS_EXPORT uint64_t ps_work_id (ps_work_t *work);
 //  How the payload is laid out (PS_KIND_HTTP in the first stage).
-ps_kind_t ps_work_kind (ps_work_t *work);
+PS_EXPORT ps_kind_t ps_work_kind (ps_work_t *work);
 //  The payload frames, without the envelope (borrowed).
-zmsg_t *ps_work_payload (ps_work_t *work);
+PS_EXPORT zmsg_t *ps_work_payload (ps_work_t *work);
 //  For PS_KIND_HTTP jobs: the decoded request (borrowed); NULL otherwise or
 //  if the payload is malformed.
-const ps_http_request_t *ps_work_request (ps_work_t *work);
+PS_EXPORT const ps_http_request_t *ps_work_request (ps_work_t *work);
 //  True once the server cancelled this job (client gone, timeout, shutdown).
 //  Cheap: call it every few thousand iterations of a long loop.
-bool ps_work_cancelled (ps_work_t *work);
+PS_EXPORT bool ps_work_cancelled (ps_work_t *work);
 
 //  Send these frames to the next stage (takes them). Returns 0, or -1 if
 //  there is no next stage or the send failed (the client then gets an error).
-int ps_work_forward (ps_work_t *work, zmsg_t **frames_p);
+PS_EXPORT int ps_work_forward (ps_work_t *work, zmsg_t **frames_p);
 
 //  Final answer to the client; headers (may be NULL) is taken; body copied.
 //  Returns 0, or -1 if the loopback send failed.
-int ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *body,
-                   size_t body_size);
+PS_EXPORT int ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *body,
+                             size_t body_size);
 
 //  The heartbeat sent with this worker's next READY (copied).
-void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size);
+PS_EXPORT void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size);
 
 //  The user's work function: 0 after forward or reply, -1 on failure.
 typedef int (ps_work_fn) (ps_work_t *work, void *arg);
@@ -89,17 +90,17 @@ typedef struct {
     int expiry_ms;     //  default 3000
 } ps_worker_config_t;
 
-void ps_worker_config_defaults (ps_worker_config_t *config);
+PS_EXPORT void ps_worker_config_defaults (ps_worker_config_t *config);
 
 typedef struct _ps_worker_t ps_worker_t;
 
 //  Start a worker in its own thread. Returns NULL with a logged reason when
 //  a connect fails.
-ps_worker_t *ps_worker_new (const ps_worker_config_t *config);
-void ps_worker_destroy (ps_worker_t **self_p);
+PS_EXPORT ps_worker_t *ps_worker_new (const ps_worker_config_t *config);
+PS_EXPORT void ps_worker_destroy (ps_worker_t **self_p);
 
 //  The actor body (see ps_proxy_actor).
-void ps_worker_actor (zsock_t *pipe, void *config);
+PS_EXPORT void ps_worker_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
 }

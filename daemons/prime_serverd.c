@@ -68,7 +68,7 @@ static const char *s_usage_text =
     "                             more saves a wake-up per job; once every worker holds\n"
     "                             one, a job may wait behind a slow one (1: never)\n"
     "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
-    "                             (without it, a simulation on 2 CPUs places its stages)\n"
+    "                             (default: wherever the scheduler puts them)\n"
     PS_DAEMON_SERVER_USAGE
     "examples:\n"
     "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
@@ -235,63 +235,13 @@ s_pipeline_destroy (s_pipeline_t *self)
     ps_server_destroy (&self->server);
 }
 
-//  Where the threads of a simulation run. A thread inherits the CPU mask
-//  of the thread that starts it, so main sets its own mask before it starts
-//  each component (and the server's pipe, the first zmq socket, brings up
-//  libzmq's I/O thread under the server's mask).
-//
-//  On a 2-CPU machine the default keeps each hand-off that happens once per
-//  job on one CPU, where a wake-up is cheap, and lets the two CPUs meet only
-//  where messages come in batches: CPU a runs the client, the server (and
-//  libzmq's I/O thread) and the compute stage, whose answers go to the
-//  server; CPU b runs the parse stage, proxy and workers, whose READY/job
-//  ping-pong is the busiest hand-off. Measured with `prime_serverd 50000 2`
-//  (median of 5, noisy shared 2-vCPU VM): 11.6k req/s and 134 us of CPU
-//  per request with the scheduler's choice (--affinity 0,1), 17.2k and
-//  94 us placed; with 1 and 8 workers per stage 8.6k -> 11.4k and 15.8k ->
-//  23.4k. Other splits measured worse (median of 3, same run): server,
-//  client | both stages 15.4k against 18.6k; everything on one CPU 9.5k;
-//  two zmq I/O threads 16.1k; SCHED_BATCH for all threads changed nothing.
-typedef struct {
-    bool placed;      //  false: leave every thread to the scheduler (or --affinity)
-    cpu_set_t front;  //  client, server, I/O thread, compute stage
-    cpu_set_t parse;  //  parse stage
-} s_placement_t;
-
-static void
-s_placement_default (s_placement_t *self, const s_options_t *options)
-{
-    memset (self, 0, sizeof *self);
-    cpu_set_t allowed;
-    if (options->affinity || sched_getaffinity (0, sizeof allowed, &allowed) != 0
-        || CPU_COUNT (&allowed) != 2)
-        return;  //  measured on 2 CPUs only; elsewhere the scheduler decides
-    int found = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
-        if (CPU_ISSET (cpu, &allowed)) {
-            CPU_SET (cpu, found == 0 ? &self->front : &self->parse);
-            found++;
-        }
-    self->placed = true;
-}
-
-//  Pin the calling thread to the parse or the front CPU, so that the
-//  threads it starts inherit the mask. placement may be NULL (daemon). Only
-//  an optimisation: a refusal (a container's cpuset) changes nothing.
-static void
-s_place (const s_placement_t *placement, bool parse)
-{
-    if (placement && placement->placed)
-        sched_setaffinity (0, sizeof (cpu_set_t), parse ? &placement->parse : &placement->front);
-}
-
-//  placement may be NULL: every thread as main's mask says.
+//  Every thread runs where main's CPU mask says (--affinity, or the
+//  scheduler's choice): placement is the user's to give, since what is
+//  best depends on the machine.
 static int
-s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *listen,
-                  const s_placement_t *placement)
+s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *listen)
 {
     memset (self, 0, sizeof *self);
-    s_place (placement, false);
     ps_server_config_t server_config;
     ps_server_config_defaults (&server_config);
     ps_daemon_server_config (&options->server, &server_config);
@@ -309,9 +259,7 @@ s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *li
     ps_proxy_config_defaults (&proxy_config);
     proxy_config.upstream = S_PARSE_UP;
     proxy_config.downstream = S_PARSE_DOWN;
-    s_place (placement, true);
     self->parse_proxy = ps_proxy_new (&proxy_config);
-    s_place (placement, false);
     proxy_config.upstream = S_COMPUTE_UP;
     proxy_config.downstream = S_COMPUTE_DOWN;
     self->compute_proxy = ps_proxy_new (&proxy_config);
@@ -330,7 +278,6 @@ s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *li
         worker_config.upstream = parse ? S_PARSE_DOWN : S_COMPUTE_DOWN;
         worker_config.downstream = parse ? S_COMPUTE_UP : NULL;
         worker_config.work = parse ? prime_stage_parse : prime_stage_compute;
-        s_place (placement, parse);
         self->workers[i] = ps_worker_new (&worker_config);
         if (!self->workers[i])
             goto failed;
@@ -371,7 +318,7 @@ static int
 s_run_daemon (const s_options_t *options)
 {
     s_pipeline_t pipeline;
-    if (s_pipeline_start (&pipeline, options, options->endpoint, NULL))
+    if (s_pipeline_start (&pipeline, options, options->endpoint))
         return 1;
     if (!options->server.quiet)
         fprintf (stderr,
@@ -404,7 +351,7 @@ typedef struct {
 } s_simulation_t;
 
 static int
-s_sim_request (void *arg, zchunk_t **request_p, bool *head)
+s_sim_request (zchunk_t **request_p, bool *head, void *arg)
 {
     s_simulation_t *self = (s_simulation_t *) arg;
     if (self->requested == self->count || s_interrupted)
@@ -442,7 +389,7 @@ s_sim_progress (s_simulation_t *self, bool last)
 }
 
 static void
-s_sim_response (void *arg, const ps_http_response_t *response)
+s_sim_response (const ps_http_response_t *response, void *arg)
 {
     s_simulation_t *self = (s_simulation_t *) arg;
     uint64_t expected = self->next_response;
@@ -480,14 +427,11 @@ s_sim_response (void *arg, const ps_http_response_t *response)
 static int
 s_run_simulation (const s_options_t *options)
 {
-    s_placement_t placement;
-    s_placement_default (&placement, options);
     s_pipeline_t pipeline;
-    if (s_pipeline_start (&pipeline, options, "tcp://127.0.0.1:*", &placement))
+    if (s_pipeline_start (&pipeline, options, "tcp://127.0.0.1:*"))
         return 1;
     int port = ps_server_port (pipeline.server);
     //  main goes on as the client
-    s_place (&placement, false);
 
     //  Ctrl-C: stop asking, let what is in flight come back, report; a
     //  second one ends the process at once.

@@ -7,7 +7,7 @@
                                       one 8-byte big-endian frame holding N
         stage 2, prime_stage_compute: trial division of N, final JSON answer
 
-    HTTP contract (issue 4):
+    HTTP contract:
         GET /is_prime?possible_prime=N, HEAD alike, POST /is_prime with body N
         (decimal, 0 <= N < 2^64): 200, application/json,
         {"possible_prime":N,"is_prime":true|false}
