@@ -383,7 +383,7 @@ s_publish_cancel (self_t *self, uint64_t id)
     if (!self->pub)
         return;
     ps_envelope_t envelope = {PS_MSG_CANCEL, 0, 0, 0, id};
-    if (ps_envelope_send (&envelope, NULL, self->pub_h) != 0 && self->config.log)
+    if (ps_envelope_send (&envelope, NULL, self->pub_h) != 0 && self->config.verbose)
         zsys_warning ("ps_server: could not publish CANCEL for %" PRIu64, id);
 }
 
@@ -514,7 +514,7 @@ static void
 s_conn_broken (self_t *self, conn_t **conn_p, int error)
 {
     conn_t *conn = *conn_p;
-    if (self->config.log)
+    if (self->config.verbose)
         zsys_warning ("ps_server: dropping a client that cannot be written to (%s)",
                       zmq_strerror (error));
     if (error == EAGAIN) {
@@ -666,7 +666,7 @@ s_conn_flush (self_t *self, conn_t **conn_p)
         zchunk_t *chunk = self->config.protocol == PS_PROTOCOL_NETSTRING
                               ? s_format_netstring (request)
                               : s_format_http (self, request, keep_alive);
-        if (self->config.log)
+        if (self->config.access_log)
             s_access_log (self, request, zchunk_size (chunk));
         s_request_free (self, request);
         if (!out)
@@ -711,7 +711,7 @@ s_submit (self_t *self, request_t *request, ps_kind_t kind, zmsg_t **payload_p)
                               request->id};
     if (ps_envelope_send (&envelope, payload_p, self->push_h) != 0) {
         zmsg_destroy (payload_p);
-        if (self->config.log)
+        if (self->config.verbose)
             zsys_warning ("ps_server: the queue towards the proxy is full, answering 503");
         return -1;
     }
@@ -735,7 +735,7 @@ s_accept_http (self_t *self, conn_t *conn, ps_http_request_t **parsed_p)
     const char *method = ps_http_request_method (parsed);
     request->head = streq (method, "HEAD");
     request->version = ps_http_request_version (parsed);
-    if (self->config.log)
+    if (self->config.access_log)
         request->line = zsys_sprintf ("%s %s", method, ps_http_request_target (parsed));
     conn->served = true;
     if (!ps_http_request_keep_alive (parsed))
@@ -800,10 +800,10 @@ s_conn_feed (self_t *self, conn_t **conn_p, const char *data, size_t size)
             request->answer = ANSWER_PARSE;
             request->status = status;
             request->text = ps_http_parser_reason (conn->parser);
-            if (self->config.log) {
+            if (self->config.access_log)
                 request->line = strdup ("-");
+            if (self->config.verbose)
                 zsys_warning ("ps_server: bad request: %d %s", status, request->text);
-            }
             conn->closing = true;
         }
     }
@@ -822,7 +822,7 @@ s_conn_feed (self_t *self, conn_t **conn_p, const char *data, size_t size)
             request->answer = ANSWER_PARSE;
             request->status = 400;
             request->text = reason ? reason : "malformed netstring";
-            if (self->config.log)
+            if (self->config.verbose)
                 zsys_warning ("ps_server: bad netstring: %s", request->text);
             conn->closing = true;
         }
@@ -846,7 +846,7 @@ s_handle_client (self_t *self, const uint8_t *rid, size_t rid_size, const char *
         if (size > 0)
             return;  //  bytes from a connection we closed already
         if (self->conns.count >= self->config.max_connections) {
-            if (self->config.log)
+            if (self->config.verbose)
                 zsys_warning ("ps_server: max_connections reached, refusing a client");
             s_send_close (self, rid, rid_size);
             return;
@@ -912,7 +912,7 @@ static void
 s_handle_lost (self_t *self, request_t *request)
 {
     s_publish_cancel (self, request->id);
-    if (self->config.log)
+    if (self->config.verbose)
         zsys_warning ("ps_server: the worker of %" PRIu64 " was lost%s", request->id,
                       request->retry && !request->retried ? ", sending it again" : "");
     if (request->retry && !request->retried) {
@@ -1075,7 +1075,7 @@ s_handle_timers (self_t *self)
             if (conn->parser) {
                 request_t *request = s_request_new (self, conn);
                 s_request_answer_local (self, request, 408, NULL, NULL);
-                request->line = config->log ? strdup ("-") : NULL;
+                request->line = config->access_log ? strdup ("-") : NULL;
                 conn->closing = true;
                 s_conn_flush (self, &conn);
             }
@@ -1190,6 +1190,38 @@ s_parse_port (void *handle)
     return atoi (colon + 1);
 }
 
+//  Gives every zero field its default (the header's "0: ..."), so the rest
+//  of the server only meets explicit values; a timeout <= 0 after this is off.
+static void
+s_config_resolve (ps_server_config_t *config)
+{
+    ps_server_config_t defaults;
+    ps_server_config_defaults (&defaults);
+    ps_http_limits_t *limits = &config->limits;
+    if (!limits->max_target)
+        limits->max_target = defaults.limits.max_target;
+    if (!limits->max_header_bytes)
+        limits->max_header_bytes = defaults.limits.max_header_bytes;
+    if (!limits->max_headers)
+        limits->max_headers = defaults.limits.max_headers;
+    if (!limits->max_body)
+        limits->max_body = defaults.limits.max_body;
+    if (!config->max_connections)
+        config->max_connections = defaults.max_connections;
+    if (!config->max_in_flight)
+        config->max_in_flight = defaults.max_in_flight;
+    if (!config->max_pipelined)
+        config->max_pipelined = defaults.max_pipelined;
+    if (!config->header_timeout_ms)
+        config->header_timeout_ms = defaults.header_timeout_ms;
+    if (!config->idle_timeout_ms)
+        config->idle_timeout_ms = defaults.idle_timeout_ms;
+    if (!config->send_timeout_ms)
+        config->send_timeout_ms = defaults.send_timeout_ms;
+    if (config->hwm <= 0)
+        config->hwm = defaults.hwm;
+}
+
 static zsock_t *
 s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *role)
 {
@@ -1199,9 +1231,8 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
         return NULL;
     }
     void *handle = zsock_resolve (sock);
-    int hwm = self->config.hwm > 0 ? self->config.hwm : 10000;
-    zsock_set_sndhwm (sock, hwm);
-    zsock_set_rcvhwm (sock, hwm);
+    zsock_set_sndhwm (sock, self->config.hwm);
+    zsock_set_rcvhwm (sock, self->config.hwm);
     zsock_set_sndtimeo (sock, 0);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
@@ -1278,10 +1309,7 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->config.loopback = self->loopback;
     self->config.interrupt = self->interrupt;
     self->config.health_check = self->health_check;
-    if (self->config.max_connections == 0)
-        self->config.max_connections = 10000;
-    if (self->config.max_pipelined == 0)
-        self->config.max_pipelined = 1;
+    s_config_resolve (&self->config);
     self->next_id = 1;
     self->port = -1;
     s_table_init (&self->conns, 1024);
@@ -1397,7 +1425,8 @@ ps_server_config_defaults (ps_server_config_t *config)
     config->idle_timeout_ms = 60000;
     config->send_timeout_ms = 60000;
     config->health_check = NULL;
-    config->log = false;
+    config->access_log = false;
+    config->verbose = false;
     config->hwm = 10000;
 }
 
