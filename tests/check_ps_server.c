@@ -716,6 +716,32 @@ START_TEST (test_zeroed_config)
 }
 END_TEST
 
+//  A negative header or idle timeout turns it off (0 now means the
+//  default). Taken as a deadline it would already have passed: the partial
+//  header section would get 408 and the idle connection be closed at once.
+START_TEST (test_negative_timeouts_off)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.header_timeout_ms = -1;
+    fx.config.idle_timeout_ms = -1;
+    s_start (&fx);
+    tu_client_sendstr (fx.client, "GET /late HTTP/1.1\r\nHost: a\r\n");
+    char byte;
+    ck_assert_uint_eq (tu_client_read_bytes (fx.client, &byte, 1, 400), 0);
+    tu_client_sendstr (fx.client, "\r\n");
+    uint64_t id = s_expect_job (&fx, "/late");
+    tu_backend_reply (fx.backend, id, 200, "late", NULL, NULL);
+    s_expect_response (fx.client, 200, "late");
+    ck_assert (!tu_client_closed (fx.client, 400));
+    tu_client_sendstr (fx.client, GET_HELLO);
+    id = s_expect_job (&fx, "/hello");
+    tu_backend_reply (fx.backend, id, 200, "still here", NULL, NULL);
+    s_expect_response (fx.client, 200, "still here");
+    s_teardown (&fx);
+}
+END_TEST
+
 START_TEST (test_stalled_body)
 {
     fixture_t fx;
@@ -1162,6 +1188,7 @@ s_suite (void)
     tcase_add_test (tc, test_idle_close);
     tcase_add_test (tc, test_max_pipelined);
     tcase_add_test (tc, test_zeroed_config);
+    tcase_add_test (tc, test_negative_timeouts_off);
     tcase_add_test (tc, test_stalled_body);
     tcase_add_test (tc, test_loopback_junk);
     tcase_add_test (tc, test_netstring);
