@@ -356,7 +356,8 @@ ps_daemon_server_config (const ps_daemon_server_options_t *options, ps_server_co
     assert (options);
     assert (config);
     config->health_check = options->health_check;
-    config->log = options->log;
+    config->access_log = options->log;
+    config->verbose = options->log;  //  --log always showed the warnings too
     config->request_timeout_ms = (int) llround (options->request_timeout * 1000);
     if (options->max_in_flight)
         config->max_in_flight = options->max_in_flight;

@@ -471,7 +471,8 @@ START_TEST (test_timeout)
     fixture_t fx;
     s_setup (&fx);
     fx.config.request_timeout_ms = 200;
-    fx.config.log = true;
+    fx.config.access_log = true;
+    fx.config.verbose = true;
     s_start (&fx);
     tu_client_sendstr (fx.client, GET_HELLO);
     uint64_t id = s_expect_job (&fx, "/hello");
@@ -659,7 +660,8 @@ START_TEST (test_max_pipelined)
     fixture_t fx;
     s_setup (&fx);
     fx.config.max_pipelined = 2;
-    fx.config.log = true;  //  the access log runs through every path here
+    fx.config.access_log = true;  //  the access log runs through every path here
+    fx.config.verbose = true;
     s_start (&fx);
     tu_client_sendstr (fx.client, "GET /q1 HTTP/1.1\r\nHost: a\r\n\r\n"
                                   "GET /q2 HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -680,6 +682,62 @@ START_TEST (test_max_pipelined)
     ck_assert (tu_client_closed (fx.client, WAIT));
     ps_envelope_t envelope;
     ck_assert_ptr_null (tu_backend_job (fx.backend, 200, &envelope));
+    s_teardown (&fx);
+}
+END_TEST
+
+//  A zeroed config means the defaults: before, a zero max_in_flight
+//  answered everything 503, a zero max_pipelined allowed one request per
+//  connection and zero HTTP limits refused every target (414).
+START_TEST (test_zeroed_config)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    ps_server_config_t endpoints = fx.config;
+    memset (&fx.config, 0, sizeof (fx.config));
+    fx.config.listen = endpoints.listen;
+    fx.config.proxy = endpoints.proxy;
+    fx.config.loopback = endpoints.loopback;
+    fx.config.interrupt = endpoints.interrupt;
+    s_start (&fx);
+    tu_client_sendstr (fx.client, "GET /z1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                  "GET /z2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                  "GET /z3 HTTP/1.1\r\nHost: a\r\n\r\n");
+    uint64_t id1 = s_expect_job (&fx, "/z1");
+    uint64_t id2 = s_expect_job (&fx, "/z2");
+    uint64_t id3 = s_expect_job (&fx, "/z3");
+    tu_backend_reply (fx.backend, id3, 200, "three", NULL, NULL);
+    tu_backend_reply (fx.backend, id2, 200, "two", NULL, NULL);
+    tu_backend_reply (fx.backend, id1, 200, "one", NULL, NULL);
+    s_expect_response (fx.client, 200, "one");
+    s_expect_response (fx.client, 200, "two");
+    s_expect_response (fx.client, 200, "three");
+    s_teardown (&fx);
+}
+END_TEST
+
+//  A negative header or idle timeout turns it off (0 now means the
+//  default). Taken as a deadline it would already have passed: the partial
+//  header section would get 408 and the idle connection be closed at once.
+START_TEST (test_negative_timeouts_off)
+{
+    fixture_t fx;
+    s_setup (&fx);
+    fx.config.header_timeout_ms = -1;
+    fx.config.idle_timeout_ms = -1;
+    s_start (&fx);
+    tu_client_sendstr (fx.client, "GET /late HTTP/1.1\r\nHost: a\r\n");
+    char byte;
+    ck_assert_uint_eq (tu_client_read_bytes (fx.client, &byte, 1, 400), 0);
+    tu_client_sendstr (fx.client, "\r\n");
+    uint64_t id = s_expect_job (&fx, "/late");
+    tu_backend_reply (fx.backend, id, 200, "late", NULL, NULL);
+    s_expect_response (fx.client, 200, "late");
+    ck_assert (!tu_client_closed (fx.client, 400));
+    tu_client_sendstr (fx.client, GET_HELLO);
+    id = s_expect_job (&fx, "/hello");
+    tu_backend_reply (fx.backend, id, 200, "still here", NULL, NULL);
+    s_expect_response (fx.client, 200, "still here");
     s_teardown (&fx);
 }
 END_TEST
@@ -1134,6 +1192,8 @@ s_suite (void)
     tcase_add_test (tc, test_slow_header_not_reset);
     tcase_add_test (tc, test_idle_close);
     tcase_add_test (tc, test_max_pipelined);
+    tcase_add_test (tc, test_zeroed_config);
+    tcase_add_test (tc, test_negative_timeouts_off);
     tcase_add_test (tc, test_stalled_body);
     tcase_add_test (tc, test_loopback_junk);
     tcase_add_test (tc, test_netstring);

@@ -21,26 +21,37 @@ extern "C" {
 
 typedef enum { PS_PROTOCOL_HTTP = 0, PS_PROTOCOL_NETSTRING = 1 } ps_protocol_t;
 
+//  A zeroed field means its default, for every field; the default is
+//  given with each. Where 0 already meant "off" before a default existed
+//  (request_timeout_ms), the default is that "off", so old callers keep
+//  their meaning; the other timeouts are turned off with a negative value.
 typedef struct {
-    const char *listen;        //  STREAM, bound: clients ("tcp://127.0.0.1:*" allowed)
-    const char *proxy;         //  PUSH, connected: the first proxy's upstream
-    const char *loopback;      //  PULL, bound: results from any stage
-    const char *interrupt;     //  PUB, bound: cancellations
-    ps_protocol_t protocol;    //  default PS_PROTOCOL_HTTP
-    ps_http_limits_t limits;   //  HTTP limits (max_body also bounds netstrings)
-    size_t max_connections;    //  beyond: the connection is closed at once (default 10000)
-    size_t max_in_flight;      //  requests in the pipeline; beyond: 503 (default 10000)
-    size_t max_pipelined;      //  parsed requests waiting per connection (default 64)
-    int request_timeout_ms;    //  504 after this; 0 = none (default 0)
-    int header_timeout_ms;     //  complete header section within this (default 10000)
-    int idle_timeout_ms;       //  idle keep-alive connections closed (default 60000)
+    const char *listen;        //  STREAM, bound: clients ("tcp://127.0.0.1:*" allowed); required
+    const char *proxy;         //  PUSH, connected: the first proxy's upstream; NULL: none, and
+                               //  every request but the health check is answered 503
+    const char *loopback;      //  PULL, bound: results from any stage; NULL: none
+    const char *interrupt;     //  PUB, bound: cancellations; NULL: none
+    ps_protocol_t protocol;    //  0: PS_PROTOCOL_HTTP
+    ps_http_limits_t limits;   //  HTTP limits (max_body also bounds netstrings); each 0 field:
+                               //  its ps_http_limits_defaults value
+    size_t max_connections;    //  beyond: the connection is closed at once; 0: 10000
+    size_t max_in_flight;      //  requests in the pipeline; beyond: 503; 0: 10000
+    size_t max_pipelined;      //  parsed requests waiting per connection; beyond: 503; 0: 64
+    int request_timeout_ms;    //  504 after this; 0 (the default) or negative: none
+    int header_timeout_ms;     //  complete header section within this, else 408;
+                               //  0: 10000; negative: no limit
+    int idle_timeout_ms;       //  idle keep-alive connections closed; 0: 60000; negative: never
     int send_timeout_ms;       //  a TCP client that takes none of our bytes for this long
-                               //  is disconnected; 0 = the system's (default 60000)
-    const char *health_check;  //  path answered 200 by the server itself, or NULL
-    bool log;                  //  access log through zsys_info
-    int hwm;                   //  socket HWMs (default 10000)
+                               //  is disconnected; 0: 60000; negative: the system's
+    const char *health_check;  //  path answered 200 by the server itself; NULL: none
+    bool access_log;           //  one zsys_info line per answer; false (default): none
+    bool verbose;              //  diagnostics (bad requests, full queues, dropped clients,
+                               //  lost workers) through zsys_warning; false (default): quiet
+    int hwm;                   //  socket HWMs; 0: 10000
 } ps_server_config_t;
 
+//  Fills config with the defaults above, written out (a zeroed config means
+//  the same).
 PS_EXPORT void ps_server_config_defaults (ps_server_config_t *config);
 
 typedef struct _ps_server_t ps_server_t;

@@ -1,0 +1,84 @@
+/*  ps_request: one client request inside the server, and the table of the
+    requests that are in the pipeline. Private to the server (not installed).
+
+    A request record lives from the moment its session parsed it (or had to
+    answer it itself) until its answer has been written; its session's FIFO
+    owns it. While its job is in the pipeline ("pending") it is also in the
+    request table, found by id when its result comes back on the loopback,
+    and kept in the order it was sent, which is its deadline order since
+    the request timeout is the same for all.
+*/
+#ifndef PS_REQUEST_H_INCLUDED
+#define PS_REQUEST_H_INCLUDED
+
+#include "prime_server/prime_server.h"
+
+typedef struct _ps_session_t ps_session_t;
+
+typedef enum {
+    PS_ANSWER_NONE = 0,
+    PS_ANSWER_RESULT,  //  from a worker: status, headers, body frame
+    PS_ANSWER_LOCAL,   //  from the server itself: status, static text and headers
+    PS_ANSWER_PARSE    //  the parser failed: canned error naming the reason
+} ps_answer_t;
+
+typedef struct {
+    uint64_t id;            //  0 until sent to the pipeline; a new one for a retry
+    ps_session_t *session;  //  the connection it came on (owner)
+    void *flight;           //  its handle in the table's send order, while pending
+    int64_t started;
+    int64_t sent;              //  when it last went to the pipeline: its timeout runs from here
+    ps_http_request_t *retry;  //  a GET/HEAD kept to be sent again if its worker is lost
+    bool retried;
+    bool pending;  //  in the pipeline and in the table
+    bool head;     //  HEAD request: no body in the answer
+    int version;   //  10 or 11
+    ps_answer_t answer;
+    int status;
+    ps_pairs_t *headers;  //  owned, from a RESULT
+    zmq_msg_t body;       //  owned, from a RESULT, if has_body
+    bool has_body;
+    const ps_pairs_t *local_headers;  //  borrowed from the server
+    const char *text;                 //  static: local body or parser reason
+    char *line;                       //  "METHOD target" for the access log, or NULL
+} ps_request_t;
+
+//  A new record for a request that arrived on session now (HTTP/1.1 until
+//  told otherwise). The caller links it into the session's FIFO.
+ps_request_t *ps_request_new (ps_session_t *session);
+
+//  Frees the record and what it owns; it must not be pending. Accepts NULL.
+void ps_request_destroy (ps_request_t **self_p);
+
+//  A zhashx whose keys are uint64_t values living inside the items: keys
+//  are neither copied nor freed, and a lookup passes the address of a
+//  uint64_t. Used for requests by id and sessions by routing id.
+zhashx_t *ps_request_u64_hashx_new (void);
+
+typedef struct _ps_request_table_t ps_request_table_t;
+
+ps_request_table_t *ps_request_table_new (void);
+
+//  Does not free the requests (their sessions own them). Accepts NULL.
+void ps_request_table_destroy (ps_request_table_t **self_p);
+
+//  The id for the next job: never 0, never reused.
+uint64_t ps_request_table_new_id (ps_request_table_t *self);
+
+//  The request's job has been sent: it is pending, found by its id and
+//  last in send order.
+void ps_request_table_add (ps_request_table_t *self, ps_request_t *request);
+
+//  Takes a pending request out of the table (answered, cancelled or lost).
+void ps_request_table_remove (ps_request_table_t *self, ps_request_t *request);
+
+//  The pending request with this id, or NULL.
+ps_request_t *ps_request_table_lookup (ps_request_table_t *self, uint64_t id);
+
+//  The pending request sent first (the next to time out), or NULL.
+ps_request_t *ps_request_table_oldest (ps_request_table_t *self);
+
+//  Number of pending requests.
+size_t ps_request_table_size (ps_request_table_t *self);
+
+#endif

@@ -1,0 +1,75 @@
+/*  ps_server_private: the state of one server actor, shared by the files
+    that make up the server. Not installed.
+
+    The data flow, file by file: ps_session.c reads client bytes off the
+    STREAM socket into a session (one per connection), which parses them
+    into requests (ps_request.c); ps_server.c turns each request into a job
+    for the first proxy or answers it itself, and runs the actor (sockets,
+    poll loop, timers, drain); ps_reply.c takes the results coming back on
+    the loopback, matches them to their requests and formats the answers,
+    which the session writes in request order.
+*/
+#ifndef PS_SERVER_PRIVATE_H_INCLUDED
+#define PS_SERVER_PRIVATE_H_INCLUDED
+
+#include "ps_request.h"
+
+//  Messages taken from one socket before looking at the others again.
+#define PS_SERVER_BATCH 256
+
+typedef struct {
+    zsock_t *pipe;
+    ps_server_config_t config;  //  zero fields resolved; strings below are our copies
+    char *listen;
+    char *proxy;
+    char *loopback;
+    char *interrupt;
+    char *health_check;
+    zsock_t *stream;
+    zsock_t *push;
+    zsock_t *pull;
+    zsock_t *pub;
+    void *stream_h;
+    void *push_h;
+    void *pull_h;
+    void *pub_h;
+    int port;
+    zhashx_t *sessions;  //  by routing id (ps_session.c); zombies included
+    size_t zombies;
+    int64_t zombie_retry;          //  next attempt to close the zombies
+    zlistx_t *header_timers;       //  sessions waiting for a header section, oldest first
+    zlistx_t *idle_timers;         //  idle or slow body, least recently active first
+    zlistx_t *zombie_timers;       //  sessions whose close is still to be sent
+    ps_request_table_t *requests;  //  pending, by id and in deadline order
+    ps_pairs_t *text_headers;      //  Content-Type: text/plain
+    ps_pairs_t *retry_headers;     //  the same plus Retry-After: 1
+    zframe_t *scratch;             //  for decoding envelopes
+    bool loopback_version_warned;  //  said that a peer speaks another version
+    bool draining;
+    bool drained;
+    int64_t drain_deadline;
+    bool terminated;
+} ps_server_self_t;
+
+//  Submission (ps_server.c). A complete request from a session becomes a
+//  job for the first proxy, or is answered by the server itself (health
+//  check, 503 when the pipeline or the session is full). Takes *parsed_p.
+void ps_server_accept_http (ps_server_self_t *self, ps_session_t *session,
+                            ps_http_request_t **parsed_p);
+
+//  The same for a netstring payload; takes *payload_p.
+void ps_server_accept_netstring (ps_server_self_t *self, ps_session_t *session,
+                                 zframe_t **payload_p);
+
+//  Sends a job to the first proxy; on success (0) the request is pending.
+//  Takes *payload_p in any case.
+int ps_server_submit (ps_server_self_t *self, ps_request_t *request, ps_kind_t kind,
+                      zmsg_t **payload_p);
+
+//  Tells the workers to drop job id (a late result is dropped anyway).
+void ps_server_publish_cancel (ps_server_self_t *self, uint64_t id);
+
+//  Cancels a pending request: workers are told, and it leaves the table.
+void ps_server_cancel (ps_server_self_t *self, ps_request_t *request);
+
+#endif
