@@ -15,7 +15,7 @@ case "$what" in
 esac
 
 packages=(build-essential autoconf automake libtool pkg-config
-          libzmq3-dev libczmq-dev libhttp-parser-dev check clang
+          libzmq3-dev libczmq-dev node-llhttp check clang
           python3 python3-zmq curl valgrind libclang-rt-14-dev)  # the process-level tests (py/prime_worker.py)
 missing=()
 for p in "${packages[@]}"; do
