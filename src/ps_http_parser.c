@@ -13,9 +13,11 @@
       token, QUERY included, goes to the worker. llhttp is fed a stand-in;
     - leading empty lines must be CRLF, and no LF without its CR in the
       request line or at the end of a header or trailer section (llhttp
-      takes a bare LF there): each LF is checked before llhttp sees it;
-    - obs-fold (a field line starting with SP or HTAB) and an empty field
-      name are 400 (llhttp folds and takes them);
+      takes a bare LF there); no obs-fold (a field line starting with SP
+      or HTAB: llhttp folds it); no run of spaces in the request line.
+      One memchr pass over the section (s_scan) finds these before llhttp
+      sees the bytes, and llhttp is fed only up to the first;
+    - an empty field name is 400 (llhttp takes it);
     - an empty chunk-extension value ("5;a=") and extensions over 4 KiB
       per chunk are 400;
     - HTTP/1.1 needs exactly one valid Host; HTTP/1.0 may not use
