@@ -383,8 +383,10 @@ s_on_headers_complete (llhttp_t *hp)
     self->chunked = (hp->flags & F_CHUNKED) != 0;
     if (hp->flags & F_CONTENT_LENGTH) {
         self->body_declared = hp->content_length;
-        if (self->body_declared > self->limits.max_body)
+        if (self->body_declared > self->limits.max_body) {
+            ps_pairs_destroy (&headers);
             return s_fail (self, 413, "body too large");
+        }
     }
     //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
     const char *target = self->buffer + self->method_size + 1;
