@@ -22,7 +22,7 @@ esac
 # runtime, unversioned so Debian's default clang's) only for their modes.
 # The sanitizer build uses gcc's ASan/UBSan, which build-essential brings.
 packages=(build-essential autoconf automake libtool pkg-config
-          libzmq3-dev libczmq-dev libhttp-parser-dev check)
+          libzmq3-dev libczmq-dev node-llhttp check)
 case "$what" in
   test|sanitize) packages+=(python3 python3-zmq curl) ;;
   valgrind) packages+=(python3 python3-zmq curl valgrind) ;;

@@ -6,14 +6,14 @@
     keeps one per connection. Each row runs about 2 seconds (or the seconds
     given as the first argument). Two reference rows: the same browser GET
     also encoded to the worker wire form (what the server does next), and
-    bare http_parser_execute with no callbacks (the floor under us).
+    bare llhttp_execute with no callbacks (the floor under us).
 
     Each case runs as 10 rounds; the table shows the median round and the
     best one, so that a busy machine (other processes taking the core for
     a while) shows up as a gap between them instead of a wrong figure.
 */
 #include "prime_server/prime_server.h"
-#include <http_parser.h>
+#include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,23 +42,15 @@ typedef struct {
     double megabytes_per_second;
 } result_t;
 
-static int
-s_null_cb (http_parser *hp)
-{
-    (void) hp;
-    return 0;
-}
-
 //  Feed input (holding per_feed requests) over and over for seconds.
 static result_t
 s_run (const char *input, size_t size, size_t per_feed, mode_t_ mode, double seconds)
 {
     ps_http_parser_t *parser = ps_http_parser_new (NULL);
-    http_parser library;
-    http_parser_settings settings;
-    http_parser_settings_init (&settings);
-    settings.on_message_complete = s_null_cb;
-    http_parser_init (&library, HTTP_REQUEST);
+    llhttp_t library;
+    llhttp_settings_t settings;
+    llhttp_settings_init (&settings);
+    llhttp_init (&library, HTTP_REQUEST, &settings);
 
     uint64_t requests = 0, bytes = 0;
     int64_t start = zclock_mono ();
@@ -67,8 +59,7 @@ s_run (const char *input, size_t size, size_t per_feed, mode_t_ mode, double sec
     while (now < stop) {
         for (int round = 0; round < 200; round++) {
             if (mode == MODE_LIBRARY) {
-                size_t used = http_parser_execute (&library, &settings, input, size);
-                if (used != size || HTTP_PARSER_ERRNO (&library) != HPE_OK) {
+                if (llhttp_execute (&library, input, size) != HPE_OK) {
                     fprintf (stderr, "library refused the input\n");
                     exit (1);
                 }
@@ -131,9 +122,8 @@ main (int argc, char *argv[])
     }
     size_t get_size = strlen (s_browser_get);
 
-    unsigned long library = http_parser_version ();
-    printf ("ps_http_parser, %.1f s per case in %d rounds, libhttp-parser %lu.%lu.%lu\n\n", seconds,
-            S_ROUNDS, (library >> 16) & 255, (library >> 8) & 255, library & 255);
+    printf ("ps_http_parser, %.1f s per case in %d rounds, llhttp %d.%d.%d\n\n", seconds, S_ROUNDS,
+            LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
     printf ("%-42s %9s %12s %12s %8s\n", "case", "bytes/req", "req/s median", "req/s best", "MB/s");
     struct {
         const char *name;
@@ -145,8 +135,8 @@ main (int argc, char *argv[])
         {"browser GET, one per feed", s_browser_get, get_size, 1, MODE_PARSE},
         {"pipelined batch, 100 small GETs per feed", batch, batch_size, 100, MODE_PARSE},
         {"browser GET + encode to wire form", s_browser_get, get_size, 1, MODE_ENCODE},
-        {"browser GET, bare http_parser_execute", s_browser_get, get_size, 1, MODE_LIBRARY},
-        {"batch, bare http_parser_execute", batch, batch_size, 100, MODE_LIBRARY},
+        {"browser GET, bare llhttp_execute", s_browser_get, get_size, 1, MODE_LIBRARY},
+        {"batch, bare llhttp_execute", batch, batch_size, 100, MODE_LIBRARY},
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases[0]); index++) {
         result_t rounds[S_ROUNDS];

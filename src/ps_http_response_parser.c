@@ -1,18 +1,18 @@
 /*  ps_http_response_parser: reading HTTP/1.x responses (the client's side).
 
-    Wraps libhttp-parser in HTTP_RESPONSE mode. Bytes are fed as they come
+    Wraps llhttp (strict, see Makefile.am) in HTTP_RESPONSE mode. Bytes are fed as they come
     off the socket, split anywhere; complete responses queue up in order. The
     parser cannot know from the bytes alone that a response answers a HEAD
     (its Content-Length then describes a body that is not sent), so the
     caller announces its requests in order and on_headers_complete tells
-    http_parser to skip the body of those. Interim 1xx responses are parsed
+    llhttp to skip the body of those. Interim 1xx responses are parsed
     and dropped: they are not answers and take no announcement. A response
     without Content-Length or chunking ends when the peer closes, which the
     caller reports by feeding 0 bytes.
 */
 #include "prime_server/prime_server.h"
 
-#include <http_parser.h>
+#include <llhttp.h>
 #include <string.h>
 
 struct _ps_http_response_t {
@@ -62,7 +62,7 @@ s_ring_pop (s_ring_t *ring)
 }
 
 struct _ps_http_response_parser_t {
-    http_parser parser;
+    llhttp_t parser;
     size_t max_body;
     ps_http_response_t *current;  //  being parsed
     bool head;                    //  current answers a HEAD
@@ -76,7 +76,6 @@ struct _ps_http_response_parser_t {
     s_ring_t heads;      //  announced requests: (void *) 1 for HEAD, NULL otherwise
     s_ring_t responses;  //  complete responses
     bool closed;         //  the peer closed (fed 0 bytes)
-    bool closing;        //  a response said the connection ends after it
     const char *error;
 };
 
@@ -157,13 +156,10 @@ s_fail (ps_http_response_parser_t *self, const char *reason)
 }
 
 static int
-s_on_message_begin (http_parser *parser)
+s_on_message_begin (llhttp_t *parser)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     assert (!self->current);
-    //  Debian's http_parser is built lenient and would read on
-    if (self->closing)
-        return s_fail (self, "data after a response that closes the connection");
     self->current = s_response_new ();
     self->field_size = 0;
     self->name_size = 0;
@@ -200,7 +196,7 @@ s_field_flush (ps_http_response_parser_t *self)
 }
 
 static int
-s_on_header_field (http_parser *parser, const char *at, size_t length)
+s_on_header_field (llhttp_t *parser, const char *at, size_t length)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     s_field_flush (self);
@@ -209,7 +205,7 @@ s_on_header_field (http_parser *parser, const char *at, size_t length)
 }
 
 static int
-s_on_header_value (http_parser *parser, const char *at, size_t length)
+s_on_header_value (llhttp_t *parser, const char *at, size_t length)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     if (!self->in_value) {
@@ -224,7 +220,7 @@ s_on_header_value (http_parser *parser, const char *at, size_t length)
 }
 
 static int
-s_on_headers_complete (http_parser *parser)
+s_on_headers_complete (llhttp_t *parser)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     s_field_flush (self);
@@ -240,7 +236,7 @@ s_on_headers_complete (http_parser *parser)
     //  RFC 9112 6.3: these never have a body, whatever the headers say
     if (self->head || response->status == 204 || response->status == 304)
         return 1;
-    if (parser->content_length != ULLONG_MAX) {
+    if (parser->flags & F_CONTENT_LENGTH) {
         if (parser->content_length > (uint64_t) self->max_body)
             return s_fail (self, "response body over the limit");
         //  Known size: one allocation
@@ -252,7 +248,7 @@ s_on_headers_complete (http_parser *parser)
 }
 
 static int
-s_on_body (http_parser *parser, const char *at, size_t length)
+s_on_body (llhttp_t *parser, const char *at, size_t length)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     ps_http_response_t *response = self->current;
@@ -273,7 +269,7 @@ s_on_body (http_parser *parser, const char *at, size_t length)
 }
 
 static int
-s_on_message_complete (http_parser *parser)
+s_on_message_complete (llhttp_t *parser)
 {
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) parser->data;
     //  Trailer fields of a chunked body join the headers
@@ -286,16 +282,14 @@ s_on_message_complete (http_parser *parser)
     }
     if (response->body)
         response->body[response->body_size] = 0;
-    //  Decided here, not in on_headers_complete: only now does http_parser
+    //  Decided here, not in on_headers_complete: only now does llhttp
     //  know that the body of a HEAD answer was skipped (so no EOF is needed)
-    response->keep_alive = http_should_keep_alive (parser) != 0;
-    if (!response->keep_alive)
-        self->closing = true;
+    response->keep_alive = llhttp_should_keep_alive (parser) != 0;
     s_ring_push (&self->responses, response);
     return 0;
 }
 
-static const http_parser_settings s_settings = {
+static const llhttp_settings_t s_settings = {
     .on_message_begin = s_on_message_begin,
     .on_header_field = s_on_header_field,
     .on_header_value = s_on_header_value,
@@ -313,7 +307,7 @@ ps_http_response_parser_new (size_t max_body)
     ps_http_response_parser_t *self = (ps_http_response_parser_t *) zmalloc (sizeof *self);
     assert (self);
     self->max_body = max_body;
-    http_parser_init (&self->parser, HTTP_RESPONSE);
+    llhttp_init (&self->parser, HTTP_RESPONSE, &s_settings);
     self->parser.data = self;
     return self;
 }
@@ -362,23 +356,19 @@ ps_http_response_parser_feed (ps_http_response_parser_t *self, const char *data,
     }
     if (size == 0)
         self->closed = true;
-    size_t done = http_parser_execute (&self->parser, &s_settings, data, size);
-    enum http_errno code = HTTP_PARSER_ERRNO (&self->parser);
-    if (code != HPE_OK) {
-        //  Our own reason (from a callback) is the more precise one
-        if (!self->error)
-            self->error = http_errno_description (code);
-        ps_http_response_destroy (&self->current);
-        return -1;
-    }
-    if (self->parser.upgrade) {
+    llhttp_errno_t code = size ? llhttp_execute (&self->parser, data, size)
+                               : llhttp_finish (&self->parser);
+    if (code == HPE_PAUSED_UPGRADE)
         //  We never ask for an upgrade; the rest is no longer HTTP
-        self->error = "unexpected protocol upgrade";
-        ps_http_response_destroy (&self->current);
-        return -1;
-    }
-    if (done != size) {
-        self->error = "response parser stopped early";
+        s_fail (self, "unexpected protocol upgrade");
+    else if (code == HPE_CLOSED_CONNECTION)
+        s_fail (self, "data after a response that closes the connection");
+    else if (code == HPE_INVALID_EOF_STATE)
+        s_fail (self, "stream ended at an unexpected time");
+    else if (code != HPE_OK)
+        //  Our own reason (from a callback) is the more precise one
+        s_fail (self, llhttp_get_error_reason (&self->parser));
+    if (self->error) {
         ps_http_response_destroy (&self->current);
         return -1;
     }

@@ -509,12 +509,12 @@ static const rcase_t s_rcases[] = {
     {"HTTP/1.1 200 O", BIG, "", true, "!stream ended at an unexpected time"},
     {"", BIG, "", true, ""},
     //  Malformed
-    {"HTTP/1.1 abc OK\r\n\r\n", BIG, "", false, "!invalid HTTP status code"},
-    {"XTTP/1.1 200 OK\r\n\r\n", BIG, "", false, "!invalid constant string"},
+    {"HTTP/1.1 abc OK\r\n\r\n", BIG, "", false, "!Invalid response status"},
+    {"XTTP/1.1 200 OK\r\n\r\n", BIG, "", false, "!Expected HTTP/"},
     {OK200 "Content-Length: x\r\n\r\n", BIG, "", false,
-     "!invalid character in content-length header"},
+     "!Invalid character in Content-Length"},
     {OK200 "Transfer-Encoding: chunked\r\n\r\nzz\r\n", BIG, "", false,
-     "!invalid character in chunk size header"},
+     "!Invalid character in chunk size"},
     //  We never ask for an upgrade
     {"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", BIG,
      "", false, "!unexpected protocol upgrade"},

@@ -1,9 +1,9 @@
 /*  ps_http: HTTP/1.x requests and responses, the protocol layer.
 
-    Request parsing wraps Debian's libhttp-parser (http_parser_execute) and
-    adds the RFC 9112 strictness it lacks (bare LF, whitespace before a colon,
-    chunk extensions, bytes in the target, ...), so the rest of the library
-    never sees parser callbacks. Bytes are fed exactly as they arrive; complete
+    Request and response parsing wrap llhttp (strict mode, compiled into the
+    library, its symbols hidden), with the few rules where it is more
+    lenient than docs/PROTOCOL.md added, so the rest of the library never
+    sees parser callbacks. Bytes are fed exactly as they arrive; complete
     requests come out in order. Nothing here knows about sockets.
 
     A parsed request travels to workers in a structured, length-checked form

@@ -75,14 +75,14 @@ TE_SPELLINGS = [
     ("chunked-sp", "chunked ", 200),
     ("chunked-tab", "chunked\t", 400),       # strict: valid OWS, see above
     ("chunked-comma", "chunked,", 400),      # strict: valid empty element
-    ("comma-chunked", ", chunked", 400),     # strict: valid empty element
+    ("comma-chunked", ", chunked", 200),     # a valid empty element; llhttp frames it chunked
     ("comma-comma-chunked", ",,chunked", 200),
-    ("chunked-identity", "chunked, identity", 501),
+    ("chunked-identity", "chunked, identity", 400),  # chunked not last: RFC 9112 6.3 MUST 400
     ("identity", "identity", 501),
     ("identity-chunked", "identity, chunked", 501),
     ("gzip", "gzip", 501),
     ("gzip-chunked", "gzip, chunked", 501),   # a coding we cannot undo
-    ("chunked-gzip", "chunked, gzip", 501),   # chunked not last
+    ("chunked-gzip", "chunked, gzip", 400),   # chunked not last: RFC 9112 6.3 MUST 400
     ("deflate-chunked", "deflate,chunked", 501),
     ("compress", "compress", 501),
     ("xchunked", "xchunked", 501),
@@ -136,22 +136,21 @@ case(400, "te-folded-after-x", req(fields=[b"X: y", b" Transfer-Encoding: chunke
 # request has no body, so the chunked bytes would be the next "request".
 # We send it without those bytes: 200, and the next request is served alone.
 case(200, "te-name-underscore-no-body", req(method=b"GET", fields=[b"Transfer_Encoding: chunked"]))
-# libhttp-parser 2.9.4 flags Transfer-Encoding on any field name that starts
-# with it, so this valid request is refused as an unknown coding: a refusal,
-# harmless, kept here so that a change of behaviour is noticed.
-case(501, "te-name-typo-no-body", req(method=b"GET", fields=[b"Transfer-Encodings: chunked"]))
+# Another field too (libhttp-parser flagged any name starting with
+# Transfer-Encoding, and this was refused with 501).
+case(200, "te-name-typo-no-body", req(method=b"GET", fields=[b"Transfer-Encodings: chunked"]))
 
 # Several Transfer-Encoding field lines are one list (RFC 9110 5.3).
 TE_MULTI = [
     ("chunked-chunked", ["chunked", "chunked"], 400),
     ("gzip-chunked", ["gzip", "chunked"], 501),
-    ("chunked-gzip", ["chunked", "gzip"], 501),
-    ("chunked-identity", ["chunked", "identity"], 501),
+    ("chunked-gzip", ["chunked", "gzip"], 400),          # chunked not last: 400
+    ("chunked-identity", ["chunked", "identity"], 400),
     ("identity-chunked", ["identity", "chunked"], 501),
-    ("chunked-empty", ["chunked", ""], 400),      # strict: an empty list adds nothing
+    ("chunked-empty", ["chunked", ""], 200),      # an empty list adds nothing
     ("empty-chunked", ["", "chunked"], 200),
     ("empty-empty", ["", ""], 400),
-    ("chunked-xchunked", ["chunked", "xchunked"], 501),
+    ("chunked-xchunked", ["chunked", "xchunked"], 400),
     ("three-chunked", ["chunked", "chunked", "chunked"], 400),
 ]
 for slug, values, status in TE_MULTI:
@@ -211,7 +210,7 @@ CL_VALUES = [
     ("overflow-u64", "18446744073709551616", "", 400),
     ("overflow-huge", "9" * 40, "", 400),
     ("over-limit", "10485761", "", 413),          # 10 MiB + 1: refused before the body
-    ("u64-max", "18446744073709551615", "", 400),  # libhttp-parser: overflow guard
+    ("u64-max", "18446744073709551615", "", 413),  # fits in 64 bits: over the body limit
     ("fullwidth-digit", "\xef\xbc\x95", "hello", 400),
 ]
 for slug, value, body, status in CL_VALUES:
@@ -263,9 +262,10 @@ CHUNKS = [
     ("ext-name", "5;a\r\nhello\r\n0\r\n\r\n", 200),
     ("ext-value", "5;a=b\r\nhello\r\n0\r\n\r\n", 200),
     ("ext-quoted", "5;a=\"b c\"\r\nhello\r\n0\r\n\r\n", 200),
-    ("ext-quoted-pair", "5;a=\"b\\\"c\"\r\nhello\r\n0\r\n\r\n", 200),
-    ("ext-bws", "5 ; a = b\r\nhello\r\n0\r\n\r\n", 200),
-    ("ext-two", "5;a=b;c\r\nhello\r\n0\r\n\r\n", 200),
+    # RFC-valid, refused by llhttp 8.1 (the chunk framing is its decision)
+    ("ext-quoted-pair", "5;a=\"b\\\"c\"\r\nhello\r\n0\r\n\r\n", 400),
+    ("ext-bws", "5 ; a = b\r\nhello\r\n0\r\n\r\n", 400),
+    ("ext-two", "5;a=b;c\r\nhello\r\n0\r\n\r\n", 400),
     ("ext-on-last", "5\r\nhello\r\n0;end\r\n\r\n", 200),
     ("trailer", "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 200),
     ("trailer-two", "5\r\nhello\r\n0\r\nX-T: 1\r\nX-U: 2\r\n\r\n", 200),
@@ -286,7 +286,7 @@ CHUNKS = [
     ("size-bare-cr", "5\rhello\r\n0\r\n\r\n", 400),
     ("size-overflow-17", "1" + "0" * 16 + "\r\nx\r\n0\r\n\r\n", 400),
     ("size-overflow-32", "f" * 32 + "\r\nx\r\n0\r\n\r\n", 400),
-    ("size-u64-max", "f" * 16 + "\r\nx\r\n0\r\n\r\n", 400),  # overflow guard
+    ("size-u64-max", "f" * 16 + "\r\nx\r\n0\r\n\r\n", 413),  # fits: over the body limit
     ("size-over-limit", "a00001\r\nx\r\n0\r\n\r\n", 413),
     ("size-uppercase-x", "0X5\r\nhello\r\n0\r\n\r\n", 400),
     ("data-missing-crlf", "5\r\nhello0\r\n\r\n", 400),
@@ -457,7 +457,7 @@ case(431, "fields-sum-over-limit",
 case(431, "fields-101", req(method=b"GET", fields=[b"X-%d: v" % i for i in range(100)]))
 case(431, "fields-1000", req(method=b"GET", fields=[b"X-%d: v" % i for i in range(1000)]))
 case(200, "fields-100", req(method=b"GET", fields=[b"X-%d: v" % i for i in range(99)]))
-case(400, "method-very-long", b"A" * 1000 + b" / HTTP/1.1\r\nHost: x\r\n\r\n")
+case(200, "method-very-long", b"A" * 1000 + b" / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(431, "empty-lines-over-limit", b"\r\n" * 33000 + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(413, "chunked-sum-over-limit", chunked(b"1\r\nx\r\na00000\r\n"))
 
@@ -489,15 +489,15 @@ case(200, "version-http10-keep-alive", b"GET / HTTP/1.0\r\nConnection: keep-aliv
 
 # ---------------------------------------------------------------------------
 # 10. Methods (RFC 9110 9; methods are case-sensitive tokens). The parser
-#     knows the registered methods only: an unknown token is refused with
-#     400 rather than 501, since it cannot even be framed with confidence.
-#     CONNECT is 501 (we are no tunnel).
+#     reads the method itself: any token goes to the worker (framing never
+#     depends on it), QUERY included. Methods llhttp knows that we do not
+#     serve are 501: CONNECT (we are no tunnel), PRI, the RTSP ones.
 METHODS = [
-    ("lowercase-get", "get", 400), ("mixed-case-get", "Get", 400), ("unknown", "BREW", 400),
-    ("get-with-digit", "GET1", 400), ("tchar-only", "G!T", 400), ("at-sign", "G@T", 400),
+    ("lowercase-get", "get", 200), ("mixed-case-get", "Get", 200), ("unknown", "BREW", 200),
+    ("get-with-digit", "GET1", 200), ("tchar-only", "G!T", 200), ("at-sign", "G@T", 400),
     ("bracket", "GE[T", 400), ("slash", "GE/T", 400), ("empty", "", 400),
     ("utf8", "G\xc3\x89T", 400), ("quoted", "\"GET\"", 400), ("colon", "GET:", 400),
-    ("prefix-of-get", "GE", 400), ("postx", "POSTX", 400),
+    ("prefix-of-get", "GE", 200), ("postx", "POSTX", 200), ("query", "QUERY", 200),
 ]
 for slug, method, status in METHODS:
     case(status, "method-" + slug, b(method) + b" / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -505,6 +505,8 @@ case(400, "method-space-before", b" GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(400, "method-tab-separator", b"GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n")
 case(400, "method-two-spaces", b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(501, "method-connect", b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n")
+case(501, "method-pri", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+case(501, "method-rtsp-describe", b"DESCRIBE / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(200, "method-delete", b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n")
 case(200, "method-put-cl", req(method=b"PUT", fields=[b"Content-Length: 5"], body=b"hello"))
 case(200, "method-patch-chunked", req(method=b"PATCH", fields=[b"Transfer-Encoding: chunked"],
@@ -522,7 +524,7 @@ case(200, "method-patch-chunked", req(method=b"PATCH", fields=[b"Transfer-Encodi
 TARGETS = [
     ("empty", "", 400), ("no-slash", "a", 400), ("only-query", "?a=b", 400),
     ("space", "/a b", 400), ("two-spaces", "/a  b", 400), ("tab", "/a\tb", 400),
-    ("fragment", "/a#b", 400), ("only-fragment", "#", 400),
+    ("fragment", "/a#b", 200), ("only-fragment", "#", 400),  # a fragment is dropped
     ("percent-short", "/a%4", 400), ("percent-bad", "/a%zz", 400),
     ("percent-end", "/a%", 400), ("percent-nul", "/a%00", 400),
     ("query-percent-bad", "/a?b=%g1", 400), ("query-percent-nul", "/a?b=%00", 400),
