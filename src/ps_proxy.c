@@ -41,6 +41,7 @@
 */
 #include "prime_server/prime_server.h"
 #include "ps_envelope_private.h"
+#include "ps_socket.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -142,13 +143,18 @@ struct _ps_proxy_t {
     char *upstream;
     char *downstream;
     char *loopback;
-    int status;  //  written by the actor before its start signal
+    int status;  //  written by the actor before its start signal, as are:
+    char *upstream_bound;
+    char *downstream_bound;
 };
 
-//  What ps_proxy_new hands its actor: config plus where to report the status.
+//  What ps_proxy_new hands its actor: config plus where to report the
+//  status and the endpoints as bound.
 typedef struct {
     const ps_proxy_config_t *config;
     int *status;
+    char **upstream_bound;
+    char **downstream_bound;
 } s_start_t;
 
 void
@@ -428,7 +434,9 @@ s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
         //  still around.
         zsock_set_router_handover (sock, 1);
     }
-    if (zsock_bind (sock, "%s", endpoint) == -1) {
+    //  libzmq's own bind: a wildcard port ("tcp://127.0.0.1:*") is the
+    //  kernel's pick, which ps_proxy_upstream_endpoint and the like report
+    if (zmq_bind (zsock_resolve (sock), endpoint) == -1) {
         zsys_error ("ps_proxy: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
     }
@@ -859,11 +867,16 @@ s_expire_silent (self_t *self, int64_t now)
 //  The actor
 
 static void
-s_run (zsock_t *pipe, const ps_proxy_config_t *config, int *status)
+s_run (zsock_t *pipe, const ps_proxy_config_t *config, s_start_t *start)
 {
     self_t *self = s_self_new (pipe, config);
-    if (status)
-        *status = self ? 0 : -1;
+    if (start) {
+        *start->status = self ? 0 : -1;
+        if (self) {
+            *start->upstream_bound = ps_socket_bound_endpoint (self->upstream);
+            *start->downstream_bound = ps_socket_bound_endpoint (self->downstream);
+        }
+    }
     if (!self) {
         zsock_signal (pipe, (byte) -1);
         return;
@@ -938,7 +951,7 @@ static void
 s_actor_from_new (zsock_t *pipe, void *args)
 {
     s_start_t *start = (s_start_t *) args;
-    s_run (pipe, start->config, start->status);
+    s_run (pipe, start->config, start);
 }
 
 //  --------------------------------------------------------------------------
@@ -961,11 +974,26 @@ ps_proxy_new (const ps_proxy_config_t *config)
 
     //  zactor_new swallows the start signal's value, so the actor also
     //  writes it here; the signal orders that write before our read.
-    s_start_t start = {&self->config, &self->status};
+    s_start_t start = {&self->config, &self->status, &self->upstream_bound,
+                       &self->downstream_bound};
     self->actor = zactor_new (s_actor_from_new, &start);
     if (!self->actor || self->status != 0)
         ps_proxy_destroy (&self);
     return self;
+}
+
+const char *
+ps_proxy_upstream_endpoint (ps_proxy_t *self)
+{
+    assert (self);
+    return self->upstream_bound;
+}
+
+const char *
+ps_proxy_downstream_endpoint (ps_proxy_t *self)
+{
+    assert (self);
+    return self->downstream_bound;
 }
 
 int
@@ -998,6 +1026,8 @@ ps_proxy_destroy (ps_proxy_t **self_p)
         free (self->upstream);
         free (self->downstream);
         free (self->loopback);
+        zstr_free (&self->upstream_bound);
+        zstr_free (&self->downstream_bound);
         free (self);
         *self_p = NULL;
     }

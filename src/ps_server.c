@@ -17,6 +17,7 @@
     ZMQ_DONTWAIT; a full queue towards the proxy answers 503.
 */
 #include "ps_reply.h"
+#include "ps_socket.h"
 #include "ps_session.h"
 
 #include <errno.h>
@@ -251,6 +252,14 @@ s_strdup_or_null (const char *text)
     return text ? strdup (text) : NULL;
 }
 
+//  ps_socket_bound_endpoint, or "" for no socket. Caller frees.
+static char *
+s_bound_endpoint (zsock_t *sock)
+{
+    char *endpoint = ps_socket_bound_endpoint (sock);
+    return endpoint ? endpoint : strdup ("");
+}
+
 static int
 s_parse_port (void *handle)
 {
@@ -444,9 +453,16 @@ ps_server_actor (zsock_t *pipe, void *args)
     assert (pipe);
     assert (args);
     self_t *self = s_self_new (pipe, (const ps_server_config_t *) args);
-    //  The signal releases zactor_new; the port (or -2: failed) follows.
+    //  The signal releases zactor_new; the port (or -2: failed) and the
+    //  endpoints as bound ("" for a socket not made) follow.
     zsock_signal (pipe, self ? 0 : 1);
-    zsock_send (pipe, "i", self ? self->port : -2);
+    char *listen = self ? s_bound_endpoint (self->stream) : strdup ("");
+    char *loopback = self ? s_bound_endpoint (self->pull) : strdup ("");
+    char *interrupt = self ? s_bound_endpoint (self->pub) : strdup ("");
+    zsock_send (pipe, "isss", self ? self->port : -2, listen, loopback, interrupt);
+    free (listen);
+    free (loopback);
+    free (interrupt);
     if (!self)
         return;
 
@@ -483,6 +499,9 @@ ps_server_actor (zsock_t *pipe, void *args)
 struct _ps_server_t {
     zactor_t *actor;
     int port;
+    char *listen_endpoint;  //  as bound; the others NULL if not made
+    char *loopback_endpoint;
+    char *interrupt_endpoint;
     bool drained;
 };
 
@@ -513,12 +532,19 @@ ps_server_new (const ps_server_config_t *config)
     ps_server_t *self = (ps_server_t *) zmalloc (sizeof (ps_server_t));
     self->actor = zactor_new (ps_server_actor, (void *) config);
     int port = -2;
-    if (!self->actor || zsock_recv (self->actor, "i", &port) != 0 || port == -2) {
-        zactor_destroy (&self->actor);
-        free (self);
+    if (!self->actor
+        || zsock_recv (self->actor, "isss", &port, &self->listen_endpoint, &self->loopback_endpoint,
+                       &self->interrupt_endpoint)
+               != 0
+        || port == -2) {
+        ps_server_destroy (&self);
         return NULL;
     }
     self->port = port;
+    if (!*self->loopback_endpoint)
+        zstr_free (&self->loopback_endpoint);
+    if (!*self->interrupt_endpoint)
+        zstr_free (&self->interrupt_endpoint);
     return self;
 }
 
@@ -530,6 +556,9 @@ ps_server_destroy (ps_server_t **self_p)
     if (!self)
         return;
     zactor_destroy (&self->actor);
+    zstr_free (&self->listen_endpoint);
+    zstr_free (&self->loopback_endpoint);
+    zstr_free (&self->interrupt_endpoint);
     free (self);
     *self_p = NULL;
 }
@@ -539,6 +568,27 @@ ps_server_port (ps_server_t *self)
 {
     assert (self);
     return self->port;
+}
+
+const char *
+ps_server_listen_endpoint (ps_server_t *self)
+{
+    assert (self);
+    return self->listen_endpoint;
+}
+
+const char *
+ps_server_loopback_endpoint (ps_server_t *self)
+{
+    assert (self);
+    return self->loopback_endpoint;
+}
+
+const char *
+ps_server_interrupt_endpoint (ps_server_t *self)
+{
+    assert (self);
+    return self->interrupt_endpoint;
 }
 
 void

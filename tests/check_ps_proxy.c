@@ -1740,6 +1740,42 @@ static const int s_restart_after_ms[] = {
 };
 #define S_RESTART_MOMENTS ((int) (sizeof s_restart_after_ms / sizeof s_restart_after_ms[0]))
 
+//  A proxy bound on wildcard ports reports the ports it got, and a server
+//  and a worker that connect there exchange a job.
+START_TEST (test_bound_endpoints)
+{
+    server_t *server = s_server_new (S_TCP);
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = "tcp://127.0.0.1:*";
+    config.downstream = "tcp://127.0.0.1:*";
+    ps_proxy_t *proxy = ps_proxy_new (&config);
+    ck_assert_ptr_nonnull (proxy);
+    const char *upstream = ps_proxy_upstream_endpoint (proxy);
+    const char *downstream = ps_proxy_downstream_endpoint (proxy);
+    ck_assert (strncmp (upstream, "tcp://127.0.0.1:", 16) == 0 && atoi (upstream + 16) > 0);
+    ck_assert (strncmp (downstream, "tcp://127.0.0.1:", 16) == 0 && atoi (downstream + 16) > 0);
+    ck_assert_str_ne (upstream, downstream);
+    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s", upstream);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", upstream), 0);
+    record_t record = {.name = "w"};
+    ps_worker_t *worker = s_worker_new (server, downstream, NULL, s_echo, &record);
+    s_run_jobs (server, 10, 2, NULL, NULL);
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+
+    //  inproc names are reported as given
+    config.upstream = "inproc://check-ps-proxy-endpoints-up";
+    config.downstream = "inproc://check-ps-proxy-endpoints-down";
+    proxy = ps_proxy_new (&config);
+    ck_assert_ptr_nonnull (proxy);
+    ck_assert_str_eq (ps_proxy_upstream_endpoint (proxy), config.upstream);
+    ck_assert_str_eq (ps_proxy_downstream_endpoint (proxy), config.downstream);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
 //  Lines of text logged while a test runs (czmq's log stream, in memory)
 typedef struct {
     char *text;
@@ -2265,6 +2301,7 @@ s_suite (void)
     s_add (suite, "test_worker_beats", test_worker_beats, 2);
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
     s_add (suite, "test_version1_peer", test_version1_peer, 1);
+    s_add (suite, "test_bound_endpoints", test_bound_endpoints, 1);
     s_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     s_add (suite, "test_credit_limit", test_credit_limit, 2);

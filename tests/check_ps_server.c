@@ -522,6 +522,73 @@ START_TEST (test_disconnect_cancels)
 }
 END_TEST
 
+//  Every socket bound on a wildcard port reports the port it got, and a
+//  peer that connects there reaches it: a result pushed to the reported
+//  loopback answers the client; a socket not asked for has no endpoint.
+START_TEST (test_bound_endpoints)
+{
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    config.loopback = "tcp://127.0.0.1:*";
+    config.interrupt = "tcp://127.0.0.1:*";
+    zsock_t *jobs = zsock_new (ZMQ_PULL);
+    ck_assert_int_eq (zmq_bind (zsock_resolve (jobs), "tcp://127.0.0.1:*"), 0);
+    char *jobs_endpoint = zsock_last_endpoint (jobs);
+    config.proxy = jobs_endpoint;
+    ps_server_t *server = ps_server_new (&config);
+    ck_assert_ptr_nonnull (server);
+    char want[64];
+    snprintf (want, sizeof want, "tcp://127.0.0.1:%d", ps_server_port (server));
+    ck_assert_str_eq (ps_server_listen_endpoint (server), want);
+    const char *loopback = ps_server_loopback_endpoint (server);
+    const char *interrupt = ps_server_interrupt_endpoint (server);
+    ck_assert_ptr_nonnull (loopback);
+    ck_assert_ptr_nonnull (interrupt);
+    ck_assert (strncmp (loopback, "tcp://127.0.0.1:", 16) == 0 && atoi (loopback + 16) > 0);
+    ck_assert (strncmp (interrupt, "tcp://127.0.0.1:", 16) == 0 && atoi (interrupt + 16) > 0);
+    ck_assert_str_ne (loopback, interrupt);
+
+    tu_client_t *client = tu_client_new (ps_server_port (server));
+    ck_assert_int_eq (tu_client_sendstr (client, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    zsock_set_rcvtimeo (jobs, WAIT);
+    zmsg_t *job = zmsg_recv (jobs);
+    ck_assert_ptr_nonnull (job);
+    ps_envelope_t envelope;
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (job), &envelope), 0);
+    zmsg_destroy (&job);
+    zsock_t *results = zsock_new (ZMQ_PUSH);
+    ck_assert_int_eq (zsock_connect (results, "%s", loopback), 0);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, "", 0);
+    zmsg_addstr (msg, "through the reported loopback");
+    ps_envelope_send (
+        &(ps_envelope_t){
+            .type = PS_MSG_RESULT, .kind = PS_KIND_HTTP, .status = 200, .id = envelope.id},
+        &msg, results);
+    tu_response_t *response = tu_client_read (client, WAIT, false);
+    ck_assert_ptr_nonnull (response);
+    ck_assert_int_eq (response->status, 200);
+    ck_assert_str_eq (response->body, "through the reported loopback");
+    tu_response_destroy (&response);
+    tu_client_destroy (&client);
+    zsock_destroy (&results);
+    ps_server_destroy (&server);
+
+    //  Only a listen socket: no loopback, no interrupt
+    ps_server_config_defaults (&config);
+    config.listen = "inproc://check-ps-server-endpoints";
+    server = ps_server_new (&config);
+    ck_assert_ptr_nonnull (server);
+    ck_assert_str_eq (ps_server_listen_endpoint (server), "inproc://check-ps-server-endpoints");
+    ck_assert_ptr_null (ps_server_loopback_endpoint (server));
+    ck_assert_ptr_null (ps_server_interrupt_endpoint (server));
+    ps_server_destroy (&server);
+    zsock_destroy (&jobs);
+    free (jobs_endpoint);
+}
+END_TEST
+
 START_TEST (test_health_check_without_backend)
 {
     ps_server_config_t config;
@@ -1186,6 +1253,7 @@ s_suite (void)
     tcase_add_test (tc, test_timeout);
     tcase_add_test (tc, test_disconnect_cancels);
     tcase_add_test (tc, test_health_check_without_backend);
+    tcase_add_test (tc, test_bound_endpoints);
     tcase_add_test (tc, test_in_flight_limit);
     tcase_add_test (tc, test_max_connections);
     tcase_add_test (tc, test_slow_header);

@@ -65,6 +65,12 @@ PS_EXPORT ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
 //  Stop the proxy and free it; accepts NULL.
 PS_EXPORT void ps_proxy_destroy (ps_proxy_t **self_p);
 
+//  The endpoints the proxy's sockets are bound to, as libzmq resolved them:
+//  a wildcard port ("tcp://127.0.0.1:*") shows the port chosen, so workers
+//  and the previous stage can connect there. Borrowed until destroy.
+PS_EXPORT const char *ps_proxy_upstream_endpoint (ps_proxy_t *self);
+PS_EXPORT const char *ps_proxy_downstream_endpoint (ps_proxy_t *self);
+
 //  What the proxy knows now: for monitoring, and for tests that must wait
 //  for a state (say, every worker registered) rather than for time.
 typedef struct {

@@ -66,6 +66,14 @@ PS_EXPORT void ps_server_destroy (ps_server_t **self_p);
 //  The TCP port the listen endpoint is bound to (for "tcp://...:*"), or -1.
 PS_EXPORT int ps_server_port (ps_server_t *self);
 
+//  The endpoints the server's sockets are bound to, as libzmq resolved them:
+//  a wildcard port ("tcp://127.0.0.1:*") shows the port chosen, so a peer
+//  can connect there. NULL for a socket the config did not ask for.
+//  Borrowed until the server is destroyed.
+PS_EXPORT const char *ps_server_listen_endpoint (ps_server_t *self);
+PS_EXPORT const char *ps_server_loopback_endpoint (ps_server_t *self);
+PS_EXPORT const char *ps_server_interrupt_endpoint (ps_server_t *self);
+
 //  Start draining: the health check answers 503, responses carry
 //  "Connection: close", requests in flight complete and new ones are still
 //  served. After drain_ms, or once no client connection is left, what is
@@ -76,9 +84,10 @@ PS_EXPORT void ps_server_drain (ps_server_t *self, int drain_ms);
 PS_EXPORT bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 
 //  The actor body (see ps_proxy_actor). At start it sends a signal (0, or
-//  1 if a bind or connect failed), then one "i" message: the bound TCP port,
-//  -1 for a non-TCP listen endpoint, or -2 on failure (the actor has then
-//  returned). Commands: "$TERM"; "DRAIN" + milliseconds (answered with a
+//  1 if a bind or connect failed), then one "isss" message: the bound TCP
+//  port, -1 for a non-TCP listen endpoint, or -2 on failure (the actor has
+//  then returned); and the listen, loopback and interrupt endpoints as
+//  bound ("" for none). Commands: "$TERM"; "DRAIN" + milliseconds (answered with a
 //  signal, then "DRAINED" when the drain has finished).
 PS_EXPORT void ps_server_actor (zsock_t *pipe, void *config);
 
