@@ -51,6 +51,11 @@ typedef struct {
     bool head;
 } s_entry_t;
 
+//  The requests of a connection and the responses waiting to be delivered
+//  in order are fixed windows of max_in_flight entries, allocated once at
+//  start: the writer walks a connection's entries by position (written,
+//  offset) and the reorder buffer is indexed by sequence number, which a
+//  list (zlistx) cannot do; nothing is allocated per request.
 typedef struct {
     int fd;                       //  -1 while closed
     bool connecting;              //  non-blocking connect under way

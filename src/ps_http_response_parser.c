@@ -24,42 +24,9 @@ struct _ps_http_response_t {
     size_t body_size;
 };
 
-//  A ring of pointers or flags, grown by doubling
-typedef struct {
-    void **items;
-    size_t size;
-    size_t head;
-    size_t count;
-} s_ring_t;
-
-static void
-s_ring_push (s_ring_t *ring, void *item)
-{
-    if (ring->count == ring->size) {
-        size_t new_size = ring->size ? ring->size * 2 : 8;
-        void **items = (void **) malloc (new_size * sizeof (void *));
-        assert (items);
-        for (size_t i = 0; i < ring->count; i++)
-            items[i] = ring->items[(ring->head + i) % ring->size];
-        free (ring->items);
-        ring->items = items;
-        ring->size = new_size;
-        ring->head = 0;
-    }
-    ring->items[(ring->head + ring->count) % ring->size] = item;
-    ring->count++;
-}
-
-static void *
-s_ring_pop (s_ring_t *ring)
-{
-    if (ring->count == 0)
-        return NULL;
-    void *item = ring->items[ring->head];
-    ring->head = (ring->head + 1) % ring->size;
-    ring->count--;
-    return item;
-}
+//  What a request announced with ps_http_response_parser_expect was: the
+//  queue of them holds these addresses (zlistx takes no NULL item)
+static char s_was_head, s_was_other;
 
 struct _ps_http_response_parser_t {
     llhttp_t parser;
@@ -73,9 +40,9 @@ struct _ps_http_response_parser_t {
     size_t name_size;
     bool in_value;
     size_t body_cap;
-    s_ring_t heads;      //  announced requests: (void *) 1 for HEAD, NULL otherwise
-    s_ring_t responses;  //  complete responses
-    bool closed;         //  the peer closed (fed 0 bytes)
+    zlistx_t *heads;      //  announced requests, oldest first: &s_was_head or &s_was_other
+    zlistx_t *responses;  //  complete responses, oldest first
+    bool closed;          //  the peer closed (fed 0 bytes)
     const char *error;
 };
 
@@ -232,7 +199,7 @@ s_on_headers_complete (llhttp_t *parser)
         self->head = false;
         return 1;
     }
-    self->head = s_ring_pop (&self->heads) != NULL;
+    self->head = zlistx_detach (self->heads, NULL) == &s_was_head;
     //  RFC 9112 6.3: these never have a body, whatever the headers say
     if (self->head || response->status == 204 || response->status == 304)
         return 1;
@@ -285,7 +252,7 @@ s_on_message_complete (llhttp_t *parser)
     //  Decided here, not in on_headers_complete: only now does llhttp
     //  know that the body of a HEAD answer was skipped (so no EOF is needed)
     response->keep_alive = llhttp_should_keep_alive (parser) != 0;
-    s_ring_push (&self->responses, response);
+    zlistx_add_end (self->responses, response);
     return 0;
 }
 
@@ -309,6 +276,9 @@ ps_http_response_parser_new (size_t max_body)
     self->max_body = max_body;
     llhttp_init (&self->parser, HTTP_RESPONSE, &s_settings);
     self->parser.data = self;
+    self->heads = zlistx_new ();
+    self->responses = zlistx_new ();
+    assert (self->heads && self->responses);
     return self;
 }
 
@@ -321,10 +291,10 @@ ps_http_response_parser_destroy (ps_http_response_parser_t **self_p)
         return;
     ps_http_response_destroy (&self->current);
     ps_http_response_t *response;
-    while ((response = (ps_http_response_t *) s_ring_pop (&self->responses)))
+    while ((response = (ps_http_response_t *) zlistx_detach (self->responses, NULL)))
         ps_http_response_destroy (&response);
-    free (self->responses.items);
-    free (self->heads.items);
+    zlistx_destroy (&self->responses);
+    zlistx_destroy (&self->heads);
     free (self->field);
     free (self);
     *self_p = NULL;
@@ -334,7 +304,7 @@ void
 ps_http_response_parser_expect (ps_http_response_parser_t *self, bool head)
 {
     assert (self);
-    s_ring_push (&self->heads, head ? (void *) 1 : NULL);
+    zlistx_add_end (self->heads, head ? &s_was_head : &s_was_other);
 }
 
 void
@@ -379,7 +349,7 @@ ps_http_response_t *
 ps_http_response_parser_next (ps_http_response_parser_t *self)
 {
     assert (self);
-    return (ps_http_response_t *) s_ring_pop (&self->responses);
+    return (ps_http_response_t *) zlistx_detach (self->responses, NULL);
 }
 
 const char *
