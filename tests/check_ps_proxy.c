@@ -2100,7 +2100,19 @@ START_TEST (test_credit_limit)
     for (uint64_t id = 1; id <= 10; id++)
         s_send_job (server->push, id, "x");
     s_expect_started (pull, 1);
-    zclock_sleep (300);  //  time for the proxy to hand out all it would
+    //  The proxy has handed out all it would: 4 jobs, and the worker is no
+    //  longer idle
+    ps_proxy_stats_t stats;
+    int64_t deadline = zclock_mono () + S_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+        if (stats.jobs >= 4 && stats.idle == 0)
+            break;
+        zclock_sleep (5);
+    } while (zclock_mono () < deadline);
+    ck_assert (stats.jobs == 4);
+    ck_assert_uint_eq (stats.idle, 0);
+    ck_assert_uint_eq (stats.workers, 1);
     result_t result;
     ck_assert (!s_recv_result (server, 0, &result));
 
