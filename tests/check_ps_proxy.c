@@ -15,11 +15,19 @@
 typedef void (s_result_fn) (result_t *result, void *arg);
 
 //  As s_run_jobs; if lost is given, a job may also come back as the
-//  proxy's 502 LOST (its worker was lost with it), counted there.
+//  proxy's 502 LOST (its worker was lost with it), counted there. On a
+//  loaded machine a job can then be answered twice (reported lost by the
+//  proxy, answered late by its worker; the server takes the first): so in
+//  that mode every call has ids of its own, and an answer to an id answered
+//  already, or of an earlier call, is passed over as the server would.
 static void
 s_run_jobs_lost (server_t *server, int count, int window, s_result_fn *on_result, void *arg,
                  int *lost)
 {
+    static uint64_t s_last_id;  //  per test process: Check forks each test
+    uint64_t base = lost ? s_last_id : 0;
+    if (lost)
+        s_last_id += (uint64_t) count;
     bool *seen = (bool *) zmalloc ((size_t) count + 1);
     int sent = 0, received = 0;
     while (received < count) {
@@ -27,7 +35,7 @@ s_run_jobs_lost (server_t *server, int count, int window, s_result_fn *on_result
             sent++;
             char payload[32];
             snprintf (payload, sizeof payload, "p%d", sent);
-            st_send_job (server->push, (uint64_t) sent, payload);
+            st_send_job (server->push, base + (uint64_t) sent, payload);
         }
         result_t result;
         st_expect_result (server, &result);
@@ -35,9 +43,12 @@ s_run_jobs_lost (server_t *server, int count, int window, s_result_fn *on_result
                         && (result.envelope.flags & PS_FLAG_LOST);
         if (!was_lost)
             ck_assert_uint_eq (result.envelope.status, 200);
-        ck_assert (result.envelope.id >= 1 && result.envelope.id <= (uint64_t) sent);
-        ck_assert_msg (!seen[result.envelope.id], "duplicate result");
-        seen[result.envelope.id] = true;
+        bool ours = result.envelope.id > base && result.envelope.id <= base + (uint64_t) sent;
+        if (lost && (!ours || seen[result.envelope.id - base]))
+            continue;  //  a second answer, or one to an earlier call
+        ck_assert (ours);
+        ck_assert_msg (!seen[result.envelope.id - base], "duplicate result");
+        seen[result.envelope.id - base] = true;
         received++;
         if (was_lost)
             (*lost)++;
@@ -954,7 +965,7 @@ START_TEST (test_proxy_restart_moments)
                    after_ms, stats.registered, stats.dropped);
     ck_assert_uint_eq (stats.workers, 2);
     ck_assert_uint_eq (stats.jobs, (uint64_t) rounds * 20);
-    ck_assert (stats.lost == (uint64_t) lost);
+    ck_assert (stats.lost >= (uint64_t) lost);  //  a report after the answer is passed over
     ck_assert_msg (lost <= 2, "restarted after %d ms: %d jobs lost", after_ms,
                    lost);  //  one a worker
     if (stats.unreachable > 0 || rounds > 1 || lost > 0)
