@@ -308,7 +308,7 @@ s_worker_new (server_t *server, const char *upstream, const char *downstream, ps
     config.cleanup = s_cleanup;
     config.send_timeout_ms = record->send_timeout_ms ? record->send_timeout_ms : 500;
     if (record->heartbeat_ms)
-        config.heartbeat_ms = record->heartbeat_ms > 0 ? record->heartbeat_ms : 0;
+        config.heartbeat_ms = record->heartbeat_ms;  //  negative: none
     if (record->expiry_ms)
         config.expiry_ms = record->expiry_ms;
     if (record->credit)
@@ -2031,6 +2031,16 @@ START_TEST (test_bare_actors)
     proxy_config.downstream = downstream;
     zactor_t *proxy = zactor_new (ps_proxy_actor, &proxy_config);
     ck_assert_ptr_nonnull (proxy);
+    //  The start message: status, then the endpoints as bound
+    zsock_set_rcvtimeo (proxy, S_TIMEOUT);
+    char *status = NULL, *bound_up = NULL, *bound_down = NULL;
+    ck_assert_int_eq (zsock_recv (proxy, "sss", &status, &bound_up, &bound_down), 0);
+    ck_assert_str_eq (status, "0");
+    ck_assert_str_eq (bound_up, server->upstream_ep);
+    ck_assert_str_eq (bound_down, downstream);
+    zstr_free (&status);
+    zstr_free (&bound_up);
+    zstr_free (&bound_down);
     ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
     record_t record = {.name = "w"};
     ps_worker_config_t config;
@@ -2042,11 +2052,16 @@ START_TEST (test_bare_actors)
     config.work_arg = &record;
     zactor_t *worker = zactor_new (ps_worker_actor, &config);
     ck_assert_ptr_nonnull (worker);
+    zsock_set_rcvtimeo (worker, S_TIMEOUT);
+    status = zstr_recv (worker);
+    ck_assert_str_eq (status, "0");
+    zstr_free (&status);
     s_run_jobs (server, 100, 10, NULL, NULL);
     zactor_destroy (&worker);
     zactor_destroy (&proxy);
 
-    //  On a PAIR of our own, a failed bind is signalled as -1
+    //  On a PAIR of our own, a failed bind is signalled as 1, and the
+    //  start message says so too, with no endpoints
     zsock_t *front = zsock_new (ZMQ_PAIR);
     zsock_t *back = zsock_new (ZMQ_PAIR);
     char pipe_ep[256];
@@ -2056,7 +2071,14 @@ START_TEST (test_bare_actors)
     proxy_config.upstream = "bogus://x";
     ps_proxy_actor (back, &proxy_config);  //  returns at once
     zsock_set_rcvtimeo (front, S_TIMEOUT);
-    ck_assert_int_eq (zsock_wait (front), 255);  //  zsock_wait gives the byte back
+    ck_assert_int_eq (zsock_wait (front), 1);
+    ck_assert_int_eq (zsock_recv (front, "sss", &status, &bound_up, &bound_down), 0);
+    ck_assert_str_eq (status, "1");
+    ck_assert_str_eq (bound_up, "");
+    ck_assert_str_eq (bound_down, "");
+    zstr_free (&status);
+    zstr_free (&bound_up);
+    zstr_free (&bound_down);
     zsock_destroy (&front);
     zsock_destroy (&back);
     s_server_destroy (&server);
