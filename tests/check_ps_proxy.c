@@ -1740,6 +1740,72 @@ static const int s_restart_after_ms[] = {
 };
 #define S_RESTART_MOMENTS ((int) (sizeof s_restart_after_ms / sizeof s_restart_after_ms[0]))
 
+//  A zeroed config means the defaults, for the worker and the proxy alike
+//  (before defaults it meant no beats and no expiry): the worker beats
+//  at once and then every second, and the proxy drops a worker that beat
+//  and then fell silent after about three seconds, not sooner.
+START_TEST (test_zeroed_configs)
+{
+    server_t *server = s_server_new (S_INPROC);
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    char proxy_ep[256];
+    s_bind (router, S_INPROC, proxy_ep, sizeof proxy_ep);
+    record_t record = {.name = "w"};
+    ps_worker_config_t worker_config;
+    memset (&worker_config, 0, sizeof worker_config);
+    worker_config.upstream = proxy_ep;
+    worker_config.loopback = server->loopback_ep;
+    worker_config.interrupt = server->interrupt_ep;
+    worker_config.work = s_echo;
+    worker_config.work_arg = &record;
+    ps_worker_t *worker = ps_worker_new (&worker_config);
+    ck_assert_ptr_nonnull (worker);
+    int64_t beats[2] = {0, 0};
+    int count = 0;
+    int64_t deadline = zclock_mono () + 5000;
+    while (count < 2 && zclock_mono () < deadline) {
+        zframe_t *from = NULL;
+        ps_envelope_t envelope;
+        zmsg_t *msg = s_recv_routed (router, (int) (deadline - zclock_mono ()), &from, &envelope);
+        if (!msg)
+            break;
+        if (envelope.type == PS_MSG_BEAT)
+            beats[count++] = zclock_mono ();
+        else
+            ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+        zframe_destroy (&from);
+        zmsg_destroy (&msg);
+    }
+    ck_assert_msg (count == 2, "%d beats from a worker with a zeroed config", count);
+    ck_assert_msg (beats[1] - beats[0] >= 500 && beats[1] - beats[0] <= 2500,
+                   "beats %" PRId64 " ms apart (want about 1000)", beats[1] - beats[0]);
+    ps_worker_destroy (&worker);
+    zsock_destroy (&router);
+
+    ps_proxy_config_t proxy_config;
+    memset (&proxy_config, 0, sizeof proxy_config);
+    char upstream[256], downstream[256];
+    ps_proxy_t *proxy = s_proxy_new_config (S_INPROC, upstream, downstream, &proxy_config);
+    zsock_t *fake = s_fake_new (downstream, "fake");
+    int64_t silent = zclock_mono ();
+    ps_proxy_stats_t stats;
+    deadline = silent + S_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+        if (stats.dropped > 0)
+            break;
+        zclock_sleep (20);
+    } while (zclock_mono () < deadline);
+    int64_t waited = zclock_mono () - silent;
+    ck_assert_uint_eq (stats.registered, 1);
+    ck_assert_msg (stats.dropped == 1, "a silent worker kept by a zeroed proxy config");
+    ck_assert_msg (waited >= 2500, "a silent worker dropped after %" PRId64 " ms", waited);
+    zsock_destroy (&fake);
+    ps_proxy_destroy (&proxy);
+    s_server_destroy (&server);
+}
+END_TEST
+
 //  A proxy bound on wildcard ports reports the ports it got, and a server
 //  and a worker that connect there exchange a job.
 START_TEST (test_bound_endpoints)
@@ -2324,6 +2390,7 @@ s_suite (void)
     s_add (suite, "test_proxy_restart", test_proxy_restart, S_TRANSPORTS);
     s_add (suite, "test_version1_peer", test_version1_peer, 1);
     s_add (suite, "test_bound_endpoints", test_bound_endpoints, 1);
+    s_add (suite, "test_zeroed_configs", test_zeroed_configs, 1);
     s_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     s_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
     s_add (suite, "test_credit_limit", test_credit_limit, 2);
