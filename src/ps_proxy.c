@@ -69,18 +69,16 @@ struct _s_worker_t {
     zframe_t *identity;   //  ROUTER routing id; also the table key
     zframe_t *heartbeat;  //  last application heartbeat, or NULL
     int64_t last_seen;    //  zclock_mono of its last message
-    s_job_t *jobs;        //  the jobs it holds, oldest first: a ring of capacity
-    size_t job_first;     //  index of the oldest
-    size_t job_count;     //  jobs given and not yet answered by a READY
-    size_t job_capacity;
-    size_t credit;      //  jobs it may hold at once (announced in READY), >= 1
-    int64_t job_since;  //  since when the oldest held job is its oldest
-    bool busy;          //  said BUSY in a READY: no job until its next READY
-    bool beats;         //  sent a BEAT: subject to expiry
-    bool unreachable;   //  a send failed; it beats, so its next beat brings it back
-    bool idle;          //  in the idle FIFO: job_count < credit, not busy, reachable
-    bool idle_free;     //  ... in its front part, for workers that hold no job
-    s_worker_t *prev;   //  idle FIFO links, valid while idle
+    zlistx_t *jobs;       //  s_job_t: the jobs it holds (given and not yet answered
+                          //  by a READY), oldest first
+    size_t credit;        //  jobs it may hold at once (announced in READY), >= 1
+    int64_t job_since;    //  since when the oldest held job is its oldest
+    bool busy;            //  said BUSY in a READY: no job until its next READY
+    bool beats;           //  sent a BEAT: subject to expiry
+    bool unreachable;     //  a send failed; it beats, so its next beat brings it back
+    bool idle;            //  in the idle FIFO: fewer jobs than credit, not busy, reachable
+    bool idle_free;       //  ... in its front part, for workers that hold no job
+    s_worker_t *prev;     //  idle FIFO links, valid while idle
     s_worker_t *next;
     s_worker_t *silent_next;  //  list of the silent, built by the scan
 };
@@ -164,13 +162,20 @@ s_identity_compare (const void *a, const void *b)
 }
 
 static void
+s_job_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
 s_worker_destroy (void **item_p)
 {
     s_worker_t *worker = (s_worker_t *) *item_p;
     if (worker) {
         zframe_destroy (&worker->identity);
         zframe_destroy (&worker->heartbeat);
-        free (worker->jobs);
+        zlistx_destroy (&worker->jobs);
         free (worker);
         *item_p = NULL;
     }
@@ -185,7 +190,7 @@ s_idle_append (self_t *self, s_worker_t *worker)
 {
     assert (!worker->idle);
     worker->idle = true;
-    worker->idle_free = worker->job_count == 0;
+    worker->idle_free = zlistx_size (worker->jobs) == 0;
     //  A free worker goes after the last free one, any other at the end.
     s_worker_t *prev = worker->idle_free ? self->free_tail : self->idle_tail;
     s_worker_t *next = prev ? prev->next : self->idle_head;
@@ -271,22 +276,13 @@ s_report_lost (self_t *self, const s_job_t *job)
 static void
 s_jobs_push (self_t *self, s_worker_t *worker, const ps_envelope_t *envelope)
 {
-    if (worker->job_count == worker->job_capacity) {
-        size_t capacity = worker->job_capacity ? worker->job_capacity * 2 : 1;
-        s_job_t *jobs = (s_job_t *) malloc (capacity * sizeof (s_job_t));
-        assert (jobs);
-        for (size_t i = 0; i < worker->job_count; i++)
-            jobs[i] = worker->jobs[(worker->job_first + i) % worker->job_capacity];
-        free (worker->jobs);
-        worker->jobs = jobs;
-        worker->job_first = 0;
-        worker->job_capacity = capacity;
-    }
-    s_job_t *job = &worker->jobs[(worker->job_first + worker->job_count) % worker->job_capacity];
+    s_job_t *job = (s_job_t *) malloc (sizeof (s_job_t));
+    assert (job);
     job->id = envelope->id;
     job->flags = envelope->flags;
     job->kind = envelope->kind;
-    if (worker->job_count++ == 0)
+    zlistx_add_end (worker->jobs, job);
+    if (zlistx_size (worker->jobs) == 1)
         worker->job_since = self->now;
 }
 
@@ -294,10 +290,10 @@ static void
 s_jobs_pop (self_t *self, s_worker_t *worker, int64_t now)
 {
     (void) self;
-    if (worker->job_count == 0)
+    s_job_t *job = (s_job_t *) zlistx_detach (worker->jobs, NULL);
+    if (!job)
         return;
-    worker->job_first = (worker->job_first + 1) % worker->job_capacity;
-    worker->job_count--;
+    free (job);
     //  The next one is the worker's oldest only from now on: it may have
     //  waited behind the one just done for any time.
     worker->job_since = now;
@@ -307,10 +303,10 @@ s_jobs_pop (self_t *self, s_worker_t *worker, int64_t now)
 static void
 s_jobs_lost (self_t *self, s_worker_t *worker)
 {
-    for (size_t i = 0; i < worker->job_count; i++)
-        s_report_lost (self, &worker->jobs[(worker->job_first + i) % worker->job_capacity]);
-    worker->job_first = 0;
-    worker->job_count = 0;
+    for (s_job_t *job = (s_job_t *) zlistx_first (worker->jobs); job;
+         job = (s_job_t *) zlistx_next (worker->jobs))
+        s_report_lost (self, job);
+    zlistx_purge (worker->jobs);
 }
 
 //  Put the worker in the idle FIFO (at the back) if it may take a job, or
@@ -318,10 +314,11 @@ s_jobs_lost (self_t *self, s_worker_t *worker)
 static void
 s_idle_update (self_t *self, s_worker_t *worker)
 {
-    bool free_slot = !worker->busy && !worker->unreachable && worker->job_count < worker->credit;
+    size_t jobs = zlistx_size (worker->jobs);
+    bool free_slot = !worker->busy && !worker->unreachable && jobs < worker->credit;
     //  Leaving, or moving between the parts of the FIFO (it has just
     //  finished its last job): out first.
-    if (worker->idle && (!free_slot || worker->idle_free != (worker->job_count == 0)))
+    if (worker->idle && (!free_slot || worker->idle_free != (jobs == 0)))
         s_idle_remove (self, worker);
     if (free_slot && !worker->idle)
         s_idle_append (self, worker);
@@ -625,6 +622,9 @@ s_worker_register (self_t *self, zframe_t **identity_p)
     s_worker_t *worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
     assert (worker);
     worker->identity = *identity_p;
+    worker->jobs = zlistx_new ();
+    assert (worker->jobs);
+    zlistx_set_destructor (worker->jobs, s_job_destroy);
     worker->credit = 1;
     *identity_p = NULL;
     int rc = zhashx_insert (self->workers, worker->identity, worker);
@@ -705,7 +705,8 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
     }
     worker->last_seen = now;
     worker->beats = true;
-    if (worker->job_count > 0 && self->expiry_ms > 0 && now - worker->job_since > self->expiry_ms) {
+    if (zlistx_size (worker->jobs) > 0 && self->expiry_ms > 0
+        && now - worker->job_since > self->expiry_ms) {
         //  Idle for longer than a beat could take to cross its oldest job
         //  (a worker beats only between jobs, and its READY for the one
         //  before came long ago): the job never reached it (lost in a
