@@ -11,9 +11,9 @@
     only while every socket it listens to is clean.
 
     While some socket is not clean, the loop goes on calling the handlers
-    and only now and then (every PS_LOOP_BUSY_ROUNDS rounds, or
-    PS_LOOP_BUSY_LOOK_MS) looks at the fds with a zero timeout and runs the
-    timer hook, so a busy pipeline never starves the pipe nor the timers.
+    and only now and then (every 16 rounds, or 10 ms: ps_loop.c) looks at
+    the fds with a zero timeout and runs the timer hook, so a busy pipeline
+    never starves the pipe nor the timers.
 
     The pipe is always socket PS_LOOP_PIPE, read by the loop itself:
     "$TERM" ends the loop; every command, "$TERM" included, is handed to
