@@ -33,29 +33,23 @@
     heartbeat_ms or so, off the hot path, which only notes the time of a
     READY.
 
-    The loop polls the sockets' ZMQ_FDs with poll(2) itself rather than
-    zmq_poll, which asks every socket for ZMQ_EVENTS (a syscall each) twice
-    per wait. A ZMQ_FD only signals changes, so a socket is "clean" (safe to
-    block on) only once a non-blocking receive on it returned EAGAIN after
-    the last operation on it; until then it is drained first.
+    The loop is ps_loop (edge-triggered poll(2) on the ZMQ_FDs): every send
+    on the ROUTER marks it dirty there, since a send may swallow the signal
+    of a READY now waiting; upstream has a gate (read only while a job could
+    leave at once) and the scan for silent workers is the loop's timer.
 */
 #include "prime_server/prime_server.h"
+#include "ps_actor.h"
 #include "ps_envelope_private.h"
+#include "ps_loop.h"
 #include "ps_socket.h"
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <string.h>
 
 //  How many messages one socket may hand us per wake-up before the others get
 //  a turn; keeps a flood on one side from starving the other and the pipe.
 #define S_BATCH 256
-//  While busy, the loop looks at the fds of the other sockets (a syscall)
-//  once every this many rounds
-#define S_BUSY_ROUNDS 16
-//  ... or once this many ms have passed, whichever comes first (a round may
-//  be one long job)
-#define S_BUSY_LOOK_MS 10
 //  Linger of the loopback PUSH: a last lost-job report may still leave
 #define S_LINGER_MS 200
 
@@ -75,18 +69,16 @@ struct _s_worker_t {
     zframe_t *identity;   //  ROUTER routing id; also the table key
     zframe_t *heartbeat;  //  last application heartbeat, or NULL
     int64_t last_seen;    //  zclock_mono of its last message
-    s_job_t *jobs;        //  the jobs it holds, oldest first: a ring of capacity
-    size_t job_first;     //  index of the oldest
-    size_t job_count;     //  jobs given and not yet answered by a READY
-    size_t job_capacity;
-    size_t credit;      //  jobs it may hold at once (announced in READY), >= 1
-    int64_t job_since;  //  since when the oldest held job is its oldest
-    bool busy;          //  said BUSY in a READY: no job until its next READY
-    bool beats;         //  sent a BEAT: subject to expiry
-    bool unreachable;   //  a send failed; it beats, so its next beat brings it back
-    bool idle;          //  in the idle FIFO: job_count < credit, not busy, reachable
-    bool idle_free;     //  ... in its front part, for workers that hold no job
-    s_worker_t *prev;   //  idle FIFO links, valid while idle
+    zlistx_t *jobs;       //  s_job_t: the jobs it holds (given and not yet answered
+                          //  by a READY), oldest first
+    size_t credit;        //  jobs it may hold at once (announced in READY), >= 1
+    int64_t job_since;    //  since when the oldest held job is its oldest
+    bool busy;            //  said BUSY in a READY: no job until its next READY
+    bool beats;           //  sent a BEAT: subject to expiry
+    bool unreachable;     //  a send failed; it beats, so its next beat brings it back
+    bool idle;            //  in the idle FIFO: fewer jobs than credit, not busy, reachable
+    bool idle_free;       //  ... in its front part, for workers that hold no job
+    s_worker_t *prev;     //  idle FIFO links, valid while idle
     s_worker_t *next;
     s_worker_t *silent_next;  //  list of the silent, built by the scan
 };
@@ -96,22 +88,16 @@ typedef struct {
     zsock_t *upstream;    //  PULL, bound
     zsock_t *downstream;  //  ROUTER, bound
     zsock_t *loopback;    //  PUSH to the server's loopback, or NULL
-    void *loopback_h;
-    void *pipe_h;  //  raw handles
+    void *loopback_h;     //  raw handles
     void *upstream_h;
     void *downstream_h;
-    int pipe_fd;  //  their ZMQ_FDs, for poll(2)
-    int upstream_fd;
-    int downstream_fd;
-    bool pipe_clean;  //  drained to EAGAIN since the last operation on it
-    bool upstream_clean;
-    bool downstream_clean;
+    ps_loop_t *loop;
+    int downstream_id;  //  in the loop
     ps_proxy_choose_fn *choose;
     void *choose_arg;
     bool verbose;
     bool upstream_version_warned;  //  said that a peer speaks another version
     bool downstream_version_warned;
-    bool terminated;
 
     zhashx_t *workers;      //  identity frame -> s_worker_t, all known workers
     s_worker_t *idle_head;  //  longest idle
@@ -127,7 +113,7 @@ typedef struct {
     int heartbeat_ms;  //  scan period for silent workers
     int expiry_ms;     //  0: never expire
     int64_t next_scan;
-    int64_t now;  //  zclock_mono at the last wake-up: a clock for the hot path
+    int64_t now;  //  zclock_mono at the last wake-up or READY: a clock for the hot path
 
     //  Scratch arrays handed to the chooser, grown on demand, never shrunk
     zframe_t **choose_heartbeats;
@@ -135,27 +121,12 @@ typedef struct {
     size_t choose_capacity;
 } self_t;
 
-//  The object returned by ps_proxy_new: the actor plus a private copy of the
-//  caller's config (whose strings may live on the caller's stack).
+//  The object returned by ps_proxy_new: the actor and what it reported at
+//  start (ps_actor.h).
 struct _ps_proxy_t {
     zactor_t *actor;
-    ps_proxy_config_t config;
-    char *upstream;
-    char *downstream;
-    char *loopback;
-    int status;  //  written by the actor before its start signal, as are:
-    char *upstream_bound;
-    char *downstream_bound;
+    char *bound[2];  //  upstream, downstream
 };
-
-//  What ps_proxy_new hands its actor: config plus where to report the
-//  status and the endpoints as bound.
-typedef struct {
-    const ps_proxy_config_t *config;
-    int *status;
-    char **upstream_bound;
-    char **downstream_bound;
-} s_start_t;
 
 void
 ps_proxy_config_defaults (ps_proxy_config_t *config)
@@ -191,13 +162,20 @@ s_identity_compare (const void *a, const void *b)
 }
 
 static void
+s_job_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
 s_worker_destroy (void **item_p)
 {
     s_worker_t *worker = (s_worker_t *) *item_p;
     if (worker) {
         zframe_destroy (&worker->identity);
         zframe_destroy (&worker->heartbeat);
-        free (worker->jobs);
+        zlistx_destroy (&worker->jobs);
         free (worker);
         *item_p = NULL;
     }
@@ -212,7 +190,7 @@ s_idle_append (self_t *self, s_worker_t *worker)
 {
     assert (!worker->idle);
     worker->idle = true;
-    worker->idle_free = worker->job_count == 0;
+    worker->idle_free = zlistx_size (worker->jobs) == 0;
     //  A free worker goes after the last free one, any other at the end.
     s_worker_t *prev = worker->idle_free ? self->free_tail : self->idle_tail;
     s_worker_t *next = prev ? prev->next : self->idle_head;
@@ -298,22 +276,13 @@ s_report_lost (self_t *self, const s_job_t *job)
 static void
 s_jobs_push (self_t *self, s_worker_t *worker, const ps_envelope_t *envelope)
 {
-    if (worker->job_count == worker->job_capacity) {
-        size_t capacity = worker->job_capacity ? worker->job_capacity * 2 : 1;
-        s_job_t *jobs = (s_job_t *) malloc (capacity * sizeof (s_job_t));
-        assert (jobs);
-        for (size_t i = 0; i < worker->job_count; i++)
-            jobs[i] = worker->jobs[(worker->job_first + i) % worker->job_capacity];
-        free (worker->jobs);
-        worker->jobs = jobs;
-        worker->job_first = 0;
-        worker->job_capacity = capacity;
-    }
-    s_job_t *job = &worker->jobs[(worker->job_first + worker->job_count) % worker->job_capacity];
+    s_job_t *job = (s_job_t *) malloc (sizeof (s_job_t));
+    assert (job);
     job->id = envelope->id;
     job->flags = envelope->flags;
     job->kind = envelope->kind;
-    if (worker->job_count++ == 0)
+    zlistx_add_end (worker->jobs, job);
+    if (zlistx_size (worker->jobs) == 1)
         worker->job_since = self->now;
 }
 
@@ -321,10 +290,10 @@ static void
 s_jobs_pop (self_t *self, s_worker_t *worker, int64_t now)
 {
     (void) self;
-    if (worker->job_count == 0)
+    s_job_t *job = (s_job_t *) zlistx_detach (worker->jobs, NULL);
+    if (!job)
         return;
-    worker->job_first = (worker->job_first + 1) % worker->job_capacity;
-    worker->job_count--;
+    free (job);
     //  The next one is the worker's oldest only from now on: it may have
     //  waited behind the one just done for any time.
     worker->job_since = now;
@@ -334,10 +303,10 @@ s_jobs_pop (self_t *self, s_worker_t *worker, int64_t now)
 static void
 s_jobs_lost (self_t *self, s_worker_t *worker)
 {
-    for (size_t i = 0; i < worker->job_count; i++)
-        s_report_lost (self, &worker->jobs[(worker->job_first + i) % worker->job_capacity]);
-    worker->job_first = 0;
-    worker->job_count = 0;
+    for (s_job_t *job = (s_job_t *) zlistx_first (worker->jobs); job;
+         job = (s_job_t *) zlistx_next (worker->jobs))
+        s_report_lost (self, job);
+    zlistx_purge (worker->jobs);
 }
 
 //  Put the worker in the idle FIFO (at the back) if it may take a job, or
@@ -345,10 +314,11 @@ s_jobs_lost (self_t *self, s_worker_t *worker)
 static void
 s_idle_update (self_t *self, s_worker_t *worker)
 {
-    bool free_slot = !worker->busy && !worker->unreachable && worker->job_count < worker->credit;
+    size_t jobs = zlistx_size (worker->jobs);
+    bool free_slot = !worker->busy && !worker->unreachable && jobs < worker->credit;
     //  Leaving, or moving between the parts of the FIFO (it has just
     //  finished its last job): out first.
-    if (worker->idle && (!free_slot || worker->idle_free != (worker->job_count == 0)))
+    if (worker->idle && (!free_slot || worker->idle_free != (jobs == 0)))
         s_idle_remove (self, worker);
     if (free_slot && !worker->idle)
         s_idle_append (self, worker);
@@ -398,6 +368,7 @@ s_self_destroy (self_t **self_p)
     assert (self_p);
     self_t *self = *self_p;
     if (self) {
+        ps_loop_destroy (&self->loop);
         zhashx_destroy (&self->workers);
         zframe_destroy (&self->held_envelope);
         zmsg_destroy (&self->held_payload);
@@ -411,22 +382,13 @@ s_self_destroy (self_t **self_p)
     }
 }
 
+//  Jobs still queued at shutdown are answered by the server's drain, so
+//  there is no point lingering on them.
 static zsock_t *
-s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
+s_socket_bind (int type, const char *role, const char *endpoint, int hwm)
 {
-    zsock_t *sock = zsock_new (type);
-    if (!sock) {
-        zsys_error ("ps_proxy: cannot create %s socket", name);
-        return NULL;
-    }
-    zsock_set_sndhwm (sock, hwm);
-    zsock_set_rcvhwm (sock, hwm);
-    //  Jobs still queued at shutdown are answered by the server's drain, so
-    //  there is no point lingering on them.
-    zsock_set_linger (sock, 0);
-    zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
-    zsock_set_ipv6 (sock, 1);
-    if (type == ZMQ_ROUTER) {
+    zsock_t *sock = ps_socket_new (type, &(ps_socket_options_t){hwm, 0, -1}, "ps_proxy", role);
+    if (sock && type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
         //  Workers name themselves (ZMQ_ROUTING_ID): when one reconnects
         //  (after a network hiccup, or to re-register) its new connection
@@ -434,12 +396,10 @@ s_socket_bind (int type, const char *name, const char *endpoint, int hwm)
         //  still around.
         zsock_set_router_handover (sock, 1);
     }
-    //  libzmq's own bind: a wildcard port ("tcp://127.0.0.1:*") is the
-    //  kernel's pick, which ps_proxy_upstream_endpoint and the like report
-    if (zmq_bind (zsock_resolve (sock), endpoint) == -1) {
-        zsys_error ("ps_proxy: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (errno));
+    //  A wildcard port is the kernel's pick, which ps_proxy_upstream_endpoint
+    //  and the like report
+    if (sock && ps_socket_attach (sock, true, endpoint, "ps_proxy", role) != 0)
         zsock_destroy (&sock);
-    }
     return sock;
 }
 
@@ -453,7 +413,6 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
-    self->pipe_h = zsock_resolve (pipe);
     self->choose = config->choose;
     self->choose_arg = config->choose_arg;
     self->verbose = config->verbose;
@@ -465,20 +424,25 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     zhashx_set_key_destructor (self->workers, NULL);
     zhashx_set_destructor (self->workers, s_worker_destroy);
 
-    int hwm = config->hwm > 0 ? config->hwm : 10000;
+    //  A zero field means its default (ps_proxy.h); a negative interval, off
+    ps_proxy_config_t defaults;
+    ps_proxy_config_defaults (&defaults);
+    int hwm = config->hwm > 0 ? config->hwm : defaults.hwm;
+    int heartbeat_ms = config->heartbeat_ms ? config->heartbeat_ms : defaults.heartbeat_ms;
+    int expiry_ms = config->expiry_ms ? config->expiry_ms : defaults.expiry_ms;
+
     self->upstream = s_socket_bind (ZMQ_PULL, "upstream", config->upstream, hwm);
     if (self->upstream)
         self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm);
     if (self->downstream && config->loopback) {
-        self->loopback = zsock_new (ZMQ_PUSH);
-        assert (self->loopback);
-        zsock_set_sndhwm (self->loopback, hwm);
-        zsock_set_linger (self->loopback, S_LINGER_MS);
-        zsock_set_ipv6 (self->loopback, 1);
-        if (zsock_connect (self->loopback, "%s", config->loopback) == -1) {
-            zsys_error ("ps_proxy: cannot connect loopback to %s: %s", config->loopback,
-                        zmq_strerror (errno));
+        //  A last lost-job report may still leave at close
+        self->loopback = ps_socket_new (ZMQ_PUSH, &(ps_socket_options_t){hwm, S_LINGER_MS, -1},
+                                        "ps_proxy", "loopback");
+        if (self->loopback
+            && ps_socket_attach (self->loopback, false, config->loopback, "ps_proxy", "loopback")
+                   != 0)
             zsock_destroy (&self->loopback);
+        if (!self->loopback) {
             s_self_destroy (&self);
             return NULL;
         }
@@ -488,18 +452,14 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
         s_self_destroy (&self);
         return NULL;
     }
-    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
-    self->expiry_ms = config->heartbeat_ms > 0 && config->expiry_ms > 0 ? config->expiry_ms : 0;
+    self->expiry_ms = heartbeat_ms > 0 && expiry_ms > 0 ? expiry_ms : 0;
+    self->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : defaults.heartbeat_ms;
     //  Scan often enough that a silent worker goes soon after its expiry
     self->heartbeat_ms = MIN (self->heartbeat_ms, MAX (self->expiry_ms / 4, 10));
     self->now = zclock_mono ();
     self->next_scan = self->now + self->heartbeat_ms;
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
-    zsock_set_rcvtimeo (pipe, 0);
-    self->pipe_fd = zsock_fd (pipe);
-    self->upstream_fd = zsock_fd (self->upstream);
-    self->downstream_fd = zsock_fd (self->downstream);
     return self;
 }
 
@@ -514,7 +474,7 @@ s_send_job (self_t *self, s_worker_t *worker)
 {
     //  A send may process the socket's commands, swallowing the signal of
     //  a READY that is now waiting: the socket needs draining again.
-    self->downstream_clean = false;
+    ps_loop_dirty (self->loop, self->downstream_id);
 
     //  The routing frame goes first and alone: with ROUTER_MANDATORY an
     //  unknown peer fails here (EHOSTUNREACH), a full one with EAGAIN, before
@@ -598,46 +558,43 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
-//  Commands on the pipe: "$TERM", "STATS".
-static void
-s_handle_pipe (self_t *self)
+//  Commands on the pipe besides "$TERM": "STATS".
+static int
+s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
 {
-    zmsg_t *msg;
-    while (!self->terminated && (msg = zmsg_recv (self->pipe_h))) {
-        char *command = zmsg_popstr (msg);
-        if (command && streq (command, "$TERM"))
-            self->terminated = true;
-        else if (command && streq (command, "STATS")) {
-            self->stats.workers = zhashx_size (self->workers);
-            self->stats.idle = self->idle_count;
-            zmq_send (self->pipe_h, &self->stats, sizeof self->stats, 0);
-        }
-        else
-            zsys_warning ("ps_proxy: unknown pipe command '%s'", command ? command : "");
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-    }
-    if (!self->terminated) {
-        if (errno == EAGAIN)
-            self->pipe_clean = true;
-        else if (errno != EINTR)
-            self->terminated = true;  //  context gone
-    }
+    (void) loop;
+    (void) msg;
+    self_t *self = (self_t *) arg;
+    if (streq (command, "$TERM"))
+        return 0;
+    if (!streq (command, "STATS"))
+        return -1;
+    self->stats.workers = zhashx_size (self->workers);
+    self->stats.idle = self->idle_count;
+    zmq_send (zsock_resolve (self->pipe), &self->stats, sizeof self->stats, 0);
+    return 0;
 }
 
-//  Jobs from upstream: [envelope type=JOB][payload...]. Read only while a
-//  job can leave at once.
-static void
-s_handle_upstream (self_t *self)
+//  Upstream is read only while a job can leave at once: back-pressure.
+static bool
+s_upstream_gate (void *arg)
 {
+    self_t *self = (self_t *) arg;
+    return self->idle_count > 0 && !self->held_envelope;
+}
+
+//  Jobs from upstream: [envelope type=JOB][payload...].
+static bool
+s_handle_upstream (ps_loop_t *loop, void *handle, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    self->now = MAX (self->now, ps_loop_now (loop));
     for (int count = 0; count < S_BATCH; count++) {
-        if (self->held_envelope || self->idle_count == 0)
-            return;
-        zmsg_t *msg = zmsg_recv (self->upstream_h);
-        if (!msg) {
-            self->upstream_clean = errno == EAGAIN;
-            return;
-        }
+        if (!s_upstream_gate (self))
+            return false;
+        zmsg_t *msg = zmsg_recv (handle);
+        if (!msg)
+            return errno == EAGAIN;
         zframe_t *envelope_frame = zmsg_pop (msg);
         ps_envelope_t envelope;
         if (!envelope_frame || ps_envelope_decode (envelope_frame, &envelope) == -1
@@ -654,6 +611,7 @@ s_handle_upstream (self_t *self)
         self->held = envelope;
         s_dispatch_held (self);
     }
+    return false;
 }
 
 //  A new worker, idle or not; takes identity. The caller logs it once its
@@ -664,6 +622,9 @@ s_worker_register (self_t *self, zframe_t **identity_p)
     s_worker_t *worker = (s_worker_t *) zmalloc (sizeof (s_worker_t));
     assert (worker);
     worker->identity = *identity_p;
+    worker->jobs = zlistx_new ();
+    assert (worker->jobs);
+    zlistx_set_destructor (worker->jobs, s_job_destroy);
     worker->credit = 1;
     *identity_p = NULL;
     int rc = zhashx_insert (self->workers, worker->identity, worker);
@@ -681,7 +642,7 @@ s_send_ping (self_t *self, s_worker_t *worker)
 {
     byte ping[PS_ENVELOPE_SIZE];
     ps_envelope_pack (&(ps_envelope_t){.type = PS_MSG_PING}, ping);
-    self->downstream_clean = false;  //  a send may swallow an input signal
+    ps_loop_dirty (self->loop, self->downstream_id);  //  a send may swallow an input signal
     if (zmq_send (self->downstream_h, zframe_data (worker->identity),
                   zframe_size (worker->identity), ZMQ_SNDMORE | ZMQ_DONTWAIT)
         == -1) {
@@ -744,7 +705,8 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
     }
     worker->last_seen = now;
     worker->beats = true;
-    if (worker->job_count > 0 && self->expiry_ms > 0 && now - worker->job_since > self->expiry_ms) {
+    if (zlistx_size (worker->jobs) > 0 && self->expiry_ms > 0
+        && now - worker->job_since > self->expiry_ms) {
         //  Idle for longer than a beat could take to cross its oldest job
         //  (a worker beats only between jobs, and its READY for the one
         //  before came long ago): the job never reached it (lost in a
@@ -774,16 +736,16 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
 }
 
 //  Worker messages: [identity][envelope type=READY][heartbeat]?
-static void
-s_handle_downstream (self_t *self)
+static bool
+s_handle_downstream (ps_loop_t *loop, void *handle, void *arg)
 {
+    (void) loop;
+    self_t *self = (self_t *) arg;
     int64_t now = self->now = zclock_mono ();
     for (int count = 0; count < S_BATCH; count++) {
-        zmsg_t *msg = zmsg_recv (self->downstream_h);
-        if (!msg) {
-            self->downstream_clean = errno == EAGAIN;
-            return;
-        }
+        zmsg_t *msg = zmsg_recv (handle);
+        if (!msg)
+            return errno == EAGAIN;
         size_t frames = zmsg_size (msg);
         zframe_t *identity = zmsg_pop (msg);
         zframe_t *envelope_frame = zmsg_pop (msg);
@@ -842,6 +804,7 @@ s_handle_downstream (self_t *self)
         if (self->held_envelope)
             s_dispatch_held (self);
     }
+    return false;
 }
 
 //  Drop the workers that beat and then fell silent, reporting their jobs.
@@ -866,77 +829,20 @@ s_expire_silent (self_t *self, int64_t now)
 //  --------------------------------------------------------------------------
 //  The actor
 
-static void
-s_run (zsock_t *pipe, const ps_proxy_config_t *config, s_start_t *start)
+//  The loop's timer: the scan for silent workers, every heartbeat_ms.
+static int64_t
+s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
 {
-    self_t *self = s_self_new (pipe, config);
-    if (start) {
-        *start->status = self ? 0 : -1;
-        if (self) {
-            *start->upstream_bound = ps_socket_bound_endpoint (self->upstream);
-            *start->downstream_bound = ps_socket_bound_endpoint (self->downstream);
-        }
+    (void) loop;
+    self_t *self = (self_t *) arg;
+    self->now = now;
+    if (self->expiry_ms <= 0)
+        return INT64_MAX;
+    if (now >= self->next_scan) {
+        s_expire_silent (self, now);
+        self->next_scan = now + self->heartbeat_ms;
     }
-    if (!self) {
-        zsock_signal (pipe, (byte) -1);
-        return;
-    }
-    zsock_signal (pipe, 0);
-
-    int busy_rounds = 0;
-    int64_t last_look = zclock_mono ();
-    while (!self->terminated) {
-        if (!self->pipe_clean)
-            s_handle_pipe (self);
-        if (self->terminated)
-            break;
-        if (!self->downstream_clean)
-            s_handle_downstream (self);
-        //  Upstream only while a job could leave at once: back-pressure.
-        bool reading = self->idle_count > 0 && !self->held_envelope;
-        if (reading && !self->upstream_clean)
-            s_handle_upstream (self);
-        reading = self->idle_count > 0 && !self->held_envelope;
-
-        //  Block only when every socket we listen to is drained. While busy,
-        //  go on draining, and only now and then look (timeout 0) which fds
-        //  have news, so the pipe is never starved by a busy pipeline.
-        bool clean = self->pipe_clean && self->downstream_clean
-                     && (!reading || self->upstream_clean);
-        if (!clean && ++busy_rounds < S_BUSY_ROUNDS && zclock_mono () - last_look < S_BUSY_LOOK_MS)
-            continue;
-        busy_rounds = 0;
-        last_look = self->now = zclock_mono ();
-        int timeout = clean ? -1 : 0;
-        if (self->expiry_ms > 0) {
-            if (last_look >= self->next_scan) {
-                s_expire_silent (self, last_look);
-                self->next_scan = last_look + self->heartbeat_ms;
-                continue;  //  a drop may have sent nothing, but look again
-            }
-            if (clean)
-                timeout = (int) (self->next_scan - last_look);
-        }
-        struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
-                                {self->downstream_fd, POLLIN, 0},
-                                {self->upstream_fd, POLLIN, 0}};
-        int rc = poll (fds, reading ? 3 : 2, timeout);
-        if (rc == -1 && errno != EINTR) {
-            zsys_error ("ps_proxy: poll failed: %s", strerror (errno));
-            break;
-        }
-        if (timeout != 0)
-            self->now = zclock_mono ();  //  one read per wake-up
-        if (rc > 0) {
-            if (fds[0].revents)
-                self->pipe_clean = false;
-            if (fds[1].revents)
-                self->downstream_clean = false;
-            if (reading && fds[2].revents)
-                self->upstream_clean = false;
-        }
-    }
-    s_self_destroy (&self);
+    return self->next_scan;
 }
 
 void
@@ -944,14 +850,20 @@ ps_proxy_actor (zsock_t *pipe, void *config)
 {
     assert (pipe);
     assert (config);
-    s_run (pipe, (const ps_proxy_config_t *) config, NULL);
-}
-
-static void
-s_actor_from_new (zsock_t *pipe, void *args)
-{
-    s_start_t *start = (s_start_t *) args;
-    s_run (pipe, start->config, start);
+    self_t *self = s_self_new (pipe, (const ps_proxy_config_t *) config);
+    zsock_t *bound[2] = {self ? self->upstream : NULL, self ? self->downstream : NULL};
+    ps_actor_started (pipe, self != NULL, bound, 2);
+    if (!self)
+        return;
+    self->loop = ps_loop_new (pipe, "ps_proxy", s_handle_command, self);
+    //  The pipe first, then workers (a READY frees a worker for a job),
+    //  then jobs
+    self->downstream_id = ps_loop_add (self->loop, self->downstream, s_handle_downstream, self);
+    int upstream_id = ps_loop_add (self->loop, self->upstream, s_handle_upstream, self);
+    ps_loop_set_gate (self->loop, upstream_id, s_upstream_gate);
+    ps_loop_set_timer (self->loop, s_handle_timer, self);
+    ps_loop_run (self->loop);
+    s_self_destroy (&self);
 }
 
 //  --------------------------------------------------------------------------
@@ -963,21 +875,8 @@ ps_proxy_new (const ps_proxy_config_t *config)
     assert (config);
     ps_proxy_t *self = (ps_proxy_t *) zmalloc (sizeof (ps_proxy_t));
     assert (self);
-    self->config = *config;
-    self->upstream = config->upstream ? strdup (config->upstream) : NULL;
-    self->downstream = config->downstream ? strdup (config->downstream) : NULL;
-    self->loopback = config->loopback ? strdup (config->loopback) : NULL;
-    self->config.upstream = self->upstream;
-    self->config.downstream = self->downstream;
-    self->config.loopback = self->loopback;
-    self->status = -1;
-
-    //  zactor_new swallows the start signal's value, so the actor also
-    //  writes it here; the signal orders that write before our read.
-    s_start_t start = {&self->config, &self->status, &self->upstream_bound,
-                       &self->downstream_bound};
-    self->actor = zactor_new (s_actor_from_new, &start);
-    if (!self->actor || self->status != 0)
+    self->actor = ps_actor_new (ps_proxy_actor, (void *) config, self->bound, 2);
+    if (!self->actor)
         ps_proxy_destroy (&self);
     return self;
 }
@@ -986,14 +885,14 @@ const char *
 ps_proxy_upstream_endpoint (ps_proxy_t *self)
 {
     assert (self);
-    return self->upstream_bound;
+    return self->bound[0];
 }
 
 const char *
 ps_proxy_downstream_endpoint (ps_proxy_t *self)
 {
     assert (self);
-    return self->downstream_bound;
+    return self->bound[1];
 }
 
 int
@@ -1023,11 +922,8 @@ ps_proxy_destroy (ps_proxy_t **self_p)
     ps_proxy_t *self = *self_p;
     if (self) {
         zactor_destroy (&self->actor);
-        free (self->upstream);
-        free (self->downstream);
-        free (self->loopback);
-        zstr_free (&self->upstream_bound);
-        zstr_free (&self->downstream_bound);
+        zstr_free (&self->bound[0]);
+        zstr_free (&self->bound[1]);
         free (self);
         *self_p = NULL;
     }

@@ -15,6 +15,7 @@
 #include "ps_envelope_private.h"
 #include "ps_session.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,7 +167,7 @@ s_handle_result (ps_server_self_t *server, zmq_msg_t *parts, size_t count)
     s_flush_if_first (request);
 }
 
-void
+bool
 ps_reply_handle_loopback (ps_server_self_t *server)
 {
     assert (server);
@@ -175,7 +176,7 @@ ps_reply_handle_loopback (ps_server_self_t *server)
         zmq_msg_init (&parts[0]);
         if (zmq_msg_recv (&parts[0], server->pull_h, ZMQ_DONTWAIT) == -1) {
             zmq_msg_close (&parts[0]);
-            return;
+            return errno == EAGAIN;
         }
         size_t count = 1;
         bool more = zmq_msg_more (&parts[0]);
@@ -198,4 +199,5 @@ ps_reply_handle_loopback (ps_server_self_t *server)
         for (size_t i = 0; i < count && i < 3; i++)
             zmq_msg_close (&parts[i]);
     }
+    return false;
 }

@@ -10,8 +10,8 @@
 
 //  Reads what arrived on the loopback (at most PS_SERVER_BATCH messages),
 //  stores each result in its request and flushes the request's session
-//  when it is next in line.
-void ps_reply_handle_loopback (ps_server_self_t *server);
+//  when it is next in line. True once a receive said EAGAIN (ps_loop_fn).
+bool ps_reply_handle_loopback (ps_server_self_t *server);
 
 //  A local answer (health check, 408, 502, 503, 504): status, static text
 //  (NULL: "<status> <reason>\n") and borrowed headers (NULL: text/plain).

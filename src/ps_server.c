@@ -9,13 +9,17 @@
     (request records, pending table) and ps_reply.c (results coming back),
     which share the actor's state through ps_server_private.h.
 
-    The poll timeout is the time to the earliest deadline: the oldest
-    pending request (504), the sessions' header, idle and zombie timers,
-    and the drain.
+    The actor runs on ps_loop (edge-triggered poll(2) on the ZMQ_FDs; every
+    write to the STREAM socket marks it dirty there, see ps_session.c). The
+    loop's timer hook acts on the earliest deadline: the oldest pending
+    request (504), the sessions' header, idle and zombie timers, and the
+    drain.
 
     Sends never block the front: the STREAM and PUSH sockets are used with
     ZMQ_DONTWAIT; a full queue towards the proxy answers 503.
 */
+#include "ps_actor.h"
+#include "ps_loop.h"
 #include "ps_reply.h"
 #include "ps_socket.h"
 #include "ps_session.h"
@@ -174,12 +178,16 @@ s_drain_check (self_t *self, int64_t now)
     s_close_all (self);
     self->drained = true;
     zstr_send (self->pipe, "DRAINED");
+    ps_loop_dirty (self->loop, PS_LOOP_PIPE);  //  a send may swallow a command's signal
 }
 
-static void
-s_handle_timers (self_t *self)
+//  The loop's timer: acts on what is due, and returns the earliest
+//  deadline left.
+static int64_t
+s_handle_timers (ps_loop_t *loop, int64_t now, void *arg)
 {
-    int64_t now = zclock_mono ();
+    (void) loop;
+    self_t *self = (self_t *) arg;
     int timeout = self->config.request_timeout_ms;
     ps_request_t *request;
     if (timeout > 0)
@@ -193,54 +201,56 @@ s_handle_timers (self_t *self)
         }
     ps_session_timers_expire (self, now);
     s_drain_check (self, now);
-}
 
-static long
-s_poll_timeout (self_t *self)
-{
     int64_t deadline = ps_session_timers_deadline (self);
-    int timeout = self->config.request_timeout_ms;
     ps_request_t *oldest = ps_request_table_oldest (self->requests);
     if (timeout > 0 && oldest)
         deadline = MIN (deadline, oldest->sent + timeout);
     if (self->draining && !self->drained)
         deadline = MIN (deadline, self->drain_deadline);
-    if (deadline == INT64_MAX)
-        return -1;
-    int64_t now = zclock_mono ();
-    return deadline <= now ? 0 : (long) (deadline - now);
+    return deadline;
 }
 
-static void
-s_handle_pipe (self_t *self)
+//  Commands on the pipe besides "$TERM": "DRAIN" + milliseconds.
+static int
+s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
-        return;
+    (void) loop;
+    self_t *self = (self_t *) arg;
+    if (streq (command, "$TERM"))
+        return 0;
+    if (!streq (command, "DRAIN"))
+        return -1;
+    char *value = zmsg_popstr (msg);
+    int ms = value ? atoi (value) : 0;
+    zstr_free (&value);
+    if (!self->draining) {
+        self->draining = true;
+        self->drain_deadline = zclock_mono () + (ms > 0 ? ms : 0);
     }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else if (command && streq (command, "DRAIN")) {
-        char *value = zmsg_popstr (msg);
-        int ms = value ? atoi (value) : 0;
-        zstr_free (&value);
-        if (!self->draining) {
-            self->draining = true;
-            self->drain_deadline = zclock_mono () + (ms > 0 ? ms : 0);
-        }
-        //  Acknowledge first: the caller knows the drain has begun, and a
-        //  DRAINED that follows at once is not taken for the ack.
-        zsock_signal (self->pipe, 0);
-        if (self->drained)
-            zstr_send (self->pipe, "DRAINED");  //  a repeated DRAIN's ack ate it
-        s_drain_check (self, zclock_mono ());
-    }
-    else
-        zsys_warning ("ps_server: unknown command on the pipe: %s", command ? command : "");
-    zstr_free (&command);
-    zmsg_destroy (&msg);
+    //  Acknowledge first: the caller knows the drain has begun, and a
+    //  DRAINED that follows at once is not taken for the ack.
+    zsock_signal (self->pipe, 0);
+    if (self->drained)
+        zstr_send (self->pipe, "DRAINED");  //  a repeated DRAIN's ack ate it
+    s_drain_check (self, zclock_mono ());
+    return 0;
+}
+
+static bool
+s_handle_stream (ps_loop_t *loop, void *handle, void *arg)
+{
+    (void) loop;
+    (void) handle;
+    return ps_session_handle_stream ((self_t *) arg);
+}
+
+static bool
+s_handle_loopback (ps_loop_t *loop, void *handle, void *arg)
+{
+    (void) loop;
+    (void) handle;
+    return ps_reply_handle_loopback ((self_t *) arg);
 }
 
 //  ---------------------------------------------------------------------
@@ -252,21 +262,10 @@ s_strdup_or_null (const char *text)
     return text ? strdup (text) : NULL;
 }
 
-//  ps_socket_bound_endpoint, or "" for no socket. Caller frees.
-static char *
-s_bound_endpoint (zsock_t *sock)
-{
-    char *endpoint = ps_socket_bound_endpoint (sock);
-    return endpoint ? endpoint : strdup ("");
-}
-
+//  The TCP port of a bound endpoint, or -1 for another transport.
 static int
-s_parse_port (void *handle)
+s_parse_port (const char *endpoint)
 {
-    char endpoint[256] = "";
-    size_t size = sizeof (endpoint);
-    if (zmq_getsockopt (handle, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0)
-        return -1;
     if (strncmp (endpoint, "tcp://", 6) != 0)
         return -1;
     const char *colon = strrchr (endpoint, ':');
@@ -307,21 +306,14 @@ s_config_resolve (ps_server_config_t *config)
         config->hwm = defaults.hwm;
 }
 
+//  linger_ms: what may still leave at close
 static zsock_t *
-s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *role)
+s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *role, int linger_ms)
 {
-    zsock_t *sock = zsock_new (type);
-    if (!sock) {
-        zsys_error ("ps_server: cannot create the %s socket", role);
-        return NULL;
-    }
-    void *handle = zsock_resolve (sock);
-    zsock_set_sndhwm (sock, self->config.hwm);
-    zsock_set_rcvhwm (sock, self->config.hwm);
-    zsock_set_sndtimeo (sock, 0);
-    zsock_set_rcvtimeo (sock, 0);
-    zsock_set_ipv6 (sock, 1);
-    if (type == ZMQ_STREAM) {
+    //  Sends never block the front
+    zsock_t *sock = ps_socket_new (type, &(ps_socket_options_t){self->config.hwm, linger_ms, 0},
+                                   "ps_server", role);
+    if (sock && type == ZMQ_STREAM) {
         zsock_set_backlog (sock, 1024);  //  bursts of new clients
         //  The send timeout. ZMQ_STREAM shows us neither a peer's socket nor
         //  how much of what we queued it has taken, so the kernel keeps the
@@ -331,12 +323,8 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
         if (self->config.send_timeout_ms > 0)
             zsock_set_tcp_maxrt (sock, self->config.send_timeout_ms);
     }
-    int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
-    if (rc != 0) {
-        zsys_error ("ps_server: cannot %s the %s socket to %s: %s", bind ? "bind" : "connect", role,
-                    endpoint, zmq_strerror (errno));
+    if (sock && ps_socket_attach (sock, bind, endpoint, "ps_server", role) != 0)
         zsock_destroy (&sock);
-    }
     return sock;
 }
 
@@ -354,6 +342,7 @@ s_self_destroy (self_t **self_p)
             ps_session_destroy (&session);
         zlistx_destroy (&sessions);
     }
+    ps_loop_destroy (&self->loop);
     zhashx_destroy (&self->sessions);
     zlistx_destroy (&self->header_timers);
     zlistx_destroy (&self->idle_timers);
@@ -392,7 +381,6 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->config.interrupt = self->interrupt;
     self->config.health_check = self->health_check;
     s_config_resolve (&self->config);
-    self->port = -1;
     self->sessions = ps_request_u64_hashx_new ();
     self->header_timers = zlistx_new ();
     self->idle_timers = zlistx_new ();
@@ -410,33 +398,34 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         zsys_error ("ps_server: no listen endpoint");
         goto failed;
     }
-    self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen");
+    self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen", LINGER_MS);
     if (!self->stream)
         goto failed;
     self->stream_h = zsock_resolve (self->stream);
-    zsock_set_linger (self->stream, LINGER_MS);
-    self->port = s_parse_port (self->stream_h);
     if (self->proxy) {
-        self->push = s_socket (self, ZMQ_PUSH, self->proxy, false, "proxy");
+        self->push = s_socket (self, ZMQ_PUSH, self->proxy, false, "proxy", 0);
         if (!self->push)
             goto failed;
         self->push_h = zsock_resolve (self->push);
-        zsock_set_linger (self->push, 0);
     }
     if (self->loopback) {
-        self->pull = s_socket (self, ZMQ_PULL, self->loopback, true, "loopback");
+        self->pull = s_socket (self, ZMQ_PULL, self->loopback, true, "loopback", 0);
         if (!self->pull)
             goto failed;
         self->pull_h = zsock_resolve (self->pull);
-        zsock_set_linger (self->pull, 0);
     }
     if (self->interrupt) {
-        self->pub = s_socket (self, ZMQ_PUB, self->interrupt, true, "interrupt");
+        self->pub = s_socket (self, ZMQ_PUB, self->interrupt, true, "interrupt", LINGER_MS);
         if (!self->pub)
             goto failed;
         self->pub_h = zsock_resolve (self->pub);
-        zsock_set_linger (self->pub, LINGER_MS);
     }
+    //  The pipe, then clients, then results
+    self->loop = ps_loop_new (pipe, "ps_server", s_handle_command, self);
+    self->stream_id = ps_loop_add (self->loop, self->stream, s_handle_stream, self);
+    if (self->pull)
+        ps_loop_add (self->loop, self->pull, s_handle_loopback, self);
+    ps_loop_set_timer (self->loop, s_handle_timers, self);
     return self;
 
 failed:
@@ -453,41 +442,12 @@ ps_server_actor (zsock_t *pipe, void *args)
     assert (pipe);
     assert (args);
     self_t *self = s_self_new (pipe, (const ps_server_config_t *) args);
-    //  The signal releases zactor_new; the port (or -2: failed) and the
-    //  endpoints as bound ("" for a socket not made) follow.
-    zsock_signal (pipe, self ? 0 : 1);
-    char *listen = self ? s_bound_endpoint (self->stream) : strdup ("");
-    char *loopback = self ? s_bound_endpoint (self->pull) : strdup ("");
-    char *interrupt = self ? s_bound_endpoint (self->pub) : strdup ("");
-    zsock_send (pipe, "isss", self ? self->port : -2, listen, loopback, interrupt);
-    free (listen);
-    free (loopback);
-    free (interrupt);
+    zsock_t *bound[3] = {self ? self->stream : NULL, self ? self->pull : NULL,
+                         self ? self->pub : NULL};
+    ps_actor_started (pipe, self != NULL, bound, 3);
     if (!self)
         return;
-
-    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                              {self->stream_h, 0, ZMQ_POLLIN, 0},
-                              {self->pull_h, 0, ZMQ_POLLIN, 0}};
-    int count = self->pull_h ? 3 : 2;
-    while (!self->terminated) {
-        int rc = zmq_poll (items, count, s_poll_timeout (self));
-        if (rc == -1) {
-            if (errno == EINTR)
-                continue;  //  signals belong to the application (it may drain)
-            break;
-        }
-        if (items[0].revents & ZMQ_POLLIN) {
-            s_handle_pipe (self);
-            if (self->terminated)
-                break;
-        }
-        if (items[1].revents & ZMQ_POLLIN)
-            ps_session_handle_stream (self);
-        if (count > 2 && items[2].revents & ZMQ_POLLIN)
-            ps_reply_handle_loopback (self);
-        s_handle_timers (self);
-    }
+    ps_loop_run (self->loop);
     //  Stop at once: what is in flight gets 503 and is cancelled.
     s_close_all (self);
     s_self_destroy (&self);
@@ -499,9 +459,7 @@ ps_server_actor (zsock_t *pipe, void *args)
 struct _ps_server_t {
     zactor_t *actor;
     int port;
-    char *listen_endpoint;  //  as bound; the others NULL if not made
-    char *loopback_endpoint;
-    char *interrupt_endpoint;
+    char *bound[3];  //  listen, loopback, interrupt as bound; NULL if not made
     bool drained;
 };
 
@@ -530,21 +488,13 @@ ps_server_new (const ps_server_config_t *config)
 {
     assert (config);
     ps_server_t *self = (ps_server_t *) zmalloc (sizeof (ps_server_t));
-    self->actor = zactor_new (ps_server_actor, (void *) config);
-    int port = -2;
-    if (!self->actor
-        || zsock_recv (self->actor, "isss", &port, &self->listen_endpoint, &self->loopback_endpoint,
-                       &self->interrupt_endpoint)
-               != 0
-        || port == -2) {
+    assert (self);
+    self->actor = ps_actor_new (ps_server_actor, (void *) config, self->bound, 3);
+    if (!self->actor || !self->bound[0]) {
         ps_server_destroy (&self);
         return NULL;
     }
-    self->port = port;
-    if (!*self->loopback_endpoint)
-        zstr_free (&self->loopback_endpoint);
-    if (!*self->interrupt_endpoint)
-        zstr_free (&self->interrupt_endpoint);
+    self->port = s_parse_port (self->bound[0]);
     return self;
 }
 
@@ -556,9 +506,8 @@ ps_server_destroy (ps_server_t **self_p)
     if (!self)
         return;
     zactor_destroy (&self->actor);
-    zstr_free (&self->listen_endpoint);
-    zstr_free (&self->loopback_endpoint);
-    zstr_free (&self->interrupt_endpoint);
+    for (size_t i = 0; i < 3; i++)
+        zstr_free (&self->bound[i]);
     free (self);
     *self_p = NULL;
 }
@@ -574,21 +523,21 @@ const char *
 ps_server_listen_endpoint (ps_server_t *self)
 {
     assert (self);
-    return self->listen_endpoint;
+    return self->bound[0];
 }
 
 const char *
 ps_server_loopback_endpoint (ps_server_t *self)
 {
     assert (self);
-    return self->loopback_endpoint;
+    return self->bound[1];
 }
 
 const char *
 ps_server_interrupt_endpoint (ps_server_t *self)
 {
     assert (self);
-    return self->interrupt_endpoint;
+    return self->bound[2];
 }
 
 void

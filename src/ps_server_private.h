@@ -12,6 +12,7 @@
 #ifndef PS_SERVER_PRIVATE_H_INCLUDED
 #define PS_SERVER_PRIVATE_H_INCLUDED
 
+#include "ps_loop.h"
 #include "ps_request.h"
 
 //  Messages taken from one socket before looking at the others again.
@@ -33,7 +34,8 @@ typedef struct {
     void *push_h;
     void *pull_h;
     void *pub_h;
-    int port;
+    ps_loop_t *loop;
+    int stream_id;       //  in the loop: every write to the stream marks it dirty
     zhashx_t *sessions;  //  by routing id (ps_session.c); zombies included
     size_t zombies;
     int64_t zombie_retry;          //  next attempt to close the zombies
@@ -48,7 +50,6 @@ typedef struct {
     bool draining;
     bool drained;
     int64_t drain_deadline;
-    bool terminated;
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a

@@ -44,6 +44,8 @@ s_send (ps_session_t *self, zchunk_t **chunk_p)
     void *stream = self->server->stream_h;
     zchunk_t *chunk = *chunk_p;
     *chunk_p = NULL;
+    //  A send may swallow the signal of input now waiting on the socket
+    ps_loop_dirty (self->server->loop, self->server->stream_id);
     assert (zchunk_size (chunk) > 0);  //  an empty frame would close
     if (zmq_send (stream, self->rid, self->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
         int error = errno;
@@ -63,6 +65,7 @@ s_send (ps_session_t *self, zchunk_t **chunk_p)
 static int
 s_send_close (ps_server_self_t *server, const uint8_t *rid, size_t rid_size)
 {
+    ps_loop_dirty (server->loop, server->stream_id);  //  as in s_send
     if (zmq_send (server->stream_h, rid, rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
         return -1;
     zmq_send (server->stream_h, "", 0, ZMQ_DONTWAIT);
@@ -424,7 +427,7 @@ s_handle_client (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, 
     s_session_feed (&session, data, size);
 }
 
-void
+bool
 ps_session_handle_stream (ps_server_self_t *server)
 {
     assert (server);
@@ -433,7 +436,7 @@ ps_session_handle_stream (ps_server_self_t *server)
         zmq_msg_init (&rid);
         if (zmq_msg_recv (&rid, server->stream_h, ZMQ_DONTWAIT) == -1) {
             zmq_msg_close (&rid);
-            return;
+            return errno == EAGAIN;
         }
         if (!zmq_msg_more (&rid)) {
             zmq_msg_close (&rid);
@@ -443,7 +446,7 @@ ps_session_handle_stream (ps_server_self_t *server)
         if (zmq_msg_recv (&data, server->stream_h, 0) == -1) {
             zmq_msg_close (&data);
             zmq_msg_close (&rid);
-            return;
+            return false;
         }
         while (zmq_msg_more (&data)) {  //  STREAM never sends more, but be safe
             zmq_msg_t extra;
@@ -459,6 +462,7 @@ ps_session_handle_stream (ps_server_self_t *server)
         zmq_msg_close (&data);
         zmq_msg_close (&rid);
     }
+    return false;
 }
 
 //  ---------------------------------------------------------------------

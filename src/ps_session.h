@@ -42,8 +42,8 @@ struct _ps_session_t {
 
 //  Reads what arrived on the STREAM socket (at most PS_SERVER_BATCH
 //  messages): connects and disconnects create and destroy sessions, bytes
-//  are fed to theirs.
-void ps_session_handle_stream (ps_server_self_t *server);
+//  are fed to theirs. True once a receive said EAGAIN (ps_loop_fn).
+bool ps_session_handle_stream (ps_server_self_t *server);
 
 //  Frees the session; its pending requests are cancelled. Nothing is sent
 //  to the client. Nulls *self_p.

@@ -1,7 +1,40 @@
 /*  ps_socket: what the components share about their sockets.
 */
 #include "ps_socket.h"
+#include <errno.h>
 #include <string.h>
+
+zsock_t *
+ps_socket_new (int type, const ps_socket_options_t *options, const char *owner, const char *role)
+{
+    assert (options);
+    zsock_t *sock = zsock_new (type);
+    if (!sock) {
+        zsys_error ("%s: cannot create the %s socket", owner, role);
+        return NULL;
+    }
+    zsock_set_sndhwm (sock, options->hwm);
+    zsock_set_rcvhwm (sock, options->hwm);
+    zsock_set_linger (sock, options->linger_ms);
+    zsock_set_sndtimeo (sock, options->send_timeout_ms);
+    zsock_set_rcvtimeo (sock, 0);
+    zsock_set_ipv6 (sock, 1);
+    return sock;
+}
+
+int
+ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *owner,
+                  const char *role)
+{
+    assert (sock);
+    assert (endpoint);
+    void *handle = zsock_resolve (sock);
+    int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
+    if (rc != 0)
+        zsys_error ("%s: cannot %s the %s socket to %s: %s", owner, bind ? "bind" : "connect", role,
+                    endpoint, zmq_strerror (errno));
+    return rc == 0 ? 0 : -1;
+}
 
 char *
 ps_socket_bound_endpoint (zsock_t *sock)

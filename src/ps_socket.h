@@ -1,9 +1,32 @@
 /*  ps_socket: what the components share about their sockets. Private.
+
+    Every socket of the server, the proxy and the worker is made by
+    ps_socket_new and bound or connected by ps_socket_attach, so an option
+    that all of them need (security, say) is set in one place.
 */
 #ifndef PS_SOCKET_H_INCLUDED
 #define PS_SOCKET_H_INCLUDED
 
 #include <czmq.h>
+#include <stdbool.h>
+
+typedef struct {
+    int hwm;              //  send and receive HWM
+    int linger_ms;        //  at close
+    int send_timeout_ms;  //  -1: a send may block (libzmq's default)
+} ps_socket_options_t;
+
+//  A new socket of type with options, IPv6 enabled (IPv4 too) and no
+//  receive timeout (the components only read what is there). NULL, logged
+//  as owner's, if libzmq refuses (a terminated context).
+zsock_t *ps_socket_new (int type, const ps_socket_options_t *options, const char *owner,
+                        const char *role);
+
+//  Binds (libzmq's own bind: a wildcard port "tcp://127.0.0.1:*" is the
+//  kernel's pick) or connects sock to endpoint. Returns 0, or -1 logged as
+//  owner's role socket.
+int ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *owner,
+                      const char *role);
 
 //  The endpoint sock is bound to, as libzmq resolved it (a wildcard port
 //  shows the port chosen), with an IPv4 address that an IPv6-enabled

@@ -22,9 +22,9 @@
     linger, so a worker never blocks for good on a peer that went away: it
     always notices "$TERM" and stops.
 
-    Like the proxy, the loop polls the sockets' ZMQ_FDs with poll(2) and
-    blocks only once each socket it listens to has been drained to EAGAIN
-    since the last operation on it (a ZMQ_FD only signals changes).
+    Like the proxy, the worker runs on ps_loop (edge-triggered poll(2) on
+    the ZMQ_FDs): every send on the job DEALER marks it dirty there, and
+    the beats and the reconnection are the loop's timer.
 
     Liveness (docs/PROTOCOL.md): the job DEALER has a random routing id of
     our own. While idle, the loop sends a beat every heartbeat_ms and the
@@ -37,14 +37,19 @@
     from two atomic variables, the only cost on the per-job path.
 */
 #include "prime_server/prime_server.h"
+#include "ps_actor.h"
 #include "ps_envelope_private.h"
+#include "ps_loop.h"
+#include "ps_socket.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <string.h>
 
-//  Recently cancelled ids remembered for jobs that arrive after their CANCEL
+//  Recently cancelled ids remembered for jobs that arrive after their CANCEL.
+//  A fixed ring on purpose: the memory a flood of CANCELs can take is
+//  bounded, and an id older than this many CANCELs belongs to a job that
+//  has long been answered 504 or dropped.
 #define S_CANCEL_RING 1024
 //  At most this many CANCELs are read by one ps_work_cancelled call, so a
 //  flood of interrupts cannot stall a work function
@@ -52,12 +57,6 @@
 //  Linger on close: enough for a last answer to leave, short enough that
 //  shutdown is never held up
 #define S_LINGER_MS 200
-//  While busy, the loop looks at the fds (a syscall) once every this many
-//  rounds
-#define S_BUSY_ROUNDS 16
-//  ... or once this many ms have passed, whichever comes first (a round may
-//  be one long job)
-#define S_BUSY_LOOK_MS 10
 //  Size of our job DEALER's routing id
 #define S_ID_SIZE 16
 //  Queue bound of the beater's DEALER: a stale beat is worth nothing
@@ -94,36 +93,30 @@ struct _s_self_t {
     zsock_t *downstream;  //  PUSH to the next proxy, or NULL
     zsock_t *loopback;    //  PUSH to the server
     zsock_t *interrupt;   //  SUB from the server
-    void *pipe_h;         //  raw handles
-    void *upstream_h;
+    void *upstream_h;     //  raw handles
     void *downstream_h;
     void *loopback_h;
-    void *interrupt_h;
-    int pipe_fd;  //  ZMQ_FDs of the sockets we read, for poll(2)
-    int upstream_fd;
-    int interrupt_fd;
-    bool pipe_clean;  //  drained to EAGAIN since the last operation on it
-    bool upstream_clean;
-    bool interrupt_clean;
+    ps_loop_t *loop;
+    int upstream_id;  //  in the loop
+    int interrupt_id;
     ps_work_fn *work_fn;
     void *work_arg;
     ps_cleanup_fn *cleanup;
-    zframe_t *heartbeat;    //  sent with every READY, or NULL
-    int hwm;                //  for recreating the job DEALER
-    size_t credit;          //  jobs the proxy may give us at once, >= 1
-    s_beat_t beat;          //  routing id and busy state, shared with the beater
-    zactor_t *beater;       //  busy beats, or NULL when beats are off
-    int heartbeat_ms;       //  0: no beats
-    int expiry_ms;          //  0: never reconnect
-    int64_t next_beat;      //  idle beat due
-    int64_t last_heard;     //  last word from the proxy (or end of a job)
-    bool heard;             //  a message came since last_heard was set
-    int send_timeout;       //  ms
-    int64_t stop_deadline;  //  after "$TERM", every send together ends by then
+    zframe_t *heartbeat;          //  sent with every READY, or NULL
+    ps_socket_options_t options;  //  of every socket, for recreating the job DEALER
+    size_t credit;                //  jobs the proxy may give us at once, >= 1
+    s_beat_t beat;                //  routing id and busy state, shared with the beater
+    zactor_t *beater;             //  busy beats, or NULL when beats are off
+    int heartbeat_ms;             //  0: no beats (resolved from the config)
+    int expiry_ms;                //  0: never reconnect
+    int64_t next_beat;            //  idle beat due
+    int64_t last_heard;           //  last word from the proxy (or end of a job)
+    bool heard;                   //  a message came since last_heard was set
+    int64_t stop_deadline;        //  after "$TERM", every send together ends by then
     bool verbose;
     bool upstream_version_warned;  //  said that a peer speaks another version
     bool interrupt_version_warned;
-    bool terminated;
+    bool terminated;  //  "$TERM" came, or the context is gone
 
     uint64_t cancel_ring[S_CANCEL_RING];
     size_t cancel_next;   //  next slot to overwrite
@@ -133,22 +126,10 @@ struct _s_self_t {
     bool busy;       //  work is valid
 };
 
-//  The object returned by ps_worker_new: the actor plus private copies.
+//  The object returned by ps_worker_new: the actor (ps_actor.h).
 struct _ps_worker_t {
     zactor_t *actor;
-    ps_worker_config_t config;
-    char *upstream;
-    char *downstream;
-    char *loopback;
-    char *interrupt;
-    void *heartbeat;
-    int status;  //  written by the actor before its start signal
 };
-
-typedef struct {
-    const ps_worker_config_t *config;
-    int *status;
-} s_start_t;
 
 void
 ps_worker_config_defaults (ps_worker_config_t *config)
@@ -186,15 +167,15 @@ s_cancel_remember (s_self_t *self, uint64_t id)
 }
 
 //  Read the CANCELs already queued on the SUB socket, without blocking.
-static void
-s_drain_interrupts (s_self_t *self)
+static bool
+s_handle_interrupts (ps_loop_t *loop, void *handle, void *arg)
 {
+    (void) loop;
+    s_self_t *self = (s_self_t *) arg;
     for (int count = 0; count < S_CANCEL_BATCH; count++) {
-        zmsg_t *msg = zmsg_recv (self->interrupt_h);
-        if (!msg) {
-            self->interrupt_clean = errno == EAGAIN;
-            return;
-        }
+        zmsg_t *msg = zmsg_recv (handle);
+        if (!msg)
+            return errno == EAGAIN;
         zframe_t *frame = zmsg_first (msg);
         ps_envelope_t envelope;
         if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
@@ -208,43 +189,33 @@ s_drain_interrupts (s_self_t *self)
         }
         zmsg_destroy (&msg);
     }
+    return false;
 }
 
-//  Commands on the pipe; only "$TERM" is known.
-static void
-s_handle_pipe (s_self_t *self)
+//  Commands on the pipe; only "$TERM" is known. The sends still to come
+//  (the answer for the job in hand) share one send timeout from now.
+static int
+s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
 {
-    zmsg_t *msg;
-    while (!self->terminated && (msg = zmsg_recv (self->pipe_h))) {
-        char *command = zmsg_popstr (msg);
-        if (command && streq (command, "$TERM")) {
-            self->terminated = true;
-            self->stop_deadline = zclock_mono () + self->send_timeout;
-        }
-        else
-            zsys_warning ("ps_worker: unknown pipe command '%s'", command ? command : "");
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-    }
-    if (!self->terminated) {
-        if (errno == EAGAIN)
-            self->pipe_clean = true;
-        else if (errno != EINTR) {
-            self->terminated = true;  //  context gone
-            self->stop_deadline = zclock_mono ();
-        }
-    }
+    (void) loop;
+    (void) msg;
+    s_self_t *self = (s_self_t *) arg;
+    if (!streq (command, "$TERM"))
+        return -1;
+    self->stop_deadline = zclock_mono () + MAX (self->options.send_timeout_ms, 0);
+    return 0;
 }
 
-//  True if handle has input, asking it (ZMQ_EVENTS) without blocking.
+//  "$TERM" came, or the context is gone (then with no time left to send).
 static bool
-s_readable (void *handle)
+s_stopping (s_self_t *self)
 {
-    int events = 0;
-    size_t size = sizeof (events);
-    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == -1)
-        return false;
-    return (events & ZMQ_POLLIN) != 0;
+    if (!self->terminated && ps_loop_stopped (self->loop)) {
+        self->terminated = true;
+        if (!self->stop_deadline)
+            self->stop_deadline = zclock_mono ();
+    }
+    return self->terminated;
 }
 
 //  --------------------------------------------------------------------------
@@ -255,7 +226,7 @@ s_readable (void *handle)
 static void
 s_before_send (s_self_t *self, void *handle)
 {
-    if (self->terminated) {
+    if (s_stopping (self)) {
         int64_t remaining = self->stop_deadline - zclock_mono ();
         int timeout = remaining > 0 ? (int) remaining : 0;
         zmq_setsockopt (handle, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
@@ -296,7 +267,7 @@ static void
 s_send_ready (s_self_t *self)
 {
     //  A send may swallow the signal of a job now waiting on the socket.
-    self->upstream_clean = false;
+    ps_loop_dirty (self->loop, self->upstream_id);
     //  The proxy keeps our credit's worth of jobs with us, and counts one
     //  done per READY.
     ps_envelope_t envelope = {.type = PS_MSG_READY, .credit = (uint16_t) self->credit};
@@ -316,7 +287,7 @@ s_send_ready (s_self_t *self)
 static void
 s_send_beat (s_self_t *self)
 {
-    self->upstream_clean = false;
+    ps_loop_dirty (self->loop, self->upstream_id);
     byte envelope[PS_ENVELOPE_SIZE];
     ps_envelope_pack (&(ps_envelope_t){.type = PS_MSG_BEAT}, envelope);
     if (zmq_send (self->upstream_h, envelope, sizeof envelope,
@@ -333,14 +304,10 @@ s_send_beat (s_self_t *self)
 static zsock_t *
 s_beater_socket (s_beat_t *beat)
 {
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    if (!sock)
-        return NULL;
-    zsock_set_sndhwm (sock, S_BEAT_HWM);
-    zsock_set_rcvhwm (sock, S_BEAT_HWM);  //  the proxy never writes to it
-    zsock_set_linger (sock, 0);
-    zsock_set_ipv6 (sock, 1);
-    if (zsock_connect (sock, "%s", beat->endpoint) == -1)
+    //  The proxy never writes to it; a beat never waits nor lingers.
+    zsock_t *sock = ps_socket_new (ZMQ_DEALER, &(ps_socket_options_t){S_BEAT_HWM, 0, -1},
+                                   "ps_worker", "beater");
+    if (sock && ps_socket_attach (sock, false, beat->endpoint, "ps_worker", "beater") != 0)
         zsock_destroy (&sock);
     return sock;
 }
@@ -438,17 +405,11 @@ ps_work_cancelled (ps_work_t *work)
 {
     assert (work);
     s_self_t *self = work->self;
-    if (!work->cancelled && !self->terminated) {
-        //  ZMQ_EVENTS first: a receive on an empty socket costs more. Both
-        //  sockets are left for the main loop to drain again afterwards.
-        if (s_readable (self->pipe_h))
-            s_handle_pipe (self);
-        self->pipe_clean = false;
-        if (s_readable (self->interrupt_h))
-            s_drain_interrupts (self);
-        self->interrupt_clean = false;
+    if (!work->cancelled && !s_stopping (self)) {
+        ps_loop_peek (self->loop, PS_LOOP_PIPE);
+        ps_loop_peek (self->loop, self->interrupt_id);
     }
-    return work->cancelled || self->terminated;
+    return work->cancelled || s_stopping (self);
 }
 
 int
@@ -528,14 +489,13 @@ ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size)
 //  --------------------------------------------------------------------------
 //  The actor
 
-static void
-s_handle_job (s_self_t *self)
+static bool
+s_handle_job (ps_loop_t *loop, void *handle, void *arg)
 {
-    zmsg_t *msg = zmsg_recv (self->upstream_h);
-    if (!msg) {
-        self->upstream_clean = errno == EAGAIN;
-        return;
-    }
+    s_self_t *self = (s_self_t *) arg;
+    zmsg_t *msg = zmsg_recv (handle);
+    if (!msg)
+        return errno == EAGAIN;
     //  Any message is a word from the proxy; the time is taken by the loop,
     //  so a job costs no clock read here.
     self->heard = true;
@@ -546,7 +506,7 @@ s_handle_job (s_self_t *self)
         //  The proxy's answer to a beat: it is alive, nothing to do.
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
-        return;
+        return false;
     }
     if (rc == -1 || envelope.type != PS_MSG_JOB) {
         ps_envelope_log_junk ("ps_worker", "upstream", envelope_frame,
@@ -557,7 +517,7 @@ s_handle_job (s_self_t *self)
         //  Whatever it was, we are still free: say so, in case a proxy of
         //  another version counts this as a job given to us.
         s_send_ready (self);
-        return;
+        return false;
     }
     zframe_destroy (&envelope_frame);
 
@@ -573,8 +533,7 @@ s_handle_job (s_self_t *self)
     //  A CANCEL may have overtaken its job: the server has answered already
     //  and drops any result, so do not spend time on it. (The main loop
     //  drains the SUB before reading a job whenever it has news.)
-    if (!self->interrupt_clean)
-        s_drain_interrupts (self);
+    ps_loop_drain (loop, self->interrupt_id);
     if (s_cancel_known (self, work->id)) {
         if (self->verbose)
             zsys_info ("ps_worker: job %" PRIu64 " cancelled before it started", work->id);
@@ -588,7 +547,7 @@ s_handle_job (s_self_t *self)
         if (!work->answered && !work->cancelled) {
             //  Never leave the client without an answer; a cancelled job
             //  needs none (the server answered it and drops results).
-            int status = self->terminated ? 503 : 500;
+            int status = s_stopping (self) ? 503 : 500;
             const char *text = self->terminated ? "worker stopping"
                                : work->failure  ? work->failure
                                : rc != 0        ? "work function failed"
@@ -603,27 +562,21 @@ s_handle_job (s_self_t *self)
     ps_http_request_destroy (&work->request);
     zmsg_destroy (&work->payload);
     self->busy = false;
-    if (!self->terminated)
+    if (!s_stopping (self))
         s_send_ready (self);
+    return false;
 }
 
-//  A socket with our options; id, if given, is its routing id.
+//  A socket with our options, connected to endpoint; id, if given, is its
+//  routing id.
 static zsock_t *
-s_socket_new (s_self_t *self, int type, const char *name, const byte *id)
+s_socket_connect (s_self_t *self, int type, const char *role, const char *endpoint, const byte *id)
 {
-    zsock_t *sock = zsock_new (type);
-    if (!sock) {
-        zsys_error ("ps_worker: cannot create %s socket", name);
+    zsock_t *sock = ps_socket_new (type, &self->options, "ps_worker", role);
+    if (!sock)
         return NULL;
-    }
-    zsock_set_sndhwm (sock, self->hwm);
-    zsock_set_rcvhwm (sock, self->hwm);
-    zsock_set_sndtimeo (sock, self->send_timeout);
     if (id)
         zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, id, S_ID_SIZE);
-    zsock_set_linger (sock, S_LINGER_MS);
-    zsock_set_rcvtimeo (sock, 0);  //  we only read what is there
-    zsock_set_ipv6 (sock, 1);
     if (type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
     //  A PUSH queues for a peer that is not there (not yet connected, or
@@ -633,18 +586,8 @@ s_socket_new (s_self_t *self, int type, const char *name, const byte *id)
     //  late.
     if (type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
-    return sock;
-}
-
-//  A socket connected to endpoint; id, if given, is its routing id.
-static zsock_t *
-s_socket_connect (s_self_t *self, int type, const char *name, const char *endpoint, const byte *id)
-{
-    zsock_t *sock = s_socket_new (self, type, name, id);
-    if (sock && zsock_connect (sock, "%s", endpoint) == -1) {
-        zsys_error ("ps_worker: cannot connect %s to %s: %s", name, endpoint, zmq_strerror (errno));
+    if (ps_socket_attach (sock, false, endpoint, "ps_worker", role) != 0)
         zsock_destroy (&sock);
-    }
     return sock;
 }
 
@@ -668,19 +611,49 @@ s_reconnect (s_self_t *self)
         zsys_info ("ps_worker: no word from the proxy for %d ms, reconnecting", self->expiry_ms);
     zsock_set_linger (self->upstream, 0);
     zsock_destroy (&self->upstream);
-    self->upstream = s_socket_new (self, ZMQ_DEALER, "upstream", self->beat.id);
-    assert (self->upstream);  //  only a terminated context refuses a socket
-    if (zsock_connect (self->upstream, "%s", self->beat.endpoint) == -1)
-        //  It connected before, so only a name that no longer resolves:
-        //  the next expiry tries again
-        zsys_warning ("ps_worker: cannot reconnect to %s: %s", self->beat.endpoint,
-                      zmq_strerror (errno));
+    //  It connected before, so a failure is only a name that no longer
+    //  resolves (logged): the next expiry tries again. Only a terminated
+    //  context refuses a socket.
+    zsock_t *sock = ps_socket_new (ZMQ_DEALER, &self->options, "ps_worker", "upstream");
+    assert (sock);
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, self->beat.id, S_ID_SIZE);
+    ps_socket_attach (sock, false, self->beat.endpoint, "ps_worker", "upstream");
+    self->upstream = sock;
     self->upstream_h = zsock_resolve (self->upstream);
-    self->upstream_fd = zsock_fd (self->upstream);
-    self->upstream_clean = false;
+    ps_loop_replace (self->loop, self->upstream_id, self->upstream);
     s_send_beat (self);
     if (self->beater)
         zstr_send (self->beater, "RECONNECT");
+}
+
+//  The loop's timer: idle beats every heartbeat_ms, and a reconnection
+//  after expiry_ms without a word from the proxy.
+static int64_t
+s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
+{
+    s_self_t *self = (s_self_t *) arg;
+    if (self->heard) {
+        self->heard = false;
+        self->last_heard = now;
+    }
+    if (now >= self->next_beat) {
+        s_send_beat (self);
+        self->next_beat = now + self->heartbeat_ms;
+    }
+    if (self->expiry_ms > 0 && now - self->last_heard >= self->expiry_ms) {
+        //  A last look: a PING that came since the poll saves a
+        //  reconnection (and the proxy the sight of us leaving it)
+        if (zsock_events (self->upstream) & ZMQ_POLLIN) {
+            ps_loop_dirty (loop, self->upstream_id);
+            return now;
+        }
+        s_reconnect (self);
+        self->last_heard = now;
+    }
+    int64_t deadline = self->next_beat;
+    if (self->expiry_ms > 0)
+        deadline = MIN (deadline, self->last_heard + self->expiry_ms);
+    return deadline;
 }
 
 static void
@@ -690,6 +663,7 @@ s_self_destroy (s_self_t **self_p)
     s_self_t *self = *self_p;
     if (self) {
         zactor_destroy (&self->beater);
+        ps_loop_destroy (&self->loop);
         free (self->beat.endpoint);
         zframe_destroy (&self->heartbeat);
         zsock_destroy (&self->upstream);
@@ -711,18 +685,28 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     s_self_t *self = (s_self_t *) zmalloc (sizeof (s_self_t));
     assert (self);
     self->pipe = pipe;
-    self->pipe_h = zsock_resolve (pipe);
     self->work_fn = config->work;
     self->work_arg = config->work_arg;
     self->cleanup = config->cleanup;
     self->verbose = config->verbose;
-    self->send_timeout = config->send_timeout_ms >= 0 ? config->send_timeout_ms : 1000;
-    self->hwm = config->hwm > 0 ? config->hwm : 10000;
-    self->credit = config->credit > 0 ? config->credit : 1;
+    //  A zero field means its default (ps_worker.h); a negative one, what
+    //  0 meant before defaults: no waiting, no beats, no reconnection.
+    ps_worker_config_t defaults;
+    ps_worker_config_defaults (&defaults);
+    int send_timeout = config->send_timeout_ms ? config->send_timeout_ms : defaults.send_timeout_ms;
+    int heartbeat_ms = config->heartbeat_ms ? config->heartbeat_ms : defaults.heartbeat_ms;
+    int expiry_ms = config->expiry_ms ? config->expiry_ms : defaults.expiry_ms;
+    //  Enough linger for a last answer to leave, short enough that shutdown
+    //  is never held up
+    self->options = (ps_socket_options_t){.hwm = config->hwm > 0 ? config->hwm : defaults.hwm,
+                                          .linger_ms = S_LINGER_MS,
+                                          .send_timeout_ms = MAX (send_timeout, 0)};
+    self->credit = config->credit > 0 ? config->credit : defaults.credit;
+    //  Copied: the caller's config may go once we have signalled
     if (config->heartbeat)
         self->heartbeat = zframe_new (config->heartbeat, config->heartbeat_size);
-    self->heartbeat_ms = MAX (config->heartbeat_ms, 0);
-    self->expiry_ms = self->heartbeat_ms > 0 ? MAX (config->expiry_ms, 0) : 0;
+    self->heartbeat_ms = MAX (heartbeat_ms, 0);
+    self->expiry_ms = self->heartbeat_ms > 0 ? MAX (expiry_ms, 0) : 0;
 
     //  Our routing id: random, so the proxy can tell us from every other
     //  worker, and the beater can name us. A first byte of 0 is reserved
@@ -759,102 +743,14 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = self->downstream ? zsock_resolve (self->downstream) : NULL;
     self->loopback_h = zsock_resolve (self->loopback);
-    self->interrupt_h = zsock_resolve (self->interrupt);
-    zsock_set_rcvtimeo (pipe, 0);
-    self->pipe_fd = zsock_fd (pipe);
-    self->upstream_fd = zsock_fd (self->upstream);
-    self->interrupt_fd = zsock_fd (self->interrupt);
-    return self;
-}
-
-static void
-s_run (zsock_t *pipe, const ps_worker_config_t *config, int *status)
-{
-    s_self_t *self = s_self_new (pipe, config);
-    if (status)
-        *status = self ? 0 : -1;
-    if (!self) {
-        zsock_signal (pipe, (byte) -1);
-        return;
-    }
-    zsock_signal (pipe, 0);
-    s_send_ready (self);
-    //  A first beat at once tells the proxy that we beat, so it may expire
-    //  us if we fall silent.
+    //  Cancels before jobs, so a job whose CANCEL overtook it is skipped;
+    //  reading them while idle also keeps the SUB queue short.
+    self->loop = ps_loop_new (pipe, "ps_worker", s_handle_command, self);
+    self->interrupt_id = ps_loop_add (self->loop, self->interrupt, s_handle_interrupts, self);
+    self->upstream_id = ps_loop_add (self->loop, self->upstream, s_handle_job, self);
     if (self->heartbeat_ms > 0)
-        s_send_beat (self);
-    self->last_heard = zclock_mono ();
-    self->next_beat = self->last_heard + self->heartbeat_ms;
-
-    int busy_rounds = 0;
-    int64_t last_look = zclock_mono ();
-    while (!self->terminated) {
-        if (!self->pipe_clean)
-            s_handle_pipe (self);
-        if (self->terminated)
-            break;
-        //  Cancels before jobs, so a job whose CANCEL overtook it is skipped;
-        //  reading them while idle also keeps the SUB queue short.
-        if (!self->interrupt_clean)
-            s_drain_interrupts (self);
-        if (!self->upstream_clean)
-            s_handle_job (self);
-
-        //  Block only when every socket is drained. While busy, go on, and
-        //  only now and then look (timeout 0) which fds have news.
-        bool clean = self->pipe_clean && self->interrupt_clean && self->upstream_clean;
-        if (!clean && ++busy_rounds < S_BUSY_ROUNDS && zclock_mono () - last_look < S_BUSY_LOOK_MS)
-            continue;
-        busy_rounds = 0;
-        last_look = zclock_mono ();
-        int timeout = clean ? -1 : 0;
-        if (self->heartbeat_ms > 0) {
-            int64_t now = last_look;
-            if (self->heard) {
-                self->heard = false;
-                self->last_heard = now;
-            }
-            if (now >= self->next_beat) {
-                s_send_beat (self);
-                self->next_beat = now + self->heartbeat_ms;
-                continue;  //  the send may have swallowed an input signal
-            }
-            if (self->expiry_ms > 0 && now - self->last_heard >= self->expiry_ms) {
-                //  A last look: a PING that came since the poll saves a
-                //  reconnection (and the proxy the sight of us leaving it)
-                if (zsock_events (self->upstream) & ZMQ_POLLIN) {
-                    self->upstream_clean = false;
-                    continue;
-                }
-                s_reconnect (self);
-                self->last_heard = now;
-                continue;
-            }
-            if (clean) {
-                int64_t deadline = self->next_beat;
-                if (self->expiry_ms > 0)
-                    deadline = MIN (deadline, self->last_heard + self->expiry_ms);
-                timeout = (int) (deadline - now);
-            }
-        }
-        struct pollfd fds[3] = {{self->pipe_fd, POLLIN, 0},
-                                {self->interrupt_fd, POLLIN, 0},
-                                {self->upstream_fd, POLLIN, 0}};
-        int rc = poll (fds, 3, timeout);
-        if (rc == -1 && errno != EINTR) {
-            zsys_error ("ps_worker: poll failed: %s", strerror (errno));
-            break;
-        }
-        if (rc > 0) {
-            if (fds[0].revents)
-                self->pipe_clean = false;
-            if (fds[1].revents)
-                self->interrupt_clean = false;
-            if (fds[2].revents)
-                self->upstream_clean = false;
-        }
-    }
-    s_self_destroy (&self);
+        ps_loop_set_timer (self->loop, s_handle_timer, self);
+    return self;
 }
 
 void
@@ -862,24 +758,23 @@ ps_worker_actor (zsock_t *pipe, void *config)
 {
     assert (pipe);
     assert (config);
-    s_run (pipe, (const ps_worker_config_t *) config, NULL);
-}
-
-static void
-s_actor_from_new (zsock_t *pipe, void *args)
-{
-    s_start_t *start = (s_start_t *) args;
-    s_run (pipe, start->config, start->status);
+    s_self_t *self = s_self_new (pipe, (const ps_worker_config_t *) config);
+    ps_actor_started (pipe, self != NULL, NULL, 0);
+    if (!self)
+        return;
+    s_send_ready (self);
+    //  A first beat at once tells the proxy that we beat, so it may expire
+    //  us if we fall silent.
+    if (self->heartbeat_ms > 0)
+        s_send_beat (self);
+    self->last_heard = zclock_mono ();
+    self->next_beat = self->last_heard + self->heartbeat_ms;
+    ps_loop_run (self->loop);
+    s_self_destroy (&self);
 }
 
 //  --------------------------------------------------------------------------
 //  Public object
-
-static char *
-s_strdup (const char *string)
-{
-    return string ? strdup (string) : NULL;
-}
 
 ps_worker_t *
 ps_worker_new (const ps_worker_config_t *config)
@@ -888,24 +783,8 @@ ps_worker_new (const ps_worker_config_t *config)
     assert (config->work);
     ps_worker_t *self = (ps_worker_t *) zmalloc (sizeof (ps_worker_t));
     assert (self);
-    self->config = *config;
-    self->config.upstream = self->upstream = s_strdup (config->upstream);
-    self->config.downstream = self->downstream = s_strdup (config->downstream);
-    self->config.loopback = self->loopback = s_strdup (config->loopback);
-    self->config.interrupt = self->interrupt = s_strdup (config->interrupt);
-    if (config->heartbeat) {
-        self->heartbeat = malloc (config->heartbeat_size ? config->heartbeat_size : 1);
-        assert (self->heartbeat);
-        memcpy (self->heartbeat, config->heartbeat, config->heartbeat_size);
-        self->config.heartbeat = self->heartbeat;
-    }
-    self->status = -1;
-
-    //  zactor_new swallows the start signal's value, so the actor also
-    //  writes it here; the signal orders that write before our read.
-    s_start_t start = {&self->config, &self->status};
-    self->actor = zactor_new (s_actor_from_new, &start);
-    if (!self->actor || self->status != 0)
+    self->actor = ps_actor_new (ps_worker_actor, (void *) config, NULL, 0);
+    if (!self->actor)
         ps_worker_destroy (&self);
     return self;
 }
@@ -917,11 +796,6 @@ ps_worker_destroy (ps_worker_t **self_p)
     ps_worker_t *self = *self_p;
     if (self) {
         zactor_destroy (&self->actor);
-        free (self->upstream);
-        free (self->downstream);
-        free (self->loopback);
-        free (self->interrupt);
-        free (self->heartbeat);
         free (self);
         *self_p = NULL;
     }

@@ -801,6 +801,34 @@ static const int s_restart_after_ms[] = {
 };
 #define S_RESTART_MOMENTS ((int) (sizeof s_restart_after_ms / sizeof s_restart_after_ms[0]))
 
+//  A zeroed proxy config means the defaults (before defaults it meant no
+//  expiry): a worker that beat and then fell silent is dropped after about
+//  three seconds, not sooner.
+START_TEST (test_zeroed_config)
+{
+    ps_proxy_config_t proxy_config;
+    memset (&proxy_config, 0, sizeof proxy_config);
+    char upstream[256], downstream[256];
+    ps_proxy_t *proxy = st_proxy_new_config (ST_INPROC, upstream, downstream, &proxy_config);
+    zsock_t *fake = s_fake_new (downstream, "fake");
+    int64_t silent = zclock_mono ();
+    ps_proxy_stats_t stats;
+    int64_t deadline = silent + ST_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+        if (stats.dropped > 0)
+            break;
+        zclock_sleep (20);
+    } while (zclock_mono () < deadline);
+    int64_t waited = zclock_mono () - silent;
+    ck_assert_uint_eq (stats.registered, 1);
+    ck_assert_msg (stats.dropped == 1, "a silent worker kept by a zeroed proxy config");
+    ck_assert_msg (waited >= 2500, "a silent worker dropped after %" PRId64 " ms", waited);
+    zsock_destroy (&fake);
+    ps_proxy_destroy (&proxy);
+}
+END_TEST
+
 //  A proxy bound on wildcard ports reports the ports it got, and a server
 //  and a worker that connect there exchange a job.
 START_TEST (test_bound_endpoints)
@@ -1051,6 +1079,16 @@ START_TEST (test_bare_actors)
     proxy_config.downstream = downstream;
     zactor_t *proxy = zactor_new (ps_proxy_actor, &proxy_config);
     ck_assert_ptr_nonnull (proxy);
+    //  The start message: status, then the endpoints as bound
+    zsock_set_rcvtimeo (proxy, ST_TIMEOUT);
+    char *status = NULL, *bound_up = NULL, *bound_down = NULL;
+    ck_assert_int_eq (zsock_recv (proxy, "sss", &status, &bound_up, &bound_down), 0);
+    ck_assert_str_eq (status, "0");
+    ck_assert_str_eq (bound_up, server->upstream_ep);
+    ck_assert_str_eq (bound_down, downstream);
+    zstr_free (&status);
+    zstr_free (&bound_up);
+    zstr_free (&bound_down);
     ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
     record_t record = {.name = "w"};
     ps_worker_config_t config;
@@ -1062,11 +1100,16 @@ START_TEST (test_bare_actors)
     config.work_arg = &record;
     zactor_t *worker = zactor_new (ps_worker_actor, &config);
     ck_assert_ptr_nonnull (worker);
+    zsock_set_rcvtimeo (worker, ST_TIMEOUT);
+    status = zstr_recv (worker);
+    ck_assert_str_eq (status, "0");
+    zstr_free (&status);
     s_run_jobs (server, 100, 10, NULL, NULL);
     zactor_destroy (&worker);
     zactor_destroy (&proxy);
 
-    //  On a PAIR of our own, a failed bind is signalled as -1
+    //  On a PAIR of our own, a failed bind is signalled as 1, and the
+    //  start message says so too, with no endpoints
     zsock_t *front = zsock_new (ZMQ_PAIR);
     zsock_t *back = zsock_new (ZMQ_PAIR);
     char pipe_ep[256];
@@ -1076,7 +1119,14 @@ START_TEST (test_bare_actors)
     proxy_config.upstream = "bogus://x";
     ps_proxy_actor (back, &proxy_config);  //  returns at once
     zsock_set_rcvtimeo (front, ST_TIMEOUT);
-    ck_assert_int_eq (zsock_wait (front), 255);  //  zsock_wait gives the byte back
+    ck_assert_int_eq (zsock_wait (front), 1);
+    ck_assert_int_eq (zsock_recv (front, "sss", &status, &bound_up, &bound_down), 0);
+    ck_assert_str_eq (status, "1");
+    ck_assert_str_eq (bound_up, "");
+    ck_assert_str_eq (bound_down, "");
+    zstr_free (&status);
+    zstr_free (&bound_up);
+    zstr_free (&bound_down);
     zsock_destroy (&front);
     zsock_destroy (&back);
     st_server_destroy (&server);
@@ -1312,6 +1362,7 @@ main (void)
     st_add (suite, "test_proxy_restart", test_proxy_restart, ST_TRANSPORTS);
     st_add (suite, "test_version1_peer", test_version1_peer, 1);
     st_add (suite, "test_bound_endpoints", test_bound_endpoints, 1);
+    st_add (suite, "test_zeroed_config", test_zeroed_config, 1);
     st_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     st_add (suite, "test_credit_limit", test_credit_limit, 2);
     st_add (suite, "test_credit_prefers_free", test_credit_prefers_free, 2);

@@ -651,6 +651,49 @@ START_TEST (test_interrupt_reconnect)
 }
 END_TEST
 
+//  A zeroed worker config means the defaults (before defaults it meant no
+//  beats): the worker beats at once and then every second.
+START_TEST (test_zeroed_config)
+{
+    server_t *server = st_server_new (ST_INPROC);
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    char proxy_ep[256];
+    st_bind (router, ST_INPROC, proxy_ep, sizeof proxy_ep);
+    record_t record = {.name = "w"};
+    ps_worker_config_t worker_config;
+    memset (&worker_config, 0, sizeof worker_config);
+    worker_config.upstream = proxy_ep;
+    worker_config.loopback = server->loopback_ep;
+    worker_config.interrupt = server->interrupt_ep;
+    worker_config.work = st_echo;
+    worker_config.work_arg = &record;
+    ps_worker_t *worker = ps_worker_new (&worker_config);
+    ck_assert_ptr_nonnull (worker);
+    int64_t beats[2] = {0, 0};
+    int count = 0;
+    int64_t deadline = zclock_mono () + 5000;
+    while (count < 2 && zclock_mono () < deadline) {
+        zframe_t *from = NULL;
+        ps_envelope_t envelope;
+        zmsg_t *msg = s_recv_routed (router, (int) (deadline - zclock_mono ()), &from, &envelope);
+        if (!msg)
+            break;
+        if (envelope.type == PS_MSG_BEAT)
+            beats[count++] = zclock_mono ();
+        else
+            ck_assert_uint_eq (envelope.type, PS_MSG_READY);
+        zframe_destroy (&from);
+        zmsg_destroy (&msg);
+    }
+    ck_assert_msg (count == 2, "%d beats from a worker with a zeroed config", count);
+    ck_assert_msg (beats[1] - beats[0] >= 500 && beats[1] - beats[0] <= 2500,
+                   "beats %" PRId64 " ms apart (want about 1000)", beats[1] - beats[0]);
+    ps_worker_destroy (&worker);
+    zsock_destroy (&router);
+    st_server_destroy (&server);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -665,5 +708,6 @@ main (void)
     st_add (suite, "test_destroy_busy", test_destroy_busy, 2);
     st_add (suite, "test_worker_beats", test_worker_beats, 2);
     st_add (suite, "test_interrupt_reconnect", test_interrupt_reconnect, 2);
+    st_add (suite, "test_zeroed_config", test_zeroed_config, 1);
     return st_run (suite);
 }

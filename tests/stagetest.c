@@ -197,7 +197,7 @@ st_worker_new (server_t *server, const char *upstream, const char *downstream, p
     config.cleanup = st_cleanup;
     config.send_timeout_ms = record->send_timeout_ms ? record->send_timeout_ms : 500;
     if (record->heartbeat_ms)
-        config.heartbeat_ms = record->heartbeat_ms > 0 ? record->heartbeat_ms : 0;
+        config.heartbeat_ms = record->heartbeat_ms;  //  negative: none
     if (record->expiry_ms)
         config.expiry_ms = record->expiry_ms;
     if (record->credit)

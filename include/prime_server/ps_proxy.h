@@ -37,29 +37,36 @@ extern "C" {
 //  config's choose_arg (last, as in every callback of the library).
 typedef int (ps_proxy_choose_fn) (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg);
 
+//  A zeroed field means its default, for every field; the default is given
+//  with each. Where 0 meant "off" before defaults existed (the liveness
+//  intervals), a negative value now means off.
 typedef struct {
     const char *upstream;        //  PULL, bound: jobs in
     const char *downstream;      //  ROUTER, bound: workers connect here
-    ps_proxy_choose_fn *choose;  //  optional
+    ps_proxy_choose_fn *choose;  //  NULL: the longest idle worker
     void *choose_arg;
-    int hwm;       //  send/receive HWM of both sockets (default 10000)
-    bool verbose;  //  log junk and worker changes
+    int hwm;       //  send/receive HWM of both sockets; 0: 10000
+    bool verbose;  //  log junk and worker changes; false (default): quiet
     //  Worker liveness (docs/PROTOCOL.md, "Liveness"). A worker that sends
     //  beats and is then silent for expiry_ms is dropped; the job it held
     //  is reported to the server's loopback, if given, as a RESULT 502 with
-    //  PS_FLAG_LOST (the server retries a GET/HEAD once). 0 in either
-    //  interval turns that part off (a zeroed config: no expiry).
-    const char *loopback;  //  optional: PUSH, connected to the server's loopback
-    int heartbeat_ms;      //  how often silent workers are looked for (default 1000)
-    int expiry_ms;         //  silence after which a worker is dropped (default 3000)
+    //  PS_FLAG_LOST (the server retries a GET/HEAD once).
+    const char *loopback;  //  PUSH, connected to the server's loopback; NULL: none
+    int heartbeat_ms;      //  how often silent workers are looked for; 0: 1000;
+                           //  negative: never (no expiry)
+    int expiry_ms;         //  silence after which a worker is dropped; 0: 3000;
+                           //  negative: never
 } ps_proxy_config_t;
 
+//  Fills config with the defaults above, written out (a zeroed config means
+//  the same).
 PS_EXPORT void ps_proxy_config_defaults (ps_proxy_config_t *config);
 
 typedef struct _ps_proxy_t ps_proxy_t;
 
-//  Start a proxy in its own thread (a zactor). The config is copied. Returns
-//  NULL, with a logged reason, when a bind fails.
+//  Start a proxy in its own thread (a zactor). The config is read before
+//  this returns (and what is kept, copied). Returns NULL, with a logged
+//  reason, when a bind fails.
 PS_EXPORT ps_proxy_t *ps_proxy_new (const ps_proxy_config_t *config);
 
 //  Stop the proxy and free it; accepts NULL.
@@ -88,10 +95,12 @@ typedef struct {
 //  did not answer within a second (it is not running).
 PS_EXPORT int ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats);
 
-//  The actor body, for users who run the proxy in a thread of their own:
-//  pass a PAIR socket as pipe; it signals 0 (started) or -1 (bind failed),
-//  then runs until "$TERM" arrives on the pipe. "STATS" is answered with
-//  one frame holding a ps_proxy_stats_t (in-process only: raw bytes).
+//  The actor body, for users who run the proxy in a thread of their own
+//  (zactor_new, or a PAIR socket of theirs as pipe). It starts like every
+//  component actor (docs/PROTOCOL.md, "Actors"): a signal, 0 or 1, then a
+//  message with the status and the upstream and downstream endpoints as
+//  bound. It runs until "$TERM" arrives on the pipe. "STATS" is answered
+//  with one frame holding a ps_proxy_stats_t (in-process only: raw bytes).
 PS_EXPORT void ps_proxy_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus

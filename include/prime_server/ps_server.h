@@ -56,8 +56,9 @@ PS_EXPORT void ps_server_config_defaults (ps_server_config_t *config);
 
 typedef struct _ps_server_t ps_server_t;
 
-//  Start a server in its own thread. Returns NULL with a logged reason when
-//  a bind or connect fails.
+//  Start a server in its own thread. The config is read before this returns
+//  (and what is kept, copied). Returns NULL with a logged reason when a bind
+//  or connect fails.
 PS_EXPORT ps_server_t *ps_server_new (const ps_server_config_t *config);
 
 //  Stop at once: what is in flight gets 503, jobs are cancelled. Accepts NULL.
@@ -83,12 +84,12 @@ PS_EXPORT void ps_server_drain (ps_server_t *self, int drain_ms);
 //  Wait up to timeout_ms (-1: forever) for the drain to finish; true if it did.
 PS_EXPORT bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 
-//  The actor body (see ps_proxy_actor). At start it sends a signal (0, or
-//  1 if a bind or connect failed), then one "isss" message: the bound TCP
-//  port, -1 for a non-TCP listen endpoint, or -2 on failure (the actor has
-//  then returned); and the listen, loopback and interrupt endpoints as
-//  bound ("" for none). Commands: "$TERM"; "DRAIN" + milliseconds (answered with a
-//  signal, then "DRAINED" when the drain has finished).
+//  The actor body, for users who run the server in a thread of their own.
+//  It starts like every component actor (docs/PROTOCOL.md, "Actors"): a
+//  signal, 0 or 1, then a message with the status and the listen, loopback
+//  and interrupt endpoints as bound. Commands: "$TERM"; "DRAIN" +
+//  milliseconds (answered with a signal, then "DRAINED" when the drain has
+//  finished).
 PS_EXPORT void ps_server_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus

@@ -56,6 +56,9 @@ typedef int (ps_work_fn) (ps_work_t *work, void *arg);
 //  Called after every job, whatever happened.
 typedef void (ps_cleanup_fn) (void *arg);
 
+//  A zeroed field means its default, for every field; the default is given
+//  with each. Where 0 meant "off" before defaults existed (the beats) or
+//  "no waiting" (send_timeout_ms), a negative value now means that.
 typedef struct {
     const char *upstream;    //  proxy downstream (ROUTER) to connect to
     const char *downstream;  //  next proxy upstream (PULL), or NULL for the last stage
@@ -66,8 +69,9 @@ typedef struct {
     ps_cleanup_fn *cleanup;  //  optional
     const void *heartbeat;   //  optional initial heartbeat (copied)
     size_t heartbeat_size;
-    int send_timeout_ms;  //  no send blocks longer (default 1000)
-    int hwm;              //  socket HWMs (default 10000)
+    int send_timeout_ms;  //  no send blocks longer; 0: 1000; negative: a send never
+                          //  waits (fails at once when it cannot go)
+    int hwm;              //  socket HWMs; 0: 10000
     //  Credit: how many jobs the proxy may give this worker at once, one
     //  running and credit - 1 queued in its socket (default 1; 0 is 1).
     //  More than 1 saves a round trip and a wake-up per job (the next job
@@ -84,22 +88,26 @@ typedef struct {
     //  thread of the worker's own, while the work function runs (so a long
     //  computation is not taken for a dead worker). Idle and not a word
     //  from the proxy for expiry_ms: the worker reconnects and announces
-    //  itself again (a restarted proxy learns of it). 0: off (a zeroed
-    //  config sends no beats).
-    int heartbeat_ms;  //  default 1000
-    int expiry_ms;     //  default 3000
+    //  itself again (a restarted proxy learns of it).
+    int heartbeat_ms;  //  0: 1000; negative: no beats (and no reconnection)
+    int expiry_ms;     //  0: 3000; negative: never reconnect
 } ps_worker_config_t;
 
+//  Fills config with the defaults above, written out (a zeroed config means
+//  the same).
 PS_EXPORT void ps_worker_config_defaults (ps_worker_config_t *config);
 
 typedef struct _ps_worker_t ps_worker_t;
 
-//  Start a worker in its own thread. Returns NULL with a logged reason when
-//  a connect fails.
+//  Start a worker in its own thread. The config is read before this
+//  returns (and what is kept, copied). Returns NULL with a logged reason
+//  when a connect fails.
 PS_EXPORT ps_worker_t *ps_worker_new (const ps_worker_config_t *config);
 PS_EXPORT void ps_worker_destroy (ps_worker_t **self_p);
 
-//  The actor body (see ps_proxy_actor).
+//  The actor body, for users who run the worker in a thread of their own.
+//  It starts like every component actor (docs/PROTOCOL.md, "Actors"): a
+//  signal, 0 or 1, then a message with the status alone. Commands: "$TERM".
 PS_EXPORT void ps_worker_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus
