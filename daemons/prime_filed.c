@@ -26,44 +26,43 @@ static const char *s_usage_text =
     "                             as one message, so a file is read whole into memory)\n"
     "      --mime-types FILE      MIME types (default /etc/mime.types if present)\n"
     "      --no-symlinks          refuse every symlink, even one pointing inside "
-    "ROOT\n" PS_DAEMON_SERVER_USAGE "example:\n"
+    "ROOT\n" PS_SERVICE_USAGE "example:\n"
     "  prime_filed --listing tcp://127.0.0.1:8080 /srv/www\n";
 
 int
 main (int argc, char *argv[])
 {
-    ps_daemon_init ("prime_filed", s_usage_text);
+    ps_service_init ("prime_filed", s_usage_text);
     enum { OPT_LISTING = 256, OPT_MAX_FILE_SIZE, OPT_MIME_TYPES, OPT_NO_SYMLINKS };
     static const struct option long_options[] = {
-        PS_DAEMON_SERVER_LONG_OPTIONS,
+        PS_SERVICE_LONG_OPTIONS,
         {"workers", required_argument, NULL, 'w'},
         {"listing", no_argument, NULL, OPT_LISTING},
         {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
         {"mime-types", required_argument, NULL, OPT_MIME_TYPES},
         {"no-symlinks", no_argument, NULL, OPT_NO_SYMLINKS},
         {NULL, 0, NULL, 0}};
-    ps_daemon_server_options_t options;
-    ps_daemon_server_options_defaults (&options);
+    ps_service_options_t options;
+    ps_service_options_defaults (&options);
     file_stage_config_t file_config;
     file_stage_config_defaults (&file_config);
     size_t workers = 2;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "w:", long_options,
-                               NULL))
+    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "w:", long_options, NULL))
            != -1) {
-        if (ps_daemon_server_option (&options, opt, optarg))
+        if (ps_service_option (&options, opt, optarg))
             continue;
         switch (opt) {
         case 'w':
-            workers = (size_t) ps_daemon_parse_count (optarg, "--workers", 1, S_MAX_WORKERS);
+            workers = (size_t) ps_service_parse_count (optarg, "--workers", 1, S_MAX_WORKERS);
             break;
         case OPT_LISTING:
             file_config.listing = true;
             break;
         case OPT_MAX_FILE_SIZE:
-            file_config.max_file_size = (size_t) ps_daemon_parse_count (optarg, "--max-file-size",
-                                                                        1, (uint64_t) 1 << 32);
+            file_config.max_file_size = (size_t) ps_service_parse_count (optarg, "--max-file-size",
+                                                                         1, (uint64_t) 1 << 32);
             break;
         case OPT_MIME_TYPES:
             file_config.mime_types = optarg;
@@ -72,22 +71,21 @@ main (int argc, char *argv[])
             file_config.no_symlinks = true;
             break;
         default:
-            ps_daemon_bad_option (opt, argv);
+            ps_service_bad_option (opt, argv);
         }
     }
     int positional = argc - optind;
     if (positional < 1)
-        ps_daemon_usage_error ("missing LISTEN");
+        ps_service_usage_error ("missing LISTEN");
     if (positional > 2)
-        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
+        ps_service_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
     const char *listen = argv[optind];
     ps_daemon_check_endpoint (listen, "LISTEN", true);
     if (positional == 2) {
         if (argv[optind + 1][0] == '\0')
-            ps_daemon_usage_error ("ROOT must not be empty");
+            ps_service_usage_error ("ROOT must not be empty");
         file_config.root = argv[optind + 1];
     }
-    ps_daemon_signals_block ();
 
     file_stage_t *files = file_stage_new (&file_config);
     if (!files) {
@@ -96,11 +94,13 @@ main (int argc, char *argv[])
         return 1;
     }
     ps_server_config_t config;
-    ps_server_config_defaults (&config);
+    ps_service_server_config (&options, &config);
     config.listen = listen;
-    ps_daemon_server_config (&options, &config);
-    ps_daemon_stage_t service;
-    if (ps_daemon_stage_start (&service, &config, file_stage_work, files, workers)) {
+    ps_pipeline_t *service = ps_pipeline_new (&config);
+    ps_pipeline_add_work (service, file_stage_work, workers, files);
+    if (ps_pipeline_start (service)) {
+        fprintf (stderr, "prime_filed: %s\n", ps_pipeline_error (service));
+        ps_pipeline_destroy (&service);
         file_stage_destroy (&files);
         zsys_shutdown ();
         return 1;
@@ -109,12 +109,12 @@ main (int argc, char *argv[])
         fprintf (stderr,
                  "prime_filed: serving %s on %s (port %d), %zu worker%s, symlinks %s, "
                  "SIGTERM drains for %g s\n",
-                 file_stage_root (files), listen, ps_server_port (service.server), workers,
+                 file_stage_root (files), listen, ps_pipeline_port (service), workers,
                  workers == 1 ? "" : "s",
                  file_stage_follows_symlinks (files) ? "followed inside ROOT" : "refused",
                  options.drain_seconds);
-    ps_daemon_serve (service.server, options.drain_seconds, options.quiet);
-    ps_daemon_stage_stop (&service);
+    ps_service_serve (ps_pipeline_server (service), &options);
+    ps_pipeline_destroy (&service);
     file_stage_destroy (&files);
     if (!options.quiet)
         fprintf (stderr, "prime_filed: stopped\n");

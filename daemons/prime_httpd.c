@@ -23,39 +23,38 @@ static const char *s_usage_text =
     "  INTERRUPT    bind: workers subscribe here for cancellations\n"
     "  LOG, MAX_REQUEST_SIZE, REQUEST_TIMEOUT, /HEALTH_PATH: the original's positional\n"
     "               forms of --log (true/false), -m, -t and -c\n"
-    "options:\n" PS_DAEMON_SERVER_USAGE
+    "options:\n" PS_SERVICE_USAGE
     "  -N, --netstring            speak netstrings to clients instead of HTTP\n"
     "example (see docs/DEPLOY.md):\n"
     "  prime_httpd tcp://*:8002 ipc:///tmp/parse_up ipc:///tmp/loopback ipc:///tmp/interrupt\n";
 
 static void
-s_parse_arguments (int argc, char *argv[], ps_daemon_server_options_t *options,
+s_parse_arguments (int argc, char *argv[], ps_service_options_t *options, bool *netstring,
                    const char *endpoints[4])
 {
     static const struct option long_options[] = {
-        PS_DAEMON_SERVER_LONG_OPTIONS, {"netstring", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0}};
-    ps_daemon_server_options_defaults (options);
+        PS_SERVICE_LONG_OPTIONS, {"netstring", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0}};
+    ps_service_options_defaults (options);
     opterr = 0;
     int opt;
-    while (
-        (opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "N", long_options, NULL))
-        != -1) {
-        if (ps_daemon_server_option (options, opt, optarg))
+    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "N", long_options, NULL))
+           != -1) {
+        if (ps_service_option (options, opt, optarg))
             continue;
         if (opt == 'N')
-            options->netstring = true;
+            *netstring = true;
         else
-            ps_daemon_bad_option (opt, argv);
+            ps_service_bad_option (opt, argv);
     }
     int positional = argc - optind;
     if (positional < 4)
-        ps_daemon_usage_error ("missing %s", positional == 0
-                                                 ? "LISTEN, PROXY, LOOPBACK and INTERRUPT"
-                                             : positional == 1 ? "PROXY, LOOPBACK and INTERRUPT"
-                                             : positional == 2 ? "LOOPBACK and INTERRUPT"
-                                                               : "INTERRUPT");
+        ps_service_usage_error ("missing %s", positional == 0
+                                                  ? "LISTEN, PROXY, LOOPBACK and INTERRUPT"
+                                              : positional == 1 ? "PROXY, LOOPBACK and INTERRUPT"
+                                              : positional == 2 ? "LOOPBACK and INTERRUPT"
+                                                                : "INTERRUPT");
     if (positional > 8)
-        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 8]);
+        ps_service_usage_error ("too many arguments, starting at '%s'", argv[optind + 8]);
     const char *names[4] = {"LISTEN", "PROXY", "LOOPBACK", "INTERRUPT"};
     for (int i = 0; i < 4; i++) {
         endpoints[i] = argv[optind + i];
@@ -66,37 +65,38 @@ s_parse_arguments (int argc, char *argv[], ps_daemon_server_options_t *options,
     if (next < argc && argv[next][0] != '/')
         options->log = ps_daemon_parse_bool (argv[next++], "LOG");
     if (next < argc && argv[next][0] != '/')
-        ps_daemon_server_option (options, 'm', argv[next++]);
+        ps_service_option (options, 'm', argv[next++]);
     if (next < argc && argv[next][0] != '/')
-        ps_daemon_server_option (options, 't', argv[next++]);
+        ps_service_option (options, 't', argv[next++]);
     if (next < argc)
-        ps_daemon_server_option (options, 'c', argv[next++]);
+        ps_service_option (options, 'c', argv[next++]);
     if (next < argc)
-        ps_daemon_usage_error ("unexpected argument '%s'", argv[next]);
+        ps_service_usage_error ("unexpected argument '%s'", argv[next]);
     //  The same address bound twice would fail later with a vaguer message
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++)
             if (streq (endpoints[i], endpoints[j]))
-                ps_daemon_usage_error ("%s and %s are the same endpoint '%s'", names[i], names[j],
-                                       endpoints[i]);
+                ps_service_usage_error ("%s and %s are the same endpoint '%s'", names[i], names[j],
+                                        endpoints[i]);
 }
 
 int
 main (int argc, char *argv[])
 {
-    ps_daemon_init ("prime_httpd", s_usage_text);
-    ps_daemon_server_options_t options;
+    ps_service_init ("prime_httpd", s_usage_text);
+    ps_service_options_t options;
+    bool netstring = false;
     const char *endpoints[4];
-    s_parse_arguments (argc, argv, &options, endpoints);
-    ps_daemon_signals_block ();
+    s_parse_arguments (argc, argv, &options, &netstring, endpoints);
 
     ps_server_config_t config;
-    ps_server_config_defaults (&config);
+    ps_service_server_config (&options, &config);
     config.listen = endpoints[0];
     config.proxy = endpoints[1];
     config.loopback = endpoints[2];
     config.interrupt = endpoints[3];
-    ps_daemon_server_config (&options, &config);
+    if (netstring)
+        config.protocol = PS_PROTOCOL_NETSTRING;
     ps_server_t *server = ps_server_new (&config);
     if (!server) {
         fprintf (stderr, "prime_httpd: cannot start (is an endpoint in use or unreachable?)\n");
@@ -108,10 +108,10 @@ main (int argc, char *argv[])
         fprintf (stderr,
                  "prime_httpd: serving %s on %s (port %d), jobs to %s, answers on %s, "
                  "interrupts on %s, SIGTERM drains for %g s\n",
-                 options.netstring ? "netstrings" : "http", endpoints[0], port, endpoints[1],
-                 endpoints[2], endpoints[3], options.drain_seconds);
+                 netstring ? "netstrings" : "http", endpoints[0], port, endpoints[1], endpoints[2],
+                 endpoints[3], options.drain_seconds);
     }
-    ps_daemon_serve (server, options.drain_seconds, options.quiet);
+    ps_service_serve (server, &options);
     ps_server_destroy (&server);
     if (!options.quiet)
         fprintf (stderr, "prime_httpd: stopped\n");

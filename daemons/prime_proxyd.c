@@ -32,7 +32,7 @@ static const char *s_usage_text =
 int
 main (int argc, char *argv[])
 {
-    ps_daemon_init ("prime_proxyd", s_usage_text);
+    ps_service_init ("prime_proxyd", s_usage_text);
     static const struct option long_options[] = {
         {"loopback", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
@@ -54,26 +54,25 @@ main (int argc, char *argv[])
             quiet = true;
             break;
         case 'h':
-            ps_daemon_help ();
+            ps_service_help ();
         case 'V':
-            ps_daemon_version ();
+            ps_service_version ();
         default:
-            ps_daemon_bad_option (opt, argv);
+            ps_service_bad_option (opt, argv);
         }
     }
     int positional = argc - optind;
     if (positional < 2)
-        ps_daemon_usage_error ("missing %s",
-                               positional == 0 ? "UPSTREAM and DOWNSTREAM" : "DOWNSTREAM");
+        ps_service_usage_error ("missing %s",
+                                positional == 0 ? "UPSTREAM and DOWNSTREAM" : "DOWNSTREAM");
     if (positional > 2)
-        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
+        ps_service_usage_error ("too many arguments, starting at '%s'", argv[optind + 2]);
     const char *upstream = argv[optind];
     const char *downstream = argv[optind + 1];
     ps_daemon_check_endpoint (upstream, "UPSTREAM", true);
     ps_daemon_check_endpoint (downstream, "DOWNSTREAM", true);
     if (streq (upstream, downstream))
-        ps_daemon_usage_error ("UPSTREAM and DOWNSTREAM are the same endpoint '%s'", upstream);
-    ps_daemon_signals_block ();
+        ps_service_usage_error ("UPSTREAM and DOWNSTREAM are the same endpoint '%s'", upstream);
 
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
@@ -89,9 +88,9 @@ main (int argc, char *argv[])
     }
     if (!quiet)
         fprintf (stderr, "prime_proxyd: jobs in on %s, workers on %s\n", upstream, downstream);
-    int signum = ps_daemon_signal_wait (-1);
+    int signum = ps_service_signal_wait (-1);
     //  Stopping a proxy is bounded by its linger; the deadline is a backstop
-    ps_daemon_deadline_arm (2000);
+    ps_service_deadline_arm (2000);
     ps_proxy_destroy (&proxy);
     if (!quiet)
         fprintf (stderr, "prime_proxyd: %s, stopped\n", strsignal (signum));

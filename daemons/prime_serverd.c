@@ -6,7 +6,7 @@
 
     Both modes run the same pipeline in one process: a server, a proxy and
     WORKERS workers for stage 1 (parse) and for stage 2 (trial division),
-    wired over inproc. The simulation binds the server to an ephemeral
+    wired over inproc by ps_pipeline. The simulation binds the server to an ephemeral
     loopback port and fires the odd numbers of its range at it with the
     batch client; the daemon serves ENDPOINT until SIGTERM or SIGINT, then
     drains. This file is only argv, wiring and signals: the stages live in
@@ -47,9 +47,9 @@ typedef struct {
     size_t worker_credit;  //  jobs a worker may hold at once
     bool affinity;
     cpu_set_t cpus;
-    //  The options every daemon with a server shares (ps_daemon); the
+    //  The options every daemon with a server shares (ps_service); the
     //  simulation applies them to its in-process server too.
-    ps_daemon_server_options_t server;
+    ps_service_options_t server;
 } s_options_t;
 
 // clang-format off
@@ -69,7 +69,7 @@ static const char *s_usage_text =
     "                             one, a job may wait behind a slow one (1: never)\n"
     "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
     "                             (default: wherever the scheduler puts them)\n"
-    PS_DAEMON_SERVER_USAGE
+    PS_SERVICE_USAGE
     "examples:\n"
     "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
     "  prime_serverd tcp://*:8002 2\n"
@@ -110,7 +110,7 @@ s_parse_cpus (const char *text, cpu_set_t *cpus)
             break;
         p = end + 1;
     }
-    ps_daemon_usage_error ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
+    ps_service_usage_error ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
 }
 
 static void
@@ -126,7 +126,7 @@ s_parse_target (s_options_t *options, const char *target)
     if (!comma) {
         uint64_t count = 0;
         if (!s_parse_u64 (target, &count) || count == 0 || count > (UINT64_MAX - 1) / 2)
-            ps_daemon_usage_error ("COUNT must be a positive whole number, not '%s'", target);
+            ps_service_usage_error ("COUNT must be a positive whole number, not '%s'", target);
         options->mode = S_MODE_COUNT;
         options->first = 3;
         options->count = count;
@@ -137,9 +137,9 @@ s_parse_target (s_options_t *options, const char *target)
     bool valid = first && s_parse_u64 (first, &start) && s_parse_u64 (comma + 1, &end);
     free (first);
     if (!valid)
-        ps_daemon_usage_error ("START,END must be two whole numbers, not '%s'", target);
+        ps_service_usage_error ("START,END must be two whole numbers, not '%s'", target);
     if (start > end)
-        ps_daemon_usage_error ("START must not be greater than END in '%s'", target);
+        ps_service_usage_error ("START must not be greater than END in '%s'", target);
     options->mode = S_MODE_RANGE;
     uint64_t low = start < 3 ? 3 : start | 1;  //  first odd number >= max (START, 3)
     if (start == UINT64_MAX)
@@ -151,7 +151,7 @@ s_parse_target (s_options_t *options, const char *target)
 static void
 s_parse_arguments (int argc, char *argv[], s_options_t *options)
 {
-    static const struct option long_options[] = {PS_DAEMON_SERVER_LONG_OPTIONS,
+    static const struct option long_options[] = {PS_SERVICE_LONG_OPTIONS,
                                                  {"worker-credit", required_argument, NULL, 'w'},
                                                  {"affinity", required_argument, NULL, 'a'},
                                                  {NULL, 0, NULL, 0}};
@@ -161,133 +161,71 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     //  in bench runs (cheap, expensive and a 1-in-10 mix, wrk -c64) credit 4
     //  served as many or more requests than 1 with a p99 no worse.
     options->worker_credit = 4;
-    ps_daemon_server_options_defaults (&options->server);
+    ps_service_options_defaults (&options->server);
 
     opterr = 0;  //  our own one-line messages
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_DAEMON_SERVER_SHORT_OPTIONS "w:a:", long_options,
-                               NULL))
+    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "w:a:", long_options, NULL))
            != -1) {
-        if (ps_daemon_server_option (&options->server, opt, optarg))
+        if (ps_service_option (&options->server, opt, optarg))
             continue;
         if (opt == 'w')
-            options->worker_credit = (size_t) ps_daemon_parse_count (optarg, "--worker-credit", 1,
-                                                                     S_MAX_WORKER_CREDIT);
+            options->worker_credit = (size_t) ps_service_parse_count (optarg, "--worker-credit", 1,
+                                                                      S_MAX_WORKER_CREDIT);
         else if (opt == 'a') {
             s_parse_cpus (optarg, &options->cpus);
             options->affinity = true;
         }
         else
-            ps_daemon_bad_option (opt, argv);
+            ps_service_bad_option (opt, argv);
     }
     int positional = argc - optind;
     if (positional < 1)
-        ps_daemon_usage_error ("missing COUNT, START,END or ENDPOINT");
+        ps_service_usage_error ("missing COUNT, START,END or ENDPOINT");
     if (positional > 4)
-        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
+        ps_service_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
     s_parse_target (options, argv[optind]);
     if (positional >= 2)
-        options->workers = (size_t) ps_daemon_parse_count (argv[optind + 1], "WORKERS", 1,
-                                                           S_MAX_WORKERS);
+        options->workers = (size_t) ps_service_parse_count (argv[optind + 1], "WORKERS", 1,
+                                                            S_MAX_WORKERS);
     //  The original's positional [drain_seconds] [/health_check_path]
     for (int i = optind + 2; i < argc; i++) {
         if (argv[i][0] == '/' && !options->server.health_check)
-            ps_daemon_server_option (&options->server, 'c', argv[i]);
+            ps_service_option (&options->server, 'c', argv[i]);
         else if (argv[i][0] != '/' && i == optind + 2)
-            ps_daemon_server_option (&options->server, 'd', argv[i]);
+            ps_service_option (&options->server, 'd', argv[i]);
         else
-            ps_daemon_usage_error ("unexpected argument '%s'", argv[i]);
+            ps_service_usage_error ("unexpected argument '%s'", argv[i]);
     }
 }
 
 //  ---------------------------------------------------------------------
 //  The pipeline: server -> proxy -> parse workers -> proxy -> compute
-//  workers, every stage answering through the server's loopback.
+//  workers, every stage answering through the server's loopback. Every
+//  thread runs where main's CPU mask says (--affinity, or the scheduler's
+//  choice): placement is the user's to give, since what is best depends on
+//  the machine.
 
-#define S_PARSE_UP     "inproc://prime_serverd-parse"
-#define S_PARSE_DOWN   "inproc://prime_serverd-parse-workers"
-#define S_COMPUTE_UP   "inproc://prime_serverd-compute"
-#define S_COMPUTE_DOWN "inproc://prime_serverd-compute-workers"
-#define S_LOOPBACK     "inproc://prime_serverd-loopback"
-#define S_INTERRUPT    "inproc://prime_serverd-interrupt"
-
-typedef struct {
-    ps_server_t *server;
-    ps_proxy_t *parse_proxy;
-    ps_proxy_t *compute_proxy;
-    ps_worker_t **workers;  //  2 * worker_count: parse workers, then compute workers
-    size_t worker_count;
-} s_pipeline_t;
-
-//  Stop in the order that leaves nothing blocked: workers first (the server
-//  still takes their last results, and a worker in a long job sees its $TERM
-//  at the next cancellation check), then the proxies, then the server.
-static void
-s_pipeline_destroy (s_pipeline_t *self)
+static ps_pipeline_t *
+s_pipeline_start (const s_options_t *options, const char *listen)
 {
-    if (self->workers)
-        for (size_t i = 0; i < 2 * self->worker_count; i++)
-            ps_worker_destroy (&self->workers[i]);
-    free (self->workers);
-    self->workers = NULL;
-    ps_proxy_destroy (&self->compute_proxy);
-    ps_proxy_destroy (&self->parse_proxy);
-    ps_server_destroy (&self->server);
-}
-
-//  Every thread runs where main's CPU mask says (--affinity, or the
-//  scheduler's choice): placement is the user's to give, since what is
-//  best depends on the machine.
-static int
-s_pipeline_start (s_pipeline_t *self, const s_options_t *options, const char *listen)
-{
-    memset (self, 0, sizeof *self);
-    ps_server_config_t server_config;
-    ps_server_config_defaults (&server_config);
-    ps_daemon_server_config (&options->server, &server_config);
-    server_config.listen = listen;
-    server_config.proxy = S_PARSE_UP;
-    server_config.loopback = S_LOOPBACK;
-    server_config.interrupt = S_INTERRUPT;
-    self->server = ps_server_new (&server_config);
-    if (!self->server) {
-        fprintf (stderr, "prime_serverd: cannot serve on %s\n", listen);
-        return -1;
+    ps_server_config_t config;
+    ps_service_server_config (&options->server, &config);
+    config.listen = listen;
+    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ps_pipeline_stage_t stage;
+    memset (&stage, 0, sizeof stage);
+    stage.workers = options->workers;
+    stage.credit = options->worker_credit;
+    stage.work = prime_stage_parse;
+    ps_pipeline_add_stage (pipeline, &stage);
+    stage.work = prime_stage_compute;
+    ps_pipeline_add_stage (pipeline, &stage);
+    if (ps_pipeline_start (pipeline)) {
+        fprintf (stderr, "prime_serverd: %s\n", ps_pipeline_error (pipeline));
+        ps_pipeline_destroy (&pipeline);
     }
-
-    ps_proxy_config_t proxy_config;
-    ps_proxy_config_defaults (&proxy_config);
-    proxy_config.upstream = S_PARSE_UP;
-    proxy_config.downstream = S_PARSE_DOWN;
-    self->parse_proxy = ps_proxy_new (&proxy_config);
-    proxy_config.upstream = S_COMPUTE_UP;
-    proxy_config.downstream = S_COMPUTE_DOWN;
-    self->compute_proxy = ps_proxy_new (&proxy_config);
-    if (!self->parse_proxy || !self->compute_proxy)
-        goto failed;
-
-    self->worker_count = options->workers;
-    self->workers = (ps_worker_t **) zmalloc (2 * options->workers * sizeof (ps_worker_t *));
-    ps_worker_config_t worker_config;
-    ps_worker_config_defaults (&worker_config);
-    worker_config.loopback = S_LOOPBACK;
-    worker_config.interrupt = S_INTERRUPT;
-    worker_config.credit = options->worker_credit;
-    for (size_t i = 0; i < 2 * options->workers; i++) {
-        bool parse = i < options->workers;
-        worker_config.upstream = parse ? S_PARSE_DOWN : S_COMPUTE_DOWN;
-        worker_config.downstream = parse ? S_COMPUTE_UP : NULL;
-        worker_config.work = parse ? prime_stage_parse : prime_stage_compute;
-        self->workers[i] = ps_worker_new (&worker_config);
-        if (!self->workers[i])
-            goto failed;
-    }
-    return 0;
-
-failed:
-    fprintf (stderr, "prime_serverd: cannot start the pipeline\n");
-    s_pipeline_destroy (self);
-    return -1;
+    return pipeline;
 }
 
 //  ---------------------------------------------------------------------
@@ -317,8 +255,8 @@ s_on_interrupt (int signum)
 static int
 s_run_daemon (const s_options_t *options)
 {
-    s_pipeline_t pipeline;
-    if (s_pipeline_start (&pipeline, options, options->endpoint))
+    ps_pipeline_t *pipeline = s_pipeline_start (options, options->endpoint);
+    if (!pipeline)
         return 1;
     if (!options->server.quiet)
         fprintf (stderr,
@@ -326,10 +264,9 @@ s_run_daemon (const s_options_t *options)
                  "SIGTERM drains for %g s\n",
                  options->endpoint, options->workers, options->workers == 1 ? "" : "s",
                  options->server.drain_seconds);
-    ps_daemon_serve (pipeline.server, options->server.drain_seconds, options->server.quiet);
-    //  Drained, or a second signal: workers see $TERM as a cancellation, and
-    //  the server, destroyed last, answers 503 to what is still in flight.
-    s_pipeline_destroy (&pipeline);
+    ps_service_serve (ps_pipeline_server (pipeline), &options->server);
+    //  Drained, or a second signal: what is still in flight gets 503
+    ps_pipeline_destroy (&pipeline);
     if (!options->server.quiet)
         fprintf (stderr, "prime_serverd: stopped\n");
     return 0;
@@ -427,10 +364,10 @@ s_sim_response (const ps_http_response_t *response, void *arg)
 static int
 s_run_simulation (const s_options_t *options)
 {
-    s_pipeline_t pipeline;
-    if (s_pipeline_start (&pipeline, options, "tcp://127.0.0.1:*"))
+    ps_pipeline_t *pipeline = s_pipeline_start (options, "tcp://127.0.0.1:*");
+    if (!pipeline)
         return 1;
-    int port = ps_server_port (pipeline.server);
+    int port = ps_pipeline_port (pipeline);
     //  main goes on as the client
 
     //  Ctrl-C: stop asking, let what is in flight come back, report; a
@@ -440,7 +377,7 @@ s_run_simulation (const s_options_t *options)
     action.sa_handler = s_on_interrupt;
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    pthread_sigmask (SIG_UNBLOCK, ps_daemon_stop_signals (), NULL);
+    pthread_sigmask (SIG_UNBLOCK, ps_service_stop_signals (), NULL);
 
     s_simulation_t simulation;
     memset (&simulation, 0, sizeof simulation);
@@ -473,8 +410,8 @@ s_run_simulation (const s_options_t *options)
     if (simulation.progress)
         s_sim_progress (&simulation, true);
 
-    pthread_sigmask (SIG_BLOCK, ps_daemon_stop_signals (), NULL);
-    s_pipeline_destroy (&pipeline);
+    pthread_sigmask (SIG_BLOCK, ps_service_stop_signals (), NULL);
+    ps_pipeline_destroy (&pipeline);
 
     int rc = 0;
     if (responses < 0 || (uint64_t) responses != simulation.answered) {
@@ -502,15 +439,15 @@ s_run_simulation (const s_options_t *options)
 int
 main (int argc, char *argv[])
 {
-    ps_daemon_init ("prime_serverd", s_usage_text);
+    ps_service_init ("prime_serverd", s_usage_text);
     s_options_t options;
     s_parse_arguments (argc, argv, &options);
     if (options.affinity && sched_setaffinity (0, sizeof options.cpus, &options.cpus)) {
         fprintf (stderr, "prime_serverd: --affinity: %s\n", strerror (errno));
         return 1;
     }
-    //  Before any thread: they all inherit the mask and the affinity.
-    ps_daemon_signals_block ();
+    //  Before any thread: they all inherit the affinity (and the signal
+    //  mask, from ps_service_init).
     //  czmq logs to stdout by default; stdout is for the results.
     zsys_set_logstream (stderr);
     int rc = options.mode == S_MODE_DAEMON ? s_run_daemon (&options) : s_run_simulation (&options);

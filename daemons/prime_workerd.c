@@ -103,18 +103,18 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             while (i < 4 && strneq (optarg, names[i]))
                 i++;
             if (i == 4)
-                ps_daemon_usage_error ("--stage must be parse, compute, echo or file, not '%s'",
-                                       optarg);
+                ps_service_usage_error ("--stage must be parse, compute, echo or file, not '%s'",
+                                        optarg);
             options->stage = (s_stage_t) i;
             options->stage_name = names[i];
             break;
         }
         case 'w':
-            options->workers = (size_t) ps_daemon_parse_count (optarg, "--workers", 1,
-                                                               S_MAX_WORKERS);
+            options->workers = (size_t) ps_service_parse_count (optarg, "--workers", 1,
+                                                                S_MAX_WORKERS);
             break;
         case OPT_CREDIT:
-            options->credit = (size_t) ps_daemon_parse_count (optarg, "--worker-credit", 1, 1024);
+            options->credit = (size_t) ps_service_parse_count (optarg, "--worker-credit", 1, 1024);
             break;
         case 'r':
             options->file.root = optarg;
@@ -125,8 +125,8 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             file_options = true;
             break;
         case OPT_MAX_FILE_SIZE:
-            options->file.max_file_size = (size_t) ps_daemon_parse_count (optarg, "--max-file-size",
-                                                                          1, (uint64_t) 1 << 32);
+            options->file.max_file_size = (size_t) ps_service_parse_count (
+                optarg, "--max-file-size", 1, (uint64_t) 1 << 32);
             file_options = true;
             break;
         case OPT_MIME_TYPES:
@@ -144,31 +144,31 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             options->quiet = true;
             break;
         case 'h':
-            ps_daemon_help ();
+            ps_service_help ();
         case 'V':
-            ps_daemon_version ();
+            ps_service_version ();
         default:
-            ps_daemon_bad_option (opt, argv);
+            ps_service_bad_option (opt, argv);
         }
     }
     if (file_options && options->stage != S_FILE)
-        ps_daemon_usage_error ("--root, --listing, --max-file-size, --mime-types and "
-                               "--no-symlinks are for --stage file");
+        ps_service_usage_error ("--root, --listing, --max-file-size, --mime-types and "
+                                "--no-symlinks are for --stage file");
     int positional = argc - optind;
     if (positional < 4)
-        ps_daemon_usage_error ("missing %s",
-                               positional == 0   ? "UPSTREAM, DOWNSTREAM, LOOPBACK and INTERRUPT"
-                               : positional == 1 ? "DOWNSTREAM, LOOPBACK and INTERRUPT"
-                               : positional == 2 ? "LOOPBACK and INTERRUPT"
-                                                 : "INTERRUPT");
+        ps_service_usage_error ("missing %s",
+                                positional == 0   ? "UPSTREAM, DOWNSTREAM, LOOPBACK and INTERRUPT"
+                                : positional == 1 ? "DOWNSTREAM, LOOPBACK and INTERRUPT"
+                                : positional == 2 ? "LOOPBACK and INTERRUPT"
+                                                  : "INTERRUPT");
     if (positional > 4)
-        ps_daemon_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
+        ps_service_usage_error ("too many arguments, starting at '%s'", argv[optind + 4]);
     const char *names[4] = {"UPSTREAM", "DOWNSTREAM", "LOOPBACK", "INTERRUPT"};
     for (int i = 0; i < 4; i++) {
         options->endpoints[i] = argv[optind + i];
         if (i == 1 && streq (options->endpoints[i], "-")) {
             if (options->stage == S_PARSE)
-                ps_daemon_usage_error ("the parse stage needs a DOWNSTREAM to forward to");
+                ps_service_usage_error ("the parse stage needs a DOWNSTREAM to forward to");
             options->endpoints[i] = NULL;
             continue;
         }
@@ -198,10 +198,9 @@ s_counted_work (ps_work_t *work, void *arg)
 int
 main (int argc, char *argv[])
 {
-    ps_daemon_init ("prime_workerd", s_usage_text);
+    ps_service_init ("prime_workerd", s_usage_text);
     s_options_t options;
     s_parse_arguments (argc, argv, &options);
-    ps_daemon_signals_block ();
 
     s_counter_t counter;
     memset (&counter, 0, sizeof counter);
@@ -260,9 +259,9 @@ main (int argc, char *argv[])
                          file_stage_follows_symlinks (files) ? "followed inside it" : "refused");
             fprintf (stderr, ", answers to %s\n", options.endpoints[2]);
         }
-        int signum = ps_daemon_signal_wait (-1);
+        int signum = ps_service_signal_wait (-1);
         //  Each worker's stop is bounded by its send timeout (1 s) and linger
-        ps_daemon_deadline_arm (3000);
+        ps_service_deadline_arm (3000);
         if (!options.quiet)
             fprintf (stderr, "prime_workerd: %s, stopping\n", strsignal (signum));
     }

@@ -144,9 +144,9 @@ START_TEST (test_disconnects_then_service)
     config.max_connections = 64;
     config.max_in_flight = 80;
     tu_stage_t stage = {.work = s_slow_echo, .workers = 4};
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert (pipeline);
-    int port = tu_pipeline_port (pipeline);
+    int port = ps_pipeline_port (pipeline);
 
     srandom (20240601);
     const char *head = "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
@@ -228,7 +228,7 @@ START_TEST (test_disconnects_then_service)
     ck_assert_uint_eq (answered, REQUESTS);
     for (unsigned index = 0; index < CONNECTIONS; index++)
         tu_client_destroy (&streams[index].client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
 }
 END_TEST
 

@@ -177,15 +177,15 @@ s_expect_echo (tu_client_t *client, const char *path, const char *context)
 }
 
 //  A server with the default config before two echo workers, over inproc.
-static tu_pipeline_t *
+static ps_pipeline_t *
 s_echo_pipeline (int *port)
 {
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     tu_stage_t stage = {.work = tu_echo_work, .workers = 2};
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert (pipeline);
-    *port = tu_pipeline_port (pipeline);
+    *port = ps_pipeline_port (pipeline);
     return pipeline;
 }
 
@@ -195,7 +195,7 @@ START_TEST (test_corpus_server)
     s_case_t *cases = s_corpus_load (&count);
 
     int port;
-    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
+    ps_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     size_t refused = 0, kept = 0;
     for (size_t index = 0; index < count; index++) {
@@ -239,7 +239,7 @@ START_TEST (test_corpus_server)
     }
     ck_assert_uint_ge (refused, 300);
     ck_assert_uint_gt (kept, 0);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_corpus_free (&cases, count);
 }
 END_TEST
@@ -253,7 +253,7 @@ START_TEST (test_corpus_after_good_request)
     s_case_t *cases = s_corpus_load (&count);
 
     int port;
-    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
+    ps_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     for (size_t index = 0; index < count; index++) {
         s_case_t *one = &cases[index];
@@ -280,7 +280,7 @@ START_TEST (test_corpus_after_good_request)
         tu_response_destroy (&second);
         tu_client_destroy (&client);
     }
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_corpus_free (&cases, count);
 }
 END_TEST
@@ -506,7 +506,7 @@ START_TEST (test_random_mutations)
     uint64_t state = seed ? seed : 1;
 
     int port;
-    tu_pipeline_t *pipeline = s_echo_pipeline (&port);
+    ps_pipeline_t *pipeline = s_echo_pipeline (&port);
 
     char *mutant = (char *) malloc (S_MUTANT_MAX);
     int closes = 0, served = 0;
@@ -565,7 +565,7 @@ START_TEST (test_random_mutations)
     printf ("random mutations (seed %" PRIu64 "): %d sent, %d closed by the server, %d first "
             "answered 200\n",
             seed, S_MUTANTS, closes, served);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_corpus_free (&cases, count);
 }
 END_TEST

@@ -1,8 +1,8 @@
 /*  check_e2e_pipeline: real pipelines end to end.
 
     Raw HTTP bytes go into a server over loopback TCP; behind it real
-    proxies and workers run over inproc, ipc (unique files under /tmp,
-    removed afterwards) and tcp. Work functions that must be watched report
+    proxies and workers (ps_pipeline) run over inproc, ipc (unique files
+    under /tmp, removed afterwards) and tcp (wildcard ports, reported). Work functions that must be watched report
     to the test over an inproc PUSH, so the test waits on messages, never on
     sleeps, and every wait has a deadline.
 */
@@ -49,9 +49,9 @@ s_check_echo (const char *transport, size_t stage_count)
     }
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new (transport, &config, stages, stage_count);
+    ps_pipeline_t *pipeline = tu_pipeline_new (transport, &config, stages, stage_count);
     ck_assert_msg (pipeline != NULL, "pipeline over %s", transport);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
 
     char stage[8];
@@ -88,7 +88,7 @@ s_check_echo (const char *transport, size_t stage_count)
         tu_response_destroy (&response);
     }
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
 }
 
 START_TEST (test_echo_one_stage)
@@ -109,9 +109,9 @@ START_TEST (test_netstring_pipeline)
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.protocol = PS_PROTOCOL_NETSTRING;
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     tu_client_sendstr (client, "5:hello,0:,11:hello world,");
     char buf[64] = "";
@@ -120,7 +120,7 @@ START_TEST (test_netstring_pipeline)
                        strlen (expected));
     ck_assert_str_eq (buf, expected);
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
 }
 END_TEST
 
@@ -171,9 +171,9 @@ START_TEST (test_short_circuit)
     stages[2].workers = 1;
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, stages, 3);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, stages, 3);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
 
     tu_response_t *response = s_get (client, "/deny");
@@ -193,7 +193,7 @@ START_TEST (test_short_circuit)
     tu_response_destroy (&response);
     ck_assert_int_eq (atomic_load (&s_last_stage_calls), 1);
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
 }
 END_TEST
 
@@ -236,9 +236,9 @@ START_TEST (test_chooser_routing)
     }
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
 
     //  Batches of pipelined requests: every one lands on worker B (2).
@@ -259,7 +259,7 @@ START_TEST (test_chooser_routing)
     ck_assert_str_eq (tu_response_header (response, "X-Stage"), "3");
     tu_response_destroy (&response);
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
 }
 END_TEST
 
@@ -364,9 +364,9 @@ START_TEST (test_timeout_cancels_worker)
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.request_timeout_ms = 300;
-    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     tu_client_sendstr (client, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
     s_expect_report (reports, "started");
@@ -376,7 +376,7 @@ START_TEST (test_timeout_cancels_worker)
     tu_response_destroy (&response);
     s_expect_report (reports, "cancelled");
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_control_destroy (&control, &reports, &releases);
 }
 END_TEST
@@ -389,15 +389,15 @@ START_TEST (test_disconnect_cancels_worker)
     tu_stage_t stage = {.work = s_slow_work, .work_arg = &control, .workers = 1};
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     tu_client_sendstr (client, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
     s_expect_report (reports, "started");
     tu_client_destroy (&client);
     s_expect_report (reports, "cancelled");
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_control_destroy (&control, &reports, &releases);
 }
 END_TEST
@@ -414,16 +414,16 @@ START_TEST (test_drain_completes_in_flight)
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.health_check = "/health";
-    tu_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new ("inproc", &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    ps_server_t *server = tu_pipeline_server (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    ps_server_t *server = ps_pipeline_server (pipeline);
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     tu_client_sendstr (client, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
     s_expect_report (reports, "started");
 
     ps_server_drain (server, 10000);
-    tu_client_t *probe = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *probe = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (probe);
     tu_response_t *response = s_get (probe, "/health");
     ck_assert_int_eq (response->status, 503);
@@ -441,7 +441,7 @@ START_TEST (test_drain_completes_in_flight)
     ck_assert (tu_client_closed (client, WAIT));
     ck_assert (ps_server_wait_drained (server, WAIT));
     tu_client_destroy (&client);
-    tu_pipeline_destroy (&pipeline);
+    ps_pipeline_destroy (&pipeline);
     s_control_destroy (&control, &reports, &releases);
 }
 END_TEST
@@ -454,17 +454,20 @@ START_TEST (test_destroy_busy_pipeline)
     tu_stage_t stage = {.work = s_slow_work, .work_arg = &control, .workers = 1};
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    tu_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
+    ps_pipeline_t *pipeline = tu_pipeline_new (TRANSPORTS[_i], &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
-    tu_client_t *client = tu_client_new (tu_pipeline_port (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
     //  One job at the worker, more waiting in the proxy.
     tu_client_sendstr (client, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
                                "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
                                "GET /c HTTP/1.1\r\nHost: a\r\n\r\n");
     s_expect_report (reports, "started");
+    //  The server goes first: what is in flight is answered 503 at once and
+    //  the job is cancelled, so the worker stops without waiting for it
     int64_t start = zclock_mono ();
-    tu_pipeline_destroy_server (pipeline);
+    ps_pipeline_destroy (&pipeline);
+    ck_assert_int_lt (zclock_mono () - start, 2000);
     for (int i = 0; i < 3; i++) {
         tu_response_t *response = tu_client_read (client, WAIT, false);
         ck_assert_ptr_nonnull (response);
@@ -472,8 +475,6 @@ START_TEST (test_destroy_busy_pipeline)
         tu_response_destroy (&response);
     }
     s_expect_report (reports, "cancelled");
-    tu_pipeline_destroy (&pipeline);
-    ck_assert_int_lt (zclock_mono () - start, 2000);
     tu_client_destroy (&client);
     s_control_destroy (&control, &reports, &releases);
 }
@@ -486,26 +487,29 @@ END_TEST
 #define EXPIRY_MS 1000
 
 //  A pipeline of one or two stages whose proxies watch their workers and
-//  report lost jobs to the server's loopback.
+//  report lost jobs to the server's loopback. Workers are added one by one
+//  (ps_pipeline_add_worker), so a test decides which registers first. With
+//  own_proxy, the first stage's proxy is the test's (a split deployment:
+//  the pipeline runs the rest), so that the test can restart it.
 typedef struct {
-    char *up[2];
-    char *down[2];
+    ps_pipeline_t *pipeline;
+    size_t stages;
     char *loopback;
     char *interrupt;
-    size_t stages;
-    ps_proxy_t *proxies[2];
-    ps_server_t *server;
-    ps_worker_t *workers[4];
-    size_t worker_count;
+    ps_proxy_t *proxy;  //  own_proxy: the first stage's
+    char *up_asked;     //  its endpoints as asked for (tcp: a wildcard)
+    char *down_asked;
+    char *up;  //  and as first bound
+    char *down;
 } live_t;
 
 static ps_proxy_t *
-s_live_proxy (live_t *self, size_t stage)
+s_live_proxy (live_t *self, const char *up, const char *down)
 {
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
-    config.upstream = self->up[stage];
-    config.downstream = self->down[stage];
+    config.upstream = up;
+    config.downstream = down;
     config.loopback = self->loopback;
     config.heartbeat_ms = BEAT_MS;
     config.expiry_ms = EXPIRY_MS;
@@ -519,60 +523,69 @@ s_live_proxy (live_t *self, size_t stage)
 }
 
 static live_t *
-s_live_new (const char *transport, size_t stages, int request_timeout_ms)
+s_live_new (const char *transport, size_t stages, int request_timeout_ms, bool own_proxy)
 {
     live_t *self = (live_t *) zmalloc (sizeof (live_t));
     self->stages = stages;
-    self->loopback = tu_endpoint (transport, "loopback");
-    self->interrupt = tu_endpoint (transport, "interrupt");
-    for (size_t s = 0; s < stages; s++) {
-        self->up[s] = tu_endpoint (transport, "up");
-        self->down[s] = tu_endpoint (transport, "down");
-        self->proxies[s] = s_live_proxy (self, s);
+    //  Given, so that a proxy of the test's knows it before it starts. Over
+    //  tcp they would be wildcards, unknown until the server binds them,
+    //  after the first proxy (ps_pipeline.h): in-process, inproc serves;
+    //  the transport under test is the one between workers and proxies.
+    const char *server_transport = streq (transport, "tcp") ? "inproc" : transport;
+    self->loopback = tu_endpoint (server_transport, "loopback");
+    self->interrupt = tu_endpoint (server_transport, "interrupt");
+    if (own_proxy) {
+        //  Kept until the end: freeing an ipc endpoint removes its file
+        self->up_asked = tu_endpoint (transport, "up");
+        self->down_asked = tu_endpoint (transport, "down");
+        self->proxy = s_live_proxy (self, self->up_asked, self->down_asked);
+        self->up = strdup (ps_proxy_upstream_endpoint (self->proxy));
+        self->down = strdup (ps_proxy_downstream_endpoint (self->proxy));
     }
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.listen = "tcp://127.0.0.1:*";
-    config.proxy = self->up[0];
     config.loopback = self->loopback;
     config.interrupt = self->interrupt;
     config.request_timeout_ms = request_timeout_ms;
-    self->server = ps_server_new (&config);
-    ck_assert_ptr_nonnull (self->server);
+    self->pipeline = ps_pipeline_new (&config);
+    ck_assert_int_eq (ps_pipeline_set_transport (self->pipeline, transport), 0);
+    for (size_t s = 0; s < stages; s++) {
+        ps_pipeline_stage_t stage;
+        memset (&stage, 0, sizeof stage);
+        bool last = s + 1 == stages;
+        stage.work = last ? tu_echo_work : tu_forward_work;
+        stage.arg = (void *) (intptr_t) (s + 1);
+        stage.heartbeat_ms = BEAT_MS;
+        stage.expiry_ms = EXPIRY_MS;
+        if (own_proxy && s == 0) {
+            stage.proxy_elsewhere = true;
+            stage.upstream = self->up;
+            stage.downstream = self->down;
+        }
+        ck_assert_int_eq (ps_pipeline_add_stage (self->pipeline, &stage), (int) s);
+    }
+    ck_assert_msg (ps_pipeline_start (self->pipeline) == 0, "%s",
+                   ps_pipeline_error (self->pipeline));
     return self;
 }
 
 static void
-s_live_worker (live_t *self, size_t stage, ps_work_fn *work, void *arg)
+s_live_worker (live_t *self, size_t stage)
 {
-    ck_assert_uint_lt (self->worker_count, 4);
-    ps_worker_config_t config;
-    ps_worker_config_defaults (&config);
-    config.upstream = self->down[stage];
-    config.downstream = stage + 1 < self->stages ? self->up[stage + 1] : NULL;
-    config.loopback = self->loopback;
-    config.interrupt = self->interrupt;
-    config.work = work;
-    config.work_arg = arg;
-    config.heartbeat_ms = BEAT_MS;
-    config.expiry_ms = EXPIRY_MS;
-    ps_worker_t *worker = ps_worker_new (&config);
-    ck_assert_ptr_nonnull (worker);
-    self->workers[self->worker_count++] = worker;
+    ck_assert_int_eq (ps_pipeline_add_worker (self->pipeline, stage, NULL), 0);
 }
 
 static void
 s_live_destroy (live_t **self_p)
 {
     live_t *self = *self_p;
-    ps_server_destroy (&self->server);
-    for (size_t i = 0; i < self->worker_count; i++)
-        ps_worker_destroy (&self->workers[i]);
-    for (size_t s = 0; s < self->stages; s++) {
-        ps_proxy_destroy (&self->proxies[s]);
-        tu_endpoint_free (&self->up[s]);
-        tu_endpoint_free (&self->down[s]);
-    }
+    ps_pipeline_destroy (&self->pipeline);
+    ps_proxy_destroy (&self->proxy);
+    zstr_free (&self->up);
+    zstr_free (&self->down);
+    tu_endpoint_free (&self->up_asked);
+    tu_endpoint_free (&self->down_asked);
     tu_endpoint_free (&self->loopback);
     tu_endpoint_free (&self->interrupt);
     free (self);
@@ -622,13 +635,14 @@ s_doomed_job (zsock_t *sock)
 static void
 s_check_lost (const char *transport, size_t stages, bool post)
 {
-    live_t *live = s_live_new (transport, stages, 0);
+    live_t *live = s_live_new (transport, stages, 0, false);
     size_t last = stages - 1;
     if (stages == 2)
-        s_live_worker (live, 0, tu_forward_work, NULL);
-    zsock_t *doomed = s_doomed_new (live->down[last]);  //  the longest idle
-    s_live_worker (live, last, tu_echo_work, (void *) (intptr_t) (last + 1));
-    tu_client_t *client = tu_client_new (ps_server_port (live->server));
+        s_live_worker (live, 0);
+    //  the longest idle
+    zsock_t *doomed = s_doomed_new (ps_pipeline_downstream_endpoint (live->pipeline, last));
+    s_live_worker (live, last);
+    tu_client_t *client = tu_client_new (ps_pipeline_port (live->pipeline));
     ck_assert_ptr_nonnull (client);
 
     tu_client_sendstr (client, post
@@ -686,17 +700,18 @@ END_TEST
 START_TEST (test_proxy_restart_resumes)
 {
     const char *transport = TRANSPORTS[1 + _i];
-    live_t *live = s_live_new (transport, 1, 1000);
-    s_live_worker (live, 0, tu_echo_work, (void *) 1);
-    s_live_worker (live, 0, tu_echo_work, (void *) 1);
-    tu_client_t *client = tu_client_new (ps_server_port (live->server));
+    live_t *live = s_live_new (transport, 1, 1000, true);
+    s_live_worker (live, 0);
+    s_live_worker (live, 0);
+    tu_client_t *client = tu_client_new (ps_pipeline_port (live->pipeline));
     ck_assert_ptr_nonnull (client);
     tu_response_t *response = s_get (client, "/before");
     ck_assert_int_eq (response->status, 200);
     tu_response_destroy (&response);
 
-    ps_proxy_destroy (&live->proxies[0]);
-    live->proxies[0] = s_live_proxy (live, 0);
+    //  On the endpoints the first one bound, as a restarted process would
+    ps_proxy_destroy (&live->proxy);
+    live->proxy = s_live_proxy (live, live->up, live->down);
     int64_t restarted = zclock_mono ();
     int status = 0;
     while (status != 200 && zclock_mono () - restarted < 3 * WAIT) {

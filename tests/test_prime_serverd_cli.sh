@@ -534,7 +534,7 @@ if [ -x "$hello" ]; then
   "$hello" "tcp://127.0.0.1:*" 2>"$tmp/hello.err" &
   hello_pid=$!
   pids+=("$hello_pid")
-  if wait_for_line "$tmp/hello.err" "listening on port"; then
+  if wait_for_line "$tmp/hello.err" "serving on"; then
     hello_port=$(grep -o 'port [0-9]*' "$tmp/hello.err" | awk '{print $2}')
     expect 200 'Hello, Ada!' "http://127.0.0.1:$hello_port/hello?name=Ada"
     expect 404 '*' "http://127.0.0.1:$hello_port/bye"

@@ -23,26 +23,6 @@
 
 static int s_counter = 0;
 
-int
-tu_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd == -1)
-        return -1;
-    struct sockaddr_in addr;
-    memset (&addr, 0, sizeof (addr));
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof (addr);
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &addr, sizeof (addr)) == 0
-        && getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
-        port = ntohs (addr.sin_port);
-    close (fd);
-    return port;
-}
-
 char *
 tu_endpoint (const char *transport, const char *name)
 {
@@ -51,8 +31,11 @@ tu_endpoint (const char *transport, const char *name)
         return zsys_sprintf ("inproc://ps-test-%d-%d-%s", (int) getpid (), n, name);
     if (streq (transport, "ipc"))
         return zsys_sprintf ("ipc:///tmp/ps-test-%d-%d-%s.ipc", (int) getpid (), n, name);
+    //  A wildcard: the kernel picks the port at bind, and the socket that
+    //  binds it reports it (a port picked here, let go and bound later
+    //  could be taken by another process in between)
     assert (streq (transport, "tcp"));
-    return zsys_sprintf ("tcp://127.0.0.1:%d", tu_free_port ());
+    return strdup ("tcp://127.0.0.1:*");
 }
 
 void
@@ -460,117 +443,54 @@ tu_backend_cancel (tu_backend_t *self, int timeout_ms, uint64_t *id)
 }
 
 //  ---------------------------------------------------------------------
-//  Pipelines
+//  Pipelines: ps_pipeline, with the per-worker arguments and heartbeats
+//  some tests need.
 
 #define MAX_STAGES  4
 #define MAX_WORKERS 8
 
-struct _tu_pipeline_t {
-    ps_server_t *server;
-    size_t stage_count;
-    ps_proxy_t *proxies[MAX_STAGES];
-    ps_worker_t *workers[MAX_STAGES][MAX_WORKERS];
-    char *upstreams[MAX_STAGES];
-    char *downstreams[MAX_STAGES];
-    char *loopback;
-    char *interrupt;
-    char *listen;
-};
-
-void
-tu_pipeline_destroy_server (tu_pipeline_t *self)
-{
-    ps_server_destroy (&self->server);
-}
-
-void
-tu_pipeline_destroy (tu_pipeline_t **self_p)
-{
-    tu_pipeline_t *self = *self_p;
-    if (!self)
-        return;
-    ps_server_destroy (&self->server);
-    for (size_t s = 0; s < MAX_STAGES; s++)
-        for (size_t w = 0; w < MAX_WORKERS; w++)
-            ps_worker_destroy (&self->workers[s][w]);
-    for (size_t s = 0; s < MAX_STAGES; s++) {
-        ps_proxy_destroy (&self->proxies[s]);
-        tu_endpoint_free (&self->upstreams[s]);
-        tu_endpoint_free (&self->downstreams[s]);
-    }
-    tu_endpoint_free (&self->loopback);
-    tu_endpoint_free (&self->interrupt);
-    zstr_free (&self->listen);
-    free (self);
-    *self_p = NULL;
-}
-
-tu_pipeline_t *
+ps_pipeline_t *
 tu_pipeline_new (const char *transport, const ps_server_config_t *config, const tu_stage_t *stages,
                  size_t stage_count)
 {
-    assert (stage_count >= 1 && stage_count <= MAX_STAGES);
-    tu_pipeline_t *self = (tu_pipeline_t *) zmalloc (sizeof (tu_pipeline_t));
-    self->stage_count = stage_count;
-    self->loopback = tu_endpoint (transport, "loopback");
-    self->interrupt = tu_endpoint (transport, "interrupt");
-    for (size_t s = 0; s < stage_count; s++) {
-        self->upstreams[s] = tu_endpoint (transport, "up");
-        self->downstreams[s] = tu_endpoint (transport, "down");
-        ps_proxy_config_t proxy_config;
-        ps_proxy_config_defaults (&proxy_config);
-        proxy_config.upstream = self->upstreams[s];
-        proxy_config.downstream = self->downstreams[s];
-        proxy_config.choose = stages[s].choose;
-        proxy_config.choose_arg = stages[s].choose_arg;
-        self->proxies[s] = ps_proxy_new (&proxy_config);
-        if (!self->proxies[s])
-            goto failed;
-    }
+    assert (stage_count <= MAX_STAGES);
     ps_server_config_t server_config = *config;
-    server_config.listen = config->listen ? config->listen : "tcp://127.0.0.1:*";
-    server_config.proxy = self->upstreams[0];
-    server_config.loopback = self->loopback;
-    server_config.interrupt = self->interrupt;
-    self->server = ps_server_new (&server_config);
-    if (!self->server)
-        goto failed;
-    for (size_t s = 0; s < stage_count; s++) {
+    if (!server_config.listen)
+        server_config.listen = "tcp://127.0.0.1:*";
+    ps_pipeline_t *self = ps_pipeline_new (&server_config);
+    int rc = ps_pipeline_set_transport (self, transport);
+    //  Workers with arguments or heartbeats of their own start after the
+    //  pipeline, one by one; the others with it
+    bool custom[MAX_STAGES] = {false};
+    for (size_t s = 0; rc == 0 && s < stage_count; s++) {
         assert (stages[s].workers <= MAX_WORKERS);
-        for (size_t w = 0; w < stages[s].workers; w++) {
-            ps_worker_config_t worker_config;
-            ps_worker_config_defaults (&worker_config);
-            worker_config.upstream = self->downstreams[s];
-            worker_config.downstream = s + 1 < stage_count ? self->upstreams[s + 1] : NULL;
-            worker_config.loopback = self->loopback;
-            worker_config.interrupt = self->interrupt;
-            worker_config.work = stages[s].work;
-            worker_config.work_arg = stages[s].worker_args[w] ? stages[s].worker_args[w]
-                                                              : stages[s].work_arg;
-            worker_config.heartbeat = stages[s].heartbeats[w];
-            worker_config.heartbeat_size = stages[s].heartbeat_sizes[w];
-            self->workers[s][w] = ps_worker_new (&worker_config);
-            if (!self->workers[s][w])
-                goto failed;
-        }
+        for (size_t w = 0; w < stages[s].workers; w++)
+            custom[s] = custom[s] || stages[s].worker_args[w] || stages[s].heartbeats[w];
+        ps_pipeline_stage_t stage;
+        memset (&stage, 0, sizeof stage);
+        stage.work = stages[s].work;
+        stage.arg = stages[s].work_arg;
+        stage.choose = stages[s].choose;
+        stage.choose_arg = stages[s].choose_arg;
+        stage.workers = custom[s] ? 0 : stages[s].workers;
+        rc = ps_pipeline_add_stage (self, &stage) < 0 ? -1 : 0;
     }
+    if (rc == 0)
+        rc = ps_pipeline_start (self);
+    for (size_t s = 0; rc == 0 && s < stage_count; s++)
+        for (size_t w = 0; rc == 0 && custom[s] && w < stages[s].workers; w++) {
+            ps_worker_config_t worker;
+            ps_worker_config_defaults (&worker);
+            worker.work = stages[s].work;
+            worker.work_arg = stages[s].worker_args[w] ? stages[s].worker_args[w]
+                                                       : stages[s].work_arg;
+            worker.heartbeat = stages[s].heartbeats[w];
+            worker.heartbeat_size = stages[s].heartbeat_sizes[w];
+            rc = ps_pipeline_add_worker (self, s, &worker);
+        }
+    if (rc != 0)
+        ps_pipeline_destroy (&self);
     return self;
-
-failed:
-    tu_pipeline_destroy (&self);
-    return NULL;
-}
-
-int
-tu_pipeline_port (tu_pipeline_t *self)
-{
-    return ps_server_port (self->server);
-}
-
-ps_server_t *
-tu_pipeline_server (tu_pipeline_t *self)
-{
-    return self->server;
 }
 
 //  ---------------------------------------------------------------------

@@ -1,12 +1,12 @@
 /*  testutil: helpers shared by the end-to-end test suites.
 
     - unique endpoint names per transport (inproc, ipc under /tmp, tcp on a
-      free loopback port);
+      wildcard loopback port);
     - a raw TCP client with deadlines: every read has a timeout, so a
       failure is an assertion and never a hang; responses are read with a
       small self-contained parser, independent of the library's own;
     - a fake backend (the test plays proxy and workers) for server tests;
-    - a pipeline of proxies and workers in front of a server, for e2e tests.
+    - ps_pipelines with per-worker arguments and heartbeats, for e2e tests.
 */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
@@ -19,14 +19,11 @@
 //  ---------------------------------------------------------------------
 //  Endpoints
 
-//  A unique endpoint for transport "inproc", "ipc" or "tcp" (a free
-//  127.0.0.1 port). Caller frees with tu_endpoint_free, which also removes
-//  the ipc socket file.
+//  A unique endpoint for transport "inproc", "ipc" or "tcp" (for tcp,
+//  "tcp://127.0.0.1:*": bind it and ask the socket for the port). Caller
+//  frees with tu_endpoint_free, which also removes the ipc socket file.
 char *tu_endpoint (const char *transport, const char *name);
 void tu_endpoint_free (char **endpoint_p);
-
-//  A TCP port on 127.0.0.1 that was free a moment ago.
-int tu_free_port (void);
 
 //  ---------------------------------------------------------------------
 //  Raw TCP client
@@ -134,19 +131,12 @@ typedef struct {
     size_t heartbeat_sizes[8];
 } tu_stage_t;
 
-typedef struct _tu_pipeline_t tu_pipeline_t;
-
-//  Builds stages over transport ("inproc", "ipc", "tcp") in front of a
-//  server made from config (endpoints are filled in; listen defaults to
-//  tcp://127.0.0.1:*). NULL if anything fails to start.
-tu_pipeline_t *tu_pipeline_new (const char *transport, const ps_server_config_t *config,
+//  A started ps_pipeline of these stages over transport ("inproc", "ipc",
+//  "tcp": ps_pipeline_set_transport) in front of a server made from config
+//  (listen defaults to tcp://127.0.0.1:*). NULL if anything fails to
+//  start. The test uses ps_pipeline_port and the like, and destroys it.
+ps_pipeline_t *tu_pipeline_new (const char *transport, const ps_server_config_t *config,
                                 const tu_stage_t *stages, size_t stage_count);
-//  Stops the server, workers and proxies, removes ipc files.
-void tu_pipeline_destroy (tu_pipeline_t **self_p);
-int tu_pipeline_port (tu_pipeline_t *self);
-ps_server_t *tu_pipeline_server (tu_pipeline_t *self);
-//  Stops and forgets the server only (e.g. to test its destruction).
-void tu_pipeline_destroy_server (tu_pipeline_t *self);
 
 //  Work functions for pipelines:
 //  echo: replies 200 with "<method> <path> <body>" (HTTP) or the payload

@@ -6,6 +6,7 @@
 
     Protocol layer: ps_netstring, ps_pairs, ps_http, ps_envelope.
     Components: ps_server, ps_proxy, ps_worker, ps_client.
+    Services: ps_pipeline (the wiring), ps_service (options, signals, drain).
 */
 #ifndef PRIME_SERVER_H_INCLUDED
 #define PRIME_SERVER_H_INCLUDED
@@ -22,5 +23,7 @@
 #include "ps_worker.h"
 #include "ps_server.h"
 #include "ps_client.h"
+#include "ps_pipeline.h"
+#include "ps_service.h"
 
 #endif
