@@ -37,6 +37,12 @@
     on the ROUTER marks it dirty there, since a send may swallow the signal
     of a READY now waiting; upstream has a gate (read only while a job could
     leave at once) and the scan for silent workers is the loop's timer.
+
+    One file over 800 lines on purpose: the worker table, the idle FIFO
+    (with its free part), the jobs each worker holds and liveness are one
+    state machine whose invariant (a worker is idle exactly when it may take
+    a job and is reachable) every function here keeps; split, each half would
+    reach into the other's state.
 */
 #include "prime_server/prime_server.h"
 #include "ps_actor.h"
