@@ -748,6 +748,19 @@ s_proxy_restart (server_t *server, ps_proxy_t **proxy_p, const char *downstream,
     return proxy;
 }
 
+//  Two echo workers, "w0" and "w1", that beat and expire as the live proxy
+//  does, on downstream.
+static void
+s_live_workers_new (server_t *server, const char *downstream, record_t records[2],
+                    ps_worker_t *workers[2])
+{
+    for (int i = 0; i < 2; i++) {
+        records[i] = (record_t){.heartbeat_ms = ST_BEAT_MS, .expiry_ms = ST_EXPIRY_MS};
+        snprintf (records[i].name, sizeof records[i].name, "w%d", i);
+        workers[i] = st_worker_new (server, downstream, NULL, st_echo, &records[i]);
+    }
+}
+
 //  A proxy restarted on the same endpoints: the workers, left running,
 //  register with the new one by themselves and service resumes.
 START_TEST (test_proxy_restart)
@@ -755,11 +768,9 @@ START_TEST (test_proxy_restart)
     server_t *server = st_server_new (_i);
     char downstream[256];
     ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
-    record_t records[2] = {{.name = "w0", .heartbeat_ms = ST_BEAT_MS, .expiry_ms = ST_EXPIRY_MS},
-                           {.name = "w1", .heartbeat_ms = ST_BEAT_MS, .expiry_ms = ST_EXPIRY_MS}};
+    record_t records[2];
     ps_worker_t *workers[2];
-    for (int i = 0; i < 2; i++)
-        workers[i] = st_worker_new (server, downstream, NULL, st_echo, &records[i]);
+    s_live_workers_new (server, downstream, records, workers);
     s_run_jobs (server, 100, 10, NULL, NULL);
 
     proxy = s_proxy_restart (server, &proxy, downstream, 0);
@@ -960,11 +971,9 @@ START_TEST (test_proxy_restart_moments)
     server_t *server = st_server_new (transport);
     char downstream[256];
     ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
-    record_t records[2] = {{.name = "w0", .heartbeat_ms = ST_BEAT_MS, .expiry_ms = ST_EXPIRY_MS},
-                           {.name = "w1", .heartbeat_ms = ST_BEAT_MS, .expiry_ms = ST_EXPIRY_MS}};
+    record_t records[2];
     ps_worker_t *workers[2];
-    for (int i = 0; i < 2; i++)
-        workers[i] = st_worker_new (server, downstream, NULL, st_echo, &records[i]);
+    s_live_workers_new (server, downstream, records, workers);
     ps_proxy_stats_t stats;
     s_wait_workers (proxy, 2, 2, &stats);
     s_run_jobs (server, 20, 4, NULL, NULL);
