@@ -107,12 +107,17 @@ ps_pipeline_new (const ps_server_config_t *config)
 static void
 s_stop (ps_pipeline_t *self)
 {
-    ps_server_destroy (&self->server);
+    //  Workers first, while the server still reads the loopback: a job
+    //  stopped midway still answers (503), and that answer must not wait
+    //  a send timeout for a server that is gone (a work function may well
+    //  reply after it saw ps_work_cancelled). Then the proxies; the server
+    //  last answers 503 to whatever is still in flight.
     for (size_t i = 0; i < self->worker_count; i++)
         ps_worker_destroy (&self->workers[i]);
     self->worker_count = 0;
     for (size_t s = 0; s < self->stage_count; s++)
         ps_proxy_destroy (&self->stages[s].proxy);
+    ps_server_destroy (&self->server);
     //  libzmq removes an ipc file when its listener closes, in the
     //  background: whatever is left goes now
     for (char *path = (char *) zlistx_first (self->ipc_files); path;

@@ -76,11 +76,10 @@ typedef struct _ps_pipeline_t ps_pipeline_t;
 PS_EXPORT ps_pipeline_t *ps_pipeline_new (const ps_server_config_t *config);
 
 //  Stop everything (what is in flight gets 503) and free; accepts NULL.
-//  The order: the server first, so every client still waiting is answered
-//  at once and every job is cancelled over the interrupt channel (all
-//  workers leave their jobs together, and a cancelled job sends nothing,
-//  so no worker waits on a server that is gone); then the workers, whose
-//  sockets point at the proxies; then the proxies. Generated ipc files are
+//  The order: the workers first, while the server still takes their
+//  answers (a job stopped midway answers 503, and must not wait a send
+//  timeout for a server that is gone); then the proxies; the server last,
+//  answering 503 to whatever is still in flight. Generated ipc files are
 //  removed.
 PS_EXPORT void ps_pipeline_destroy (ps_pipeline_t **self_p);
 
