@@ -88,7 +88,9 @@ main (int argc, char *argv[])
     }
     if (!quiet)
         fprintf (stderr, "prime_proxyd: jobs in on %s, workers on %s\n", upstream, downstream);
+    ps_service_notify ("READY=1");  //  both ends are bound
     int signum = ps_service_signal_wait (-1);
+    ps_service_notify ("STOPPING=1");
     //  Stopping a proxy is bounded by its linger; the deadline is a backstop
     ps_service_deadline_arm (2000);
     ps_proxy_destroy (&proxy);

@@ -259,7 +259,11 @@ main (int argc, char *argv[])
                          file_stage_follows_symlinks (files) ? "followed inside it" : "refused");
             fprintf (stderr, ", answers to %s\n", options.endpoints[2]);
         }
+        //  Workers only connect, and a connection completes whenever its
+        //  peer is there: started is all there is to be ready
+        ps_service_notify ("READY=1");
         int signum = ps_service_signal_wait (-1);
+        ps_service_notify ("STOPPING=1");
         //  Each worker's stop is bounded by its send timeout (1 s) and linger
         ps_service_deadline_arm (3000);
         if (!options.quiet)

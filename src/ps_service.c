@@ -216,9 +216,12 @@ ps_service_serve (ps_server_t *server, const ps_service_options_t *options)
     assert (options);
     double drain_seconds = options->drain_seconds;
     bool quiet = options->quiet;
+    //  The caller started the server: every socket is bound
+    ps_service_notify ("READY=1");
     int signum;
     while ((signum = ps_service_signal_wait (S_TRIM_MS)) == 0)
         s_memory_trim ();
+    ps_service_notify ("STOPPING=1");
     int64_t drain_ms = (int64_t) llround (drain_seconds * 1000);
     //  Gone within drain + 1 s, whatever hangs; the caller's teardown is
     //  bounded by the library's send timeouts and linger.

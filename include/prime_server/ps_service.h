@@ -167,7 +167,8 @@ PS_EXPORT uint64_t ps_service_parse_count (const char *text, const char *what, u
 //  1 s). Returns the first signal's number. Says so on stderr unless quiet.
 //  While it waits, free heap memory goes back to the system every 10 s, so
 //  RSS falls back after a burst of connections. The caller then destroys
-//  its pipeline.
+//  its pipeline. Under systemd (NOTIFY_SOCKET) it sends READY=1 as it
+//  starts and STOPPING=1 when the drain starts (ps_service_notify).
 PS_EXPORT int ps_service_serve (ps_server_t *server, const ps_service_options_t *options);
 
 //  The whole life of a service whose pipeline is described: starts it
@@ -187,6 +188,20 @@ PS_EXPORT const sigset_t *ps_service_stop_signals (void);
 //  After ms milliseconds the process writes a line and exits with status
 //  1, whatever is hanging (SIGALRM): the promise to orchestrators.
 PS_EXPORT void ps_service_deadline_arm (int64_t ms);
+
+//  ---------------------------------------------------------------------
+//  The service manager (systemd's Type=notify)
+
+//  Tells the service manager how the service is doing: state is one or
+//  more newline-separated "NAME=value" lines, such as "READY=1" or
+//  "STOPPING=1" (sd_notify(3) lists them). Sent as one datagram to the unix
+//  socket that the environment's NOTIFY_SOCKET names (a path, or "@name"
+//  in the abstract namespace); without NOTIFY_SOCKET it does nothing.
+//  Returns 1 sent, 0 nothing to send to, -1 failed (a warning, once per
+//  process). ps_service_serve sends READY=1 as it starts (call it once
+//  every socket is bound) and STOPPING=1 when the drain starts; a program
+//  that waits for its signals itself sends both.
+PS_EXPORT int ps_service_notify (const char *state);
 
 #ifdef __cplusplus
 }
