@@ -34,9 +34,9 @@ static const char *s_usage_text =
     "  LOOPBACK     connect: prime_httpd's LOOPBACK (final answers)\n"
     "  INTERRUPT    connect: prime_httpd's INTERRUPT (cancellations)\n"
     "options:\n"
-    "  -s, --stage STAGE          parse | compute (the prime service's two stages),\n"
-    "                             echo (JSON description of the request),\n"
-    "                             file (static files; the default, as the original)\n"
+    "  -s, --stage STAGE          required: parse | compute (the prime service's two\n"
+    "                             stages), echo (JSON description of the request),\n"
+    "                             file (static files under --root)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
     "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
     "                             more saves a round trip per job, but a job may wait\n"
@@ -87,8 +87,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
-    options->stage = S_FILE;
-    options->stage_name = "file";
+    options->stage_name = NULL;  //  until --stage says
     options->workers = 1;
     options->credit = 1;
     file_stage_config_defaults (&options->file);
@@ -151,6 +150,11 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             ps_service_bad_option (opt, argv);
         }
     }
+    //  The original served the working directory's files without --stage:
+    //  a worker started with a forgotten option must not publish whatever
+    //  directory it happened to start in
+    if (!options->stage_name)
+        ps_service_usage_error ("--stage is required: parse, compute, echo or file");
     if (file_options && options->stage != S_FILE)
         ps_service_usage_error ("--root, --listing, --max-file-size, --mime-types and "
                                 "--no-symlinks are for --stage file");

@@ -118,8 +118,8 @@ s_stop (ps_pipeline_t *self)
     for (size_t s = 0; s < self->stage_count; s++)
         ps_proxy_destroy (&self->stages[s].proxy);
     ps_server_destroy (&self->server);
-    //  libzmq removes an ipc file when its listener closes, in the
-    //  background: whatever is left goes now
+    //  The components remove the ipc files they bound (ps_socket_destroy);
+    //  a generated name whose bind failed midway may still be there
     for (char *path = (char *) zlistx_first (self->ipc_files); path;
          path = (char *) zlistx_next (self->ipc_files))
         unlink (path + strlen ("ipc://"));

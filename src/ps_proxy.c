@@ -380,9 +380,9 @@ s_self_destroy (self_t **self_p)
         zmsg_destroy (&self->held_payload);
         free (self->choose_heartbeats);
         free (self->choose_workers);
-        zsock_destroy (&self->upstream);
-        zsock_destroy (&self->downstream);
-        zsock_destroy (&self->loopback);
+        ps_socket_destroy (&self->upstream);
+        ps_socket_destroy (&self->downstream);
+        ps_socket_destroy (&self->loopback);
         free (self);
         *self_p = NULL;
     }

@@ -348,10 +348,10 @@ s_self_destroy (self_t **self_p)
     zlistx_destroy (&self->idle_timers);
     zlistx_destroy (&self->zombie_timers);
     ps_request_table_destroy (&self->requests);
-    zsock_destroy (&self->stream);
-    zsock_destroy (&self->push);
-    zsock_destroy (&self->pull);
-    zsock_destroy (&self->pub);
+    ps_socket_destroy (&self->stream);
+    ps_socket_destroy (&self->push);
+    ps_socket_destroy (&self->pull);
+    ps_socket_destroy (&self->pub);
     ps_pairs_destroy (&self->text_headers);
     ps_pairs_destroy (&self->retry_headers);
     zframe_destroy (&self->scratch);

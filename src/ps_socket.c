@@ -2,7 +2,90 @@
 */
 #include "ps_socket.h"
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+//  The ipc files this process bound, each with the socket that bound it
+//  and the file's identity at the time (ps_socket_destroy removes them).
+//  Sockets are made and destroyed in several threads (the actors), hence
+//  the lock; the list is as long as the ipc endpoints bound, a handful.
+typedef struct {
+    zsock_t *sock;
+    char *path;
+    dev_t device;
+    ino_t inode;
+} s_ipc_file_t;
+
+static pthread_mutex_t s_ipc_lock = PTHREAD_MUTEX_INITIALIZER;
+static zlistx_t *s_ipc_files;  //  of s_ipc_file_t, made at the first ipc bind
+
+static void
+s_ipc_file_destroy (s_ipc_file_t **self_p)
+{
+    if (*self_p) {
+        free ((*self_p)->path);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  After a bind: remember the file behind an ipc:// endpoint (not an
+//  abstract "@name", which has none). The resolved endpoint, since
+//  "ipc://*" is a name libzmq makes up.
+static void
+s_ipc_file_remember (zsock_t *sock)
+{
+    char *endpoint = zsock_last_endpoint (sock);
+    if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@') {
+        struct stat info;
+        if (stat (endpoint + 6, &info) == 0) {
+            s_ipc_file_t *file = (s_ipc_file_t *) zmalloc (sizeof *file);
+            assert (file);
+            file->sock = sock;
+            file->path = strdup (endpoint + 6);
+            assert (file->path);
+            file->device = info.st_dev;
+            file->inode = info.st_ino;
+            pthread_mutex_lock (&s_ipc_lock);
+            if (!s_ipc_files) {
+                s_ipc_files = zlistx_new ();
+                assert (s_ipc_files);
+                zlistx_set_destructor (s_ipc_files, (zlistx_destructor_fn *) s_ipc_file_destroy);
+            }
+            zlistx_add_end (s_ipc_files, file);
+            pthread_mutex_unlock (&s_ipc_lock);
+        }
+    }
+    zstr_free (&endpoint);
+}
+
+void
+ps_socket_destroy (zsock_t **sock_p)
+{
+    assert (sock_p);
+    if (!*sock_p)
+        return;
+    pthread_mutex_lock (&s_ipc_lock);
+    s_ipc_file_t *file = s_ipc_files ? (s_ipc_file_t *) zlistx_first (s_ipc_files) : NULL;
+    while (file) {
+        void *handle = zlistx_cursor (s_ipc_files);
+        bool mine = file->sock == *sock_p;
+        if (mine) {
+            //  A process that bound the path since has a file of its own
+            struct stat info;
+            if (stat (file->path, &info) == 0 && info.st_dev == file->device
+                && info.st_ino == file->inode)
+                unlink (file->path);
+        }
+        file = (s_ipc_file_t *) zlistx_next (s_ipc_files);
+        if (mine)
+            zlistx_delete (s_ipc_files, handle);
+    }
+    pthread_mutex_unlock (&s_ipc_lock);
+    zsock_destroy (sock_p);
+}
 
 zsock_t *
 ps_socket_new (int type, const ps_socket_options_t *options, const char *owner, const char *role)
@@ -33,6 +116,8 @@ ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *ow
     if (rc != 0)
         zsys_error ("%s: cannot %s the %s socket to %s: %s", owner, bind ? "bind" : "connect", role,
                     endpoint, zmq_strerror (errno));
+    else if (bind && strncmp (endpoint, "ipc://", 6) == 0)
+        s_ipc_file_remember (sock);
     return rc == 0 ? 0 : -1;
 }
 

@@ -28,6 +28,14 @@ zsock_t *ps_socket_new (int type, const ps_socket_options_t *options, const char
 int ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *owner,
                       const char *role);
 
+//  Destroys the socket (takes it; NULL is fine) and first removes the
+//  file of every ipc:// endpoint it bound, if that file is still the one
+//  it bound: libzmq (4.3) leaves it at close, on purpose, because it cannot
+//  know whether another process has bound the same path since; this can
+//  (the same inode), so a clean exit leaves nothing in /run or /tmp and
+//  never takes a newer process's socket away.
+void ps_socket_destroy (zsock_t **sock_p);
+
 //  The endpoint sock is bound to, as libzmq resolved it (a wildcard port
 //  shows the port chosen), with an IPv4 address that an IPv6-enabled
 //  socket reports as "[::ffff:a.b.c.d]" given back as "a.b.c.d", so a peer

@@ -42,7 +42,7 @@ usage_checks prime_workerd "" "$ipc|$ipc.2|$ipc.3" "--stage|bogus|$ipc|$ipc.2|$i
   "--workers|257|$ipc|-|$ipc.3|$ipc.4" "--stage|compute|--root|/|$ipc|-|$ipc.3|$ipc.4" \
   "tcp://*:5555|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4|$ipc.5" "--stage" \
   "--max-file-size|0|$ipc|-|$ipc.3|$ipc.4" "--worker-credit|0|$ipc|-|$ipc.3|$ipc.4" \
-  "--worker-credit|1025|$ipc|-|$ipc.3|$ipc.4"
+  "--worker-credit|1025|$ipc|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4" "--root|/|$ipc|-|$ipc.3|$ipc.4"
 
 # ---------------------------------------------------------------------------
 # The reference: prime_serverd, one process.
