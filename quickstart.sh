@@ -22,9 +22,12 @@ esac
 # runtime, unversioned so Debian's default clang's) only for their modes.
 # The sanitizer build uses gcc's ASan/UBSan, which build-essential brings.
 packages=(build-essential autoconf automake libtool pkg-config
-          libzmq3-dev libczmq-dev node-llhttp check)
+          libzmq3-dev libczmq-dev node-llhttp check help2man)
+# The install tests: systemd-analyze (systemd; no running systemd needed),
+# man (man-db), pip in a venv (python3-venv)
+install_test_packages=(systemd man-db python3-venv)
 case "$what" in
-  test|sanitize) packages+=(python3 python3-zmq curl) ;;
+  test|sanitize) packages+=(python3 python3-zmq curl "${install_test_packages[@]}") ;;
   valgrind) packages+=(python3 python3-zmq curl valgrind) ;;
   fuzz) packages+=(clang libclang-rt-dev) ;;
 esac
