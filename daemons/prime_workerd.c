@@ -59,7 +59,7 @@ typedef enum { S_PARSE, S_COMPUTE, S_ECHO, S_FILE } s_stage_t;
 
 typedef struct {
     s_stage_t stage;
-    const char *stage_name;
+    const char *stage_name;  //  NULL until --stage names one
     size_t workers;
     size_t credit;
     const char *endpoints[4];
@@ -87,7 +87,6 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
-    options->stage_name = NULL;  //  until --stage says
     options->workers = 1;
     options->credit = 1;
     file_stage_config_defaults (&options->file);
