@@ -82,7 +82,7 @@ for page in prime_serverd.1 prime_httpd.1 prime_proxyd.1 prime_workerd.1 prime_e
     continue
   fi
   MANPATH=$prefix/share/man LC_ALL=C.UTF-8 MANWIDTH=80 timeout 30 \
-    man --warnings -E UTF-8 "$section" "$name" >"$tmp/page" 2>"$tmp/warn"
+    man --warnings=w -E UTF-8 "$section" "$name" >"$tmp/page" 2>"$tmp/warn"
   if [ -s "$tmp/warn" ] || ! grep -q "^NAME" "$tmp/page"; then
     fail "man $section $name: $(cat "$tmp/warn")"
   else

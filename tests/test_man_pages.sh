@@ -3,10 +3,10 @@
 #
 # The daemons' pages (section 1, generated from their --help by help2man
 # into the build directory) and the library's (docs/prime_server.7) are
-# rendered by man -l with its warnings on; any line on stderr fails. Each
-# rendering must also show the page's name, a SYNOPSIS naming the daemon,
-# and the options its --help lists. Run by make check from the build
-# directory.
+# rendered by man -l with all of groff's warnings on (--warnings=w); any
+# line on stderr fails. Each rendering must also show the page's name, a
+# SYNOPSIS naming the daemon, and the options its --help lists. Run by
+# make check from the build directory.
 set -u
 srcdir=${srcdir:-..}
 command -v man >/dev/null || { echo "test_man_pages: man missing (apt-get install man-db)" >&2; exit 99; }
@@ -17,7 +17,7 @@ pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 render() { # render PAGE: text on $tmp/out, warnings on $tmp/err
-  LC_ALL=C.UTF-8 MANWIDTH=80 timeout 30 man --warnings -E UTF-8 -l "$1" >"$tmp/out" 2>"$tmp/err"
+  LC_ALL=C.UTF-8 MANWIDTH=80 timeout 30 man --warnings=w -E UTF-8 -l "$1" >"$tmp/out" 2>"$tmp/err"
 }
 
 for daemon in prime_serverd prime_httpd prime_proxyd prime_workerd prime_echod prime_filed; do
