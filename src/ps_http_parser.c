@@ -48,14 +48,6 @@ typedef enum {
     S_TRAILER  //  the trailer section after the last chunk
 } s_phase_t;
 
-//  One header or trailer field, as offsets into the buffer
-typedef struct {
-    size_t name_offset;
-    size_t name_size;
-    size_t value_offset;
-    size_t value_size;
-} s_field_t;
-
 struct _ps_http_parser_t {
     llhttp_t hp;
     ps_http_limits_t limits;
@@ -80,7 +72,7 @@ struct _ps_http_parser_t {
     size_t method_size;
     size_t target_size;  //  at buffer[method_size + 1]
     bool target_done;
-    s_field_t *fields;
+    ps_http_field_t *fields;
     size_t field_count;
     size_t field_max;
     bool name_done;              //  the last field's name is complete
@@ -169,24 +161,6 @@ s_request_reset (ps_http_parser_t *self)
     llhttp_reset (&self->hp);
 }
 
-//  A pairs object from the fields, without the trailing OWS of values
-//  (llhttp skipped the leading OWS already).
-static ps_pairs_t *
-s_fields_to_pairs (ps_http_parser_t *self)
-{
-    ps_pairs_t *pairs = ps_pairs_new (true);
-    for (size_t index = 0; index < self->field_count; index++) {
-        s_field_t *field = &self->fields[index];
-        const char *value = self->buffer + field->value_offset;
-        size_t value_size = field->value_size;
-        while (value_size > 0 && (value[value_size - 1] == ' ' || value[value_size - 1] == '\t'))
-            value_size--;
-        ps_pairs_append (pairs, self->buffer + field->name_offset, field->name_size, value,
-                         value_size);
-    }
-    return pairs;
-}
-
 //  ---------------------------------------------------------------------
 //  Callbacks from llhttp_execute. Span callbacks (at, size) only collect:
 //  they fire wherever a feed ends, so a fault found there would depend on
@@ -227,11 +201,11 @@ s_on_header_field (llhttp_t *hp, const char *at, size_t size)
     if (self->name_done) {
         if (self->field_count == self->field_max) {
             self->field_max = self->field_max ? self->field_max * 2 : 32;
-            self->fields = (s_field_t *) realloc (self->fields,
-                                                  self->field_max * sizeof (s_field_t));
+            self->fields = (ps_http_field_t *) realloc (self->fields,
+                                                        self->field_max * sizeof (ps_http_field_t));
             assert (self->fields);
         }
-        s_field_t *field = &self->fields[self->field_count++];
+        ps_http_field_t *field = &self->fields[self->field_count++];
         field->name_offset = self->buffer_size;
         field->name_size = 0;
         field->value_offset = self->buffer_size;
@@ -259,11 +233,24 @@ static int
 s_on_header_value (llhttp_t *hp, const char *at, size_t size)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    s_field_t *field = &self->fields[self->field_count - 1];
+    ps_http_field_t *field = &self->fields[self->field_count - 1];
     if (field->value_size == 0)
         field->value_offset = self->buffer_size;
     s_buffer_add (self, at, size);
     field->value_size += size;
+    return 0;
+}
+
+static int
+s_on_header_value_complete (llhttp_t *hp)
+{
+    //  llhttp skipped the leading OWS; the trailing OWS goes here
+    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
+    ps_http_field_t *field = &self->fields[self->field_count - 1];
+    const char *value = self->buffer + field->value_offset;
+    while (field->value_size > 0
+           && (value[field->value_size - 1] == ' ' || value[field->value_size - 1] == '\t'))
+        field->value_size--;
     return 0;
 }
 
@@ -297,63 +284,15 @@ s_check_transfer_encoding (const ps_pairs_t *headers, const char **reason)
     return codings ? 0 : 400;
 }
 
-//  Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is
-//  allowed. A server MUST refuse an invalid one: caches and virtual hosts
-//  key on it. IP-literals are checked for their characters only.
-static bool
-s_host_valid (const char *cursor)
-{
-#define S_DIGIT(c)  ((c) >= '0' && (c) <= '9')
-#define S_HEXDIG(c) (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-#define S_UNRESERVED(c)                                                                            \
-    (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || strchr ("-._~", (c)))
-#define S_SUB_DELIM(c) (strchr ("!$&'()*+,;=", (c)))
-    if (*cursor == '[') {
-        for (cursor++; *cursor && *cursor != ']'; cursor++)
-            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor) && *cursor != ':')
-                return false;
-        if (*cursor++ != ']')
-            return false;
-    }
-    else
-        for (; *cursor && *cursor != ':'; cursor++) {
-            if (*cursor == '%' && S_HEXDIG (cursor[1]) && S_HEXDIG (cursor[2]))
-                cursor += 2;
-            else if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
-                return false;
-        }
-    if (*cursor == ':')
-        for (cursor++; *cursor; cursor++)
-            if (!S_DIGIT (*cursor))
-                return false;
-    return *cursor == 0;
-#undef S_DIGIT
-#undef S_HEXDIG
-#undef S_UNRESERVED
-#undef S_SUB_DELIM
-}
-
-//  Host, and what llhttp lets through of Transfer-Encoding (RFC 9112 3.2,
-//  6.1). Returns a reason, NULL if fine; *status is the status for it.
+//  What llhttp lets through of Transfer-Encoding (RFC 9112 6.1). Returns
+//  a reason, NULL if fine; *status is the status for it.
 static const char *
-s_check_fields (ps_http_parser_t *self, const ps_pairs_t *headers, int version, int *status)
+s_check_transfer_encoding_use (ps_http_parser_t *self, const ps_pairs_t *headers, int version,
+                               int *status)
 {
     *status = 400;
-    size_t hosts = 0;
-    const char *host = NULL;
-    for (size_t index = 0; index < ps_pairs_size (headers); index++) {
-        const char *name = ps_pairs_name (headers, index);
-        if ((name[0] | 0x20) == 'h' && strcasecmp (name, "host") == 0) {
-            hosts++;
-            host = ps_pairs_value (headers, index);
-        }
-    }
-    if (hosts > 1 || (version == 11 && hosts == 0))
-        return "HTTP/1.1 needs exactly one Host";
-    if (host && !s_host_valid (host))
-        return "invalid Host";
     if (!ps_pairs_get (headers, "transfer-encoding"))
-        return NULL;
+        return NULL;  //  (llhttp flags none for an empty one)
     //  With Content-Length too llhttp refuses it: 400 whatever the codings
     if (self->hp.flags & F_CONTENT_LENGTH)
         return "Content-Length with Transfer-Encoding";
@@ -373,29 +312,26 @@ s_on_headers_complete (llhttp_t *hp)
     if (hp->http_major != 1 || hp->http_minor > 1)
         return s_fail (self, 400, "no HTTP version");
     int version = 10 + hp->http_minor;
-    ps_pairs_t *headers = s_fields_to_pairs (self);
-    int status;
-    const char *reason = s_check_fields (self, headers, version, &status);
-    if (reason) {
-        ps_pairs_destroy (&headers);
-        return s_fail (self, status, reason);
-    }
-    self->chunked = (hp->flags & F_CHUNKED) != 0;
-    if (hp->flags & F_CONTENT_LENGTH) {
-        self->body_declared = hp->content_length;
-        if (self->body_declared > self->limits.max_body) {
-            ps_pairs_destroy (&headers);
-            return s_fail (self, 413, "body too large");
-        }
-    }
     //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
     const char *target = self->buffer + self->method_size + 1;
     const char *hash = (const char *) memchr (target, '#', self->target_size);
     size_t target_size = hash ? (size_t) (hash - target) : self->target_size;
+    const char *reason;
     self->request = ps_http_request_new_parsed (self->buffer, target, target_size, version,
-                                                &headers, &reason);
+                                                self->buffer, self->fields, self->field_count,
+                                                &reason);
     if (!self->request)
         return s_fail (self, 400, reason);
+    int status;
+    reason = s_check_transfer_encoding_use (self, &self->request->headers, version, &status);
+    if (reason)
+        return s_fail (self, status, reason);
+    self->chunked = (hp->flags & F_CHUNKED) != 0;
+    if (hp->flags & F_CONTENT_LENGTH) {
+        self->body_declared = hp->content_length;
+        if (self->body_declared > self->limits.max_body)
+            return s_fail (self, 413, "body too large");
+    }
     self->wants_continue = self->request->expect_continue && version == 11
                            && (self->chunked || self->body_declared > 0);
     self->phase = S_BODY;
@@ -481,9 +417,10 @@ s_on_message_complete (llhttp_t *hp)
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
     ps_http_request_t *request = self->request;
     self->request = NULL;
-    if (self->field_count) {
-        ps_pairs_t *trailers = s_fields_to_pairs (self);
-        ps_http_request_set_trailers (request, &trailers);
+    for (size_t index = 0; index < self->field_count; index++) {
+        ps_http_field_t *field = &self->fields[index];
+        ps_pairs_append (&request->trailers, self->buffer + field->name_offset, field->name_size,
+                         self->buffer + field->value_offset, field->value_size);
     }
     if (self->body_size) {
         self->body[self->body_size] = 0;
@@ -514,6 +451,7 @@ static const llhttp_settings_t s_settings = {
     .on_url_complete = s_on_url_complete,
     .on_version_complete = s_on_version_complete,
     .on_header_field_complete = s_on_header_field_complete,
+    .on_header_value_complete = s_on_header_value_complete,
     .on_chunk_extension_name_complete = s_on_chunk_extension_name_complete,
     .on_chunk_extension_value_complete = s_on_chunk_extension_value_complete,
     .on_chunk_header = s_on_chunk_header,
@@ -560,7 +498,8 @@ s_start (ps_http_parser_t *self, const char *data, size_t size)
             self->prev_byte = ' ';
             self->request_line = true;
             for (size_t index = 0; index < sizeof (s_not_served) / sizeof (char *); index++)
-                if (streq (self->buffer, s_not_served[index])) {
+                if (s_not_served[index][0] == self->buffer[0]
+                    && streq (self->buffer, s_not_served[index])) {
                     s_fail (self, 501, "method not implemented");
                     return at;
                 }
