@@ -1,37 +1,36 @@
 /*  ps_http_parser: the per-connection incremental HTTP/1.x request parser.
 
-    llhttp (Node.js's parser, built in its strict mode with no lenient flag,
-    see Makefile.am) parses and frames every request: request line,
-    field syntax, Content-Length, chunked coding and the smuggling cases
-    (Content-Length with Transfer-Encoding, duplicates, chunked not last)
-    are its decisions. This file collects what its callbacks hand over into
-    ps_http_request_t objects and adds only the rules where llhttp 8.1 is
-    more lenient than ours (docs/PROTOCOL.md, "HTTP from clients"):
+    llhttp (built in its strict mode with no lenient flag, see Makefile.am)
+    parses and frames every request: request line, field syntax,
+    Content-Length, chunked coding and the smuggling cases (Content-Length
+    with Transfer-Encoding, duplicates, chunked not last) are its decisions.
+    This file collects what its callbacks hand over and adds only the rules
+    where llhttp 8.1 is more lenient than docs/PROTOCOL.md, or stricter:
 
-    - the method is any token (RFC 9110 9.1), read here: llhttp knows a
-      fixed list. CONNECT, PRI and the RTSP methods get 501; any other
-      token, QUERY included, goes to the worker. llhttp is fed a stand-in;
-    - leading empty lines must be CRLF, and no LF without its CR in the
-      request line or at the end of a header or trailer section (llhttp
-      takes a bare LF there); no obs-fold (a field line starting with SP
-      or HTAB: llhttp folds it); no run of spaces in the request line.
-      One memchr pass over the section (s_scan) finds these before llhttp
-      sees the bytes, and llhttp is fed only up to the first;
-    - an empty field name is 400 (llhttp takes it);
-    - an empty chunk-extension value ("5;a=") and extensions over 4 KiB
-      per chunk are 400;
-    - HTTP/1.1 needs exactly one valid Host; HTTP/1.0 may not use
-      Transfer-Encoding; a transfer coding other than chunked is 501;
-    - the limits: request target (414), header section bytes from the
-      request's first byte, trailer section the same, fields per section
-      (431), body (413, from Content-Length or each chunk size, before the
-      bytes come); HTTP/0.9 and 2.0 are 505.
+    - the method is any token (RFC 9110 9.1), read here (llhttp knows a
+      fixed list, and is fed a stand-in). CONNECT, PRI and the RTSP methods
+      get 501; any other token, QUERY included, goes to the worker;
+    - leading empty lines must be CRLF; no bare LF in the request line or
+      at the end of a field line; no obs-fold (llhttp takes these); no run
+      of spaces in the request line. One pass over the section (s_scan)
+      finds these before llhttp sees the bytes;
+    - an empty field name, an empty chunk-extension value ("5;a=") and
+      chunk extensions over 4 KiB are 400;
+    - HTTP/1.0 may not use Transfer-Encoding; a coding other than chunked
+      is 501 (Host and the target are checked by ps_http_request.c);
+    - limits: target (414), header or trailer section bytes, fields per
+      section (431), body (413, before the bytes come); not 1.x is 505;
+    - OWS is SP or HTAB (RFC 9110 5.6.3), but llhttp takes only SP after a
+      Content-Length or Transfer-Encoding value, and none of its lenient
+      flags changes that alone (lenient headers also lets CR through in
+      values). So llhttp is handed SP for each HTAB in those two values:
+      trailing OWS is then accepted, and anything else stays an error.
 
     Whatever the split of the stream, each fault is found at the same byte:
-    llhttp's errors are, our checks run in its completion callbacks (never
-    in a span callback, which fires wherever a feed ends), the header
-    section is fed no further than its limit, and llhttp is paused at each
-    message end and at the last chunk so that the LF check starts afresh.
+    llhttp's are, ours are decided in its completion callbacks (a span
+    callback fires wherever a feed ends) or by s_scan, which is fed no
+    further than the section's limit, and llhttp is paused at each message
+    end and at the last chunk so that a new section is scanned afresh.
 */
 #include "ps_http_private.h"
 #include <llhttp.h>
@@ -51,15 +50,13 @@ typedef enum {
 struct _ps_http_parser_t {
     llhttp_t hp;
     ps_http_limits_t limits;
-    int status;          //  0, or the HTTP error status once failed
-    const char *reason;  //  static text for the status
-    bool closed;         //  a request without keep-alive ended; input ignored
+    int status;               //  0, or the HTTP error status once failed
+    const char *reason;       //  static text for the status
+    bool closed;              //  a request without keep-alive ended; input ignored
+    ps_http_request_t *head;  //  finished requests, oldest first, chained
+    ps_http_request_t *tail;  //  through request->next
 
-    //  Finished requests, oldest first, chained through request->next
-    ps_http_request_t *head;
-    ps_http_request_t *tail;
-
-    //  The current request
+    //  The current request and section
     s_phase_t phase;
     size_t section_bytes;  //  of the header (or trailer) section so far
     char prev_byte;        //  the section's last byte scanned
@@ -76,6 +73,7 @@ struct _ps_http_parser_t {
     size_t field_count;
     size_t field_max;
     bool name_done;              //  the last field's name is complete
+    bool framing_value;          //  in a Content-Length or Transfer-Encoding value
     size_t ext_size;             //  chunk-extension bytes of this chunk-size line
     size_t ext_mark;             //  ext_size where the current name or value ended
     ps_http_request_t *request;  //  built when the header section is done
@@ -115,19 +113,27 @@ s_fail (ps_http_parser_t *self, int status, const char *reason)
     return -1;
 }
 
+//  Append to buffer (or body), growing *max geometrically from first and
+//  keeping a byte spare after the data (for the body's NUL)
+static void
+s_add (char **buffer, size_t *size, size_t *max, size_t first, const char *data, size_t bytes)
+{
+    if (*size + bytes + 1 > *max) {
+        size_t room = *max ? *max : first;
+        while (room < *size + bytes + 1)
+            room *= 2;
+        *buffer = (char *) realloc (*buffer, room);
+        assert (*buffer);
+        *max = room;
+    }
+    memcpy (*buffer + *size, data, bytes);
+    *size += bytes;
+}
+
 static void
 s_buffer_add (ps_http_parser_t *self, const char *data, size_t size)
 {
-    if (self->buffer_size + size > self->buffer_max) {
-        size_t max = self->buffer_max ? self->buffer_max : 1024;
-        while (max < self->buffer_size + size)
-            max *= 2;
-        self->buffer = (char *) realloc (self->buffer, max);
-        assert (self->buffer);
-        self->buffer_max = max;
-    }
-    memcpy (self->buffer + self->buffer_size, data, size);
-    self->buffer_size += size;
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, data, size);
 }
 
 //  A new header or trailer section: no fields yet
@@ -135,13 +141,12 @@ static void
 s_section_reset (ps_http_parser_t *self, s_phase_t phase)
 {
     self->phase = phase;
-    self->section_bytes = 0;
+    self->section_bytes = self->line_bytes = self->last_line = 0;
     self->prev_byte = '\n';
-    self->line_bytes = 0;
-    self->last_line = 0;
     self->request_line = false;
     self->field_count = 0;
     self->name_done = true;
+    self->framing_value = false;
 }
 
 //  Forget the request in progress, keeping the allocations for the next.
@@ -149,15 +154,10 @@ static void
 s_request_reset (ps_http_parser_t *self)
 {
     s_section_reset (self, S_START);
-    self->buffer_size = 0;
-    self->method_size = 0;
-    self->target_size = 0;
-    self->target_done = false;
-    ps_http_request_destroy (&self->request);
-    self->body_size = 0;
+    self->buffer_size = self->method_size = self->target_size = self->body_size = 0;
+    self->target_done = self->chunked = self->wants_continue = false;
     self->body_declared = 0;
-    self->chunked = false;
-    self->wants_continue = false;
+    ps_http_request_destroy (&self->request);
     llhttp_reset (&self->hp);
 }
 
@@ -188,9 +188,8 @@ s_on_url_complete (llhttp_t *hp)
 static int
 s_on_version_complete (llhttp_t *hp)
 {
-    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
     if (hp->http_major != 1 || hp->http_minor > 1)
-        return s_fail (self, 505, "HTTP version not supported");
+        return s_fail ((ps_http_parser_t *) hp->data, 505, "HTTP version not supported");
     return 0;
 }
 
@@ -205,11 +204,8 @@ s_on_header_field (llhttp_t *hp, const char *at, size_t size)
                                                         self->field_max * sizeof (ps_http_field_t));
             assert (self->fields);
         }
-        ps_http_field_t *field = &self->fields[self->field_count++];
-        field->name_offset = self->buffer_size;
-        field->name_size = 0;
-        field->value_offset = self->buffer_size;
-        field->value_size = 0;
+        ps_http_field_t field = {self->buffer_size, 0, self->buffer_size, 0};
+        self->fields[self->field_count++] = field;
         self->name_done = false;
     }
     s_buffer_add (self, at, size);
@@ -221,11 +217,16 @@ static int
 s_on_header_field_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    if (self->name_done || self->fields[self->field_count - 1].name_size == 0)
+    ps_http_field_t *field = &self->fields[self->field_count - 1];
+    if (self->name_done || field->name_size == 0)
         return s_fail (self, 400, "empty field name");
     self->name_done = true;
     if (self->field_count > self->limits.max_headers)
         return s_fail (self, 431, "too many header fields");
+    const char *name = self->buffer + field->name_offset;
+    self->framing_value = (field->name_size == 14 && strncasecmp (name, "content-length", 14) == 0)
+                          || (field->name_size == 17
+                              && strncasecmp (name, "transfer-encoding", 17) == 0);
     return 0;
 }
 
@@ -251,56 +252,42 @@ s_on_header_value_complete (llhttp_t *hp)
     while (field->value_size > 0
            && (value[field->value_size - 1] == ' ' || value[field->value_size - 1] == '\t'))
         field->value_size--;
+    self->framing_value = false;
     return 0;
 }
 
-//  Transfer-Encoding over all its fields: 0 for plain chunked, else the
-//  status with *reason. RFC 9112 6.1: 501 for a coding we do not implement.
-static int
-s_check_transfer_encoding (const ps_pairs_t *headers, const char **reason)
-{
-    size_t codings = 0;
-    for (size_t index = 0; index < ps_pairs_size (headers); index++) {
-        if (strcasecmp (ps_pairs_name (headers, index), "transfer-encoding") != 0)
-            continue;
-        const char *cursor = ps_pairs_value (headers, index);
-        while (*cursor) {
-            cursor += strspn (cursor, " \t,");
-            size_t size = strcspn (cursor, ",");
-            const char *end = cursor + size;
-            while (end > cursor && (end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-            if (end > cursor) {
-                codings++;
-                if (end - cursor != 7 || strncasecmp (cursor, "chunked", 7) != 0) {
-                    *reason = "transfer coding not implemented";
-                    return 501;
-                }
-            }
-            cursor += size;
-        }
-    }
-    *reason = "empty Transfer-Encoding";
-    return codings ? 0 : 400;
-}
-
-//  What llhttp lets through of Transfer-Encoding (RFC 9112 6.1). Returns
-//  a reason, NULL if fine; *status is the status for it.
+//  What llhttp lets through of Transfer-Encoding (RFC 9112 6.1): NULL if
+//  fine, else the reason with *status.
 static const char *
-s_check_transfer_encoding_use (ps_http_parser_t *self, const ps_pairs_t *headers, int version,
-                               int *status)
+s_check_transfer_encoding (ps_http_parser_t *self, const ps_pairs_t *headers, int *status)
 {
     *status = 400;
     if (!ps_pairs_get (headers, "transfer-encoding"))
-        return NULL;  //  (llhttp flags none for an empty one)
-    //  With Content-Length too llhttp refuses it: 400 whatever the codings
+        return NULL;  //  not the flags: llhttp flags nothing for an empty one
     if (self->hp.flags & F_CONTENT_LENGTH)
-        return "Content-Length with Transfer-Encoding";
-    if (version == 10)
+        return "Content-Length with Transfer-Encoding";  //  llhttp's 400 too
+    if (self->hp.http_minor == 0)
         return "Transfer-Encoding in HTTP/1.0";
-    const char *reason;
-    *status = s_check_transfer_encoding (headers, &reason);
-    return *status ? reason : NULL;
+    size_t codings = 0;
+    for (size_t index = 0; index < headers->size; index++) {
+        const ps_pairs_entry_t *field = &headers->entries[index];
+        if (field->name_size != 17 || strcasecmp (field->name, "transfer-encoding") != 0)
+            continue;
+        for (const char *cursor = field->value; *cursor;) {
+            cursor += strspn (cursor, " \t,");
+            size_t size = strcspn (cursor, ",");
+            size_t coding = size;
+            while (coding > 0 && (cursor[coding - 1] == ' ' || cursor[coding - 1] == '\t'))
+                coding--;
+            if (coding > 0 && (coding != 7 || strncasecmp (cursor, "chunked", 7) != 0)) {
+                *status = 501;
+                return "transfer coding not implemented";
+            }
+            codings += coding > 0;
+            cursor += size;
+        }
+    }
+    return codings ? NULL : "empty Transfer-Encoding";
 }
 
 static int
@@ -311,20 +298,17 @@ s_on_headers_complete (llhttp_t *hp)
     //  one (HTTP/0.9's simple request), which llhttp takes
     if (hp->http_major != 1 || hp->http_minor > 1)
         return s_fail (self, 400, "no HTTP version");
-    int version = 10 + hp->http_minor;
     //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
     const char *target = self->buffer + self->method_size + 1;
     const char *hash = (const char *) memchr (target, '#', self->target_size);
     size_t target_size = hash ? (size_t) (hash - target) : self->target_size;
     const char *reason;
-    self->request = ps_http_request_new_parsed (self->buffer, target, target_size, version,
-                                                self->buffer, self->fields, self->field_count,
-                                                &reason);
-    if (!self->request)
-        return s_fail (self, 400, reason);
-    int status;
-    reason = s_check_transfer_encoding_use (self, &self->request->headers, version, &status);
-    if (reason)
+    int status = 400;
+    self->request = ps_http_request_new_parsed (self->buffer, target, target_size,
+                                                10 + hp->http_minor, self->buffer, self->fields,
+                                                self->field_count, &reason);
+    if (!self->request
+        || (reason = s_check_transfer_encoding (self, &self->request->headers, &status)))
         return s_fail (self, status, reason);
     self->chunked = (hp->flags & F_CHUNKED) != 0;
     if (hp->flags & F_CONTENT_LENGTH) {
@@ -332,7 +316,7 @@ s_on_headers_complete (llhttp_t *hp)
         if (self->body_declared > self->limits.max_body)
             return s_fail (self, 413, "body too large");
     }
-    self->wants_continue = self->request->expect_continue && version == 11
+    self->wants_continue = self->request->expect_continue && hp->http_minor == 1
                            && (self->chunked || self->body_declared > 0);
     self->phase = S_BODY;
     self->buffer_size = 0;
@@ -343,23 +327,14 @@ s_on_headers_complete (llhttp_t *hp)
 static int
 s_on_body (llhttp_t *hp, const char *at, size_t size)
 {
-    //  Within max_body: the declared sizes were checked before
+    //  Within max_body: the declared sizes were checked before. A declared
+    //  length sizes the buffer once, if modest; otherwise it grows
+    //  geometrically, so a client cannot make us reserve memory it never
+    //  sends.
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    if (self->body_size + size + 1 > self->body_max) {
-        //  A declared length sizes the buffer once, if modest; otherwise
-        //  grow geometrically, so a client cannot make us reserve memory
-        //  it never sends.
-        size_t max = self->body_max ? self->body_max : 4096;
-        if (!self->body_max && !self->chunked && self->body_declared < 65536)
-            max = (size_t) self->body_declared + 1;
-        while (max < self->body_size + size + 1)
-            max *= 2;
-        self->body = (char *) realloc (self->body, max);
-        assert (self->body);
-        self->body_max = max;
-    }
-    memcpy (self->body + self->body_size, at, size);
-    self->body_size += size;
+    size_t first = !self->chunked && self->body_declared < 65536 ? (size_t) self->body_declared + 1
+                                                                 : 4096;
+    s_add (&self->body, &self->body_size, &self->body_max, first, at, size);
     return 0;
 }
 
@@ -377,6 +352,14 @@ s_on_chunk_extension (llhttp_t *hp, const char *at, size_t size)
 }
 
 static int
+s_on_chunk_extension_name_complete (llhttp_t *hp)
+{
+    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
+    self->ext_mark = self->ext_size;  //  the value, if any, starts here
+    return 0;
+}
+
+static int
 s_on_chunk_extension_value_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
@@ -388,19 +371,10 @@ s_on_chunk_extension_value_complete (llhttp_t *hp)
 }
 
 static int
-s_on_chunk_extension_name_complete (llhttp_t *hp)
-{
-    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->ext_mark = self->ext_size;  //  the value, if any, starts here
-    return 0;
-}
-
-static int
 s_on_chunk_header (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->ext_size = 0;
-    self->ext_mark = 0;
+    self->ext_size = self->ext_mark = 0;
     if (hp->content_length > self->limits.max_body - self->body_declared)
         return s_fail (self, 413, "body too large");
     self->body_declared += hp->content_length;
@@ -423,7 +397,7 @@ s_on_message_complete (llhttp_t *hp)
                          self->buffer + field->value_offset, field->value_size);
     }
     if (self->body_size) {
-        self->body[self->body_size] = 0;
+        self->body[self->body_size] = 0;  //  s_add keeps a byte spare
         ps_http_request_set_body (request, self->body, self->body_size);
         self->body = NULL;
         self->body_max = 0;
@@ -460,8 +434,6 @@ static const llhttp_settings_t s_settings = {
 //  ---------------------------------------------------------------------
 //  Feeding
 
-#define S_IS(c, class) (ps_http_char_class[(unsigned char) (c)] & (class))
-
 //  Empty lines and the method; returns the bytes taken. At the method's
 //  SP llhttp gets a stand-in method and the request line from there on.
 static size_t
@@ -482,10 +454,11 @@ s_start (ps_http_parser_t *self, const char *data, size_t size)
         }
         else if (c == '\r' && self->method_size == 0)
             self->prev_byte = '\r';
-        else if (S_IS (c, PS_HTTP_TCHAR)) {
+        else if (ps_http_char_class[(unsigned char) c] & PS_HTTP_TCHAR) {
             size_t run = at + 1;
             size_t room = self->limits.max_header_bytes - self->section_bytes;
-            while (run < size && run - at <= room && S_IS (data[run], PS_HTTP_TCHAR))
+            while (run < size && run - at <= room
+                   && (ps_http_char_class[(unsigned char) data[run]] & PS_HTTP_TCHAR))
                 run++;
             s_buffer_add (self, data + at, run - at);
             self->method_size += run - at;
@@ -559,46 +532,46 @@ s_scan (ps_http_parser_t *self, const char *data, size_t size, const char **reas
     return size;
 }
 
-static int
-s_status_of (llhttp_t *hp, llhttp_errno_t error)
-{
-    //  "HTTP/" DIGIT "." DIGIT, but not a version llhttp knows
-    if (error == HPE_INVALID_VERSION
-        && streq (llhttp_get_error_reason (hp), "Invalid HTTP version"))
-        return 505;
-    return 400;
-}
-
 //  Hand llhttp what it may have of data; returns the bytes it took.
 static size_t
 s_execute (ps_http_parser_t *self, const char *data, size_t size)
 {
     s_phase_t phase = self->phase;
-    const char *fault = NULL;
+    const char *fault = NULL, *input = data;
     if (phase == S_HEAD || phase == S_TRAILER) {
         //  No further than the section's limit, nor than our first fault
         size_t room = self->limits.max_header_bytes - self->section_bytes;
         if (room == 0) {
-            if (phase == S_HEAD && !self->target_done
-                && self->target_size > self->limits.max_target)
-                s_fail (self, 414, "request target too long");
-            else
-                s_fail (self, 431, "header section too large");
+            bool target = phase == S_HEAD && !self->target_done
+                          && self->target_size > self->limits.max_target;
+            s_fail (self, target ? 414 : 431,
+                    target ? "request target too long" : "header section too large");
             return 0;
         }
-        size = s_scan (self, data, size < room ? size : room, &fault);
+        size_t limit = size < room ? size : room;
+        //  Each HTAB is fed alone: as SP in a framing value (see the top)
+        const char *tab = (const char *) memchr (data, '\t', limit);
+        if (tab)
+            limit = tab == data ? 1 : (size_t) (tab - data);
+        if (tab == data && self->framing_value)
+            input = " ";
+        size = s_scan (self, data, limit, &fault);
     }
     size_t used = size;
-    llhttp_errno_t error = size ? llhttp_execute (&self->hp, data, size) : HPE_OK;
+    llhttp_errno_t error = size ? llhttp_execute (&self->hp, input, size) : HPE_OK;
     if (error == HPE_PAUSED) {
-        used = (size_t) (llhttp_get_error_pos (&self->hp) - data);
+        used = (size_t) (llhttp_get_error_pos (&self->hp) - input);
         if (self->phase == S_START)
             s_request_reset (self);  //  at a message's end
         else
             llhttp_resume (&self->hp);  //  at the last chunk
     }
-    else if (error != HPE_OK)
-        s_fail (self, s_status_of (&self->hp, error), llhttp_get_error_reason (&self->hp));
+    else if (error != HPE_OK) {
+        //  "HTTP/" DIGIT "." DIGIT, but not a version llhttp knows: 505
+        bool version = error == HPE_INVALID_VERSION
+                       && streq (llhttp_get_error_reason (&self->hp), "Invalid HTTP version");
+        s_fail (self, version ? 505 : 400, llhttp_get_error_reason (&self->hp));
+    }
     else if (fault && self->phase == phase)
         s_fail (self, 400, fault);
     if (self->phase == phase)
@@ -652,8 +625,7 @@ ps_http_parser_reset (ps_http_parser_t *self)
     self->reason = NULL;
     self->closed = false;
     s_request_reset (self);
-    //  A body buffer can be as big as max_body: not worth keeping
-    free (self->body);
+    free (self->body);  //  as big as max_body, maybe: not worth keeping
     self->body = NULL;
     self->body_max = 0;
 }
@@ -718,16 +690,13 @@ bool
 ps_http_parser_partial (const ps_http_parser_t *self)
 {
     assert (self);
-    if (self->status || self->closed)
-        return false;
-    return self->phase != S_START || self->section_bytes > 0;
+    return !self->status && !self->closed && (self->phase != S_START || self->section_bytes > 0);
 }
 
 bool
 ps_http_parser_in_headers (const ps_http_parser_t *self)
 {
     assert (self);
-    if (self->status || self->closed)
-        return false;
-    return self->phase == S_HEAD || (self->phase == S_START && self->section_bytes > 0);
+    return !self->status && !self->closed
+           && (self->phase == S_HEAD || (self->phase == S_START && self->section_bytes > 0));
 }
