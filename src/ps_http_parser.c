@@ -1,38 +1,23 @@
 /*  ps_http_parser: the per-connection incremental HTTP/1.x request parser.
 
-    llhttp (built in its strict mode with no lenient flag, see Makefile.am)
-    parses and frames every request: request line, field syntax,
-    Content-Length, chunked coding and the smuggling cases (Content-Length
-    with Transfer-Encoding, duplicates, chunked not last) are its decisions.
-    This file collects what its callbacks hand over and adds only the rules
-    where llhttp 8.1 is more lenient than docs/PROTOCOL.md, or stricter:
+    llhttp (strict mode, no lenient flag, see Makefile.am) parses and frames
+    every request; this file drives it, collects what its callbacks hand
+    over into requests (whose fields ps_http_request.c checks) and adds the
+    few rules where llhttp 8.1 and docs/PROTOCOL.md ("HTTP from clients")
+    differ: the line rules of ps_http_scan.h, with the method read there
+    (llhttp is fed a stand-in); limits; empty field names and chunk-extension
+    values; HTAB as OWS after a Content-Length or Transfer-Encoding value,
+    where llhttp takes only SP and no lenient flag relaxes just that (lenient
+    headers also lets CR into values): llhttp is handed SP for such an HTAB.
 
-    - the method is any token (RFC 9110 9.1), read here (llhttp knows a
-      fixed list, and is fed a stand-in). CONNECT, PRI and the RTSP methods
-      get 501; any other token, QUERY included, goes to the worker;
-    - leading empty lines must be CRLF; no bare LF in the request line or
-      at the end of a field line; no obs-fold (llhttp takes these); no run
-      of spaces in the request line. One pass over the section (s_scan)
-      finds these before llhttp sees the bytes;
-    - an empty field name, an empty chunk-extension value ("5;a=") and
-      chunk extensions over 4 KiB are 400;
-    - HTTP/1.0 may not use Transfer-Encoding; a coding other than chunked
-      is 501 (Host and the target are checked by ps_http_request.c);
-    - limits: target (414), header or trailer section bytes, fields per
-      section (431), body (413, before the bytes come); not 1.x is 505;
-    - OWS is SP or HTAB (RFC 9110 5.6.3), but llhttp takes only SP after a
-      Content-Length or Transfer-Encoding value, and none of its lenient
-      flags changes that alone (lenient headers also lets CR through in
-      values). So llhttp is handed SP for each HTAB in those two values:
-      trailing OWS is then accepted, and anything else stays an error.
-
-    Whatever the split of the stream, each fault is found at the same byte:
+    Whatever the split of the stream, a fault is found at the same byte:
     llhttp's are, ours are decided in its completion callbacks (a span
-    callback fires wherever a feed ends) or by s_scan, which is fed no
-    further than the section's limit, and llhttp is paused at each message
-    end and at the last chunk so that a new section is scanned afresh.
+    callback fires wherever a feed ends) or by the scan, fed no further
+    than the section's limit; llhttp pauses at each message end and at the
+    last chunk, so that a new section is scanned afresh.
 */
 #include "ps_http_private.h"
+#include "ps_http_scan.h"
 #include <llhttp.h>
 #include <string.h>
 #include <strings.h>
@@ -55,33 +40,23 @@ struct _ps_http_parser_t {
     bool closed;              //  a request without keep-alive ended; input ignored
     ps_http_request_t *head;  //  finished requests, oldest first, chained
     ps_http_request_t *tail;  //  through request->next
-
-    //  The current request and section
-    s_phase_t phase;
-    size_t section_bytes;  //  of the header (or trailer) section so far
-    char prev_byte;        //  the section's last byte scanned
-    size_t line_bytes;     //  bytes of its current line so far
-    size_t last_line;      //  bytes of its last complete line, CR included
-    bool request_line;     //  that line is the request line
-    char *buffer;          //  method NUL target, then field names and values
+    s_phase_t phase;          //  of the current request
+    size_t section_bytes;     //  of the header (or trailer) section so far
+    ps_http_scan_t scan;      //  its line rules
+    char *buffer;             //  method NUL target, then field names and values
     size_t buffer_size;
     size_t buffer_max;
-    size_t method_size;
-    size_t target_size;  //  at buffer[method_size + 1]
-    bool target_done;
+    size_t target_size;  //  at buffer[scan.method_size + 1]
     ps_http_field_t *fields;
     size_t field_count;
     size_t field_max;
     bool name_done;              //  the last field's name is complete
-    bool framing_value;          //  in a Content-Length or Transfer-Encoding value
+    bool framing_value;          //  the last field is Content-Length or Transfer-Encoding
     size_t ext_size;             //  chunk-extension bytes of this chunk-size line
     size_t ext_mark;             //  ext_size where the current name or value ended
     ps_http_request_t *request;  //  built when the header section is done
-    char *body;
-    size_t body_size;
-    size_t body_max;
-    uint64_t body_declared;  //  Content-Length, or the chunk sizes so far
-    bool chunked;
+    size_t body_max;             //  bytes allocated for its body
+    uint64_t body_declared;      //  Content-Length, or the chunk sizes so far
     bool wants_continue;
 };
 
@@ -130,20 +105,13 @@ s_add (char **buffer, size_t *size, size_t *max, size_t first, const char *data,
     *size += bytes;
 }
 
-static void
-s_buffer_add (ps_http_parser_t *self, const char *data, size_t size)
-{
-    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, data, size);
-}
-
 //  A new header or trailer section: no fields yet
 static void
 s_section_reset (ps_http_parser_t *self, s_phase_t phase)
 {
     self->phase = phase;
-    self->section_bytes = self->line_bytes = self->last_line = 0;
-    self->prev_byte = '\n';
-    self->request_line = false;
+    self->section_bytes = 0;
+    ps_http_scan_reset (&self->scan);
     self->field_count = 0;
     self->name_done = true;
     self->framing_value = false;
@@ -154,8 +122,8 @@ static void
 s_request_reset (ps_http_parser_t *self)
 {
     s_section_reset (self, S_START);
-    self->buffer_size = self->method_size = self->target_size = self->body_size = 0;
-    self->target_done = self->chunked = self->wants_continue = false;
+    self->buffer_size = self->target_size = self->body_max = 0;
+    self->wants_continue = false;
     self->body_declared = 0;
     ps_http_request_destroy (&self->request);
     llhttp_reset (&self->hp);
@@ -170,7 +138,7 @@ static int
 s_on_url (llhttp_t *hp, const char *at, size_t size)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     self->target_size += size;
     return 0;
 }
@@ -179,10 +147,9 @@ static int
 s_on_url_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->target_done = true;
-    if (self->target_size > self->limits.max_target)
-        return s_fail (self, 414, "request target too long");
-    return 0;
+    return self->target_size > self->limits.max_target
+               ? s_fail (self, 414, "request target too long")
+               : 0;
 }
 
 static int
@@ -208,7 +175,7 @@ s_on_header_field (llhttp_t *hp, const char *at, size_t size)
         self->fields[self->field_count++] = field;
         self->name_done = false;
     }
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     self->fields[self->field_count - 1].name_size += size;
     return 0;
 }
@@ -237,57 +204,9 @@ s_on_header_value (llhttp_t *hp, const char *at, size_t size)
     ps_http_field_t *field = &self->fields[self->field_count - 1];
     if (field->value_size == 0)
         field->value_offset = self->buffer_size;
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     field->value_size += size;
     return 0;
-}
-
-static int
-s_on_header_value_complete (llhttp_t *hp)
-{
-    //  llhttp skipped the leading OWS; the trailing OWS goes here
-    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    ps_http_field_t *field = &self->fields[self->field_count - 1];
-    const char *value = self->buffer + field->value_offset;
-    while (field->value_size > 0
-           && (value[field->value_size - 1] == ' ' || value[field->value_size - 1] == '\t'))
-        field->value_size--;
-    self->framing_value = false;
-    return 0;
-}
-
-//  What llhttp lets through of Transfer-Encoding (RFC 9112 6.1): NULL if
-//  fine, else the reason with *status.
-static const char *
-s_check_transfer_encoding (ps_http_parser_t *self, const ps_pairs_t *headers, int *status)
-{
-    *status = 400;
-    if (!ps_pairs_get (headers, "transfer-encoding"))
-        return NULL;  //  not the flags: llhttp flags nothing for an empty one
-    if (self->hp.flags & F_CONTENT_LENGTH)
-        return "Content-Length with Transfer-Encoding";  //  llhttp's 400 too
-    if (self->hp.http_minor == 0)
-        return "Transfer-Encoding in HTTP/1.0";
-    size_t codings = 0;
-    for (size_t index = 0; index < headers->size; index++) {
-        const ps_pairs_entry_t *field = &headers->entries[index];
-        if (field->name_size != 17 || strcasecmp (field->name, "transfer-encoding") != 0)
-            continue;
-        for (const char *cursor = field->value; *cursor;) {
-            cursor += strspn (cursor, " \t,");
-            size_t size = strcspn (cursor, ",");
-            size_t coding = size;
-            while (coding > 0 && (cursor[coding - 1] == ' ' || cursor[coding - 1] == '\t'))
-                coding--;
-            if (coding > 0 && (coding != 7 || strncasecmp (cursor, "chunked", 7) != 0)) {
-                *status = 501;
-                return "transfer coding not implemented";
-            }
-            codings += coding > 0;
-            cursor += size;
-        }
-    }
-    return codings ? NULL : "empty Transfer-Encoding";
 }
 
 static int
@@ -298,26 +217,24 @@ s_on_headers_complete (llhttp_t *hp)
     //  one (HTTP/0.9's simple request), which llhttp takes
     if (hp->http_major != 1 || hp->http_minor > 1)
         return s_fail (self, 400, "no HTTP version");
-    //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
-    const char *target = self->buffer + self->method_size + 1;
-    const char *hash = (const char *) memchr (target, '#', self->target_size);
-    size_t target_size = hash ? (size_t) (hash - target) : self->target_size;
+    //  Content-Length with Transfer-Encoding is llhttp's 400 after this
+    //  callback: before our own look at the codings, whatever they are
+    if ((hp->flags & F_CONTENT_LENGTH) && (hp->flags & F_TRANSFER_ENCODING))
+        return s_fail (self, 400, "Content-Length with Transfer-Encoding");
+    int status;
     const char *reason;
-    int status = 400;
-    self->request = ps_http_request_new_parsed (self->buffer, target, target_size,
-                                                10 + hp->http_minor, self->buffer, self->fields,
-                                                self->field_count, &reason);
-    if (!self->request
-        || (reason = s_check_transfer_encoding (self, &self->request->headers, &status)))
+    self->request = ps_http_request_new_parsed (
+        self->buffer, self->buffer + self->scan.method_size + 1, self->target_size,
+        10 + hp->http_minor, self->buffer, self->fields, self->field_count, &status, &reason);
+    if (!self->request)
         return s_fail (self, status, reason);
-    self->chunked = (hp->flags & F_CHUNKED) != 0;
     if (hp->flags & F_CONTENT_LENGTH) {
         self->body_declared = hp->content_length;
         if (self->body_declared > self->limits.max_body)
             return s_fail (self, 413, "body too large");
     }
     self->wants_continue = self->request->expect_continue && hp->http_minor == 1
-                           && (self->chunked || self->body_declared > 0);
+                           && ((hp->flags & F_CHUNKED) || self->body_declared > 0);
     self->phase = S_BODY;
     self->buffer_size = 0;
     self->field_count = 0;
@@ -328,13 +245,14 @@ static int
 s_on_body (llhttp_t *hp, const char *at, size_t size)
 {
     //  Within max_body: the declared sizes were checked before. A declared
-    //  length sizes the buffer once, if modest; otherwise it grows
+    //  length sizes the body once, if modest; otherwise it grows
     //  geometrically, so a client cannot make us reserve memory it never
     //  sends.
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    size_t first = !self->chunked && self->body_declared < 65536 ? (size_t) self->body_declared + 1
-                                                                 : 4096;
-    s_add (&self->body, &self->body_size, &self->body_max, first, at, size);
+    size_t first = !(hp->flags & F_CHUNKED) && self->body_declared < 65536
+                       ? (size_t) self->body_declared + 1
+                       : 4096;
+    s_add (&self->request->body, &self->request->body_size, &self->body_max, first, at, size);
     return 0;
 }
 
@@ -391,17 +309,9 @@ s_on_message_complete (llhttp_t *hp)
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
     ps_http_request_t *request = self->request;
     self->request = NULL;
-    for (size_t index = 0; index < self->field_count; index++) {
-        ps_http_field_t *field = &self->fields[index];
-        ps_pairs_append (&request->trailers, self->buffer + field->name_offset, field->name_size,
-                         self->buffer + field->value_offset, field->value_size);
-    }
-    if (self->body_size) {
-        self->body[self->body_size] = 0;  //  s_add keeps a byte spare
-        ps_http_request_set_body (request, self->body, self->body_size);
-        self->body = NULL;
-        self->body_max = 0;
-    }
+    ps_http_fields_append (&request->trailers, self->buffer, self->fields, self->field_count);
+    if (request->body)
+        request->body[request->body_size] = 0;  //  s_add keeps a byte spare
     if (self->tail)
         self->tail->next = request;
     else
@@ -425,7 +335,6 @@ static const llhttp_settings_t s_settings = {
     .on_url_complete = s_on_url_complete,
     .on_version_complete = s_on_version_complete,
     .on_header_field_complete = s_on_header_field_complete,
-    .on_header_value_complete = s_on_header_value_complete,
     .on_chunk_extension_name_complete = s_on_chunk_extension_name_complete,
     .on_chunk_extension_value_complete = s_on_chunk_extension_value_complete,
     .on_chunk_header = s_on_chunk_header,
@@ -434,102 +343,47 @@ static const llhttp_settings_t s_settings = {
 //  ---------------------------------------------------------------------
 //  Feeding
 
+//  How many of size bytes the section may still take; at its limit the
+//  request fails (414 if that is while the target is being read).
+static size_t
+s_room (ps_http_parser_t *self, size_t size)
+{
+    size_t room = self->limits.max_header_bytes - self->section_bytes;
+    if (room == 0) {
+        //  (once complete, a target over its limit has failed already)
+        bool target = self->target_size > self->limits.max_target;
+        s_fail (self, target ? 414 : 431,
+                target ? "request target too long" : "header section too large");
+    }
+    return size < room ? size : room;
+}
+
 //  Empty lines and the method; returns the bytes taken. At the method's
 //  SP llhttp gets a stand-in method and the request line from there on.
 static size_t
 s_start (ps_http_parser_t *self, const char *data, size_t size)
 {
-    for (size_t at = 0; at < size; at++) {
-        if (self->section_bytes++ == self->limits.max_header_bytes) {
-            s_fail (self, 431, "header section too large");
-            return at;
-        }
-        char c = data[at];
-        if (self->prev_byte == '\r') {
-            if (c != '\n') {
-                s_fail (self, 400, "CR without LF");
-                return at;
-            }
-            self->prev_byte = '\n';
-        }
-        else if (c == '\r' && self->method_size == 0)
-            self->prev_byte = '\r';
-        else if (ps_http_char_class[(unsigned char) c] & PS_HTTP_TCHAR) {
-            size_t run = at + 1;
-            size_t room = self->limits.max_header_bytes - self->section_bytes;
-            while (run < size && run - at <= room
-                   && (ps_http_char_class[(unsigned char) data[run]] & PS_HTTP_TCHAR))
-                run++;
-            s_buffer_add (self, data + at, run - at);
-            self->method_size += run - at;
-            self->section_bytes += run - at - 1;
-            at = run - 1;
-        }
-        else if (c == ' ' && self->method_size > 0) {
-            s_buffer_add (self, "", 1);
-            self->line_bytes = self->method_size + 1;
-            self->prev_byte = ' ';
-            self->request_line = true;
-            for (size_t index = 0; index < sizeof (s_not_served) / sizeof (char *); index++)
-                if (s_not_served[index][0] == self->buffer[0]
-                    && streq (self->buffer, s_not_served[index])) {
-                    s_fail (self, 501, "method not implemented");
-                    return at;
-                }
-            llhttp_errno_t error = llhttp_execute (&self->hp, "GET ", 4);
-            assert (error == HPE_OK);
-            self->phase = S_HEAD;
-            return at + 1;
-        }
-        else {
-            s_fail (self, 400, c == '\n' ? "LF without CR" : "malformed method");
-            return at;
-        }
+    const char *method, *reason = NULL;
+    size_t method_size;
+    bool done;
+    size_t used = ps_http_scan_method (&self->scan, data, s_room (self, size), &method,
+                                       &method_size, &done, &reason);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, method, method_size);
+    self->section_bytes += used;
+    if (reason)
+        s_fail (self, 400, reason);
+    if (!done)
+        return used;
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, "", 1);
+    for (size_t index = 0; index < sizeof (s_not_served) / sizeof (char *); index++)
+        if (s_not_served[index][0] == self->buffer[0] && streq (self->buffer, s_not_served[index]))
+            s_fail (self, 501, "method not implemented");
+    if (!self->status) {
+        llhttp_errno_t error = llhttp_execute (&self->hp, "GET ", 4);
+        assert (error == HPE_OK);
+        self->phase = S_HEAD;
     }
-    return size;
-}
-
-//  The bytes of a header or trailer section that llhttp may have: up to
-//  our first fault (*reason set), else all of them. Lines are followed
-//  across feeds; once the empty line that ends the section is seen, the
-//  rest is not ours to check.
-static size_t
-s_scan (ps_http_parser_t *self, const char *data, size_t size, const char **reason)
-{
-    const char *cursor = data, *end = data + size;
-    while (cursor < end) {
-        if (self->line_bytes == 0 && self->last_line > 1 && (*cursor == ' ' || *cursor == '\t')) {
-            *reason = "obs-fold";
-            return (size_t) (cursor - data);
-        }
-        const char *lf = (const char *) memchr (cursor, '\n', (size_t) (end - cursor));
-        const char *stop = lf ? lf : end;
-        //  llhttp takes runs of spaces between the request line's parts
-        for (const char *sp = cursor;
-             self->request_line && (sp = (const char *) memchr (sp, ' ', (size_t) (stop - sp)));
-             sp++)
-            if ((sp > cursor ? sp[-1] : self->prev_byte) == ' ') {
-                *reason = "two spaces in the request line";
-                return (size_t) (sp - data);
-            }
-        if (!lf) {
-            self->line_bytes += (size_t) (end - cursor);
-            self->prev_byte = end[-1];
-            return size;
-        }
-        if ((lf > cursor ? lf[-1] : self->prev_byte) != '\r') {
-            *reason = "LF without CR";
-            return (size_t) (lf - data);
-        }
-        self->last_line = self->line_bytes + (size_t) (lf - cursor);
-        self->line_bytes = 0;
-        self->prev_byte = '\n';
-        self->request_line = false;
-        if (self->last_line == 1)
-            return size;
-        cursor = lf + 1;
-    }
-    return size;
+    return used;
 }
 
 //  Hand llhttp what it may have of data; returns the bytes it took.
@@ -540,22 +394,14 @@ s_execute (ps_http_parser_t *self, const char *data, size_t size)
     const char *fault = NULL, *input = data;
     if (phase == S_HEAD || phase == S_TRAILER) {
         //  No further than the section's limit, nor than our first fault
-        size_t room = self->limits.max_header_bytes - self->section_bytes;
-        if (room == 0) {
-            bool target = phase == S_HEAD && !self->target_done
-                          && self->target_size > self->limits.max_target;
-            s_fail (self, target ? 414 : 431,
-                    target ? "request target too long" : "header section too large");
-            return 0;
-        }
-        size_t limit = size < room ? size : room;
+        size_t limit = s_room (self, size);
         //  Each HTAB is fed alone: as SP in a framing value (see the top)
         const char *tab = (const char *) memchr (data, '\t', limit);
         if (tab)
             limit = tab == data ? 1 : (size_t) (tab - data);
         if (tab == data && self->framing_value)
             input = " ";
-        size = s_scan (self, data, limit, &fault);
+        size = ps_http_scan_lines (&self->scan, data, limit, &fault);
     }
     size_t used = size;
     llhttp_errno_t error = size ? llhttp_execute (&self->hp, input, size) : HPE_OK;
@@ -587,10 +433,9 @@ ps_http_parser_new (const ps_http_limits_t *limits)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) calloc (1, sizeof (ps_http_parser_t));
     assert (self);
+    ps_http_limits_defaults (&self->limits);
     if (limits)
         self->limits = *limits;
-    else
-        ps_http_limits_defaults (&self->limits);
     llhttp_init (&self->hp, HTTP_REQUEST, &s_settings);
     self->hp.data = self;
     s_request_reset (self);
@@ -615,19 +460,13 @@ void
 ps_http_parser_reset (ps_http_parser_t *self)
 {
     assert (self);
-    while (self->head) {
-        ps_http_request_t *request = self->head;
-        self->head = request->next;
+    ps_http_request_t *request;
+    while ((request = ps_http_parser_next (self)))
         ps_http_request_destroy (&request);
-    }
-    self->tail = NULL;
     self->status = 0;
     self->reason = NULL;
     self->closed = false;
     s_request_reset (self);
-    free (self->body);  //  as big as max_body, maybe: not worth keeping
-    self->body = NULL;
-    self->body_max = 0;
 }
 
 int

@@ -3,8 +3,7 @@
 
     The request struct is here rather than in ps_http_request.c so that the
     parser can chain finished requests through `next` without a list node
-    per request, append trailers in place, and hand over the body buffer it
-    filled without copying it.
+    per request and fill its body and trailers in place.
 */
 #ifndef PS_HTTP_PRIVATE_H_INCLUDED
 #define PS_HTTP_PRIVATE_H_INCLUDED
@@ -44,19 +43,20 @@ typedef struct {
 extern const unsigned char ps_http_char_class[256];
 
 //  Build a request from the parts of a parsed header section: the fields
-//  are at base (values without trailing OWS). One allocation holds the
-//  request, its strings and the room its headers and query need. Decodes
-//  the target into path and query; derives keep-alive and Expect from the
-//  headers. Returns NULL with a static reason when the target is bad (the
-//  status is 400).
+//  are at base. One allocation holds the
+//  request, its strings and the room its headers and query need. Drops a
+//  fragment from the target and decodes it into path and query; checks
+//  Host and the transfer codings; derives keep-alive and Expect. Returns
+//  NULL with a status and a static reason for a request it refuses.
 ps_http_request_t *ps_http_request_new_parsed (const char *method, const char *target,
                                                size_t target_size, int version, const char *base,
                                                const ps_http_field_t *fields, size_t field_count,
-                                               const char **reason);
+                                               int *status, const char **reason);
 
-//  Give the request its body: body (malloc'd, body_size + 1 bytes, NUL at
-//  body_size) is taken over without a copy; NULL for an empty body.
-void ps_http_request_set_body (ps_http_request_t *self, char *body, size_t body_size);
+//  Append fields at base to pairs, each value without its trailing OWS
+//  (llhttp skips the leading OWS).
+void ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_field_t *fields,
+                            size_t count);
 
 //  True when the comma-separated list (RFC 9110 #rule, OWS around elements,
 //  empty elements allowed) has an element equal to token, ignoring ASCII

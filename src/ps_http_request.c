@@ -198,6 +198,37 @@ s_host_valid (const char *cursor)
 #undef S_SUB_DELIM
 }
 
+//  Transfer-Encoding, as far as llhttp lets it through (RFC 9112 6.1): in
+//  HTTP/1.1 only, and chunked is the one coding we undo (llhttp checked it
+//  is last). NULL if fine, else the reason with *status.
+static const char *
+s_check_transfer_encoding (const ps_http_request_t *self, int *status)
+{
+    *status = 400;
+    size_t fields = 0, codings = 0;
+    for (size_t index = 0; index < self->headers.size; index++) {
+        const ps_pairs_entry_t *field = &self->headers.entries[index];
+        if (field->name_size != 17 || strcasecmp (field->name, "transfer-encoding") != 0)
+            continue;
+        if (fields++ == 0 && self->version == 10)
+            return "Transfer-Encoding in HTTP/1.0";
+        for (const char *cursor = field->value; *cursor;) {
+            cursor += strspn (cursor, " \t,");
+            size_t size = strcspn (cursor, ",");
+            size_t coding = size;
+            while (coding > 0 && (cursor[coding - 1] == ' ' || cursor[coding - 1] == '\t'))
+                coding--;
+            if (coding > 0 && (coding != 7 || strncasecmp (cursor, "chunked", 7) != 0)) {
+                *status = 501;
+                return "transfer coding not implemented";
+            }
+            codings += coding > 0;
+            cursor += size;
+        }
+    }
+    return fields == 0 || codings > 0 ? NULL : "empty Transfer-Encoding";
+}
+
 //  Derive keep-alive and expect_continue from version and headers.
 static void
 s_derive (ps_http_request_t *self)
@@ -263,12 +294,32 @@ s_new (const char *method, size_t method_size, const char *target, size_t target
 //  ---------------------------------------------------------------------
 //  Private constructors (ps_http_private.h)
 
+void
+ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_field_t *fields,
+                       size_t count)
+{
+    assert (pairs && (base || count == 0));
+    for (size_t index = 0; index < count; index++) {
+        const char *value = base + fields[index].value_offset;
+        size_t size = fields[index].value_size;
+        while (size > 0 && (value[size - 1] == ' ' || value[size - 1] == '\t'))
+            size--;
+        ps_pairs_append (pairs, base + fields[index].name_offset, fields[index].name_size, value,
+                         size);
+    }
+}
+
 ps_http_request_t *
 ps_http_request_new_parsed (const char *method, const char *target, size_t target_size, int version,
                             const char *base, const ps_http_field_t *fields, size_t field_count,
-                            const char **reason)
+                            int *status, const char **reason)
 {
-    assert (method && target && reason);
+    assert (method && target && status && reason);
+    *status = 400;
+    //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
+    const char *hash = (const char *) memchr (target, '#', target_size);
+    if (hash)
+        target_size = (size_t) (hash - target);
     assert (base || field_count == 0);
     assert (version == 10 || version == 11);
     const char *end = target + target_size;
@@ -285,9 +336,7 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
     }
     ps_http_request_t *self = s_new (method, strlen (method), target, target_size, &room);
     self->version = version;
-    for (size_t index = 0; index < field_count; index++)
-        ps_pairs_append (&self->headers, base + fields[index].name_offset, fields[index].name_size,
-                         base + fields[index].value_offset, fields[index].value_size);
+    ps_http_fields_append (&self->headers, base, fields, field_count);
     //  RFC 9112 3.2: one Host in 1.1, at most one in 1.0, and a server MUST
     //  refuse an invalid one (caches and virtual hosts key on it)
     size_t hosts = 0;
@@ -306,6 +355,8 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
         *reason = "invalid Host";
         goto bad;
     }
+    if ((*reason = s_check_transfer_encoding (self, status)))
+        goto bad;
 
     //  Which bytes of the target are the path, which the query
     const char *path_end = mark ? mark : end;
@@ -351,16 +402,6 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
 bad:
     ps_http_request_destroy (&self);
     return NULL;
-}
-
-void
-ps_http_request_set_body (ps_http_request_t *self, char *body, size_t body_size)
-{
-    assert (self);
-    assert (body || body_size == 0);
-    free (self->body);
-    self->body = body;
-    self->body_size = body_size;
 }
 
 //  ---------------------------------------------------------------------
