@@ -393,15 +393,18 @@ s_execute (ps_http_parser_t *self, const char *data, size_t size)
     s_phase_t phase = self->phase;
     const char *fault = NULL, *input = data;
     if (phase == S_HEAD || phase == S_TRAILER) {
-        //  No further than the section's limit, nor than our first fault
-        size_t limit = s_room (self, size);
+        //  No further than the section's end or limit, nor our first fault
+        ps_http_scan_t before = self->scan;
+        size = ps_http_scan_lines (&self->scan, data, s_room (self, size), &fault);
         //  Each HTAB is fed alone: as SP in a framing value (see the top)
-        const char *tab = (const char *) memchr (data, '\t', limit);
-        if (tab)
-            limit = tab == data ? 1 : (size_t) (tab - data);
-        if (tab == data && self->framing_value)
-            input = " ";
-        size = ps_http_scan_lines (&self->scan, data, limit, &fault);
+        const char *tab = (const char *) memchr (data, '\t', size);
+        if (tab) {
+            self->scan = before;
+            fault = NULL;
+            size = ps_http_scan_lines (&self->scan, data, tab == data ? 1 : (size_t) (tab - data),
+                                       &fault);
+            input = tab == data && self->framing_value ? " " : data;
+        }
     }
     size_t used = size;
     llhttp_errno_t error = size ? llhttp_execute (&self->hp, input, size) : HPE_OK;

@@ -94,7 +94,7 @@ ps_http_scan_lines (ps_http_scan_t *self, const char *data, size_t size, const c
         self->prev_byte = '\n';
         self->request_line = false;
         if (self->last_line == 1)
-            return size;  //  the empty line: the section is over
+            return (size_t) (lf + 1 - data);  //  the empty line ends the section
         cursor = lf + 1;
     }
     return size;

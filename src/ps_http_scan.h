@@ -13,7 +13,8 @@
 
     Lines are followed across feeds, so a fault is found at the same byte
     whatever the split. Both functions return how many bytes of data they
-    took: all of them, or up to the first fault (*reason set, static text).
+    took: up to the first fault (*reason set, static text), or to the end
+    of what they scan.
 */
 #ifndef PS_HTTP_SCAN_H_INCLUDED
 #define PS_HTTP_SCAN_H_INCLUDED
@@ -40,7 +41,7 @@ size_t ps_http_scan_method (ps_http_scan_t *self, const char *data, size_t size,
                             const char **reason);
 
 //  The rest of the request line and the field lines, up to the empty line
-//  that ends the section; what follows it is not scanned (all is taken).
+//  that ends the section (what follows it is not taken).
 size_t ps_http_scan_lines (ps_http_scan_t *self, const char *data, size_t size,
                            const char **reason);
 
