@@ -1,11 +1,14 @@
 /*  ps_http_request: one parsed HTTP request, as the server's parser builds it
     and as a worker receives it.
 
-    The parser hands over the parts of a header section; this file turns the
-    raw target into a percent-decoded path and an ordered query multimap,
-    derives the keep-alive decision (RFC 9112 9.3) and Expect: 100-continue
-    from the headers, and defines the structured wire form, so that workers
-    in any language read requests without an HTTP parser.
+    The parser hands over the parts of a header section; this file decides
+    what they mean: it drops a fragment and turns the raw target into a
+    percent-decoded path and an ordered query multimap, refuses a bad Host
+    or transfer coding, derives the keep-alive decision (RFC 9112 9.3) and
+    Expect: 100-continue from the headers, and defines the structured wire
+    form, so that workers in any language read requests without an HTTP
+    parser. A parsed request is one allocation: the object, its strings and
+    the room of its query and headers (embedded pairs, ps_pairs_private.h).
 
     Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
     exactly 8 frames, in this order:
