@@ -1,39 +1,23 @@
 /*  ps_http_parser: the per-connection incremental HTTP/1.x request parser.
 
-    llhttp (Node.js's parser, built in its strict mode with no lenient flag,
-    see Makefile.am) parses and frames every request: request line,
-    field syntax, Content-Length, chunked coding and the smuggling cases
-    (Content-Length with Transfer-Encoding, duplicates, chunked not last)
-    are its decisions. This file collects what its callbacks hand over into
-    ps_http_request_t objects and adds only the rules where llhttp 8.1 is
-    more lenient than ours (docs/PROTOCOL.md, "HTTP from clients"):
+    llhttp (strict mode, no lenient flag, see Makefile.am) parses and frames
+    every request; this file drives it, collects what its callbacks hand
+    over into requests (whose fields ps_http_request.c checks) and adds the
+    few rules where llhttp 8.1 and docs/PROTOCOL.md ("HTTP from clients")
+    differ: the line rules of ps_http_scan.h, with the method read there
+    (llhttp is fed a stand-in); limits; empty field names and chunk-extension
+    values; HTAB as OWS after a Content-Length or Transfer-Encoding value,
+    where llhttp takes only SP and no lenient flag relaxes just that (lenient
+    headers also lets CR into values): llhttp is handed SP for such an HTAB.
 
-    - the method is any token (RFC 9110 9.1), read here: llhttp knows a
-      fixed list. CONNECT, PRI and the RTSP methods get 501; any other
-      token, QUERY included, goes to the worker. llhttp is fed a stand-in;
-    - leading empty lines must be CRLF, and no LF without its CR in the
-      request line or at the end of a header or trailer section (llhttp
-      takes a bare LF there); no obs-fold (a field line starting with SP
-      or HTAB: llhttp folds it); no run of spaces in the request line.
-      One memchr pass over the section (s_scan) finds these before llhttp
-      sees the bytes, and llhttp is fed only up to the first;
-    - an empty field name is 400 (llhttp takes it);
-    - an empty chunk-extension value ("5;a=") and extensions over 4 KiB
-      per chunk are 400;
-    - HTTP/1.1 needs exactly one valid Host; HTTP/1.0 may not use
-      Transfer-Encoding; a transfer coding other than chunked is 501;
-    - the limits: request target (414), header section bytes from the
-      request's first byte, trailer section the same, fields per section
-      (431), body (413, from Content-Length or each chunk size, before the
-      bytes come); HTTP/0.9 and 2.0 are 505.
-
-    Whatever the split of the stream, each fault is found at the same byte:
-    llhttp's errors are, our checks run in its completion callbacks (never
-    in a span callback, which fires wherever a feed ends), the header
-    section is fed no further than its limit, and llhttp is paused at each
-    message end and at the last chunk so that the LF check starts afresh.
+    Whatever the split of the stream, a fault is found at the same byte:
+    llhttp's are, ours are decided in its completion callbacks (a span
+    callback fires wherever a feed ends) or by the scan, fed no further
+    than the section's limit; llhttp pauses at each message end and at the
+    last chunk, so that a new section is scanned afresh.
 */
 #include "ps_http_private.h"
+#include "ps_http_scan.h"
 #include <llhttp.h>
 #include <string.h>
 #include <strings.h>
@@ -48,50 +32,31 @@ typedef enum {
     S_TRAILER  //  the trailer section after the last chunk
 } s_phase_t;
 
-//  One header or trailer field, as offsets into the buffer
-typedef struct {
-    size_t name_offset;
-    size_t name_size;
-    size_t value_offset;
-    size_t value_size;
-} s_field_t;
-
 struct _ps_http_parser_t {
     llhttp_t hp;
     ps_http_limits_t limits;
-    int status;          //  0, or the HTTP error status once failed
-    const char *reason;  //  static text for the status
-    bool closed;         //  a request without keep-alive ended; input ignored
-
-    //  Finished requests, oldest first, chained through request->next
-    ps_http_request_t *head;
-    ps_http_request_t *tail;
-
-    //  The current request
-    s_phase_t phase;
-    size_t section_bytes;  //  of the header (or trailer) section so far
-    char prev_byte;        //  the section's last byte scanned
-    size_t line_bytes;     //  bytes of its current line so far
-    size_t last_line;      //  bytes of its last complete line, CR included
-    bool request_line;     //  that line is the request line
-    char *buffer;          //  method NUL target, then field names and values
+    int status;               //  0, or the HTTP error status once failed
+    const char *reason;       //  static text for the status
+    bool closed;              //  a request without keep-alive ended; input ignored
+    ps_http_request_t *head;  //  finished requests, oldest first, chained
+    ps_http_request_t *tail;  //  through request->next
+    s_phase_t phase;          //  of the current request
+    size_t section_bytes;     //  of the header (or trailer) section so far
+    ps_http_scan_t scan;      //  its line rules
+    char *buffer;             //  method NUL target, then field names and values
     size_t buffer_size;
     size_t buffer_max;
-    size_t method_size;
-    size_t target_size;  //  at buffer[method_size + 1]
-    bool target_done;
-    s_field_t *fields;
+    size_t target_size;  //  at buffer[scan.method_size + 1]
+    ps_http_field_t *fields;
     size_t field_count;
     size_t field_max;
     bool name_done;              //  the last field's name is complete
+    bool framing_value;          //  the last field is Content-Length or Transfer-Encoding
     size_t ext_size;             //  chunk-extension bytes of this chunk-size line
     size_t ext_mark;             //  ext_size where the current name or value ended
     ps_http_request_t *request;  //  built when the header section is done
-    char *body;
-    size_t body_size;
-    size_t body_max;
-    uint64_t body_declared;  //  Content-Length, or the chunk sizes so far
-    bool chunked;
+    size_t body_max;             //  bytes allocated for its body
+    uint64_t body_declared;      //  Content-Length, or the chunk sizes so far
     bool wants_continue;
 };
 
@@ -123,19 +88,21 @@ s_fail (ps_http_parser_t *self, int status, const char *reason)
     return -1;
 }
 
+//  Append to buffer (or body), growing *max geometrically from first and
+//  keeping a byte spare after the data (for the body's NUL)
 static void
-s_buffer_add (ps_http_parser_t *self, const char *data, size_t size)
+s_add (char **buffer, size_t *size, size_t *max, size_t first, const char *data, size_t bytes)
 {
-    if (self->buffer_size + size > self->buffer_max) {
-        size_t max = self->buffer_max ? self->buffer_max : 1024;
-        while (max < self->buffer_size + size)
-            max *= 2;
-        self->buffer = (char *) realloc (self->buffer, max);
-        assert (self->buffer);
-        self->buffer_max = max;
+    if (*size + bytes + 1 > *max) {
+        size_t room = *max ? *max : first;
+        while (room < *size + bytes + 1)
+            room *= 2;
+        *buffer = (char *) realloc (*buffer, room);
+        assert (*buffer);
+        *max = room;
     }
-    memcpy (self->buffer + self->buffer_size, data, size);
-    self->buffer_size += size;
+    memcpy (*buffer + *size, data, bytes);
+    *size += bytes;
 }
 
 //  A new header or trailer section: no fields yet
@@ -144,12 +111,10 @@ s_section_reset (ps_http_parser_t *self, s_phase_t phase)
 {
     self->phase = phase;
     self->section_bytes = 0;
-    self->prev_byte = '\n';
-    self->line_bytes = 0;
-    self->last_line = 0;
-    self->request_line = false;
+    ps_http_scan_reset (&self->scan);
     self->field_count = 0;
     self->name_done = true;
+    self->framing_value = false;
 }
 
 //  Forget the request in progress, keeping the allocations for the next.
@@ -157,34 +122,11 @@ static void
 s_request_reset (ps_http_parser_t *self)
 {
     s_section_reset (self, S_START);
-    self->buffer_size = 0;
-    self->method_size = 0;
-    self->target_size = 0;
-    self->target_done = false;
-    ps_http_request_destroy (&self->request);
-    self->body_size = 0;
-    self->body_declared = 0;
-    self->chunked = false;
+    self->buffer_size = self->target_size = self->body_max = 0;
     self->wants_continue = false;
+    self->body_declared = 0;
+    ps_http_request_destroy (&self->request);
     llhttp_reset (&self->hp);
-}
-
-//  A pairs object from the fields, without the trailing OWS of values
-//  (llhttp skipped the leading OWS already).
-static ps_pairs_t *
-s_fields_to_pairs (ps_http_parser_t *self)
-{
-    ps_pairs_t *pairs = ps_pairs_new (true);
-    for (size_t index = 0; index < self->field_count; index++) {
-        s_field_t *field = &self->fields[index];
-        const char *value = self->buffer + field->value_offset;
-        size_t value_size = field->value_size;
-        while (value_size > 0 && (value[value_size - 1] == ' ' || value[value_size - 1] == '\t'))
-            value_size--;
-        ps_pairs_append (pairs, self->buffer + field->name_offset, field->name_size, value,
-                         value_size);
-    }
-    return pairs;
 }
 
 //  ---------------------------------------------------------------------
@@ -196,7 +138,7 @@ static int
 s_on_url (llhttp_t *hp, const char *at, size_t size)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     self->target_size += size;
     return 0;
 }
@@ -205,18 +147,16 @@ static int
 s_on_url_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->target_done = true;
-    if (self->target_size > self->limits.max_target)
-        return s_fail (self, 414, "request target too long");
-    return 0;
+    return self->target_size > self->limits.max_target
+               ? s_fail (self, 414, "request target too long")
+               : 0;
 }
 
 static int
 s_on_version_complete (llhttp_t *hp)
 {
-    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
     if (hp->http_major != 1 || hp->http_minor > 1)
-        return s_fail (self, 505, "HTTP version not supported");
+        return s_fail ((ps_http_parser_t *) hp->data, 505, "HTTP version not supported");
     return 0;
 }
 
@@ -227,18 +167,15 @@ s_on_header_field (llhttp_t *hp, const char *at, size_t size)
     if (self->name_done) {
         if (self->field_count == self->field_max) {
             self->field_max = self->field_max ? self->field_max * 2 : 32;
-            self->fields = (s_field_t *) realloc (self->fields,
-                                                  self->field_max * sizeof (s_field_t));
+            self->fields = (ps_http_field_t *) realloc (self->fields,
+                                                        self->field_max * sizeof (ps_http_field_t));
             assert (self->fields);
         }
-        s_field_t *field = &self->fields[self->field_count++];
-        field->name_offset = self->buffer_size;
-        field->name_size = 0;
-        field->value_offset = self->buffer_size;
-        field->value_size = 0;
+        ps_http_field_t field = {self->buffer_size, 0, self->buffer_size, 0};
+        self->fields[self->field_count++] = field;
         self->name_done = false;
     }
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     self->fields[self->field_count - 1].name_size += size;
     return 0;
 }
@@ -247,11 +184,16 @@ static int
 s_on_header_field_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    if (self->name_done || self->fields[self->field_count - 1].name_size == 0)
+    ps_http_field_t *field = &self->fields[self->field_count - 1];
+    if (self->name_done || field->name_size == 0)
         return s_fail (self, 400, "empty field name");
     self->name_done = true;
     if (self->field_count > self->limits.max_headers)
         return s_fail (self, 431, "too many header fields");
+    const char *name = self->buffer + field->name_offset;
+    self->framing_value = (field->name_size == 14 && strncasecmp (name, "content-length", 14) == 0)
+                          || (field->name_size == 17
+                              && strncasecmp (name, "transfer-encoding", 17) == 0);
     return 0;
 }
 
@@ -259,109 +201,12 @@ static int
 s_on_header_value (llhttp_t *hp, const char *at, size_t size)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    s_field_t *field = &self->fields[self->field_count - 1];
+    ps_http_field_t *field = &self->fields[self->field_count - 1];
     if (field->value_size == 0)
         field->value_offset = self->buffer_size;
-    s_buffer_add (self, at, size);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, at, size);
     field->value_size += size;
     return 0;
-}
-
-//  Transfer-Encoding over all its fields: 0 for plain chunked, else the
-//  status with *reason. RFC 9112 6.1: 501 for a coding we do not implement.
-static int
-s_check_transfer_encoding (const ps_pairs_t *headers, const char **reason)
-{
-    size_t codings = 0;
-    for (size_t index = 0; index < ps_pairs_size (headers); index++) {
-        if (strcasecmp (ps_pairs_name (headers, index), "transfer-encoding") != 0)
-            continue;
-        const char *cursor = ps_pairs_value (headers, index);
-        while (*cursor) {
-            cursor += strspn (cursor, " \t,");
-            size_t size = strcspn (cursor, ",");
-            const char *end = cursor + size;
-            while (end > cursor && (end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-            if (end > cursor) {
-                codings++;
-                if (end - cursor != 7 || strncasecmp (cursor, "chunked", 7) != 0) {
-                    *reason = "transfer coding not implemented";
-                    return 501;
-                }
-            }
-            cursor += size;
-        }
-    }
-    *reason = "empty Transfer-Encoding";
-    return codings ? 0 : 400;
-}
-
-//  Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is
-//  allowed. A server MUST refuse an invalid one: caches and virtual hosts
-//  key on it. IP-literals are checked for their characters only.
-static bool
-s_host_valid (const char *cursor)
-{
-#define S_DIGIT(c)  ((c) >= '0' && (c) <= '9')
-#define S_HEXDIG(c) (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-#define S_UNRESERVED(c)                                                                            \
-    (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || strchr ("-._~", (c)))
-#define S_SUB_DELIM(c) (strchr ("!$&'()*+,;=", (c)))
-    if (*cursor == '[') {
-        for (cursor++; *cursor && *cursor != ']'; cursor++)
-            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor) && *cursor != ':')
-                return false;
-        if (*cursor++ != ']')
-            return false;
-    }
-    else
-        for (; *cursor && *cursor != ':'; cursor++) {
-            if (*cursor == '%' && S_HEXDIG (cursor[1]) && S_HEXDIG (cursor[2]))
-                cursor += 2;
-            else if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
-                return false;
-        }
-    if (*cursor == ':')
-        for (cursor++; *cursor; cursor++)
-            if (!S_DIGIT (*cursor))
-                return false;
-    return *cursor == 0;
-#undef S_DIGIT
-#undef S_HEXDIG
-#undef S_UNRESERVED
-#undef S_SUB_DELIM
-}
-
-//  Host, and what llhttp lets through of Transfer-Encoding (RFC 9112 3.2,
-//  6.1). Returns a reason, NULL if fine; *status is the status for it.
-static const char *
-s_check_fields (ps_http_parser_t *self, const ps_pairs_t *headers, int version, int *status)
-{
-    *status = 400;
-    size_t hosts = 0;
-    const char *host = NULL;
-    for (size_t index = 0; index < ps_pairs_size (headers); index++) {
-        const char *name = ps_pairs_name (headers, index);
-        if ((name[0] | 0x20) == 'h' && strcasecmp (name, "host") == 0) {
-            hosts++;
-            host = ps_pairs_value (headers, index);
-        }
-    }
-    if (hosts > 1 || (version == 11 && hosts == 0))
-        return "HTTP/1.1 needs exactly one Host";
-    if (host && !s_host_valid (host))
-        return "invalid Host";
-    if (!ps_pairs_get (headers, "transfer-encoding"))
-        return NULL;
-    //  With Content-Length too llhttp refuses it: 400 whatever the codings
-    if (self->hp.flags & F_CONTENT_LENGTH)
-        return "Content-Length with Transfer-Encoding";
-    if (version == 10)
-        return "Transfer-Encoding in HTTP/1.0";
-    const char *reason;
-    *status = s_check_transfer_encoding (headers, &reason);
-    return *status ? reason : NULL;
 }
 
 static int
@@ -372,32 +217,24 @@ s_on_headers_complete (llhttp_t *hp)
     //  one (HTTP/0.9's simple request), which llhttp takes
     if (hp->http_major != 1 || hp->http_minor > 1)
         return s_fail (self, 400, "no HTTP version");
-    int version = 10 + hp->http_minor;
-    ps_pairs_t *headers = s_fields_to_pairs (self);
+    //  Content-Length with Transfer-Encoding is llhttp's 400 after this
+    //  callback: before our own look at the codings, whatever they are
+    if ((hp->flags & F_CONTENT_LENGTH) && (hp->flags & F_TRANSFER_ENCODING))
+        return s_fail (self, 400, "Content-Length with Transfer-Encoding");
     int status;
-    const char *reason = s_check_fields (self, headers, version, &status);
-    if (reason) {
-        ps_pairs_destroy (&headers);
+    const char *reason;
+    self->request = ps_http_request_new_parsed (
+        self->buffer, self->buffer + self->scan.method_size + 1, self->target_size,
+        10 + hp->http_minor, self->buffer, self->fields, self->field_count, &status, &reason);
+    if (!self->request)
         return s_fail (self, status, reason);
-    }
-    self->chunked = (hp->flags & F_CHUNKED) != 0;
     if (hp->flags & F_CONTENT_LENGTH) {
         self->body_declared = hp->content_length;
-        if (self->body_declared > self->limits.max_body) {
-            ps_pairs_destroy (&headers);
+        if (self->body_declared > self->limits.max_body)
             return s_fail (self, 413, "body too large");
-        }
     }
-    //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
-    const char *target = self->buffer + self->method_size + 1;
-    const char *hash = (const char *) memchr (target, '#', self->target_size);
-    size_t target_size = hash ? (size_t) (hash - target) : self->target_size;
-    self->request = ps_http_request_new_parsed (self->buffer, target, target_size, version,
-                                                &headers, &reason);
-    if (!self->request)
-        return s_fail (self, 400, reason);
-    self->wants_continue = self->request->expect_continue && version == 11
-                           && (self->chunked || self->body_declared > 0);
+    self->wants_continue = self->request->expect_continue && hp->http_minor == 1
+                           && ((hp->flags & F_CHUNKED) || self->body_declared > 0);
     self->phase = S_BODY;
     self->buffer_size = 0;
     self->field_count = 0;
@@ -407,23 +244,15 @@ s_on_headers_complete (llhttp_t *hp)
 static int
 s_on_body (llhttp_t *hp, const char *at, size_t size)
 {
-    //  Within max_body: the declared sizes were checked before
+    //  Within max_body: the declared sizes were checked before. A declared
+    //  length sizes the body once, if modest; otherwise it grows
+    //  geometrically, so a client cannot make us reserve memory it never
+    //  sends.
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    if (self->body_size + size + 1 > self->body_max) {
-        //  A declared length sizes the buffer once, if modest; otherwise
-        //  grow geometrically, so a client cannot make us reserve memory
-        //  it never sends.
-        size_t max = self->body_max ? self->body_max : 4096;
-        if (!self->body_max && !self->chunked && self->body_declared < 65536)
-            max = (size_t) self->body_declared + 1;
-        while (max < self->body_size + size + 1)
-            max *= 2;
-        self->body = (char *) realloc (self->body, max);
-        assert (self->body);
-        self->body_max = max;
-    }
-    memcpy (self->body + self->body_size, at, size);
-    self->body_size += size;
+    size_t first = !(hp->flags & F_CHUNKED) && self->body_declared < 65536
+                       ? (size_t) self->body_declared + 1
+                       : 4096;
+    s_add (&self->request->body, &self->request->body_size, &self->body_max, first, at, size);
     return 0;
 }
 
@@ -441,6 +270,14 @@ s_on_chunk_extension (llhttp_t *hp, const char *at, size_t size)
 }
 
 static int
+s_on_chunk_extension_name_complete (llhttp_t *hp)
+{
+    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
+    self->ext_mark = self->ext_size;  //  the value, if any, starts here
+    return 0;
+}
+
+static int
 s_on_chunk_extension_value_complete (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
@@ -452,19 +289,10 @@ s_on_chunk_extension_value_complete (llhttp_t *hp)
 }
 
 static int
-s_on_chunk_extension_name_complete (llhttp_t *hp)
-{
-    ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->ext_mark = self->ext_size;  //  the value, if any, starts here
-    return 0;
-}
-
-static int
 s_on_chunk_header (llhttp_t *hp)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
-    self->ext_size = 0;
-    self->ext_mark = 0;
+    self->ext_size = self->ext_mark = 0;
     if (hp->content_length > self->limits.max_body - self->body_declared)
         return s_fail (self, 413, "body too large");
     self->body_declared += hp->content_length;
@@ -481,16 +309,9 @@ s_on_message_complete (llhttp_t *hp)
     ps_http_parser_t *self = (ps_http_parser_t *) hp->data;
     ps_http_request_t *request = self->request;
     self->request = NULL;
-    if (self->field_count) {
-        ps_pairs_t *trailers = s_fields_to_pairs (self);
-        ps_http_request_set_trailers (request, &trailers);
-    }
-    if (self->body_size) {
-        self->body[self->body_size] = 0;
-        ps_http_request_set_body (request, self->body, self->body_size);
-        self->body = NULL;
-        self->body_max = 0;
-    }
+    ps_http_fields_append (&request->trailers, self->buffer, self->fields, self->field_count);
+    if (request->body)
+        request->body[request->body_size] = 0;  //  s_add keeps a byte spare
     if (self->tail)
         self->tail->next = request;
     else
@@ -522,112 +343,47 @@ static const llhttp_settings_t s_settings = {
 //  ---------------------------------------------------------------------
 //  Feeding
 
-#define S_IS(c, class) (ps_http_char_class[(unsigned char) (c)] & (class))
+//  How many of size bytes the section may still take; at its limit the
+//  request fails (414 if that is while the target is being read).
+static size_t
+s_room (ps_http_parser_t *self, size_t size)
+{
+    size_t room = self->limits.max_header_bytes - self->section_bytes;
+    if (room == 0) {
+        //  (once complete, a target over its limit has failed already)
+        bool target = self->target_size > self->limits.max_target;
+        s_fail (self, target ? 414 : 431,
+                target ? "request target too long" : "header section too large");
+    }
+    return size < room ? size : room;
+}
 
 //  Empty lines and the method; returns the bytes taken. At the method's
 //  SP llhttp gets a stand-in method and the request line from there on.
 static size_t
 s_start (ps_http_parser_t *self, const char *data, size_t size)
 {
-    for (size_t at = 0; at < size; at++) {
-        if (self->section_bytes++ == self->limits.max_header_bytes) {
-            s_fail (self, 431, "header section too large");
-            return at;
-        }
-        char c = data[at];
-        if (self->prev_byte == '\r') {
-            if (c != '\n') {
-                s_fail (self, 400, "CR without LF");
-                return at;
-            }
-            self->prev_byte = '\n';
-        }
-        else if (c == '\r' && self->method_size == 0)
-            self->prev_byte = '\r';
-        else if (S_IS (c, PS_HTTP_TCHAR)) {
-            size_t run = at + 1;
-            size_t room = self->limits.max_header_bytes - self->section_bytes;
-            while (run < size && run - at <= room && S_IS (data[run], PS_HTTP_TCHAR))
-                run++;
-            s_buffer_add (self, data + at, run - at);
-            self->method_size += run - at;
-            self->section_bytes += run - at - 1;
-            at = run - 1;
-        }
-        else if (c == ' ' && self->method_size > 0) {
-            s_buffer_add (self, "", 1);
-            self->line_bytes = self->method_size + 1;
-            self->prev_byte = ' ';
-            self->request_line = true;
-            for (size_t index = 0; index < sizeof (s_not_served) / sizeof (char *); index++)
-                if (streq (self->buffer, s_not_served[index])) {
-                    s_fail (self, 501, "method not implemented");
-                    return at;
-                }
-            llhttp_errno_t error = llhttp_execute (&self->hp, "GET ", 4);
-            assert (error == HPE_OK);
-            self->phase = S_HEAD;
-            return at + 1;
-        }
-        else {
-            s_fail (self, 400, c == '\n' ? "LF without CR" : "malformed method");
-            return at;
-        }
+    const char *method, *reason = NULL;
+    size_t method_size;
+    bool done;
+    size_t used = ps_http_scan_method (&self->scan, data, s_room (self, size), &method,
+                                       &method_size, &done, &reason);
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, method, method_size);
+    self->section_bytes += used;
+    if (reason)
+        s_fail (self, 400, reason);
+    if (!done)
+        return used;
+    s_add (&self->buffer, &self->buffer_size, &self->buffer_max, 1024, "", 1);
+    for (size_t index = 0; index < sizeof (s_not_served) / sizeof (char *); index++)
+        if (s_not_served[index][0] == self->buffer[0] && streq (self->buffer, s_not_served[index]))
+            s_fail (self, 501, "method not implemented");
+    if (!self->status) {
+        llhttp_errno_t error = llhttp_execute (&self->hp, "GET ", 4);
+        assert (error == HPE_OK);
+        self->phase = S_HEAD;
     }
-    return size;
-}
-
-//  The bytes of a header or trailer section that llhttp may have: up to
-//  our first fault (*reason set), else all of them. Lines are followed
-//  across feeds; once the empty line that ends the section is seen, the
-//  rest is not ours to check.
-static size_t
-s_scan (ps_http_parser_t *self, const char *data, size_t size, const char **reason)
-{
-    const char *cursor = data, *end = data + size;
-    while (cursor < end) {
-        if (self->line_bytes == 0 && self->last_line > 1 && (*cursor == ' ' || *cursor == '\t')) {
-            *reason = "obs-fold";
-            return (size_t) (cursor - data);
-        }
-        const char *lf = (const char *) memchr (cursor, '\n', (size_t) (end - cursor));
-        const char *stop = lf ? lf : end;
-        //  llhttp takes runs of spaces between the request line's parts
-        for (const char *sp = cursor;
-             self->request_line && (sp = (const char *) memchr (sp, ' ', (size_t) (stop - sp)));
-             sp++)
-            if ((sp > cursor ? sp[-1] : self->prev_byte) == ' ') {
-                *reason = "two spaces in the request line";
-                return (size_t) (sp - data);
-            }
-        if (!lf) {
-            self->line_bytes += (size_t) (end - cursor);
-            self->prev_byte = end[-1];
-            return size;
-        }
-        if ((lf > cursor ? lf[-1] : self->prev_byte) != '\r') {
-            *reason = "LF without CR";
-            return (size_t) (lf - data);
-        }
-        self->last_line = self->line_bytes + (size_t) (lf - cursor);
-        self->line_bytes = 0;
-        self->prev_byte = '\n';
-        self->request_line = false;
-        if (self->last_line == 1)
-            return size;
-        cursor = lf + 1;
-    }
-    return size;
-}
-
-static int
-s_status_of (llhttp_t *hp, llhttp_errno_t error)
-{
-    //  "HTTP/" DIGIT "." DIGIT, but not a version llhttp knows
-    if (error == HPE_INVALID_VERSION
-        && streq (llhttp_get_error_reason (hp), "Invalid HTTP version"))
-        return 505;
-    return 400;
+    return used;
 }
 
 //  Hand llhttp what it may have of data; returns the bytes it took.
@@ -635,31 +391,36 @@ static size_t
 s_execute (ps_http_parser_t *self, const char *data, size_t size)
 {
     s_phase_t phase = self->phase;
-    const char *fault = NULL;
+    const char *fault = NULL, *input = data;
     if (phase == S_HEAD || phase == S_TRAILER) {
-        //  No further than the section's limit, nor than our first fault
-        size_t room = self->limits.max_header_bytes - self->section_bytes;
-        if (room == 0) {
-            if (phase == S_HEAD && !self->target_done
-                && self->target_size > self->limits.max_target)
-                s_fail (self, 414, "request target too long");
-            else
-                s_fail (self, 431, "header section too large");
-            return 0;
+        //  No further than the section's end or limit, nor our first fault
+        ps_http_scan_t before = self->scan;
+        size = ps_http_scan_lines (&self->scan, data, s_room (self, size), &fault);
+        //  Each HTAB is fed alone: as SP in a framing value (see the top)
+        const char *tab = (const char *) memchr (data, '\t', size);
+        if (tab) {
+            self->scan = before;
+            fault = NULL;
+            size = ps_http_scan_lines (&self->scan, data, tab == data ? 1 : (size_t) (tab - data),
+                                       &fault);
+            input = tab == data && self->framing_value ? " " : data;
         }
-        size = s_scan (self, data, size < room ? size : room, &fault);
     }
     size_t used = size;
-    llhttp_errno_t error = size ? llhttp_execute (&self->hp, data, size) : HPE_OK;
+    llhttp_errno_t error = size ? llhttp_execute (&self->hp, input, size) : HPE_OK;
     if (error == HPE_PAUSED) {
-        used = (size_t) (llhttp_get_error_pos (&self->hp) - data);
+        used = (size_t) (llhttp_get_error_pos (&self->hp) - input);
         if (self->phase == S_START)
             s_request_reset (self);  //  at a message's end
         else
             llhttp_resume (&self->hp);  //  at the last chunk
     }
-    else if (error != HPE_OK)
-        s_fail (self, s_status_of (&self->hp, error), llhttp_get_error_reason (&self->hp));
+    else if (error != HPE_OK) {
+        //  "HTTP/" DIGIT "." DIGIT, but not a version llhttp knows: 505
+        bool version = error == HPE_INVALID_VERSION
+                       && streq (llhttp_get_error_reason (&self->hp), "Invalid HTTP version");
+        s_fail (self, version ? 505 : 400, llhttp_get_error_reason (&self->hp));
+    }
     else if (fault && self->phase == phase)
         s_fail (self, 400, fault);
     if (self->phase == phase)
@@ -675,10 +436,9 @@ ps_http_parser_new (const ps_http_limits_t *limits)
 {
     ps_http_parser_t *self = (ps_http_parser_t *) calloc (1, sizeof (ps_http_parser_t));
     assert (self);
+    ps_http_limits_defaults (&self->limits);
     if (limits)
         self->limits = *limits;
-    else
-        ps_http_limits_defaults (&self->limits);
     llhttp_init (&self->hp, HTTP_REQUEST, &s_settings);
     self->hp.data = self;
     s_request_reset (self);
@@ -703,20 +463,13 @@ void
 ps_http_parser_reset (ps_http_parser_t *self)
 {
     assert (self);
-    while (self->head) {
-        ps_http_request_t *request = self->head;
-        self->head = request->next;
+    ps_http_request_t *request;
+    while ((request = ps_http_parser_next (self)))
         ps_http_request_destroy (&request);
-    }
-    self->tail = NULL;
     self->status = 0;
     self->reason = NULL;
     self->closed = false;
     s_request_reset (self);
-    //  A body buffer can be as big as max_body: not worth keeping
-    free (self->body);
-    self->body = NULL;
-    self->body_max = 0;
 }
 
 int
@@ -779,16 +532,13 @@ bool
 ps_http_parser_partial (const ps_http_parser_t *self)
 {
     assert (self);
-    if (self->status || self->closed)
-        return false;
-    return self->phase != S_START || self->section_bytes > 0;
+    return !self->status && !self->closed && (self->phase != S_START || self->section_bytes > 0);
 }
 
 bool
 ps_http_parser_in_headers (const ps_http_parser_t *self)
 {
     assert (self);
-    if (self->status || self->closed)
-        return false;
-    return self->phase == S_HEAD || (self->phase == S_START && self->section_bytes > 0);
+    return !self->status && !self->closed
+           && (self->phase == S_HEAD || (self->phase == S_START && self->section_bytes > 0));
 }

@@ -3,23 +3,23 @@
 
     The request struct is here rather than in ps_http_request.c so that the
     parser can chain finished requests through `next` without a list node
-    per request, and hand over the body buffer it filled without copying it.
+    per request and fill its body and trailers in place.
 */
 #ifndef PS_HTTP_PRIVATE_H_INCLUDED
 #define PS_HTTP_PRIVATE_H_INCLUDED
 
 #include "prime_server/ps_http.h"
+#include "ps_pairs_private.h"
 
 struct _ps_http_request_t {
-    char *strings;       //  one allocation: method\0target\0path\0
-    const char *method;  //  into strings
-    const char *target;  //  into strings
-    const char *path;    //  into strings
+    const char *method;  //  method, target and path follow the struct
+    const char *target;  //  in the same allocation
+    const char *path;
     size_t target_size;
-    ps_pairs_t *query;     //  case-sensitive names
-    ps_pairs_t *headers;   //  case-insensitive names
-    ps_pairs_t *trailers;  //  case-insensitive names
-    char *body;            //  NULL when empty; else body_size bytes + a NUL
+    ps_pairs_t query;     //  case-sensitive names; embedded, their lent
+    ps_pairs_t headers;   //  room in the same allocation too
+    ps_pairs_t trailers;  //  case-insensitive names
+    char *body;           //  NULL when empty; else body_size bytes + a NUL
     size_t body_size;
     int version;  //  10 or 11
     bool keep_alive;
@@ -27,26 +27,36 @@ struct _ps_http_request_t {
     ps_http_request_t *next;  //  the parser's queue of finished requests
 };
 
+//  A header or trailer field as the parser collects it: offsets into its
+//  buffer, which may move while the section grows.
+typedef struct {
+    size_t name_offset;
+    size_t name_size;
+    size_t value_offset;
+    size_t value_size;
+} ps_http_field_t;
+
 //  Character classes of RFC 9110/9112, indexed by byte.
 #define PS_HTTP_TCHAR  0x01  //  token character (field names, methods, codings)
 #define PS_HTTP_FVCHAR 0x02  //  allowed in a field value: HTAB, SP, VCHAR, obs-text
 #define PS_HTTP_TARGET 0x04  //  allowed in a request target: VCHAR except '#'
 extern const unsigned char ps_http_char_class[256];
 
-//  Build a request from the parts of a parsed header section. Decodes the
-//  target into path and query; derives keep-alive and Expect from the
-//  headers. Takes ownership of *headers_p (nulled in every case). Returns
-//  NULL with a static reason when the target is bad (the status is 400).
+//  Build a request from the parts of a parsed header section: the fields
+//  are at base. One allocation holds the
+//  request, its strings and the room its headers and query need. Drops a
+//  fragment from the target and decodes it into path and query; checks
+//  Host and the transfer codings; derives keep-alive and Expect. Returns
+//  NULL with a status and a static reason for a request it refuses.
 ps_http_request_t *ps_http_request_new_parsed (const char *method, const char *target,
-                                               size_t target_size, int version,
-                                               ps_pairs_t **headers_p, const char **reason);
+                                               size_t target_size, int version, const char *base,
+                                               const ps_http_field_t *fields, size_t field_count,
+                                               int *status, const char **reason);
 
-//  Give the request its body: body (malloc'd, body_size + 1 bytes, NUL at
-//  body_size) is taken over without a copy; NULL for an empty body.
-void ps_http_request_set_body (ps_http_request_t *self, char *body, size_t body_size);
-
-//  Replace the (empty) trailers; takes ownership of *trailers_p.
-void ps_http_request_set_trailers (ps_http_request_t *self, ps_pairs_t **trailers_p);
+//  Append fields at base to pairs, each value without its trailing OWS
+//  (llhttp skips the leading OWS).
+void ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_field_t *fields,
+                            size_t count);
 
 //  True when the comma-separated list (RFC 9110 #rule, OWS around elements,
 //  empty elements allowed) has an element equal to token, ignoring ASCII

@@ -1,11 +1,14 @@
 /*  ps_http_request: one parsed HTTP request, as the server's parser builds it
     and as a worker receives it.
 
-    The parser hands over the parts of a header section; this file turns the
-    raw target into a percent-decoded path and an ordered query multimap,
-    derives the keep-alive decision (RFC 9112 9.3) and Expect: 100-continue
-    from the headers, and defines the structured wire form, so that workers
-    in any language read requests without an HTTP parser.
+    The parser hands over the parts of a header section; this file decides
+    what they mean: it drops a fragment and turns the raw target into a
+    percent-decoded path and an ordered query multimap, refuses a bad Host
+    or transfer coding, derives the keep-alive decision (RFC 9112 9.3) and
+    Expect: 100-continue from the headers, and defines the structured wire
+    form, so that workers in any language read requests without an HTTP
+    parser. A parsed request is one allocation: the object, its strings and
+    the room of its query and headers (embedded pairs, ps_pairs_private.h).
 
     Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
     exactly 8 frames, in this order:
@@ -162,43 +165,120 @@ ps_http_list_has (const char *list, const char *token)
     return false;
 }
 
+//  Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is
+//  allowed. A server MUST refuse an invalid one: caches and virtual hosts
+//  key on it. IP-literals are checked for their characters only.
+static bool
+s_host_valid (const char *cursor)
+{
+#define S_DIGIT(c)  ((c) >= '0' && (c) <= '9')
+#define S_HEXDIG(c) (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+#define S_UNRESERVED(c)                                                                            \
+    (S_DIGIT (c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || strchr ("-._~", (c)))
+#define S_SUB_DELIM(c) (strchr ("!$&'()*+,;=", (c)))
+    if (*cursor == '[') {
+        for (cursor++; *cursor && *cursor != ']'; cursor++)
+            if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor) && *cursor != ':')
+                return false;
+        if (*cursor++ != ']')
+            return false;
+    }
+    else
+        for (; *cursor && *cursor != ':'; cursor++) {
+            if (*cursor == '%' && S_HEXDIG (cursor[1]) && S_HEXDIG (cursor[2]))
+                cursor += 2;
+            else if (!S_UNRESERVED (*cursor) && !S_SUB_DELIM (*cursor))
+                return false;
+        }
+    if (*cursor == ':')
+        for (cursor++; *cursor; cursor++)
+            if (!S_DIGIT (*cursor))
+                return false;
+    return *cursor == 0;
+#undef S_DIGIT
+#undef S_HEXDIG
+#undef S_UNRESERVED
+#undef S_SUB_DELIM
+}
+
+//  Transfer-Encoding, as far as llhttp lets it through (RFC 9112 6.1): in
+//  HTTP/1.1 only, and chunked is the one coding we undo (llhttp checked it
+//  is last). NULL if fine, else the reason with *status.
+static const char *
+s_check_transfer_encoding (const ps_http_request_t *self, int *status)
+{
+    *status = 400;
+    size_t fields = 0, codings = 0;
+    for (size_t index = 0; index < self->headers.size; index++) {
+        const ps_pairs_entry_t *field = &self->headers.entries[index];
+        if (field->name_size != 17 || strcasecmp (field->name, "transfer-encoding") != 0)
+            continue;
+        if (fields++ == 0 && self->version == 10)
+            return "Transfer-Encoding in HTTP/1.0";
+        for (const char *cursor = field->value; *cursor;) {
+            cursor += strspn (cursor, " \t,");
+            size_t size = strcspn (cursor, ",");
+            size_t coding = size;
+            while (coding > 0 && (cursor[coding - 1] == ' ' || cursor[coding - 1] == '\t'))
+                coding--;
+            if (coding > 0 && (coding != 7 || strncasecmp (cursor, "chunked", 7) != 0)) {
+                *status = 501;
+                return "transfer coding not implemented";
+            }
+            codings += coding > 0;
+            cursor += size;
+        }
+    }
+    return fields == 0 || codings > 0 ? NULL : "empty Transfer-Encoding";
+}
+
 //  Derive keep-alive and expect_continue from version and headers.
 static void
 s_derive (ps_http_request_t *self)
 {
     bool close = false, keep_alive = false, expect = false;
-    size_t count = ps_pairs_size (self->headers);
-    for (size_t index = 0; index < count; index++) {
-        const char *name = ps_pairs_name (self->headers, index);
-        const char *value = ps_pairs_value (self->headers, index);
-        char first = (char) (name[0] | 0x20);
-        if (first != 'c' && first != 'e')
-            continue;  //  spares most comparisons
-        if (strcasecmp (name, "connection") == 0) {
-            close = close || ps_http_list_has (value, "close");
-            keep_alive = keep_alive || ps_http_list_has (value, "keep-alive");
+    for (size_t index = 0; index < self->headers.size; index++) {
+        const ps_pairs_entry_t *field = &self->headers.entries[index];
+        if (field->name_size == 10 && strcasecmp (field->name, "connection") == 0) {
+            close = close || ps_http_list_has (field->value, "close");
+            keep_alive = keep_alive || ps_http_list_has (field->value, "keep-alive");
         }
-        else if (strcasecmp (name, "expect") == 0)
-            expect = expect || ps_http_list_has (value, "100-continue");
+        else if (field->name_size == 6 && strcasecmp (field->name, "expect") == 0)
+            expect = expect || ps_http_list_has (field->value, "100-continue");
     }
     //  RFC 9112 9.3: close always wins; 1.0 persists only when asked to
     self->keep_alive = !close && (self->version >= 11 || keep_alive);
     self->expect_continue = expect;
 }
 
-//  One allocation for the object and its three strings; path gets
-//  path_room + 1 bytes (the parser passes target_size, enough for any
-//  decoding of the target).
+//  The room one allocation holds besides the object: header and query
+//  entries and string bytes (lent to the embedded pairs), the path (room
+//  for path_room bytes), method and target.
+typedef struct {
+    size_t header_entries, header_bytes, query_entries, query_bytes, path_room;
+} s_room_t;
+
 static ps_http_request_t *
 s_new (const char *method, size_t method_size, const char *target, size_t target_size,
-       size_t path_room)
+       const s_room_t *room)
 {
-    ps_http_request_t *self = (ps_http_request_t *) malloc (sizeof (ps_http_request_t) + method_size
-                                                            + target_size + path_room + 3);
+    size_t entries = room->header_entries + room->query_entries;
+    size_t size = sizeof (ps_http_request_t) + entries * sizeof (ps_pairs_entry_t)
+                  + room->header_bytes + room->query_bytes + room->path_room + method_size
+                  + target_size + 3;
+    ps_http_request_t *self = (ps_http_request_t *) malloc (size);
     assert (self);
-    memset (self, 0, sizeof (ps_http_request_t));
-    self->strings = (char *) (self + 1);
-    char *cursor = self->strings;
+    ps_pairs_entry_t *entry = (ps_pairs_entry_t *) (self + 1);
+    char *cursor = (char *) (entry + entries);
+    ps_pairs_init (&self->headers, true, entry, room->header_entries, cursor, room->header_bytes);
+    cursor += room->header_bytes;
+    ps_pairs_init (&self->query, false, entry + room->header_entries, room->query_entries, cursor,
+                   room->query_bytes);
+    cursor += room->query_bytes;
+    ps_pairs_init (&self->trailers, true, NULL, 0, NULL, 0);
+    cursor[0] = 0;
+    self->path = cursor;
+    cursor += room->path_room + 1;
     memcpy (cursor, method, method_size);
     cursor[method_size] = 0;
     self->method = cursor;
@@ -207,31 +287,81 @@ s_new (const char *method, size_t method_size, const char *target, size_t target
     cursor[target_size] = 0;
     self->target = cursor;
     self->target_size = target_size;
-    cursor += target_size + 1;
-    cursor[0] = 0;
-    self->path = cursor;
+    self->body = NULL;
+    self->body_size = 0;
+    self->keep_alive = self->expect_continue = false;
+    self->next = NULL;
     return self;
 }
 
 //  ---------------------------------------------------------------------
 //  Private constructors (ps_http_private.h)
 
+void
+ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_field_t *fields,
+                       size_t count)
+{
+    assert (pairs && (base || count == 0));
+    for (size_t index = 0; index < count; index++) {
+        const char *value = base + fields[index].value_offset;
+        size_t size = fields[index].value_size;
+        while (size > 0 && (value[size - 1] == ' ' || value[size - 1] == '\t'))
+            size--;
+        ps_pairs_append (pairs, base + fields[index].name_offset, fields[index].name_size, value,
+                         size);
+    }
+}
+
 ps_http_request_t *
 ps_http_request_new_parsed (const char *method, const char *target, size_t target_size, int version,
-                            ps_pairs_t **headers_p, const char **reason)
+                            const char *base, const ps_http_field_t *fields, size_t field_count,
+                            int *status, const char **reason)
 {
-    assert (method && target && headers_p && *headers_p && reason);
+    assert (method && target && status && reason);
+    *status = 400;
+    //  A fragment is not sent to the server (RFC 9110 4.2.5): dropped
+    const char *hash = (const char *) memchr (target, '#', target_size);
+    if (hash)
+        target_size = (size_t) (hash - target);
+    assert (base || field_count == 0);
     assert (version == 10 || version == 11);
-    ps_http_request_t *self = s_new (method, strlen (method), target, target_size, target_size);
-    self->version = version;
-    self->headers = *headers_p;
-    *headers_p = NULL;
-    self->query = ps_pairs_new (false);
-    self->trailers = ps_pairs_new (true);
-
-    //  Which bytes of the target are the path, which the query
     const char *end = target + target_size;
     const char *mark = (const char *) memchr (target, '?', target_size);
+    //  Room for the fields as they are, and for the query split on '&'
+    //  (a decoded pair is no longer than its segment, plus two NULs)
+    s_room_t room = {field_count, 0, 0, 0, target_size};
+    for (size_t index = 0; index < field_count; index++)
+        room.header_bytes += fields[index].name_size + fields[index].value_size + 2;
+    if (mark) {
+        for (const char *amp = mark; amp; amp = (const char *) memchr (amp + 1, '&', end - amp - 1))
+            room.query_entries++;
+        room.query_bytes = (size_t) (end - mark) + 2 * room.query_entries;
+    }
+    ps_http_request_t *self = s_new (method, strlen (method), target, target_size, &room);
+    self->version = version;
+    ps_http_fields_append (&self->headers, base, fields, field_count);
+    //  RFC 9112 3.2: one Host in 1.1, at most one in 1.0, and a server MUST
+    //  refuse an invalid one (caches and virtual hosts key on it)
+    size_t hosts = 0;
+    const char *host = NULL;
+    for (size_t index = 0; index < field_count; index++)
+        if (fields[index].name_size == 4
+            && strncasecmp (base + fields[index].name_offset, "host", 4) == 0) {
+            hosts++;
+            host = self->headers.entries[index].value;
+        }
+    if (hosts > 1 || (version == 11 && hosts == 0)) {
+        *reason = "HTTP/1.1 needs exactly one Host";
+        goto bad;
+    }
+    if (host && !s_host_valid (host)) {
+        *reason = "invalid Host";
+        goto bad;
+    }
+    if ((*reason = s_check_transfer_encoding (self, status)))
+        goto bad;
+
+    //  Which bytes of the target are the path, which the query
     const char *path_end = mark ? mark : end;
     const char *path_start = NULL;
     if (target_size > 0 && target[0] == '/')
@@ -265,7 +395,7 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
         }
         path[path_size] = 0;
     }
-    if (mark && s_split_query (self->query, mark + 1, end - mark - 1) == -1) {
+    if (mark && s_split_query (&self->query, mark + 1, end - mark - 1) == -1) {
         *reason = "bad percent-encoding in the query";
         goto bad;
     }
@@ -275,25 +405,6 @@ ps_http_request_new_parsed (const char *method, const char *target, size_t targe
 bad:
     ps_http_request_destroy (&self);
     return NULL;
-}
-
-void
-ps_http_request_set_body (ps_http_request_t *self, char *body, size_t body_size)
-{
-    assert (self);
-    assert (body || body_size == 0);
-    free (self->body);
-    self->body = body;
-    self->body_size = body_size;
-}
-
-void
-ps_http_request_set_trailers (ps_http_request_t *self, ps_pairs_t **trailers_p)
-{
-    assert (self && trailers_p && *trailers_p);
-    ps_pairs_destroy (&self->trailers);
-    self->trailers = *trailers_p;
-    *trailers_p = NULL;
 }
 
 //  ---------------------------------------------------------------------
@@ -306,11 +417,11 @@ ps_http_request_destroy (ps_http_request_t **self_p)
     ps_http_request_t *self = *self_p;
     if (!self)
         return;
-    ps_pairs_destroy (&self->query);
-    ps_pairs_destroy (&self->headers);
-    ps_pairs_destroy (&self->trailers);
+    ps_pairs_fini (&self->query);
+    ps_pairs_fini (&self->headers);
+    ps_pairs_fini (&self->trailers);
     free (self->body);
-    free (self);  //  strings live in the same allocation
+    free (self);  //  strings and lent room live in the same allocation
     *self_p = NULL;
 }
 
@@ -339,21 +450,21 @@ const ps_pairs_t *
 ps_http_request_query (const ps_http_request_t *self)
 {
     assert (self);
-    return self->query;
+    return &self->query;
 }
 
 const ps_pairs_t *
 ps_http_request_headers (const ps_http_request_t *self)
 {
     assert (self);
-    return self->headers;
+    return &self->headers;
 }
 
 const ps_pairs_t *
 ps_http_request_trailers (const ps_http_request_t *self)
 {
     assert (self);
-    return self->trailers;
+    return &self->trailers;
 }
 
 const char *
@@ -403,19 +514,19 @@ ps_http_request_encode (const ps_http_request_t *self)
     zmsg_addmem (msg, self->target, self->target_size);
     zmsg_addmem (msg, self->path, strlen (self->path));
     zmsg_addmem (msg, self->version == 10 ? "10" : "11", 2);
-    zframe_t *frame = ps_pairs_encode (self->query);
+    zframe_t *frame = ps_pairs_encode (&self->query);
     zmsg_append (msg, &frame);
-    frame = ps_pairs_encode (self->headers);
+    frame = ps_pairs_encode (&self->headers);
     zmsg_append (msg, &frame);
     zmsg_addmem (msg, self->body, self->body_size);
-    frame = ps_pairs_encode (self->trailers);
+    frame = ps_pairs_encode (&self->trailers);
     zmsg_append (msg, &frame);
     return msg;
 }
 
-//  The checks of the wire form, then one allocation for the object and its
-//  strings, one per pairs object (their entries fit inline in the usual
-//  case) and one for a non-empty body.
+//  The checks of the wire form, then one allocation for the object, its
+//  strings and the string bytes of its query and headers; their entries
+//  and the trailers grow on the heap; one more for a non-empty body.
 static ps_http_request_t *
 s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
                  const size_t size[PS_HTTP_REQUEST_FRAMES])
@@ -440,22 +551,19 @@ s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
     if (size[3] != 2 || version[0] != '1' || (version[1] != '0' && version[1] != '1'))
         return NULL;
 
-    ps_pairs_t *query = ps_pairs_decode (data[4], size[4], false);
-    ps_pairs_t *headers = query ? ps_pairs_decode (data[5], size[5], true) : NULL;
-    ps_pairs_t *trailers = headers ? ps_pairs_decode (data[7], size[7], true) : NULL;
-    if (!trailers) {
-        ps_pairs_destroy (&query);
-        ps_pairs_destroy (&headers);
-        return NULL;
-    }
-    ps_http_request_t *self = s_new (method, method_size, target, target_size, path_size);
+    //  Each pairs frame's size bounds the bytes of its strings
+    s_room_t room = {0, size[5], 0, size[4], path_size};
+    ps_http_request_t *self = s_new (method, method_size, target, target_size, &room);
     if (path_size)
         memcpy ((char *) self->path, path, path_size);
     ((char *) self->path)[path_size] = 0;
     self->version = version[1] == '0' ? 10 : 11;
-    self->query = query;
-    self->headers = headers;
-    self->trailers = trailers;
+    if (ps_pairs_decode_into (&self->query, data[4], size[4]) == -1
+        || ps_pairs_decode_into (&self->headers, data[5], size[5]) == -1
+        || ps_pairs_decode_into (&self->trailers, data[7], size[7]) == -1) {
+        ps_http_request_destroy (&self);
+        return NULL;
+    }
     size_t body_size = size[6];
     if (body_size) {
         self->body = (char *) malloc (body_size + 1);

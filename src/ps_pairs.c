@@ -2,9 +2,11 @@
 
     Every request and response on the hot path carries a few of these (the
     query, the headers, the trailers, a worker's reply headers), so their
-    cost is counted in allocations. The object holds a small array of
+    cost is counted in allocations. An object holds a small array of
     entries and a small string area inline: a typical header or query set
-    lives in the one allocation of the object. Strings that do not fit go
+    lives in the one allocation of the object. An object embedded in
+    another (ps_pairs_private.h) uses room its owner lends instead, sized
+    for what it will hold. Strings that do not fit go
     into extra blocks that are chained and never moved, so a pointer handed
     out by _name, _value or _get stays valid until the object is destroyed,
     whatever is appended afterwards. Only the entries array moves when it
@@ -15,58 +17,72 @@
     hashing. Entries keep their sizes, so lookups and encoding never call
     strlen on them.
 */
-#include "prime_server/ps_pairs.h"
+#include "ps_pairs_private.h"
 #include "prime_server/ps_netstring.h"
 #include <string.h>
 #include <strings.h>
 
-//  Inline room: enough for the headers of a simple request or reply
+//  Inline room of a ps_pairs_new object: enough for the headers of a
+//  simple request or reply
 #define S_INLINE_ENTRIES 4
 #define S_INLINE_BYTES   128
-//  Smallest extra string block
+//  Smallest heap string block
 #define S_MIN_BLOCK 256
 
-typedef struct {
-    const char *name;  //  into the inline area or a block
-    const char *value;
-    size_t name_size;
-    size_t value_size;
-} s_entry_t;
-
-typedef struct _s_block_t {
-    struct _s_block_t *next;
+struct _ps_pairs_block_t {
+    ps_pairs_block_t *next;
     char data[];
-} s_block_t;
-
-struct _ps_pairs_t {
-    s_entry_t *entries;  //  inline_entries or a heap array
-    size_t size;
-    size_t capacity;
-    char *room;  //  free string bytes: room .. room + room_size
-    size_t room_size;
-    size_t block_size;  //  of the last block, for geometric growth
-    s_block_t *blocks;  //  extra string blocks, newest first
-    bool nocase;
-    s_entry_t inline_entries[S_INLINE_ENTRIES];
-    char inline_bytes[S_INLINE_BYTES];
 };
+
+//  A standalone object lends itself its inline room
+typedef struct {
+    ps_pairs_t pairs;
+    ps_pairs_entry_t entries[S_INLINE_ENTRIES];
+    char bytes[S_INLINE_BYTES];
+} s_standalone_t;
+
+void
+ps_pairs_init (ps_pairs_t *self, bool nocase, ps_pairs_entry_t *entries, size_t capacity,
+               char *bytes, size_t bytes_size)
+{
+    assert (self);
+    assert (entries || capacity == 0);
+    assert (bytes || bytes_size == 0);
+    self->entries = entries;
+    self->size = 0;
+    self->capacity = capacity;
+    self->entries_lent = true;
+    self->nocase = nocase;
+    self->room = bytes;
+    self->room_size = bytes_size;
+    self->block_size = 0;
+    self->blocks = NULL;
+}
+
+void
+ps_pairs_fini (ps_pairs_t *self)
+{
+    assert (self);
+    while (self->blocks) {
+        ps_pairs_block_t *next = self->blocks->next;
+        free (self->blocks);
+        self->blocks = next;
+    }
+    if (!self->entries_lent)
+        free (self->entries);
+    self->entries = NULL;
+    self->size = self->capacity = self->room_size = 0;
+}
 
 ps_pairs_t *
 ps_pairs_new (bool nocase)
 {
-    //  Only the header fields need a value: the inline areas are written
-    //  before they are read, so no calloc of the whole object
-    ps_pairs_t *self = (ps_pairs_t *) malloc (sizeof (ps_pairs_t));
-    assert (self);
-    self->entries = self->inline_entries;
-    self->size = 0;
-    self->capacity = S_INLINE_ENTRIES;
-    self->room = self->inline_bytes;
-    self->room_size = S_INLINE_BYTES;
-    self->block_size = 0;
-    self->blocks = NULL;
-    self->nocase = nocase;
-    return self;
+    //  The inline areas are written before they are read: no calloc
+    s_standalone_t *standalone = (s_standalone_t *) malloc (sizeof (s_standalone_t));
+    assert (standalone);
+    ps_pairs_init (&standalone->pairs, nocase, standalone->entries, S_INLINE_ENTRIES,
+                   standalone->bytes, S_INLINE_BYTES);
+    return &standalone->pairs;
 }
 
 void
@@ -76,14 +92,8 @@ ps_pairs_destroy (ps_pairs_t **self_p)
     ps_pairs_t *self = *self_p;
     if (!self)
         return;
-    while (self->blocks) {
-        s_block_t *next = self->blocks->next;
-        free (self->blocks);
-        self->blocks = next;
-    }
-    if (self->entries != self->inline_entries)
-        free (self->entries);
-    free (self);
+    ps_pairs_fini (self);
+    free (self);  //  the s_standalone_t it starts
     *self_p = NULL;
 }
 
@@ -93,13 +103,15 @@ s_reserve_entry (ps_pairs_t *self)
 {
     if (self->size < self->capacity)
         return;
-    size_t capacity = self->capacity * 2;
-    s_entry_t *entries = (s_entry_t *) malloc (capacity * sizeof (s_entry_t));
+    size_t capacity = self->capacity ? self->capacity * 2 : S_INLINE_ENTRIES;
+    ps_pairs_entry_t *entries = (ps_pairs_entry_t *) malloc (capacity * sizeof (ps_pairs_entry_t));
     assert (entries);
-    memcpy (entries, self->entries, self->size * sizeof (s_entry_t));
-    if (self->entries != self->inline_entries)
+    if (self->size)
+        memcpy (entries, self->entries, self->size * sizeof (ps_pairs_entry_t));
+    if (!self->entries_lent)
         free (self->entries);
     self->entries = entries;
+    self->entries_lent = false;
     self->capacity = capacity;
 }
 
@@ -113,7 +125,7 @@ s_reserve_bytes (ps_pairs_t *self, size_t bytes)
     size_t size = self->block_size ? self->block_size * 2 : S_MIN_BLOCK;
     if (size < bytes)
         size = bytes;
-    s_block_t *block = (s_block_t *) malloc (sizeof (s_block_t) + size);
+    ps_pairs_block_t *block = (ps_pairs_block_t *) malloc (sizeof (ps_pairs_block_t) + size);
     assert (block);
     block->next = self->blocks;
     self->blocks = block;
@@ -141,7 +153,7 @@ s_append (ps_pairs_t *self, const char *name, size_t name_size, const char *valu
           size_t value_size)
 {
     s_reserve_entry (self);
-    s_entry_t *entry = &self->entries[self->size++];
+    ps_pairs_entry_t *entry = &self->entries[self->size++];
     entry->name = s_store (self, name, name_size);
     entry->name_size = name_size;
     entry->value = s_store (self, value, value_size);
@@ -190,7 +202,7 @@ ps_pairs_value (const ps_pairs_t *self, size_t index)
 }
 
 static bool
-s_same_name (const ps_pairs_t *self, const s_entry_t *entry, const char *name, size_t size)
+s_same_name (const ps_pairs_t *self, const ps_pairs_entry_t *entry, const char *name, size_t size)
 {
     if (entry->name_size != size)
         return false;
@@ -242,7 +254,7 @@ s_write (const ps_pairs_t *self, char *dest)
     assert (dest || self->size == 0);
     char *out = dest;
     for (size_t i = 0; i < self->size; i++) {
-        const s_entry_t *entry = &self->entries[i];
+        const ps_pairs_entry_t *entry = &self->entries[i];
         out += ps_netstring_write (out, entry->name, entry->name_size);
         out += ps_netstring_write (out, entry->value, entry->value_size);
     }
@@ -261,11 +273,11 @@ ps_pairs_encode (const ps_pairs_t *self)
     return frame;
 }
 
-ps_pairs_t *
-ps_pairs_decode (const void *data, size_t size, bool nocase)
+int
+ps_pairs_decode_into (ps_pairs_t *self, const void *data, size_t size)
 {
+    assert (self);
     assert (data || size == 0);
-    ps_pairs_t *self = ps_pairs_new (nocase);
     //  Every netstring has at least two bytes of framing besides its
     //  payload, and a copy needs one NUL: the frame's size bounds the room
     //  all the copies take, so one reservation covers them.
@@ -277,18 +289,24 @@ ps_pairs_decode (const void *data, size_t size, bool nocase)
         size_t name_size, value_size;
         ssize_t used = ps_netstring_parse (cursor, end - cursor, size, &name, &name_size, NULL);
         if (used < 0)
-            goto junk;
+            return -1;
         cursor += used;
         used = ps_netstring_parse (cursor, end - cursor, size, &value, &value_size, NULL);
         if (used < 0)
-            goto junk;
+            return -1;
         cursor += used;
         if (memchr (name, 0, name_size) || memchr (value, 0, value_size))
-            goto junk;
+            return -1;
         s_append (self, name, name_size, value, value_size);
     }
+    return 0;
+}
+
+ps_pairs_t *
+ps_pairs_decode (const void *data, size_t size, bool nocase)
+{
+    ps_pairs_t *self = ps_pairs_new (nocase);
+    if (ps_pairs_decode_into (self, data, size) == -1)
+        ps_pairs_destroy (&self);
     return self;
-junk:
-    ps_pairs_destroy (&self);
-    return NULL;
 }

@@ -991,6 +991,36 @@ START_TEST (test_methods_ows_fragment)
     ck_assert_str_eq (ps_pairs_get (ps_http_request_headers (request), "x-empty"), "");
     ck_assert_str_eq (ps_http_request_body (request), "abc");
     s_result_clear (&result);
+    //  HTAB as OWS after the framing values too (llhttp takes only SP
+    //  there and is handed SP), in headers and in trailers; inside them
+    //  it is no OWS, and the request stays refused
+    s_parse ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t3\t \t\r\n\r\nabc"
+             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \tchunked\t\r\n\r\n"
+             "3\r\ndef\r\n0\r\nContent-Length: 3\t\r\nX-Tab:\ta\tb\t\r\n\r\n",
+             &result);
+    ck_assert_int_eq (result.status, 0);
+    ck_assert_uint_eq (result.count, 2);
+    request = result.requests[0];
+    ck_assert_str_eq (ps_pairs_get (ps_http_request_headers (request), "content-length"), "3");
+    ck_assert_str_eq (ps_http_request_body (request), "abc");
+    ck_assert_str_eq (ps_http_request_body (result.requests[1]), "def");
+    s_result_clear (&result);
+    s_parse ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \tchunked\t\r\n\r\n"
+             "3\r\ndef\r\n0\r\nX-Tab:\ta\tb\t\r\n\r\n",
+             &result);
+    ck_assert_int_eq (result.status, 0);
+    ck_assert_uint_eq (result.count, 1);
+    request = result.requests[0];
+    ck_assert_str_eq (ps_http_request_body (request), "def");
+    ck_assert_str_eq (ps_pairs_get (ps_http_request_trailers (request), "x-tab"), "a\tb");
+    s_result_clear (&result);
+    s_expect_error ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\t3\r\n\r\nabc", 400);
+    s_expect_error ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t, chunked\r\n\r\n"
+                    "3\r\nabc\r\n0\r\n\r\n",
+                    400);
+    s_expect_error ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\tContent-Length: 3\r\n\r\n"
+                    "abc",
+                    400);
     //  a fragment is dropped from the target, whatever it holds
     request = s_one ("GET /a/b?c=d#frag?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", &result);
     ck_assert_str_eq (ps_http_request_target (request), "/a/b?c=d");
