@@ -45,10 +45,13 @@
 #              over the untraced run as well: a low-overhead cross-check of
 #              the strace total.
 #
-# Prints the table and writes it as CSV (and the syscall table as a second
-# CSV) to OUT_DIR (default BUILD_DIR/bench-results). Installs apache2-utils
-# (ab) and strace with apt-get when missing. Not a test: it prints counts;
-# every run is bounded.
+# Prints the tables and writes each as CSV (bench_out.sh) to OUT_DIR
+# (default BUILD_DIR/bench-results): bench_cost_requests.csv,
+# bench_cost_syscalls.csv (every syscall seen, per request),
+# bench_cost_processes.csv and bench_cost_threads.csv, and a bar plot of
+# the syscalls per request by name (bench_cost_syscalls.svg). Installs
+# apache2-utils (ab), strace and gnuplot-nox with apt-get when missing. Not a
+# test: it prints counts; every run is bounded.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,7 +67,6 @@ WORKERS=${WORKERS:-2}
 CONCURRENCY=${CONCURRENCY:-8}
 CONFIGS=${CONFIGS:-one ipc}
 TOP_SYSCALLS=${TOP_SYSCALLS:-12}
-OUT_DIR=${OUT_DIR:-$build/bench-results}
 CHEAP="/is_prime?possible_prime=7"
 
 missing=()
@@ -77,6 +79,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}" >&2
 fi
+# shellcheck source=bench_out.sh
+source "$here/bench_out.sh"
+bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
 fi
@@ -206,7 +211,6 @@ run_ab() { # n
 
 clk_tck=$(getconf CLK_TCK)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-mkdir -p "$OUT_DIR"
 declare -A row
 for config in $CONFIGS; do
   start_config "$config"
@@ -273,14 +277,16 @@ echo "ab -k -c $CONCURRENCY $CHEAP: $N requests counted (CPU, switches), $STRACE
 echo
 fmt='%-28s %5s %7s %9s %8s %8s %7s %7s %9s %8s %9s\n'
 printf "$fmt" "per request" procs threads "CPU us" "usr us" "sys us" "vol cs" "inv cs" syscalls "perf sys" "ab req/s"
-csv=$OUT_DIR/bench_cost.csv
-echo "config,processes,threads,requests,cpu_us,user_us,sys_us,voluntary_cs,involuntary_cs,syscalls,perf_syscalls,ab_rps,load_before,load_after" >"$csv"
+bench_csv requests config processes threads requests cpu_us user_us sys_us voluntary_cs \
+  involuntary_cs syscalls perf_syscalls ab_rps load_before load_after
 for config in $CONFIGS; do
   r=${row[$config]}
   printf "$fmt" "${names[$config]}" "$(field "$r" 1)" "$(field "$r" 2)" "$(field "$r" 4)" \
     "$(field "$r" 5)" "$(field "$r" 6)" "$(field "$r" 7)" "$(field "$r" 8)" "$(field "$r" 10)" \
     "$(field "$r" 11)" "$(field "$r" 9)"
-  echo "$config,$(tr ' ' ',' <<<"$r" | awk -F, -v OFS=, '{ print $1,$2,$3,$4,$5,$6,$7,$8,$10,$11,$9 }'),$load_before,$load_after" >>"$csv"
+  # shellcheck disable=SC2046
+  bench_row requests "$config" $(awk '{ print $1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $9 }' <<<"$r") \
+    "$load_before" "$load_after"
 done
 echo "(CPU us: all threads, load-sensitive; vol cs: voluntary switches, the hand-offs, nearly"
 echo " load-independent; inv cs: preemptions, pure load; syscalls: strace run, load-independent;"
@@ -289,10 +295,8 @@ echo " perf sys: total syscalls counted by perf over the untraced run, the check
 # Syscalls by name: the top TOP_SYSCALLS over all configurations
 echo
 echo "syscalls per request by name (strace -c -f, $STRACE_N requests)"
-csv2=$OUT_DIR/bench_cost_syscalls.csv
-header="syscall"
-for config in $CONFIGS; do header+=",$config"; done
-echo "$header" >"$csv2"
+# shellcheck disable=SC2086
+bench_csv syscalls syscall $CONFIGS
 for config in $CONFIGS; do
   awk -v n="$STRACE_N" -v c="$config" '{ s[$2] += $3 } END { for (k in s) printf "%s %s %.3f\n", c, k, s[k] / n }' \
     "$tmp/calls.$config"
@@ -303,38 +307,49 @@ for config in $CONFIGS; do printf ' %14s' "$config"; done
 echo
 count=0
 while read -r name; do
-  line=$name
+  values=()
   ((count < TOP_SYSCALLS)) && printf '%-20s' "$name"
   for config in $CONFIGS; do
     v=$(awk -v c="$config" -v k="$name" '$1 == c && $2 == k { print $3 }' "$tmp/by_name")
     ((count < TOP_SYSCALLS)) && printf ' %14s' "${v:-0}"
-    line+=",${v:-0}"
+    values+=("${v:-0}")
   done
   ((count < TOP_SYSCALLS)) && echo
-  echo "$line" >>"$csv2"
+  bench_row syscalls "$name" "${values[@]}"
   count=$((count + 1))
 done <"$tmp/names"
+# the plot: the top ones only (8 fit its width)
+head -n 9 "$BENCH_OUT/bench_cost_syscalls.csv" >"$tmp/top.csv" # the top 8
+bench_csv syscalls_top syscall $CONFIGS
+tail -n +2 "$tmp/top.csv" >>"$BENCH_OUT/bench_cost_syscalls_top.csv"
+# shellcheck disable=SC2086
+bench_plot_bars syscalls_top syscalls "syscalls per cheap request by name (strace -c -f, ab -k -c $CONCURRENCY)" \
+  syscall "calls per request" $CONFIGS
 
 # Where it goes: per process, then per thread in creation order (tid), so
 # that a thread can be told by when its actor started
 echo
 echo "per process: CPU us and voluntary cs (untraced run), syscalls (strace run) per request"
 printf '%-8s %-24s %7s %8s %8s %9s\n' config process threads "CPU us" "vol cs" syscalls
+bench_csv processes config process threads cpu_us voluntary_cs syscalls
 for config in $CONFIGS; do
   awk -v n="$N" -v sn="$STRACE_N" -v c="$config" 'FILENAME == ARGV[1] { label[FNR - 1] = $0; next }
     FILENAME == ARGV[2] { s[$1] += $3; next }
     { th[$1]++; cpu[$1] += $4; v[$1] += $7 }
     END { for (i = 0; i in label; i++)
             printf "%-8s %-24s %7d %8.1f %8.2f %9.1f\n", c, label[i], th[i], cpu[i] / 1000 / n, v[i] / n, s[i] / sn }' \
-    "$tmp/labels.$config" "$tmp/calls.$config" "$tmp/delta.$config"
+    "$tmp/labels.$config" "$tmp/calls.$config" "$tmp/delta.$config" | tee "$tmp/processes"
+  while read -r c p th cpu v sc; do bench_row processes "$c" "$p" "$th" "$cpu" "$v" "$sc"; done <"$tmp/processes"
 done
 echo
 echo "per thread (tid order): CPU us, voluntary and involuntary cs per request"
 printf '%-8s %-24s %-16s %8s %8s %8s %8s\n' config process thread tid "CPU us" "vol cs" "inv cs"
+bench_csv threads config process thread tid cpu_us voluntary_cs involuntary_cs
 for config in $CONFIGS; do
   awk -v n="$N" -v c="$config" 'NR == FNR { label[NR - 1] = $0; next }
     { printf "%-8s %-24s %-16s %8d %8.1f %8.2f %8.2f\n", c, label[$1], $3, $2, $4 / 1000 / n, $7 / n, $8 / n }' \
-    "$tmp/labels.$config" "$tmp/delta.$config" | sort -k4,4n
+    "$tmp/labels.$config" "$tmp/delta.$config" | sort -k4,4n | tee "$tmp/threads"
+  while read -r c p t tid cpu v iv; do bench_row threads "$c" "$p" "$t" "$tid" "$cpu" "$v" "$iv"; done <"$tmp/threads"
 done
 echo
-echo "CSV: $csv, $csv2"
+bench_out_done
