@@ -79,7 +79,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}" >&2
 fi
-# shellcheck source=bench_out.sh
+# shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
 bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
@@ -275,13 +275,13 @@ field() { awk -v i="$2" '{ print $i }' <<<"$1"; }
 echo "bench_cost: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load_before -> $load_after"
 echo "ab -k -c $CONCURRENCY $CHEAP: $N requests counted (CPU, switches), $STRACE_N under strace -c -f (syscalls); $WORKERS workers per stage"
 echo
-fmt='%-28s %5s %7s %9s %8s %8s %7s %7s %9s %8s %9s\n'
-printf "$fmt" "per request" procs threads "CPU us" "usr us" "sys us" "vol cs" "inv cs" syscalls "perf sys" "ab req/s"
+table_line() { printf '%-28s %5s %7s %9s %8s %8s %7s %7s %9s %8s %9s\n' "$@"; }
+table_line "per request" procs threads "CPU us" "usr us" "sys us" "vol cs" "inv cs" syscalls "perf sys" "ab req/s"
 bench_csv requests config processes threads requests cpu_us user_us sys_us voluntary_cs \
   involuntary_cs syscalls perf_syscalls ab_rps load_before load_after
 for config in $CONFIGS; do
   r=${row[$config]}
-  printf "$fmt" "${names[$config]}" "$(field "$r" 1)" "$(field "$r" 2)" "$(field "$r" 4)" \
+  table_line "${names[$config]}" "$(field "$r" 1)" "$(field "$r" 2)" "$(field "$r" 4)" \
     "$(field "$r" 5)" "$(field "$r" 6)" "$(field "$r" 7)" "$(field "$r" 8)" "$(field "$r" 10)" \
     "$(field "$r" 11)" "$(field "$r" 9)"
   # shellcheck disable=SC2046
@@ -320,6 +320,7 @@ while read -r name; do
 done <"$tmp/names"
 # the plot: the top ones only (8 fit its width)
 head -n 9 "$BENCH_OUT/bench_cost_syscalls.csv" >"$tmp/top.csv" # the top 8
+# shellcheck disable=SC2086
 bench_csv syscalls_top syscall $CONFIGS
 tail -n +2 "$tmp/top.csv" >>"$BENCH_OUT/bench_cost_syscalls_top.csv"
 # shellcheck disable=SC2086

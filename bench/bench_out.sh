@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench_out.sh: CSV files and SVG plots next to the tables the bench
 # scripts print (sourced by bench_cost.sh, bench_prime_serverd.sh,
 # bench_split.sh).

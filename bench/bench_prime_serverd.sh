@@ -64,7 +64,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-# shellcheck source=bench_out.sh
+# shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
 bench_out_init bench_prime_serverd "$build"
 

@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
   $sudo_cmd apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q wrk >&2
 fi
-# shellcheck source=bench_out.sh
+# shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
 bench_out_init bench_split "$build"
 if [ -f "$build/Makefile" ]; then
