@@ -3,6 +3,9 @@
 #
 #   bench/bench_prime_serverd.sh [BUILD_DIR]      (default: ./build, else .)
 #   QUICK=1 bench/bench_prime_serverd.sh          shorter runs, same table
+#   SMOKE=1 bench/bench_prime_serverd.sh          tiny runs: proves the output
+#                                                 (CSV, SVG), numbers mean nothing
+#   SWEEP="1 2 4 8" bench/bench_prime_serverd.sh  workers per stage swept
 #
 # Measures, each figure the median of RUNS (default 3) runs, loopback only:
 #   - the simulation, prime_serverd COUNT W for W = 1, 2, 8: wall s, req/s
@@ -12,7 +15,12 @@
 #     without -k and wrk -t1 -c64 --latency: req/s, p50, p99 (ms)
 #   - the ratios the project sets targets for, and the daemon's peak RSS
 #   - the daemon's RSS along 1,000,000 requests (flat is the target)
-# Installs wrk, apache2-utils and nginx-light with apt-get when missing.
+#   - the daemon with SWEEP (default "1 2 4") workers per stage: wrk cheap
+#     and expensive, req/s and p99
+# Every table is also written as CSV, and the sweep drawn as SVG plots
+# (gnuplot), to OUT_DIR (default BUILD_DIR/bench-results; bench_out.sh).
+# Installs wrk, apache2-utils, nginx-light and gnuplot-nox with apt-get when
+# missing.
 # Not a test: it prints numbers; every loop and every tool run is bounded.
 set -euo pipefail
 
@@ -33,6 +41,11 @@ else
   SIM_COUNT=1000000; AB_N=20000; AB_N_EXPENSIVE=20000; PY_N_EXPENSIVE=1000
   WRK_SECONDS=10; RSS_STEP=250000; RSS_STEPS=4
 fi
+if [ "${SMOKE:-0}" = 1 ]; then
+  SIM_COUNT=2000; AB_N=200; AB_N_EXPENSIVE=100; PY_N_EXPENSIVE=10
+  WRK_SECONDS=1; RSS_STEP=1000; RSS_STEPS=2; RUNS=1
+fi
+SWEEP=${SWEEP:-1 2 4}
 CHEAP="/is_prime?possible_prime=7"
 EXPENSIVE="/is_prime?possible_prime=32416190071"
 DAEMON_WORKERS=2
@@ -50,6 +63,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}" >&2
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# shellcheck source-path=SCRIPTDIR source=bench_out.sh
+source "$here/bench_out.sh"
+bench_out_init bench_prime_serverd "$build"
 
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd bench/bench_trial_division >&2
@@ -130,11 +147,11 @@ measure() {
 }
 
 # --- servers -----------------------------------------------------------------
-start_c() {
+start_c() { # [workers per stage, default DAEMON_WORKERS]
   local try
   for ((try = 0; try < 5; try++)); do
     c_port=$(free_port)
-    "$BIN" --quiet "tcp://127.0.0.1:$c_port" $DAEMON_WORKERS 2>>"$tmp/c.err" &
+    "$BIN" --quiet "tcp://127.0.0.1:$c_port" "${1:-$DAEMON_WORKERS}" 2>>"$tmp/c.err" &
     c_pid=$!
     pids+=("$c_pid")
     wait_port "$c_pid" "$c_port" && return 0
@@ -192,6 +209,7 @@ echo "prime_serverd benchmarks: $(uname -m), $cores cores, $(date -u '+%Y-%m-%d 
 echo
 
 echo "simulation                            wall s      req/s"
+bench_csv simulation requests workers wall_s rps
 for w in 1 2 8; do
   : >"$tmp/sim"
   for ((i = 0; i < RUNS; i++)); do
@@ -201,6 +219,7 @@ for w in 1 2 8; do
   wall=$(awk '{print $1}' "$tmp/sim" | median)
   rps=$(awk '{print $2}' "$tmp/sim" | median)
   printf '  prime_serverd %-8s %-12s %8s %10s\n' "$SIM_COUNT" "$w" "$wall" "$rps"
+  bench_row simulation "$SIM_COUNT" "$w" "$wall" "$rps"
   [ "$w" = 2 ] && sim2_wall=$wall
 done
 echo
@@ -236,6 +255,7 @@ field() { awk -v i="$2" '{ print $i }' <<<"$1"; }
 echo "daemon: prime_serverd tcp://127.0.0.1:PORT $DAEMON_WORKERS; py/prime_serverd.py; nginx worker_processes 1, return 200"
 echo "requests              tool                          prime_serverd          |  prime_serverd.py     |  nginx                | C/py    C/nginx"
 echo "                                                  req/s   p50ms   p99ms  |  req/s  p50ms  p99ms  |  req/s  p50ms  p99ms  |"
+bench_csv daemon load tool server rps p50_ms p99_ms
 for load in cheap expensive; do
   for tool in abk ab wrk; do
     case $tool in
@@ -249,6 +269,11 @@ for load in cheap expensive; do
     printf '%-10s %-26s %9s %7s %7s  | %6s %6s %6s  | %6s %6s %6s  | %-7s %s\n' \
       "$load" "$label" $c $p $g "$(ratio "$(field "$c" 1)" "$(field "$p" 1)")" \
       "$(ratio "$(field "$c" 1)" "$(field "$g" 1)")"
+    for server in c py nginx; do
+      v=${result[$load,$tool,$server]:-"- - -"}
+      case $server in c) name=prime_serverd ;; py) name=prime_serverd.py ;; *) name=nginx ;; esac
+      bench_row daemon "$load" "$label" "$name" $v
+    done
   done
 done
 echo "peak RSS (VmHWM): prime_serverd $(mib "$c_hwm") MiB, prime_serverd.py $(mib "$py_hwm") MiB, nginx worker $(mib "$ng_hwm") MiB"
@@ -282,6 +307,27 @@ echo "$rss_line; peak $(mib "$rss_hwm")"
 stop_c
 echo
 
+# --- req/s and p99 against workers per stage ------------------------------------
+echo "prime_serverd with W workers per stage, wrk -t1 -c64 ${WRK_SECONDS}s, median of $RUNS"
+echo "workers     cheap req/s   p50ms   p99ms    expensive req/s   p50ms   p99ms"
+bench_csv sweep workers load rps p50_ms p99_ms
+for w in $SWEEP; do
+  start_c "$w"
+  c_url="http://127.0.0.1:$c_port"
+  bench_server="prime_serverd $w"
+  cheap=$(measure run_wrk "$c_url$CHEAP")
+  expensive=$(measure run_wrk "$c_url$EXPENSIVE")
+  stop_c
+  printf '%-8s %14s %7s %7s %18s %7s %7s\n' "$w" $cheap $expensive
+  bench_row sweep "$w" cheap $cheap
+  bench_row sweep "$w" expensive $expensive
+done
+echo
+bench_plot_lines sweep sweep_rps "prime_serverd: req/s against workers per stage (wrk -t1 -c64)" \
+  workers "requests/s" load rps
+bench_plot_lines sweep sweep_p99 "prime_serverd: p99 against workers per stage (wrk -t1 -c64)" \
+  workers "p99 (ms)" load p99_ms
+
 # --- targets -------------------------------------------------------------------
 check() { # description value op target
   local ok
@@ -289,7 +335,9 @@ check() { # description value op target
     if (v == "-") { print "n/a"; exit }
     if (op == ">=") print (v >= t ? "met" : "NOT met"); else print (v < t ? "met" : "NOT met") }')
   printf '  %-62s %10s  (target %s %s)  %s\n' "$1" "$2" "$3" "$4" "$ok"
+  bench_row targets "$1" "$2" "$3" "$4" "$ok"
 }
+bench_csv targets figure value op target verdict
 c_wrk=${result[cheap,wrk,c]}
 echo "targets (ratios from this run)"
 check "cheap, wrk -c64: prime_serverd / nginx" "$(ratio "$(field "$c_wrk" 1)" "$(field "${result[cheap,wrk,nginx]}" 1)")" ">=" 0.45
@@ -299,3 +347,4 @@ check "cheap, ab -k: prime_serverd / python" "$(ratio "$(field "${result[cheap,a
 check "expensive, wrk -c64: prime_serverd / compute limit ($limit req/s)" "$(ratio "$(field "${result[expensive,wrk,c]}" 1)" "$limit")" ">=" 0.9
 check "simulation $SIM_COUNT, 2 workers: wall seconds" "${sim2_wall:--}" "<" "$(awk -v n="$SIM_COUNT" 'BEGIN { print 10 * n / 1000000 }')"
 check "RSS after $((RSS_STEP * RSS_STEPS)) requests (MiB)" "$(mib "$rss_hwm")" "<" 64
+bench_out_done

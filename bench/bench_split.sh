@@ -7,6 +7,9 @@
 #   bench/bench_split.sh [BUILD_DIR]      (default: ./build, else .)
 #   QUICK=1 bench/bench_split.sh          3 s runs instead of 10 s
 #   RUNS=5 WORKERS=1 bench/bench_split.sh
+#   WORKERS_LIST="1 2 4" bench/bench_split.sh   the table for each count
+#   SMOKE=1 bench/bench_split.sh          1 s runs, 1 run: proves the output
+#                                         (CSV, SVG), its numbers mean nothing
 #
 # Cheap (possible_prime=7) and expensive (possible_prime=32416190071)
 # requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
@@ -15,6 +18,13 @@
 # ratio of the one-process one. The target: split over ipc >= 60% of
 # the one-process req/s on cheap requests. Loopback only. Installs wrk with
 # apt-get when missing. Not a test: it prints numbers; every run is bounded.
+#
+# Writes each table as CSV and plots (gnuplot, SVG) to OUT_DIR (default
+# BUILD_DIR/bench-results, see bench_out.sh): bench_split_runs.csv (config,
+# workers, load, req/s, p50, p99, ratio to one process),
+# bench_split_compare.svg (one process, split over ipc and over tcp, req/s
+# cheap and expensive), and against workers per stage
+# bench_split_{cheap,expensive}_rps.svg and bench_split_cheap_p99.svg.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,8 +37,10 @@ build=$(cd "$build" && pwd)
 QUICK=${QUICK:-0}
 RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-2}
+WORKERS_LIST=${WORKERS_LIST:-$WORKERS}
 SECONDS_PER_RUN=10
 [ "$QUICK" = 1 ] && SECONDS_PER_RUN=3
+if [ "${SMOKE:-0}" = 1 ]; then SECONDS_PER_RUN=1; RUNS=1; fi
 CHEAP="/is_prime?possible_prime=7"
 EXPENSIVE="/is_prime?possible_prime=32416190071"
 
@@ -38,6 +50,9 @@ if ! command -v wrk >/dev/null; then
   $sudo_cmd apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q wrk >&2
 fi
+# shellcheck source-path=SCRIPTDIR source=bench_out.sh
+source "$here/bench_out.sh"
+bench_out_init bench_split "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
 fi
@@ -140,8 +155,14 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] 
 # All three services run side by side (idle ones cost nothing) and the
 # runs are interleaved, so that a change in the machine's load during the
 # benchmark hits every configuration alike.
-declare -A result
 configs=(one ipc tcp)
+declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc (5 processes)" [tcp]="split over tcp (5 processes)")
+field() { awk -v i="$2" '{print $i}' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+bench_csv runs config workers load rps p50_ms p99_ms ratio_to_one
+bench_csv compare config cheap_rps expensive_rps
+for WORKERS in $WORKERS_LIST; do
+declare -A result=()
 for config in "${configs[@]}"; do start "$config"; done
 for load in cheap expensive; do
   path=$CHEAP
@@ -162,13 +183,9 @@ for load in cheap expensive; do
 done
 stop_all
 
-field() { awk -v i="$2" '{print $i}' <<<"$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-
 echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage"
 printf '%-34s %10s %8s %8s %8s   %10s %8s %8s %8s\n' "" "cheap r/s" "p50 ms" "p99 ms" "ratio" \
   "expens r/s" "p50 ms" "p99 ms" "ratio"
-declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc (5 processes)" [tcp]="split over tcp (5 processes)")
 for config in "${configs[@]}"; do
   c=${result[$config,cheap]:-0 0 0}
   x=${result[$config,expensive]:-0 0 0}
@@ -177,7 +194,25 @@ for config in "${configs[@]}"; do
     "$(ratio "$(field "$c" 1)" "$(field "${result[one,cheap]:-0}" 1)")" \
     "$(field "$x" 1)" "$(field "$x" 2)" "$(field "$x" 3)" \
     "$(ratio "$(field "$x" 1)" "$(field "${result[one,expensive]:-0}" 1)")"
+  for load in cheap expensive; do
+    v=${result[$config,$load]:-0 0 0}
+    bench_row runs "$config" "$WORKERS" "$load" $v "$(ratio "$(field "$v" 1)" "$(field "${result[one,$load]:-0}" 1)")"
+  done
+  bench_row compare "$config w$WORKERS" "$(field "$c" 1)" "$(field "$x" 1)"
 done
 r=$(ratio "$(field "${result[ipc,cheap]:-0}" 1)" "$(field "${result[one,cheap]:-0}" 1)")
 verdict=$(awk -v r="$r" 'BEGIN { print (r != "-" && r >= 0.6) ? "met" : "NOT met" }')
 echo "target: split over ipc >= 0.60 of one process on cheap requests: $r ($verdict)"
+echo
+done
+
+bench_plot_bars compare compare "prime service: one process against the split (wrk -t1 -c64, median of $RUNS)" \
+  config "requests/s" cheap_rps expensive_rps
+for load in cheap expensive; do
+  bench_csv "$load" config workers rps p99_ms
+  awk -F, -v l="$load" 'NR > 1 && $3 == l { print $1, $2, $4, $6 }' "$BENCH_OUT/bench_split_runs.csv" |
+    while read -r c w r p; do bench_row "$load" "$c" "$w" "$r" "$p"; done
+  bench_plot_lines "$load" "${load}_rps" "$load requests: req/s against workers per stage" workers "requests/s" config rps
+done
+bench_plot_lines cheap cheap_p99 "cheap requests: p99 against workers per stage" workers "p99 (ms)" config p99_ms
+bench_out_done
