@@ -1,6 +1,7 @@
 /*  ps_socket: what the components share about their sockets.
 */
 #include "ps_socket.h"
+#include "ps_zap.h"
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@ ps_socket_new (int type, const ps_socket_options_t *options, const char *owner, 
     zsock_set_sndtimeo (sock, options->send_timeout_ms);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
+    //  A STREAM socket speaks raw TCP (the HTTP clients): no ZMTP, no CURVE
+    if (options->keys && type != ZMQ_STREAM)
+        ps_curve_keys_apply (options->keys, sock);
     return sock;
 }
 
@@ -29,11 +33,40 @@ ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *ow
     assert (sock);
     assert (endpoint);
     void *handle = zsock_resolve (sock);
+    //  inproc:// has no handshake: security would be a no-op there
+    if (bind && zsock_mechanism (sock) == ZMQ_CURVE && strncmp (endpoint, "inproc://", 9) != 0) {
+        //  Without a ZAP domain libzmq would admit every key
+        char *domain = zsock_zap_domain (sock);
+        bool trusted = domain && *domain;
+        zstr_free (&domain);
+        if (!trusted) {
+            zsys_error ("%s: cannot bind the %s socket to %s with CURVE: no trusted directory",
+                        owner, role, endpoint);
+            return -1;
+        }
+        if (ps_zap_acquire () != 0)
+            return -1;
+        zsock_set_curve_server (sock, 1);
+    }
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0)
         zsys_error ("%s: cannot %s the %s socket to %s: %s", owner, bind ? "bind" : "connect", role,
                     endpoint, zmq_strerror (errno));
     return rc == 0 ? 0 : -1;
+}
+
+void
+ps_socket_destroy (zsock_t **sock_p)
+{
+    assert (sock_p);
+    if (!*sock_p)
+        return;
+    //  Only attach makes a CURVE server, after taking the reference; a
+    //  failed bind keeps it too, until here
+    bool referenced = zsock_curve_server (*sock_p) != 0;
+    zsock_destroy (sock_p);
+    if (referenced)
+        ps_zap_release ();
 }
 
 char *
