@@ -1,6 +1,7 @@
 /*  ps_socket: what the components share about their sockets.
 */
 #include "ps_socket.h"
+#include "ps_watch.h"
 #include "ps_zap.h"
 #include <errno.h>
 #include <string.h>
@@ -48,6 +49,9 @@ ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *ow
             return -1;
         zsock_set_curve_server (sock, 1);
     }
+    //  inproc:// has no handshake, a STREAM socket no ZMTP
+    if (strncmp (endpoint, "inproc://", 9) != 0 && zsock_type (sock) != ZMQ_STREAM)
+        ps_watch_start (sock, owner, role, bind);
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0)
         zsys_error ("%s: cannot %s the %s socket to %s: %s", owner, bind ? "bind" : "connect", role,
@@ -64,6 +68,7 @@ ps_socket_destroy (zsock_t **sock_p)
     //  Only attach makes a CURVE server, after taking the reference; a
     //  failed bind keeps it too, until here
     bool referenced = zsock_curve_server (*sock_p) != 0;
+    ps_watch_stop (*sock_p);
     zsock_destroy (sock_p);
     if (referenced)
         ps_zap_release ();

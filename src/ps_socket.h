@@ -38,8 +38,9 @@ zsock_t *ps_socket_new (int type, const ps_socket_options_t *options, const char
 int ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *owner,
                       const char *role);
 
-//  Close a socket made by ps_socket_new, and drop its reference on the ZAP
-//  handler if it holds one. Accepts NULL; nulls the caller's pointer.
+//  Close a socket made by ps_socket_new: stop watching its handshakes
+//  (ps_watch.h: attach watches every tcp:// and ipc:// socket) and drop its
+//  reference on the ZAP handler if it holds one. Accepts NULL; nulls the caller's pointer.
 void ps_socket_destroy (zsock_t **sock_p);
 
 //  The endpoint sock is bound to, as libzmq resolved it (a wildcard port
