@@ -8,11 +8,13 @@
     endpoint, not the peer's address, and no key. zauth also keeps one
     certificate store for all domains, where one process may run components
     with different trusted directories. The handler below is the part of
-    zauth we need: the ZAP request/reply frames and a zcertstore lookup. It
+    zauth we need: the ZAP request/reply frames and a lookup in the trusted
+    directory (ps_trusted, a zcertstore filled by us: see there why). It
     does no cryptography; libzmq's CURVE handshake has already proved that
     the client holds the secret key of the public key it presents.
 */
 #include "ps_zap.h"
+#include "ps_trusted.h"
 #include <czmq.h>
 #include <pthread.h>
 #include <string.h>
@@ -30,7 +32,7 @@ static int s_refs;
 typedef struct {
     zsock_t *pipe;
     zsock_t *zap;       //  REP, bound to the ZAP endpoint
-    zhashx_t *stores;   //  domain (a trusted directory) -> zcertstore_t
+    zhashx_t *stores;   //  domain (a trusted directory) -> ps_trusted_t
     zhashx_t *refused;  //  "address key" -> nothing, the peers logged
     bool terminated;
 } s_self_t;
@@ -38,17 +40,16 @@ typedef struct {
 static void
 s_store_destroy (void **item)
 {
-    zcertstore_destroy ((zcertstore_t **) item);
+    ps_trusted_destroy ((ps_trusted_t **) item);
 }
 
 //  The store for domain, made on its first request
-static zcertstore_t *
+static ps_trusted_t *
 s_store (s_self_t *self, const char *domain)
 {
-    zcertstore_t *store = (zcertstore_t *) zhashx_lookup (self->stores, domain);
+    ps_trusted_t *store = (ps_trusted_t *) zhashx_lookup (self->stores, domain);
     if (!store) {
-        store = zcertstore_new (domain);
-        assert (store);
+        store = ps_trusted_new (domain);
         zhashx_insert (self->stores, domain, store);
     }
     return store;
@@ -89,7 +90,7 @@ s_handle_request (s_self_t *self)
     const char *shown = strncmp (address, "::ffff:", 7) == 0 ? address + 7 : address;
     char *peer = zsys_sprintf ("%s %s", shown, *public_txt ? public_txt : mechanism);
     assert (peer);
-    bool trusted = *public_txt && *domain && zcertstore_lookup (s_store (self, domain), public_txt);
+    bool trusted = *public_txt && *domain && ps_trusted_has (s_store (self, domain), public_txt);
     if (trusted) {
         s_reply (self, request_id, "200", "OK", public_txt);
         //  Refused again later (its key removed): said again

@@ -10,8 +10,8 @@
 
     A socket's ZAP domain is the path of its trusted directory; the handler
     admits a key if a certificate with that public key is in the directory
-    (a czmq zcertstore, which reads the directory again when its files
-    change). A refusal is logged once per peer address and key.
+    (ps_trusted, which reads the directory again when its files change).
+    A refusal is logged once per peer address and key.
 */
 #ifndef PS_ZAP_H_INCLUDED
 #define PS_ZAP_H_INCLUDED

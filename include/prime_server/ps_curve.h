@@ -13,11 +13,13 @@
     Certificates are czmq's (zcert) files: "NAME" holds the public key,
     "NAME_secret" the key pair; prime_keygen writes them.
 
-    The trusted directory is read again, at the next handshake, whenever
-    the files in it change (their count, total size or newest mtime): a
-    key added admits its owner's next connection, a key removed refuses
-    the next one, without a restart. A connection made before a removal
-    stays up until it closes; restart the binder (or the peer) to cut it.
+    The trusted directory (its files, not its subdirectories) is read
+    again at the next handshake whenever a file in it is added, removed or
+    rewritten: a key added admits its owner's next connection, a key removed
+    refuses the next one, without a restart (tests/check_ps_curve.c
+    measures it). A connection made before a removal stays up until it
+    closes; restart the binder to cut it. Two files with the same key are
+    one trusted key (the second is skipped with a warning).
 */
 #ifndef PS_CURVE_H_INCLUDED
 #define PS_CURVE_H_INCLUDED
