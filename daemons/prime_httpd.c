@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+// clang-format off
 static const char *s_usage_text =
     "usage: prime_httpd [OPTIONS] LISTEN PROXY LOOPBACK INTERRUPT\n"
     "                   [LOG] [MAX_REQUEST_SIZE] [REQUEST_TIMEOUT] [/HEALTH_PATH]\n"
@@ -25,21 +26,25 @@ static const char *s_usage_text =
     "               forms of --log (true/false), -m, -t and -c\n"
     "options:\n" PS_SERVICE_USAGE
     "  -N, --netstring            speak netstrings to clients instead of HTTP\n"
+    PS_DAEMON_CURVE_USAGE ("server")
     "example (see docs/DEPLOY.md):\n"
     "  prime_httpd tcp://*:8002 ipc:///tmp/parse_up ipc:///tmp/loopback ipc:///tmp/interrupt\n";
+// clang-format on
 
 static void
 s_parse_arguments (int argc, char *argv[], ps_service_options_t *options, bool *netstring,
                    const char *endpoints[4])
 {
-    static const struct option long_options[] = {
-        PS_SERVICE_LONG_OPTIONS, {"netstring", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {PS_SERVICE_LONG_OPTIONS,
+                                                 {"netstring", no_argument, NULL, 'N'},
+                                                 PS_DAEMON_CURVE_LONG_OPTIONS,
+                                                 {NULL, 0, NULL, 0}};
     ps_service_options_defaults (options);
     opterr = 0;
     int opt;
     while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "N", long_options, NULL))
            != -1) {
-        if (ps_service_option (options, opt, optarg))
+        if (ps_service_option (options, opt, optarg) || ps_daemon_curve_option (opt, optarg))
             continue;
         if (opt == 'N')
             *netstring = true;
@@ -97,6 +102,7 @@ main (int argc, char *argv[])
     config.interrupt = endpoints[3];
     if (netstring)
         config.protocol = PS_PROTOCOL_NETSTRING;
+    ps_daemon_curve_config ("server", &config.curve);
     ps_server_t *server = ps_server_new (&config);
     if (!server) {
         fprintf (stderr, "prime_httpd: cannot start (is an endpoint in use or unreachable?)\n");
@@ -107,9 +113,10 @@ main (int argc, char *argv[])
         int port = ps_server_port (server);
         fprintf (stderr,
                  "prime_httpd: serving %s on %s (port %d), jobs to %s, answers on %s, "
-                 "interrupts on %s, SIGTERM drains for %g s\n",
+                 "interrupts on %s, SIGTERM drains for %g s%s\n",
                  netstring ? "netstrings" : "http", endpoints[0], port, endpoints[1], endpoints[2],
-                 endpoints[3], options.drain_seconds);
+                 endpoints[3], options.drain_seconds,
+                 config.curve.cert ? ", backend links CURVE-secured" : "");
     }
     ps_service_serve (server, &options);
     ps_server_destroy (&server);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+// clang-format off
 static const char *s_usage_text =
     "usage: prime_proxyd [OPTIONS] UPSTREAM DOWNSTREAM\n"
     "  UPSTREAM     bind: prime_httpd's PROXY or the previous stage's DOWNSTREAM\n"
@@ -24,19 +25,24 @@ static const char *s_usage_text =
     "                             reported there (GET/HEAD retried, else 502 at once)\n"
     "  -v, --verbose              log junk frames and workers coming and going\n"
     "  -q, --quiet                no startup or shutdown lines\n"
+    PS_DAEMON_CURVE_USAGE ("server")
     "  -h, --help                 this text\n"
     "  -V, --version              the version\n"
     "example (see docs/DEPLOY.md):\n"
     "  prime_proxyd tcp://*:5555 tcp://*:5556\n";
+// clang-format on
 
 int
 main (int argc, char *argv[])
 {
     ps_service_init ("prime_proxyd", s_usage_text);
-    static const struct option long_options[] = {
-        {"loopback", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {{"loopback", required_argument, NULL, 'l'},
+                                                 {"verbose", no_argument, NULL, 'v'},
+                                                 {"quiet", no_argument, NULL, 'q'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 PS_DAEMON_CURVE_LONG_OPTIONS,
+                                                 {NULL, 0, NULL, 0}};
     bool verbose = false, quiet = false;
     const char *loopback = NULL;
     opterr = 0;
@@ -58,7 +64,8 @@ main (int argc, char *argv[])
         case 'V':
             ps_service_version ();
         default:
-            ps_service_bad_option (opt, argv);
+            if (!ps_daemon_curve_option (opt, optarg))
+                ps_service_bad_option (opt, argv);
         }
     }
     int positional = argc - optind;
@@ -80,6 +87,7 @@ main (int argc, char *argv[])
     config.downstream = downstream;
     config.verbose = verbose;
     config.loopback = loopback;
+    ps_daemon_curve_config ("server", &config.curve);
     ps_proxy_t *proxy = ps_proxy_new (&config);
     if (!proxy) {
         fprintf (stderr, "prime_proxyd: cannot bind %s and %s\n", upstream, downstream);
@@ -87,7 +95,8 @@ main (int argc, char *argv[])
         return 1;
     }
     if (!quiet)
-        fprintf (stderr, "prime_proxyd: jobs in on %s, workers on %s\n", upstream, downstream);
+        fprintf (stderr, "prime_proxyd: jobs in on %s, workers on %s%s\n", upstream, downstream,
+                 config.curve.cert ? ", CURVE-secured" : "");
     ps_service_notify ("READY=1");  //  both ends are bound
     int signum = ps_service_signal_wait (-1);
     ps_service_notify ("STOPPING=1");

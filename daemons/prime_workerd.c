@@ -26,6 +26,7 @@
 
 #define S_MAX_WORKERS 256
 
+// clang-format off
 static const char *s_usage_text =
     "usage: prime_workerd [OPTIONS] UPSTREAM DOWNSTREAM LOOPBACK INTERRUPT\n"
     "  UPSTREAM     connect: this stage's proxy DOWNSTREAM (jobs come from there)\n"
@@ -49,11 +50,13 @@ static const char *s_usage_text =
     "      --no-symlinks          file: refuse every symlink, even one inside DIR\n"
     "  -v, --verbose              log junk frames and failed sends\n"
     "  -q, --quiet                no startup or shutdown lines\n"
+    PS_DAEMON_CURVE_USAGE ("worker")
     "  -h, --help                 this text\n"
     "  -V, --version              the version\n"
     "example (see docs/DEPLOY.md):\n"
     "  prime_workerd --stage compute --workers 2 tcp://front:5558 - tcp://front:5559 "
     "tcp://front:5560\n";
+// clang-format on
 
 typedef enum { S_PARSE, S_COMPUTE, S_ECHO, S_FILE } s_stage_t;
 
@@ -85,6 +88,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        PS_DAEMON_CURVE_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
@@ -146,7 +150,8 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         case 'V':
             ps_service_version ();
         default:
-            ps_service_bad_option (opt, argv);
+            if (!ps_daemon_curve_option (opt, optarg))
+                ps_service_bad_option (opt, argv);
         }
     }
     //  The original served the working directory's files without --stage:
@@ -241,6 +246,7 @@ main (int argc, char *argv[])
     config.work_arg = &counter;
     config.verbose = options.verbose;
     config.credit = options.credit;
+    ps_daemon_curve_config ("worker", &config.curve);
     ps_worker_t **workers = (ps_worker_t **) zmalloc (options.workers * sizeof (ps_worker_t *));
     assert (workers);
     int rc = 0;

@@ -62,6 +62,7 @@ import time
 
 try:
     import zmq
+    import zmq.auth
 except ImportError:  # pragma: no cover - the message is the point
     sys.stderr.write("prime_worker.py: pyzmq is missing (Debian: apt-get install python3-zmq)\n")
     raise
@@ -237,6 +238,36 @@ def _log(text):
     sys.stderr.flush()
 
 
+def load_keys(directory, name):
+    """The CURVE keys of --keys DIRECTORY --key NAME, as the C daemons read
+    them (czmq certificates, written by prime_keygen): this worker's pair
+    from DIRECTORY/NAME_secret and the binders' public key from
+    DIRECTORY/server. Exits 1, as they do, on a secret readable by group or
+    others, or on a file that cannot be read."""
+    secret_path = os.path.join(directory, name + "_secret")
+    try:
+        mode = os.stat(secret_path).st_mode
+        if mode & 0o077:
+            _log("the secret key %s is accessible by group or others (mode %04o): refusing "
+                 "to start; chmod 600 %s" % (secret_path, mode & 0o7777, secret_path))
+            sys.exit(1)
+        public, secret = zmq.auth.load_certificate(secret_path)
+        server, _ = zmq.auth.load_certificate(os.path.join(directory, "server"))
+    except (OSError, ValueError) as e:
+        _log("cannot load the keys %s and server in %s: %s" % (name, directory, e))
+        sys.exit(1)
+    if not secret:
+        _log("%s holds no secret key" % secret_path)
+        sys.exit(1)
+    return public, secret, server
+
+
+def apply_curve(sock, curve):
+    """Make sock a CURVE client of the binders (curve from load_keys)."""
+    if curve is not None:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+
+
 class _Beater(threading.Thread):
     """Busy beats while the work function holds the worker's thread:
     [envelope READY flags=BUSY|BEAT id=job][routing id of the job socket]
@@ -244,9 +275,10 @@ class _Beater(threading.Thread):
     thread). It learns what the worker does from two plain attributes, which
     the worker writes and this thread only reads."""
 
-    def __init__(self, context, endpoint, routing_id, interval, verbose):
+    def __init__(self, context, endpoint, routing_id, interval, verbose, curve=None):
         super().__init__(name="prime_worker beater", daemon=True)
         self._context = context
+        self._curve = curve
         self._endpoint = endpoint
         self._routing_id = routing_id
         self._interval = interval
@@ -262,6 +294,7 @@ class _Beater(threading.Thread):
             sock.setsockopt(zmq.RCVHWM, BEAT_HWM)  # the proxy never writes to it
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.IPV6, 1)
+            apply_curve(sock, self._curve)
             sock.connect(self._endpoint)
             return sock
         except zmq.ZMQError as e:
@@ -306,10 +339,14 @@ class Worker:
     proxy (optional), PUSH to the server's loopback, SUB to its interrupts."""
 
     def __init__(self, upstream, downstream, loopback, interrupt, work, heartbeat=None,
-                 verbose=False, context=None, beat_interval=BEAT_INTERVAL, expiry=EXPIRY):
+                 verbose=False, context=None, beat_interval=BEAT_INTERVAL, expiry=EXPIRY,
+                 curve=None):
         """heartbeat: application bytes sent with every READY and idle beat
         (for a chooser). beat_interval, expiry: seconds (see Liveness above);
-        beat_interval 0 means no beats and no expiry, expiry 0 no expiry."""
+        beat_interval 0 means no beats and no expiry, expiry 0 no expiry.
+        curve: (public, secret, server public) keys from load_keys, or None
+        for plaintext."""
+        self._curve = curve
         if beat_interval < 0 or expiry < 0:
             raise ValueError("beat_interval and expiry must not be negative")
         self.work = work
@@ -335,7 +372,7 @@ class Worker:
         self._upstream = self._socket(zmq.DEALER, upstream, self.routing_id)
         if self.beat_interval > 0:
             self._beater = _Beater(self._context, upstream, self.routing_id, self.beat_interval,
-                                   verbose)
+                                   verbose, curve)
             self._beater.start()
 
     def _socket(self, type_, endpoint, routing_id=None):
@@ -347,6 +384,7 @@ class Worker:
         sock.setsockopt(zmq.IPV6, 1)
         if routing_id is not None:
             sock.setsockopt(zmq.ROUTING_ID, routing_id)
+        apply_curve(sock, self._curve)
         if type_ == zmq.SUB:
             sock.setsockopt(zmq.SUBSCRIBE, b"")
         if type_ == zmq.PUSH:
@@ -673,6 +711,12 @@ def main(argv=None):
     parser.add_argument("--expiry", type=_seconds, default=EXPIRY, metavar="S",
                         help="reconnect after S seconds idle without a word from the proxy "
                              "(default %g; 0: never)" % EXPIRY)
+    parser.add_argument("--keys", metavar="DIR",
+                        help="CurveZMQ on every link: DIR holds the deployment's certificates "
+                             "(prime_keygen); the binders' public key is DIR/server")
+    parser.add_argument("--key", metavar="NAME", default=None,
+                        help="this worker's certificate DIR/NAME, DIR/NAME_secret (mode 0600, "
+                             "else exit 1); default worker")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("--version", action="version", version="prime_worker.py " + VERSION)
@@ -688,11 +732,14 @@ def main(argv=None):
         if not (value.startswith("tcp://") or value.startswith("ipc://")):
             parser.error("%s '%s' is not a tcp:// or ipc:// endpoint" % (name.upper(), value))
 
+    if args.key is not None and args.keys is None:
+        parser.error("--key needs --keys DIR")
+    curve = load_keys(args.keys, args.key or "worker") if args.keys else None
     worker = Worker(args.upstream, None if args.downstream == "-" else args.downstream,
                     args.loopback, args.interrupt, STAGES[args.stage],
                     heartbeat=args.heartbeat.encode() if args.heartbeat else None,
                     verbose=args.verbose, beat_interval=args.heartbeat_interval,
-                    expiry=args.expiry)
+                    expiry=args.expiry, curve=curve)
 
     def on_signal(signum, _frame):
         worker.stop()

@@ -41,6 +41,9 @@ struct _ps_pipeline_t {
     char *loopback_given;
     char *interrupt_given;
     char *health_check;
+    char *curve_cert;  //  copies of config's curve strings
+    char *curve_trusted;
+    char *curve_server;
     char *transport;  //  "inproc", "ipc" or "tcp"
     s_stage_t *stages;
     size_t stage_count;
@@ -94,6 +97,11 @@ ps_pipeline_new (const ps_server_config_t *config)
     self->interrupt_given = s_strdup (config->interrupt);
     self->health_check = s_strdup (config->health_check);
     self->config.health_check = self->health_check;
+    //  The server's keys serve the whole pipeline: proxies and workers too
+    self->curve_cert = s_strdup (config->curve.cert);
+    self->curve_trusted = s_strdup (config->curve.trusted);
+    self->curve_server = s_strdup (config->curve.server);
+    self->config.curve = (ps_curve_t){self->curve_cert, self->curve_trusted, self->curve_server};
     self->transport = strdup ("inproc");
     self->ipc_files = zlistx_new ();
     assert (self->ipc_files);
@@ -146,6 +154,9 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
     free (self->loopback_given);
     free (self->interrupt_given);
     free (self->health_check);
+    free (self->curve_cert);
+    free (self->curve_trusted);
+    free (self->curve_server);
     free (self->transport);
     free (self->listen);
     free (self->loopback);
@@ -312,6 +323,7 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
     config.choose = stage->desc.choose;
     config.choose_arg = stage->desc.choose_arg;
     config.loopback = loopback;
+    config.curve = self->config.curve;
     if (stage->desc.heartbeat_ms)
         config.heartbeat_ms = stage->desc.heartbeat_ms;
     if (stage->desc.expiry_ms)
@@ -376,6 +388,8 @@ s_start_worker (ps_pipeline_t *self, size_t index, const ps_worker_config_t *giv
     config.downstream = index + 1 < self->stage_count ? self->stages[index + 1].upstream : NULL;
     config.loopback = self->loopback;
     config.interrupt = self->interrupt;
+    if (!config.curve.cert)
+        config.curve = self->config.curve;
     if (self->worker_count == self->worker_max) {
         self->worker_max = self->worker_max ? 2 * self->worker_max : 8;
         self->workers = (ps_worker_t **) realloc (self->workers,

@@ -111,6 +111,7 @@ typedef struct {
     s_worker_t *free_tail;  //  the last idle worker that holds no job, or NULL
     size_t idle_count;
     ps_proxy_stats_t stats;  //  the counters; sizes are filled in when asked
+    ps_curve_keys_t *keys;   //  NULL: plaintext
 
     zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
     zmsg_t *held_payload;
@@ -383,6 +384,7 @@ s_self_destroy (self_t **self_p)
         ps_socket_destroy (&self->upstream);
         ps_socket_destroy (&self->downstream);
         ps_socket_destroy (&self->loopback);
+        ps_curve_keys_destroy (&self->keys);
         free (self);
         *self_p = NULL;
     }
@@ -391,9 +393,10 @@ s_self_destroy (self_t **self_p)
 //  Jobs still queued at shutdown are answered by the server's drain, so
 //  there is no point lingering on them.
 static zsock_t *
-s_socket_bind (int type, const char *role, const char *endpoint, int hwm)
+s_socket_bind (int type, const char *role, const char *endpoint, int hwm, ps_curve_keys_t *keys)
 {
-    zsock_t *sock = ps_socket_new (type, &(ps_socket_options_t){hwm, 0, -1}, "ps_proxy", role);
+    zsock_t *sock = ps_socket_new (type, &(ps_socket_options_t){hwm, 0, -1, keys}, "ps_proxy",
+                                   role);
     if (sock && type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
         //  Workers name themselves (ZMQ_ROUTING_ID): when one reconnects
@@ -405,7 +408,7 @@ s_socket_bind (int type, const char *role, const char *endpoint, int hwm)
     //  A wildcard port is the kernel's pick, which ps_proxy_upstream_endpoint
     //  and the like report
     if (sock && ps_socket_attach (sock, true, endpoint, "ps_proxy", role) != 0)
-        zsock_destroy (&sock);
+        ps_socket_destroy (&sock);
     return sock;
 }
 
@@ -437,17 +440,23 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     int heartbeat_ms = config->heartbeat_ms ? config->heartbeat_ms : defaults.heartbeat_ms;
     int expiry_ms = config->expiry_ms ? config->expiry_ms : defaults.expiry_ms;
 
-    self->upstream = s_socket_bind (ZMQ_PULL, "upstream", config->upstream, hwm);
+    if (config->curve.cert && !(self->keys = ps_curve_keys_new (&config->curve, "ps_proxy"))) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->upstream = s_socket_bind (ZMQ_PULL, "upstream", config->upstream, hwm, self->keys);
     if (self->upstream)
-        self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm);
+        self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm,
+                                          self->keys);
     if (self->downstream && config->loopback) {
         //  A last lost-job report may still leave at close
-        self->loopback = ps_socket_new (ZMQ_PUSH, &(ps_socket_options_t){hwm, S_LINGER_MS, -1},
+        self->loopback = ps_socket_new (ZMQ_PUSH,
+                                        &(ps_socket_options_t){hwm, S_LINGER_MS, -1, self->keys},
                                         "ps_proxy", "loopback");
         if (self->loopback
             && ps_socket_attach (self->loopback, false, config->loopback, "ps_proxy", "loopback")
                    != 0)
-            zsock_destroy (&self->loopback);
+            ps_socket_destroy (&self->loopback);
         if (!self->loopback) {
             s_self_destroy (&self);
             return NULL;

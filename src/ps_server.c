@@ -311,8 +311,9 @@ static zsock_t *
 s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *role, int linger_ms)
 {
     //  Sends never block the front
-    zsock_t *sock = ps_socket_new (type, &(ps_socket_options_t){self->config.hwm, linger_ms, 0},
-                                   "ps_server", role);
+    zsock_t *sock = ps_socket_new (
+        type, &(ps_socket_options_t){self->config.hwm, linger_ms, 0, self->keys}, "ps_server",
+        role);
     if (sock && type == ZMQ_STREAM) {
         zsock_set_backlog (sock, 1024);  //  bursts of new clients
         //  The send timeout. ZMQ_STREAM shows us neither a peer's socket nor
@@ -324,7 +325,7 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
             zsock_set_tcp_maxrt (sock, self->config.send_timeout_ms);
     }
     if (sock && ps_socket_attach (sock, bind, endpoint, "ps_server", role) != 0)
-        zsock_destroy (&sock);
+        ps_socket_destroy (&sock);
     return sock;
 }
 
@@ -352,6 +353,7 @@ s_self_destroy (self_t **self_p)
     ps_socket_destroy (&self->push);
     ps_socket_destroy (&self->pull);
     ps_socket_destroy (&self->pub);
+    ps_curve_keys_destroy (&self->keys);
     ps_pairs_destroy (&self->text_headers);
     ps_pairs_destroy (&self->retry_headers);
     zframe_destroy (&self->scratch);
@@ -398,6 +400,8 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         zsys_error ("ps_server: no listen endpoint");
         goto failed;
     }
+    if (config->curve.cert && !(self->keys = ps_curve_keys_new (&config->curve, "ps_server")))
+        goto failed;
     self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen", LINGER_MS);
     if (!self->stream)
         goto failed;

@@ -12,6 +12,7 @@
 #ifndef PS_SERVER_PRIVATE_H_INCLUDED
 #define PS_SERVER_PRIVATE_H_INCLUDED
 
+#include "ps_curve_private.h"
 #include "ps_loop.h"
 #include "ps_request.h"
 
@@ -50,6 +51,7 @@ typedef struct {
     bool draining;
     bool drained;
     int64_t drain_deadline;
+    ps_curve_keys_t *keys;  //  NULL: plaintext backend
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a

@@ -1,6 +1,8 @@
 /*  ps_socket: what the components share about their sockets.
 */
 #include "ps_socket.h"
+#include "ps_watch.h"
+#include "ps_zap.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -61,17 +63,15 @@ s_ipc_file_remember (zsock_t *sock)
     zstr_free (&endpoint);
 }
 
-void
-ps_socket_destroy (zsock_t **sock_p)
+//  Before a close: remove the ipc files sock bound, if still its own
+static void
+s_ipc_file_forget (zsock_t *sock)
 {
-    assert (sock_p);
-    if (!*sock_p)
-        return;
     pthread_mutex_lock (&s_ipc_lock);
     s_ipc_file_t *file = s_ipc_files ? (s_ipc_file_t *) zlistx_first (s_ipc_files) : NULL;
     while (file) {
         void *handle = zlistx_cursor (s_ipc_files);
-        bool mine = file->sock == *sock_p;
+        bool mine = file->sock == sock;
         if (mine) {
             //  A process that bound the path since has a file of its own
             struct stat info;
@@ -84,7 +84,6 @@ ps_socket_destroy (zsock_t **sock_p)
             zlistx_delete (s_ipc_files, handle);
     }
     pthread_mutex_unlock (&s_ipc_lock);
-    zsock_destroy (sock_p);
 }
 
 zsock_t *
@@ -102,6 +101,9 @@ ps_socket_new (int type, const ps_socket_options_t *options, const char *owner, 
     zsock_set_sndtimeo (sock, options->send_timeout_ms);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_ipv6 (sock, 1);
+    //  A STREAM socket speaks raw TCP (the HTTP clients): no ZMTP, no CURVE
+    if (options->keys && type != ZMQ_STREAM)
+        ps_curve_keys_apply (options->keys, sock);
     return sock;
 }
 
@@ -112,6 +114,24 @@ ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *ow
     assert (sock);
     assert (endpoint);
     void *handle = zsock_resolve (sock);
+    //  inproc:// has no handshake: security would be a no-op there
+    if (bind && zsock_mechanism (sock) == ZMQ_CURVE && strncmp (endpoint, "inproc://", 9) != 0) {
+        //  Without a ZAP domain libzmq would admit every key
+        char *domain = zsock_zap_domain (sock);
+        bool trusted = domain && *domain;
+        zstr_free (&domain);
+        if (!trusted) {
+            zsys_error ("%s: cannot bind the %s socket to %s with CURVE: no trusted directory",
+                        owner, role, endpoint);
+            return -1;
+        }
+        if (ps_zap_acquire () != 0)
+            return -1;
+        zsock_set_curve_server (sock, 1);
+    }
+    //  inproc:// has no handshake, a STREAM socket no ZMTP
+    if (strncmp (endpoint, "inproc://", 9) != 0 && zsock_type (sock) != ZMQ_STREAM)
+        ps_watch_start (sock, owner, role, bind);
     int rc = bind ? zmq_bind (handle, endpoint) : zmq_connect (handle, endpoint);
     if (rc != 0)
         zsys_error ("%s: cannot %s the %s socket to %s: %s", owner, bind ? "bind" : "connect", role,
@@ -119,6 +139,22 @@ ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *ow
     else if (bind && strncmp (endpoint, "ipc://", 6) == 0)
         s_ipc_file_remember (sock);
     return rc == 0 ? 0 : -1;
+}
+
+void
+ps_socket_destroy (zsock_t **sock_p)
+{
+    assert (sock_p);
+    if (!*sock_p)
+        return;
+    //  Only attach makes a CURVE server, after taking the reference; a
+    //  failed bind keeps it too, until here
+    bool referenced = zsock_curve_server (*sock_p) != 0;
+    ps_watch_stop (*sock_p);
+    s_ipc_file_forget (*sock_p);
+    zsock_destroy (sock_p);
+    if (referenced)
+        ps_zap_release ();
 }
 
 char *

@@ -7,6 +7,7 @@
 #ifndef PS_SOCKET_H_INCLUDED
 #define PS_SOCKET_H_INCLUDED
 
+#include "ps_curve_private.h"
 #include <czmq.h>
 #include <stdbool.h>
 
@@ -14,6 +15,9 @@ typedef struct {
     int hwm;              //  send and receive HWM
     int linger_ms;        //  at close
     int send_timeout_ms;  //  -1: a send may block (libzmq's default)
+    //  The component's CURVE keys (borrowed; they outlive the socket);
+    //  NULL: plaintext
+    ps_curve_keys_t *keys;
 } ps_socket_options_t;
 
 //  A new socket of type with options, IPv6 enabled (IPv4 too) and no
@@ -22,18 +26,26 @@ typedef struct {
 zsock_t *ps_socket_new (int type, const ps_socket_options_t *options, const char *owner,
                         const char *role);
 
+//  With keys, the socket is a CURVE client (see ps_curve.h) until
+//  ps_socket_attach binds it.
 //  Binds (libzmq's own bind: a wildcard port "tcp://127.0.0.1:*" is the
 //  kernel's pick) or connects sock to endpoint. Returns 0, or -1 logged as
 //  owner's role socket.
+//  A socket made with keys and bound to tcp:// or ipc:// becomes a CURVE
+//  server that admits the keys of its trusted directory, and holds a
+//  reference on the process's ZAP handler (ps_zap.h) until
+//  ps_socket_destroy: close it with that, not zsock_destroy.
 int ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char *owner,
                       const char *role);
 
-//  Destroys the socket (takes it; NULL is fine) and first removes the
-//  file of every ipc:// endpoint it bound, if that file is still the one
-//  it bound: libzmq (4.3) leaves it at close, on purpose, because it cannot
-//  know whether another process has bound the same path since; this can
-//  (the same inode), so a clean exit leaves nothing in /run or /tmp and
-//  never takes a newer process's socket away.
+//  Destroys a socket made by ps_socket_new (takes it; NULL is fine):
+//  stops watching its handshakes (ps_watch.h), drops its reference on the
+//  ZAP handler if it holds one, and first removes the file of every ipc://
+//  endpoint it bound, if that file is still the one it bound: libzmq (4.3)
+//  leaves it at close, on purpose, because it cannot know whether another
+//  process has bound the same path since; this can (the same inode), so a
+//  clean exit leaves nothing in /run or /tmp and never takes a newer
+//  process's socket away.
 void ps_socket_destroy (zsock_t **sock_p);
 
 //  The endpoint sock is bound to, as libzmq resolved it (a wildcard port

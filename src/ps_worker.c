@@ -70,6 +70,7 @@ typedef struct {
     int interval;  //  ms
     atomic_bool busy;
     atomic_uint_fast64_t job;
+    ps_curve_keys_t *keys;  //  the worker's (read only), or NULL
 } s_beat_t;
 
 typedef struct _s_self_t s_self_t;
@@ -305,10 +306,10 @@ static zsock_t *
 s_beater_socket (s_beat_t *beat)
 {
     //  The proxy never writes to it; a beat never waits nor lingers.
-    zsock_t *sock = ps_socket_new (ZMQ_DEALER, &(ps_socket_options_t){S_BEAT_HWM, 0, -1},
-                                   "ps_worker", "beater");
+    zsock_t *sock = ps_socket_new (
+        ZMQ_DEALER, &(ps_socket_options_t){S_BEAT_HWM, 0, -1, beat->keys}, "ps_worker", "beater");
     if (sock && ps_socket_attach (sock, false, beat->endpoint, "ps_worker", "beater") != 0)
-        zsock_destroy (&sock);
+        ps_socket_destroy (&sock);
     return sock;
 }
 
@@ -346,7 +347,7 @@ s_beater (zsock_t *pipe, void *arg)
             if (!command || streq (command, "$TERM"))
                 terminated = true;
             else if (streq (command, "RECONNECT")) {
-                zsock_destroy (&sock);
+                ps_socket_destroy (&sock);
                 sock = s_beater_socket (beat);
             }
             zstr_free (&command);
@@ -360,7 +361,7 @@ s_beater (zsock_t *pipe, void *arg)
         if (sock && atomic_load_explicit (&beat->busy, memory_order_acquire))
             s_beater_send (sock, beat);
     }
-    zsock_destroy (&sock);
+    ps_socket_destroy (&sock);
 }
 
 //  --------------------------------------------------------------------------
@@ -587,7 +588,7 @@ s_socket_connect (s_self_t *self, int type, const char *role, const char *endpoi
     if (type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
     if (ps_socket_attach (sock, false, endpoint, "ps_worker", role) != 0)
-        zsock_destroy (&sock);
+        ps_socket_destroy (&sock);
     return sock;
 }
 
@@ -610,7 +611,7 @@ s_reconnect (s_self_t *self)
     if (self->verbose)
         zsys_info ("ps_worker: no word from the proxy for %d ms, reconnecting", self->expiry_ms);
     zsock_set_linger (self->upstream, 0);
-    zsock_destroy (&self->upstream);
+    ps_socket_destroy (&self->upstream);
     //  It connected before, so a failure is only a name that no longer
     //  resolves (logged): the next expiry tries again. Only a terminated
     //  context refuses a socket.
@@ -666,10 +667,11 @@ s_self_destroy (s_self_t **self_p)
         ps_loop_destroy (&self->loop);
         free (self->beat.endpoint);
         zframe_destroy (&self->heartbeat);
-        zsock_destroy (&self->upstream);
-        zsock_destroy (&self->downstream);
-        zsock_destroy (&self->loopback);
-        zsock_destroy (&self->interrupt);
+        ps_socket_destroy (&self->upstream);
+        ps_socket_destroy (&self->downstream);
+        ps_socket_destroy (&self->loopback);
+        ps_socket_destroy (&self->interrupt);
+        ps_curve_keys_destroy (&self->beat.keys);
         free (self);
         *self_p = NULL;
     }
@@ -718,6 +720,12 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     if (self->beat.id[0] == 0)
         self->beat.id[0] = 1;
     self->beat.endpoint = strdup (config->upstream);
+    if (config->curve.cert
+        && !(self->beat.keys = ps_curve_keys_new (&config->curve, "ps_worker"))) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->options.keys = self->beat.keys;
     self->beat.interval = self->heartbeat_ms;
     atomic_init (&self->beat.busy, false);
     atomic_init (&self->beat.job, 0);

@@ -25,5 +25,6 @@
 #include "ps_client.h"
 #include "ps_pipeline.h"
 #include "ps_service.h"
+#include "ps_curve.h"
 
 #endif

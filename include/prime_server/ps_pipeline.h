@@ -73,6 +73,9 @@ typedef struct _ps_pipeline_t ps_pipeline_t;
 //  from config (copied, strings too; listen is required). config's loopback and
 //  interrupt are bound if given, else generated; its proxy must be NULL:
 //  the pipeline connects the server to the first stage. Never NULL.
+//  config's curve (ps_curve.h) secures every tcp:// and ipc:// link of the
+//  pipeline: the proxies and the workers use the server's keys (a worker
+//  added with a curve of its own keeps it).
 PS_EXPORT ps_pipeline_t *ps_pipeline_new (const ps_server_config_t *config);
 
 //  Stop everything (what is in flight gets 503) and free; accepts NULL.

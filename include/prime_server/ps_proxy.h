@@ -21,6 +21,7 @@
 #ifndef PS_PROXY_H_INCLUDED
 #define PS_PROXY_H_INCLUDED
 
+#include "ps_curve.h"
 #include "ps_export.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -56,6 +57,7 @@ typedef struct {
                            //  negative: never (no expiry)
     int expiry_ms;         //  silence after which a worker is dropped; 0: 3000;
                            //  negative: never
+    ps_curve_t curve;      //  CURVE on all three sockets (ps_curve.h); zeroed: plaintext
 } ps_proxy_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

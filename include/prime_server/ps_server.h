@@ -9,6 +9,7 @@
 #ifndef PS_SERVER_H_INCLUDED
 #define PS_SERVER_H_INCLUDED
 
+#include "ps_curve.h"
 #include "ps_export.h"
 #include "ps_http.h"
 #include <czmq.h>
@@ -48,6 +49,8 @@ typedef struct {
     bool verbose;              //  diagnostics (bad requests, full queues, dropped clients,
                                //  lost workers) through zsys_warning; false (default): quiet
     int hwm;                   //  socket HWMs; 0: 10000
+    ps_curve_t curve;          //  CURVE on proxy, loopback and interrupt (ps_curve.h);
+                               //  zeroed: plaintext
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

@@ -12,6 +12,7 @@
 #ifndef PS_WORKER_H_INCLUDED
 #define PS_WORKER_H_INCLUDED
 
+#include "ps_curve.h"
 #include "ps_export.h"
 #include "ps_envelope.h"
 #include "ps_http.h"
@@ -91,6 +92,7 @@ typedef struct {
     //  itself again (a restarted proxy learns of it).
     int heartbeat_ms;  //  0: 1000; negative: no beats (and no reconnection)
     int expiry_ms;     //  0: 3000; negative: never reconnect
+    ps_curve_t curve;  //  CURVE on every socket (ps_curve.h); zeroed: plaintext
 } ps_worker_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
