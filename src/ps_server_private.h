@@ -50,6 +50,10 @@ typedef struct {
     bool draining;
     bool drained;
     int64_t drain_deadline;
+    char *metrics_path;  //  our copies of the config's strings
+    char *access_log_path;
+    struct _ps_metrics_t *metrics;         //  NULL unless a metrics path is set (ps_observe.c)
+    struct _ps_access_log_t *access_file;  //  NULL unless an access log file is set
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a

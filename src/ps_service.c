@@ -321,6 +321,19 @@ ps_service_option (ps_service_options_t *options, int opt, const char *arg)
     case PS_SERVICE_OPT_SEND_TIMEOUT:
         options->send_timeout = ps_service_parse_seconds (arg, "--send-timeout", S_MAX_SECONDS);
         return true;
+    case PS_SERVICE_OPT_METRICS:
+        if (arg[0] != '/')
+            ps_service_usage_error ("--metrics wants a path starting with '/', not '%s'", arg);
+        options->metrics = arg;
+        return true;
+    case PS_SERVICE_OPT_ACCESS_LOG:
+        if (arg[0] == '\0')
+            ps_service_usage_error ("--access-log wants a file name or '-'");
+        options->access_log = arg;
+        return true;
+    case PS_SERVICE_OPT_FORWARDED:
+        options->trust_forwarded = true;
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -343,6 +356,9 @@ ps_service_server_config (const ps_service_options_t *options, ps_server_config_
     assert (config);
     ps_server_config_defaults (config);
     config->health_check = options->health_check;
+    config->metrics = options->metrics;
+    config->access_file = options->access_log;
+    config->trust_forwarded = options->trust_forwarded;
     config->access_log = options->log;
     config->verbose = options->log;  //  --log always showed the warnings too
     config->request_timeout_ms = (int) llround (options->request_timeout * 1000);
