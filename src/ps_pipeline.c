@@ -56,6 +56,8 @@ struct _ps_pipeline_t {
     bool started;
     bool failed;  //  a start failed: the pipeline only awaits destroy
     char error[256];
+    char *metrics;  //  our copies of the server config's other strings
+    char *access_file;
 };
 
 //  Unique within the process; the pid makes inproc and ipc names unique
@@ -94,6 +96,10 @@ ps_pipeline_new (const ps_server_config_t *config)
     self->interrupt_given = s_strdup (config->interrupt);
     self->health_check = s_strdup (config->health_check);
     self->config.health_check = self->health_check;
+    self->metrics = s_strdup (config->metrics);
+    self->access_file = s_strdup (config->access_file);
+    self->config.metrics = self->metrics;
+    self->config.access_file = self->access_file;
     self->transport = strdup ("inproc");
     self->ipc_files = zlistx_new ();
     assert (self->ipc_files);
@@ -137,6 +143,7 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
         s_stage_t *stage = &self->stages[s];
         free (stage->upstream_given);
         free (stage->downstream_given);
+        free ((char *) stage->desc.name);
         free (stage->upstream);
         free (stage->downstream);
     }
@@ -146,6 +153,8 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
     free (self->loopback_given);
     free (self->interrupt_given);
     free (self->health_check);
+    free (self->metrics);
+    free (self->access_file);
     free (self->transport);
     free (self->listen);
     free (self->loopback);
@@ -253,6 +262,7 @@ ps_pipeline_add_stage (ps_pipeline_t *self, const ps_pipeline_stage_t *stage)
     copy->downstream_given = s_strdup (stage->downstream);
     copy->desc.upstream = copy->upstream_given;
     copy->desc.downstream = copy->downstream_given;
+    copy->desc.name = s_strdup (stage->name);
     return (int) index - 1;
 }
 
@@ -316,6 +326,10 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
         config.heartbeat_ms = stage->desc.heartbeat_ms;
     if (stage->desc.expiry_ms)
         config.expiry_ms = stage->desc.expiry_ms;
+    char name[24];
+    snprintf (name, sizeof name, "%zu", index + 1);
+    if (self->config.metrics)
+        config.stage = stage->desc.name ? stage->desc.name : name;
     stage->proxy = ps_proxy_new (&config);
     if (stage->proxy) {
         stage->upstream = strdup (ps_proxy_upstream_endpoint (stage->proxy));

@@ -96,7 +96,7 @@ for i in range(5):
 for i in range(2):
     check("POST %d" % i, exchange(port, b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")[0], 200)
 check("DELETE", exchange(port, b"DELETE /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0], 200)
-check("413", exchange(port, b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n" + b"x" * 30000)[0], 413)
+check("413", exchange(port, b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n")[0], 413)
 check("414", exchange(port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")[0], 414)
 check("431", exchange(port, b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(101)) + b"\r\n")[0], 431)
 check("400", exchange(port, b"NOT HTTP\r\n\r\n")[0], 400)
@@ -145,6 +145,57 @@ check("health while draining", exchange(port, b"GET /health HTTP/1.1\r\nHost: x\
 sys.exit(1 if failures else 0)
 EOF
 
+cat >"$tmp/split.py" <<'EOF'
+import sys, time
+exec(open(sys.argv[1]).read())
+port, phase = int(sys.argv[2]), sys.argv[3]
+
+def poll(what, test, limit=10.0):
+    # Reports come every second: scrape until test(samples) or the limit
+    deadline = time.time() + limit
+    while True:
+        samples, types = scrape(port)
+        if test(samples) or time.time() > deadline:
+            return samples
+        time.sleep(0.1)
+
+if phase == "abandon":
+    # No worker yet: the job waits in the proxy; the client leaves
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+    samples = poll("in flight", lambda x: value(x, "prime_server_requests_in_flight") == 1.0)
+    check("in flight while waiting", value(samples, "prime_server_requests_in_flight"), 1.0)
+    s.close()
+    samples = poll("499", lambda x: value(x, "prime_server_requests_total", code="499", method="GET") == 1.0)
+    check("499 counted", value(samples, "prime_server_requests_total", code="499", method="GET"), 1.0)
+    check("client_gone", value(samples, "prime_server_rejected_total", reason="client_gone"), 1.0)
+    samples = poll("stage up", lambda x: value(x, "prime_server_stage_up", stage="echo") == 1.0)
+    check("stage up", value(samples, "prime_server_stage_up", stage="echo"), 1.0)
+    check("no workers", (value(samples, "prime_server_stage_workers", stage="echo", state="idle"),
+                         value(samples, "prime_server_stage_workers", stage="echo", state="busy")), (0.0, 0.0))
+    # The job waits in the ZeroMQ queue in front of the proxy (read only
+    # when a worker is free), which no one can see: in flight shows it
+    check("queued (not visible yet)", value(samples, "prime_server_stage_queued_jobs", stage="echo"), 0.0)
+elif phase == "served":
+    samples = poll("workers", lambda x: value(x, "prime_server_stage_workers", stage="echo", state="idle") == 2.0)
+    check("2 idle workers", value(samples, "prime_server_stage_workers", stage="echo", state="idle"), 2.0)
+    for i in range(10):
+        check("GET %d" % i, exchange(port, b"GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0], 200)
+    samples = poll("jobs", lambda x: value(x, "prime_server_stage_jobs_total", stage="echo") == 11.0)
+    check("jobs handed (10 and the abandoned one)", value(samples, "prime_server_stage_jobs_total", stage="echo"), 11.0)
+    check("jobs lost", value(samples, "prime_server_stage_jobs_lost_total", stage="echo"), 0.0)
+    check("200 GET", value(samples, "prime_server_requests_total", code="200", method="GET") >= 10.0, True)
+    check("the other stage is up", value(samples, "prime_server_stage_up", stage="second"), 1.0)
+elif phase == "down":
+    samples = poll("down", lambda x: value(x, "prime_server_stage_up", stage="echo") == 0.0)
+    check("stage down", value(samples, "prime_server_stage_up", stage="echo"), 0.0)
+    stale = [k for k in samples if k[0].startswith("prime_server_stage_") and k[0] != "prime_server_stage_up"
+             and dict(k[1]).get("stage") == "echo"]
+    check("no stale figures", stale, [])
+    check("the other stage still up", value(samples, "prime_server_stage_up", stage="second"), 1.0)
+sys.exit(1 if failures else 0)
+EOF
+
 run_py() {
   local what=$1
   shift
@@ -174,5 +225,24 @@ run_py "prime_echod: metrics while draining" "$tmp/draining.py" "$tmp/metrics_ch
 exec 5>&-
 wait_exit echod 6000
 [ "$status" = 0 ] && pass "prime_echod drained, exit 0" || fail "prime_echod: exit $status"
+
+# --- split over processes ---------------------------------------------------------
+# Two proxies report to the front: "echo" (the one that serves) and
+# "second" (a stage of its own, so one scrape shows several).
+ipc="ipc://$tmp"
+start httpd "$bindir/prime_httpd" --metrics /metrics --drain-seconds 1 tcp://127.0.0.1:* \
+  "$ipc/up" "$ipc/loop" "$ipc/int"
+wait_line httpd "serving" || fail "prime_httpd did not start: $(cat "$tmp/httpd.err")"
+front=$(port_of httpd)
+start proxy "$bindir/prime_proxyd" --stage echo --loopback "$ipc/loop" "$ipc/up" "$ipc/down"
+start proxy2 "$bindir/prime_proxyd" --stage second --loopback "$ipc/loop" "$ipc/up2" "$ipc/down2"
+run_py "split: a client that leaves counts 499; a stage without workers" "$tmp/split.py" \
+  "$tmp/metrics_check.py" "$front" abandon
+start workers "$bindir/prime_workerd" --stage echo --workers 2 "$ipc/down" - "$ipc/loop" "$ipc/int"
+run_py "split: the stage's workers and jobs in the front's scrape" "$tmp/split.py" \
+  "$tmp/metrics_check.py" "$front" served
+stop proxy 3000
+run_py "split: a proxy that stops shows up 0, no stale figures" "$tmp/split.py" \
+  "$tmp/metrics_check.py" "$front" down
 
 finish
