@@ -310,6 +310,7 @@ ps_http_request_destroy (ps_http_request_t **self_p)
     ps_pairs_destroy (&self->headers);
     ps_pairs_destroy (&self->trailers);
     free (self->body);
+    free (self->client);
     free (self);  //  strings live in the same allocation
     *self_p = NULL;
 }
@@ -410,6 +411,8 @@ ps_http_request_encode (const ps_http_request_t *self)
     zmsg_addmem (msg, self->body, self->body_size);
     frame = ps_pairs_encode (self->trailers);
     zmsg_append (msg, &frame);
+    if (self->client)
+        zmsg_addmem (msg, self->client, strlen (self->client));
     return msg;
 }
 
@@ -468,10 +471,28 @@ s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
     return self;
 }
 
+//  The ninth frame: an address in text (hex digits, '.' and ':'), or empty.
+static bool
+s_client_valid (zframe_t *frame)
+{
+    size_t size = zframe_size (frame);
+    if (size > PS_HTTP_CLIENT_MAX)
+        return false;
+    const char *data = (const char *) zframe_data (frame);
+    for (size_t index = 0; index < size; index++)
+        if (!strchr ("0123456789abcdefABCDEF.:", data[index]) || data[index] == 0)
+            return false;
+    return true;
+}
+
 ps_http_request_t *
 ps_http_request_decode (zmsg_t *msg)
 {
-    if (!msg || zmsg_size (msg) != PS_HTTP_REQUEST_FRAMES)
+    if (!msg || zmsg_size (msg) < PS_HTTP_REQUEST_FRAMES
+        || zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES + 1)
+        return NULL;
+    zframe_t *client = zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES ? zmsg_last (msg) : NULL;
+    if (client && !s_client_valid (client))
         return NULL;
     const void *data[PS_HTTP_REQUEST_FRAMES];
     size_t size[PS_HTTP_REQUEST_FRAMES];
@@ -481,5 +502,23 @@ ps_http_request_decode (zmsg_t *msg)
         size[index] = zframe_size (frame);
         frame = zmsg_next (msg);
     }
-    return s_decode_frames (data, size);
+    ps_http_request_t *self = s_decode_frames (data, size);
+    if (self && client && zframe_size (client) > 0)
+        self->client = strndup ((const char *) zframe_data (client), zframe_size (client));
+    return self;
+}
+
+void
+ps_http_request_set_client (ps_http_request_t *self, const char *address)
+{
+    assert (self);
+    free (self->client);
+    self->client = address && *address ? strndup (address, PS_HTTP_CLIENT_MAX) : NULL;
+}
+
+const char *
+ps_http_request_client (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->client ? self->client : "";
 }

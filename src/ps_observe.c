@@ -12,6 +12,7 @@
 #include "ps_access_log.h"
 #include "ps_envelope_private.h"
 #include "ps_forwarded.h"
+#include "ps_http_private.h"
 #include "ps_session.h"
 
 #include <string.h>
@@ -39,8 +40,7 @@ ps_observe_stop (ps_server_self_t *server)
 }
 
 const char *
-ps_observe_request (ps_server_self_t *server, ps_request_t *request,
-                    const ps_http_request_t *parsed)
+ps_observe_request (ps_server_self_t *server, ps_request_t *request, ps_http_request_t *parsed)
 {
     assert (server);
     assert (request);
@@ -60,7 +60,9 @@ ps_observe_request (ps_server_self_t *server, ps_request_t *request,
         request->access_headers = ps_access_log_headers (ps_pairs_get (headers, "Referer"),
                                                          ps_pairs_get (headers, "User-Agent"));
     }
-    return request->client ? request->client : request->session->peer;
+    const char *client = request->client ? request->client : request->session->peer;
+    ps_http_request_set_client (parsed, client);
+    return client;
 }
 
 static void

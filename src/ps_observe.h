@@ -21,11 +21,11 @@ int ps_observe_start (ps_server_self_t *server);
 void ps_observe_stop (ps_server_self_t *server);
 
 //  A request was parsed on session: records what its metrics and log line
-//  need, and returns the client's address (the connection's, or with
-//  trust_forwarded what the reverse proxy says), borrowed until the
-//  request is destroyed.
+//  need, and gives parsed the client's address (the connection's, or with
+//  trust_forwarded what the reverse proxy says) for its job. Returns that
+//  address, borrowed until the request is destroyed.
 const char *ps_observe_request (ps_server_self_t *server, ps_request_t *request,
-                                const ps_http_request_t *parsed);
+                                ps_http_request_t *parsed);
 
 //  True if path is the metrics path: the request is then answered with
 //  the exposition.
