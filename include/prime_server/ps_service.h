@@ -10,7 +10,10 @@
     and main collects them, so no library thread is ever interrupted. The
     first drains the server (health check 503, "Connection: close", what is
     in flight completes); a second stops at once; a hard deadline (drain +
-    1 s, SIGALRM) ends the process whatever hangs.
+    1 s, SIGALRM) ends the process whatever hangs. SIGUSR1 and SIGHUP
+    never stop a service: while ps_service_serve runs they reopen the
+    server's access log file (logrotate moves the file, then signals), and
+    otherwise say so on stderr; both are blocked and collected the same way.
 
         int
         main (int argc, char *argv[])
@@ -193,7 +196,8 @@ PS_EXPORT int ps_service_serve (ps_server_t *server, const ps_service_options_t 
 PS_EXPORT int ps_service_run (ps_pipeline_t **pipeline_p, const ps_service_options_t *options);
 
 //  Waits up to timeout_ms (-1: forever, 0: just look) for SIGINT or
-//  SIGTERM; returns the signal number or 0.
+//  SIGTERM; returns the signal number or 0. SIGUSR1 and SIGHUP that come
+//  meanwhile reopen the logs (see above) and the wait goes on.
 PS_EXPORT int ps_service_signal_wait (int timeout_ms);
 
 //  The signals ps_service_init blocked (SIGINT, SIGTERM).
