@@ -164,7 +164,8 @@ def pairs_encode(pairs):
 
 
 class Request:
-    """An HTTP request as the server parsed it (the 8 frames of a kind-1 JOB).
+    """An HTTP request as the server parsed it (the 8 frames of a kind-1 JOB,
+    and a ninth, the client's address, when the server knows it: .client).
 
     Text fields are str decoded as UTF-8 with surrogateescape, so any byte
     survives a round trip; raw bytes are in the *_bytes attributes. query,

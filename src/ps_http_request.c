@@ -8,7 +8,7 @@
     in any language read requests without an HTTP parser.
 
     Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
-    exactly 8 frames, in this order:
+    8 frames, in this order, and a ninth when the client's address is known:
 
       frame 0  method    the method token as sent, ASCII, e.g. "GET"
                          (1 or more tchar, RFC 9110 5.6.2)
@@ -33,14 +33,18 @@
                          bytes, may be empty
       frame 7  trailers  a pairs frame: trailer fields of a chunked body,
                          usually empty
+      frame 8  client    the client's address (ps_http_request_client):
+                         hex digits, '.' and ':', at most 63 bytes; may be
+                         empty (unknown); absent when the server has none
 
     A pairs frame is a sequence of netstrings "<decimal length>:<bytes>,"
     alternating name and value, e.g. "4:Host,9:localhost,"; an empty frame
     is an empty list. Keep-alive and Expect are not sent: the receiver
     derives them from the version and the headers, as the server did.
     ps_http_request_decode returns NULL for anything else: another frame
-    count, an empty or non-token method, an empty target, a NUL in method,
-    target or path, a version other than "10"/"11", a malformed pairs frame.
+    count, a ninth frame that is not an address, an empty or non-token
+    method, an empty target, a NUL in method, target or path, a version
+    other than "10"/"11", a malformed pairs frame.
 */
 #include "ps_http_private.h"
 #include <string.h>
