@@ -7,7 +7,9 @@
     for the first proxy or answers it itself, and runs the actor (sockets,
     poll loop, timers, drain); ps_reply.c takes the results coming back on
     the loopback, matches them to their requests and formats the answers,
-    which the session writes in request order.
+    which the session writes in request order. ps_observe.c holds the
+    hooks those files call for the metrics, the access log file and the
+    client's address.
 */
 #ifndef PS_SERVER_PRIVATE_H_INCLUDED
 #define PS_SERVER_PRIVATE_H_INCLUDED
