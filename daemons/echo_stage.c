@@ -149,6 +149,8 @@ echo_describe_request (const ps_http_request_t *request)
     echo_json_string (out, ps_http_request_body (request), ps_http_request_body_size (request));
     S_PUT_LIT (out, ",\"trailers\":");
     s_json_pairs (out, ps_http_request_trailers (request));
+    S_PUT_LIT (out, ",\"client\":");
+    s_json_cstring (out, ps_http_request_client (request));
     S_PUT_LIT (out, "}");
     return out;
 }

@@ -23,6 +23,8 @@ static const char *s_usage_text =
     "options:\n"
     "  -l, --loopback ENDPOINT    prime_httpd's LOOPBACK: jobs lost with a dead worker are\n"
     "                             reported there (GET/HEAD retried, else 502 at once)\n"
+    "  -s, --stage NAME           report this stage's workers and jobs as NAME to the\n"
+    "                             server's metrics (every second, over --loopback)\n"
     "  -v, --verbose              log junk frames and workers coming and going\n"
     "  -q, --quiet                no startup or shutdown lines\n"
     PS_DAEMON_CURVE_USAGE ("server")
@@ -38,6 +40,7 @@ main (int argc, char *argv[])
     ps_service_init ("prime_proxyd", s_usage_text);
     static const struct option long_options[] = {{"loopback", required_argument, NULL, 'l'},
                                                  {"verbose", no_argument, NULL, 'v'},
+                                                 {"stage", required_argument, NULL, 's'},
                                                  {"quiet", no_argument, NULL, 'q'},
                                                  {"help", no_argument, NULL, 'h'},
                                                  {"version", no_argument, NULL, 'V'},
@@ -45,13 +48,19 @@ main (int argc, char *argv[])
                                                  {NULL, 0, NULL, 0}};
     bool verbose = false, quiet = false;
     const char *loopback = NULL;
+    const char *stage = NULL;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":l:vqhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":l:s:vqhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 'l':
             loopback = optarg;
             ps_daemon_check_endpoint (loopback, "--loopback", false);
+            break;
+        case 's':
+            if (optarg[0] == '\0' || strlen (optarg) > 128)
+                ps_service_usage_error ("--stage wants a name of 1 to 128 bytes");
+            stage = optarg;
             break;
         case 'v':
             verbose = true;
@@ -80,6 +89,8 @@ main (int argc, char *argv[])
     ps_daemon_check_endpoint (downstream, "DOWNSTREAM", true);
     if (streq (upstream, downstream))
         ps_service_usage_error ("UPSTREAM and DOWNSTREAM are the same endpoint '%s'", upstream);
+    if (stage && !loopback)
+        ps_service_usage_error ("--stage reports over the loopback: give --loopback too");
 
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
@@ -88,6 +99,7 @@ main (int argc, char *argv[])
     config.verbose = verbose;
     config.loopback = loopback;
     ps_daemon_curve_config ("server", &config.curve);
+    config.stage = stage;
     ps_proxy_t *proxy = ps_proxy_new (&config);
     if (!proxy) {
         fprintf (stderr, "prime_proxyd: cannot bind %s and %s\n", upstream, downstream);

@@ -218,8 +218,10 @@ s_pipeline_start (const s_options_t *options, const char *listen)
     stage.workers = options->workers;
     stage.credit = options->worker_credit;
     stage.work = prime_stage_parse;
+    stage.name = "parse";
     ps_pipeline_add_stage (pipeline, &stage);
     stage.work = prime_stage_compute;
+    stage.name = "compute";
     ps_pipeline_add_stage (pipeline, &stage);
     if (ps_pipeline_start (pipeline)) {
         fprintf (stderr, "prime_serverd: %s\n", ps_pipeline_error (pipeline));

@@ -165,7 +165,8 @@ def pairs_encode(pairs):
 
 
 class Request:
-    """An HTTP request as the server parsed it (the 8 frames of a kind-1 JOB).
+    """An HTTP request as the server parsed it (the 8 frames of a kind-1 JOB,
+    and a ninth, the client's address, when the server knows it: .client).
 
     Text fields are str decoded as UTF-8 with surrogateescape, so any byte
     survives a round trip; raw bytes are in the *_bytes attributes. query,
@@ -173,9 +174,14 @@ class Request:
     """
 
     def __init__(self, frames):
-        if len(frames) != 8:
-            raise ProtocolError("HTTP job of %d frames, not 8" % len(frames))
-        method, target, path, version, query, headers, body, trailers = (bytes(f) for f in frames)
+        if len(frames) not in (8, 9):
+            raise ProtocolError("HTTP job of %d frames, not 8 or 9" % len(frames))
+        # A ninth frame is the client's address, as the server saw it
+        client = bytes(frames[8]) if len(frames) == 9 else b""
+        if len(client) > 63 or client.strip(b"0123456789abcdefABCDEF.:"):
+            raise ProtocolError("bad client address")
+        self.client = client.decode("ascii")
+        method, target, path, version, query, headers, body, trailers = (bytes(f) for f in frames[:8])
         if not method or not target or version not in (b"10", b"11"):
             raise ProtocolError("bad method, target or version")
         if b"\0" in method or b"\0" in target or b"\0" in path:

@@ -25,6 +25,7 @@ struct _ps_http_request_t {
     bool keep_alive;
     bool expect_continue;
     ps_http_request_t *next;  //  the parser's queue of finished requests
+    char *client;             //  the client's address (wire frame 8), or NULL: unknown
 };
 
 //  A header or trailer field as the parser collects it: offsets into its
@@ -63,7 +64,14 @@ void ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_f
 //  case.
 bool ps_http_list_has (const char *list, const char *token);
 
-//  The structured wire form (docs/PROTOCOL.md) has this many frames.
+//  The structured wire form (docs/PROTOCOL.md) has this many frames, and
+//  one more, the client's address, when the server knows it.
 #define PS_HTTP_REQUEST_FRAMES 8
+
+//  The client's address (copied; NULL: unknown), sent as the ninth frame.
+void ps_http_request_set_client (ps_http_request_t *self, const char *address);
+
+//  The longest client address on the wire (an IPv6 address is at most 45).
+#define PS_HTTP_CLIENT_MAX 63
 
 #endif

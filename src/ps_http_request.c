@@ -11,7 +11,7 @@
     the room of its query and headers (embedded pairs, ps_pairs_private.h).
 
     Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
-    exactly 8 frames, in this order:
+    8 frames, in this order, and a ninth when the client's address is known:
 
       frame 0  method    the method token as sent, ASCII, e.g. "GET"
                          (1 or more tchar, RFC 9110 5.6.2)
@@ -36,14 +36,18 @@
                          bytes, may be empty
       frame 7  trailers  a pairs frame: trailer fields of a chunked body,
                          usually empty
+      frame 8  client    the client's address (ps_http_request_client):
+                         hex digits, '.' and ':', at most 63 bytes; may be
+                         empty (unknown); absent when the server has none
 
     A pairs frame is a sequence of netstrings "<decimal length>:<bytes>,"
     alternating name and value, e.g. "4:Host,9:localhost,"; an empty frame
     is an empty list. Keep-alive and Expect are not sent: the receiver
     derives them from the version and the headers, as the server did.
     ps_http_request_decode returns NULL for anything else: another frame
-    count, an empty or non-token method, an empty target, a NUL in method,
-    target or path, a version other than "10"/"11", a malformed pairs frame.
+    count, a ninth frame that is not an address, an empty or non-token
+    method, an empty target, a NUL in method, target or path, a version
+    other than "10"/"11", a malformed pairs frame.
 */
 #include "ps_http_private.h"
 #include <string.h>
@@ -421,6 +425,7 @@ ps_http_request_destroy (ps_http_request_t **self_p)
     ps_pairs_fini (&self->headers);
     ps_pairs_fini (&self->trailers);
     free (self->body);
+    free (self->client);
     free (self);  //  strings and lent room live in the same allocation
     *self_p = NULL;
 }
@@ -521,6 +526,8 @@ ps_http_request_encode (const ps_http_request_t *self)
     zmsg_addmem (msg, self->body, self->body_size);
     frame = ps_pairs_encode (&self->trailers);
     zmsg_append (msg, &frame);
+    if (self->client)
+        zmsg_addmem (msg, self->client, strlen (self->client));
     return msg;
 }
 
@@ -576,10 +583,28 @@ s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
     return self;
 }
 
+//  The ninth frame: an address in text (hex digits, '.' and ':'), or empty.
+static bool
+s_client_valid (zframe_t *frame)
+{
+    size_t size = zframe_size (frame);
+    if (size > PS_HTTP_CLIENT_MAX)
+        return false;
+    const char *data = (const char *) zframe_data (frame);
+    for (size_t index = 0; index < size; index++)
+        if (!strchr ("0123456789abcdefABCDEF.:", data[index]) || data[index] == 0)
+            return false;
+    return true;
+}
+
 ps_http_request_t *
 ps_http_request_decode (zmsg_t *msg)
 {
-    if (!msg || zmsg_size (msg) != PS_HTTP_REQUEST_FRAMES)
+    if (!msg || zmsg_size (msg) < PS_HTTP_REQUEST_FRAMES
+        || zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES + 1)
+        return NULL;
+    zframe_t *client = zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES ? zmsg_last (msg) : NULL;
+    if (client && !s_client_valid (client))
         return NULL;
     const void *data[PS_HTTP_REQUEST_FRAMES];
     size_t size[PS_HTTP_REQUEST_FRAMES];
@@ -589,5 +614,23 @@ ps_http_request_decode (zmsg_t *msg)
         size[index] = zframe_size (frame);
         frame = zmsg_next (msg);
     }
-    return s_decode_frames (data, size);
+    ps_http_request_t *self = s_decode_frames (data, size);
+    if (self && client && zframe_size (client) > 0)
+        self->client = strndup ((const char *) zframe_data (client), zframe_size (client));
+    return self;
+}
+
+void
+ps_http_request_set_client (ps_http_request_t *self, const char *address)
+{
+    assert (self);
+    free (self->client);
+    self->client = address && *address ? strndup (address, PS_HTTP_CLIENT_MAX) : NULL;
+}
+
+const char *
+ps_http_request_client (const ps_http_request_t *self)
+{
+    assert (self);
+    return self->client ? self->client : "";
 }

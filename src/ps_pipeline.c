@@ -59,6 +59,8 @@ struct _ps_pipeline_t {
     bool started;
     bool failed;  //  a start failed: the pipeline only awaits destroy
     char error[256];
+    char *metrics;  //  our copies of the server config's other strings
+    char *access_file;
 };
 
 //  Unique within the process; the pid makes inproc and ipc names unique
@@ -102,6 +104,10 @@ ps_pipeline_new (const ps_server_config_t *config)
     self->curve_trusted = s_strdup (config->curve.trusted);
     self->curve_server = s_strdup (config->curve.server);
     self->config.curve = (ps_curve_t){self->curve_cert, self->curve_trusted, self->curve_server};
+    self->metrics = s_strdup (config->metrics);
+    self->access_file = s_strdup (config->access_file);
+    self->config.metrics = self->metrics;
+    self->config.access_file = self->access_file;
     self->transport = strdup ("inproc");
     self->ipc_files = zlistx_new ();
     assert (self->ipc_files);
@@ -145,6 +151,7 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
         s_stage_t *stage = &self->stages[s];
         free (stage->upstream_given);
         free (stage->downstream_given);
+        free ((char *) stage->desc.name);
         free (stage->upstream);
         free (stage->downstream);
     }
@@ -157,6 +164,8 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
     free (self->curve_cert);
     free (self->curve_trusted);
     free (self->curve_server);
+    free (self->metrics);
+    free (self->access_file);
     free (self->transport);
     free (self->listen);
     free (self->loopback);
@@ -264,6 +273,7 @@ ps_pipeline_add_stage (ps_pipeline_t *self, const ps_pipeline_stage_t *stage)
     copy->downstream_given = s_strdup (stage->downstream);
     copy->desc.upstream = copy->upstream_given;
     copy->desc.downstream = copy->downstream_given;
+    copy->desc.name = s_strdup (stage->name);
     return (int) index - 1;
 }
 
@@ -328,6 +338,10 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
         config.heartbeat_ms = stage->desc.heartbeat_ms;
     if (stage->desc.expiry_ms)
         config.expiry_ms = stage->desc.expiry_ms;
+    char name[24];
+    snprintf (name, sizeof name, "%zu", index + 1);
+    if (self->config.metrics)
+        config.stage = stage->desc.name ? stage->desc.name : name;
     stage->proxy = ps_proxy_new (&config);
     if (stage->proxy) {
         stage->upstream = strdup (ps_proxy_upstream_endpoint (stage->proxy));

@@ -48,6 +48,7 @@
 #include "ps_actor.h"
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
+#include "ps_metrics.h"
 #include "ps_socket.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -121,6 +122,9 @@ typedef struct {
     int expiry_ms;     //  0: never expire
     int64_t next_scan;
     int64_t now;  //  zclock_mono at the last wake-up or READY: a clock for the hot path
+    char *stage;  //  name in the server's metrics, or NULL: no reports
+    int report_ms;
+    int64_t next_report;
 
     //  Scratch arrays handed to the chooser, grown on demand, never shrunk
     zframe_t **choose_heartbeats;
@@ -385,6 +389,7 @@ s_self_destroy (self_t **self_p)
         ps_socket_destroy (&self->downstream);
         ps_socket_destroy (&self->loopback);
         ps_curve_keys_destroy (&self->keys);
+        free (self->stage);
         free (self);
         *self_p = NULL;
     }
@@ -475,6 +480,11 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     self->next_scan = self->now + self->heartbeat_ms;
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
+    if (config->stage && self->loopback) {
+        self->stage = strndup (config->stage, PS_METRICS_STAGE_NAME_MAX);
+        self->report_ms = config->report_ms > 0 ? config->report_ms : 1000;
+        self->next_report = self->now;  //  the first at once
+    }
     return self;
 }
 
@@ -844,20 +854,58 @@ s_expire_silent (self_t *self, int64_t now)
 //  --------------------------------------------------------------------------
 //  The actor
 
-//  The loop's timer: the scan for silent workers, every heartbeat_ms.
+//  The stage's figures to the server: [envelope STATS][stage][figures].
+//  Jobs waiting for a worker to start them are the one the proxy holds
+//  and those queued at a worker behind the one it is on; jobs still in
+//  the ZeroMQ queue before the proxy cannot be seen (libzmq shows no queue
+//  depths). Never blocks: a report that does not fit is skipped.
+static void
+s_report_stats (self_t *self)
+{
+    ps_metrics_stage_t figures = {.workers = zhashx_size (self->workers),
+                                  .idle = self->idle_count,
+                                  .queued = self->held_envelope ? 1 : 0,
+                                  .jobs = self->stats.jobs,
+                                  .lost = self->stats.lost,
+                                  .interval_ms = (uint32_t) self->report_ms};
+    for (s_worker_t *worker = (s_worker_t *) zhashx_first (self->workers); worker;
+         worker = (s_worker_t *) zhashx_next (self->workers))
+        if (zlistx_size (worker->jobs) > 1)
+            figures.queued += zlistx_size (worker->jobs) - 1;
+    byte envelope[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&(ps_envelope_t){.type = PS_MSG_STATS}, envelope);
+    byte frame[PS_METRICS_STAGE_SIZE];
+    ps_metrics_stage_encode (&figures, frame);
+    //  Once the first part is in, PUSH takes the rest of the message.
+    if (zmq_send (self->loopback_h, envelope, sizeof envelope, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+        return;
+    zmq_send (self->loopback_h, self->stage, strlen (self->stage), ZMQ_SNDMORE);
+    zmq_send (self->loopback_h, frame, sizeof frame, 0);
+}
+
+//  The loop's timer: the scan for silent workers, every heartbeat_ms, and
+//  the stage's reports, every report_ms.
 static int64_t
 s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
 {
     (void) loop;
     self_t *self = (self_t *) arg;
     self->now = now;
+    int64_t deadline = INT64_MAX;
+    if (self->stage) {
+        if (now >= self->next_report) {
+            s_report_stats (self);
+            self->next_report = now + self->report_ms;
+        }
+        deadline = self->next_report;
+    }
     if (self->expiry_ms <= 0)
-        return INT64_MAX;
+        return deadline;
     if (now >= self->next_scan) {
         s_expire_silent (self, now);
         self->next_scan = now + self->heartbeat_ms;
     }
-    return self->next_scan;
+    return MIN (deadline, self->next_scan);
 }
 
 void

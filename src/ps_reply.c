@@ -13,6 +13,7 @@
 */
 #include "ps_reply.h"
 #include "ps_envelope_private.h"
+#include "ps_observe.h"
 #include "ps_session.h"
 
 #include <errno.h>
@@ -130,6 +131,10 @@ s_handle_result (ps_server_self_t *server, zmq_msg_t *parts, size_t count)
     //  A reused scratch frame: resetting it to 16 bytes allocates nothing.
     zframe_reset (server->scratch, zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
     int rc = ps_envelope_decode (server->scratch, &envelope);
+    if (rc == 0 && envelope.type == PS_MSG_STATS) {
+        ps_observe_stats (server, parts, count);
+        return;
+    }
     if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         ps_envelope_log_junk ("ps_server", "loopback", server->scratch, count,
                               server->config.verbose, &server->loopback_version_warned);

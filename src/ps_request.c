@@ -18,6 +18,8 @@ ps_request_new (ps_session_t *session)
     self->session = session;
     self->version = 11;
     self->started = zclock_mono ();
+    self->started_us = zclock_usecs ();
+    self->method = -1;
     return self;
 }
 
@@ -34,6 +36,9 @@ ps_request_destroy (ps_request_t **self_p)
     if (self->has_body)
         zmq_msg_close (&self->body);
     zstr_free (&self->line);
+    zstr_free (&self->client);
+    zstr_free (&self->access_request);
+    zstr_free (&self->access_headers);
     free (self);
     *self_p = NULL;
 }

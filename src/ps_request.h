@@ -41,6 +41,12 @@ typedef struct {
     const ps_pairs_t *local_headers;  //  borrowed from the server
     const char *text;                 //  static: local body or parser reason
     char *line;                       //  "METHOD target" for the access log, or NULL
+    int method;                       //  label index for the metrics (ps_metrics_method); -1
+    int64_t started_us;               //  zclock_usecs at arrival: durations in metrics and log
+    char *client;                     //  the client's address from Forwarded headers, or NULL:
+                                      //  its session's peer
+    char *access_request;             //  the access log file's request line and headers
+    char *access_headers;             //  fields (ps_access_log.h), or NULL
 } ps_request_t;
 
 //  A new record for a request that arrived on session now (HTTP/1.1 until

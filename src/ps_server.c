@@ -20,6 +20,7 @@
 */
 #include "ps_actor.h"
 #include "ps_loop.h"
+#include "ps_observe.h"
 #include "ps_reply.h"
 #include "ps_socket.h"
 #include "ps_session.h"
@@ -97,6 +98,7 @@ ps_server_accept_http (self_t *self, ps_session_t *session, ps_http_request_t **
     request->version = ps_http_request_version (parsed);
     if (self->config.access_log)
         request->line = zsys_sprintf ("%s %s", method, ps_http_request_target (parsed));
+    ps_observe_request (self, request, parsed);
     session->served = true;
     if (!ps_http_request_keep_alive (parsed))
         session->closing = true;
@@ -110,6 +112,8 @@ ps_server_accept_http (self_t *self, ps_session_t *session, ps_http_request_t **
     else if (self->health_check && streq (ps_http_request_path (parsed), self->health_check))
         ps_reply_local (request, self->draining ? 503 : 200, self->draining ? "draining\n" : "OK\n",
                         NULL);
+    else if (ps_observe_metrics (self, request, ps_http_request_path (parsed)))
+        ;  //  answered with the exposition, also while draining
     else {
         zmsg_t *payload = ps_http_request_encode (parsed);
         if (!payload || ps_server_submit (self, request, PS_KIND_HTTP, &payload) != 0)
@@ -202,7 +206,7 @@ s_handle_timers (ps_loop_t *loop, int64_t now, void *arg)
     ps_session_timers_expire (self, now);
     s_drain_check (self, now);
 
-    int64_t deadline = ps_session_timers_deadline (self);
+    int64_t deadline = MIN (ps_session_timers_deadline (self), ps_observe_tick (self, now));
     ps_request_t *oldest = ps_request_table_oldest (self->requests);
     if (timeout > 0 && oldest)
         deadline = MIN (deadline, oldest->sent + timeout);
@@ -211,7 +215,7 @@ s_handle_timers (ps_loop_t *loop, int64_t now, void *arg)
     return deadline;
 }
 
-//  Commands on the pipe besides "$TERM": "DRAIN" + milliseconds.
+//  Commands on the pipe besides "$TERM": "DRAIN" + milliseconds, "REOPEN".
 static int
 s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
 {
@@ -219,6 +223,13 @@ s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
     self_t *self = (self_t *) arg;
     if (streq (command, "$TERM"))
         return 0;
+    if (streq (command, "REOPEN")) {
+        ps_observe_reopen (self);
+        zsock_signal (self->pipe, 0);
+        if (self->drained)
+            zstr_send (self->pipe, "DRAINED");  //  in case the caller's wait ate it
+        return 0;
+    }
     if (!streq (command, "DRAIN"))
         return -1;
     char *value = zmsg_popstr (msg);
@@ -343,6 +354,7 @@ s_self_destroy (self_t **self_p)
             ps_session_destroy (&session);
         zlistx_destroy (&sessions);
     }
+    ps_observe_stop (self);
     ps_loop_destroy (&self->loop);
     zhashx_destroy (&self->sessions);
     zlistx_destroy (&self->header_timers);
@@ -362,6 +374,8 @@ s_self_destroy (self_t **self_p)
     zstr_free (&self->loopback);
     zstr_free (&self->interrupt);
     zstr_free (&self->health_check);
+    zstr_free (&self->metrics_path);
+    zstr_free (&self->access_log_path);
     free (self);
     *self_p = NULL;
 }
@@ -382,6 +396,10 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->config.loopback = self->loopback;
     self->config.interrupt = self->interrupt;
     self->config.health_check = self->health_check;
+    self->metrics_path = s_strdup_or_null (config->metrics);
+    self->access_log_path = s_strdup_or_null (config->access_file);
+    self->config.metrics = self->metrics_path;
+    self->config.access_file = self->access_log_path;
     s_config_resolve (&self->config);
     self->sessions = ps_request_u64_hashx_new ();
     self->header_timers = zlistx_new ();
@@ -401,6 +419,8 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         goto failed;
     }
     if (config->curve.cert && !(self->keys = ps_curve_keys_new (&config->curve, "ps_server")))
+        goto failed;
+    if (ps_observe_start (self) != 0)
         goto failed;
     self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen", LINGER_MS);
     if (!self->stream)
@@ -549,6 +569,14 @@ ps_server_drain (ps_server_t *self, int drain_ms)
 {
     assert (self);
     zsock_send (self->actor, "si", "DRAIN", drain_ms);
+    zsock_wait (self->actor);
+}
+
+void
+ps_server_reopen_logs (ps_server_t *self)
+{
+    assert (self);
+    zstr_send (self->actor, "REOPEN");
     zsock_wait (self->actor);
 }
 

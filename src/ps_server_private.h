@@ -7,7 +7,9 @@
     for the first proxy or answers it itself, and runs the actor (sockets,
     poll loop, timers, drain); ps_reply.c takes the results coming back on
     the loopback, matches them to their requests and formats the answers,
-    which the session writes in request order.
+    which the session writes in request order. ps_observe.c holds the
+    hooks those files call for the metrics, the access log file and the
+    client's address.
 */
 #ifndef PS_SERVER_PRIVATE_H_INCLUDED
 #define PS_SERVER_PRIVATE_H_INCLUDED
@@ -52,6 +54,10 @@ typedef struct {
     bool drained;
     int64_t drain_deadline;
     ps_curve_keys_t *keys;  //  NULL: plaintext backend
+    char *metrics_path;  //  our copies of the config's strings
+    char *access_log_path;
+    struct _ps_metrics_t *metrics;         //  NULL unless a metrics path is set (ps_observe.c)
+    struct _ps_access_log_t *access_file;  //  NULL unless an access log file is set
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a

@@ -28,6 +28,11 @@
 static const char *s_name = "service";
 static const char *s_usage = "";
 static sigset_t s_stop_signals;
+//  The stop signals and the log signals (SIGUSR1, SIGHUP): what main waits for
+static sigset_t s_wait_signals;
+//  The server whose access log the log signals reopen (while ps_service_serve
+//  runs), or NULL
+static ps_server_t *s_log_server;
 
 static void s_signals_block (void);
 
@@ -144,6 +149,14 @@ s_signals_block (void)
     sigaddset (&s_stop_signals, SIGINT);
     sigaddset (&s_stop_signals, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    //  SIGUSR1 (logrotate's convention) and SIGHUP (a closed terminal, or
+    //  an operator's habit) reopen the logs instead of killing the process
+    sigemptyset (&s_wait_signals);
+    sigaddset (&s_wait_signals, SIGINT);
+    sigaddset (&s_wait_signals, SIGTERM);
+    sigaddset (&s_wait_signals, SIGUSR1);
+    sigaddset (&s_wait_signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &s_wait_signals, NULL);
     //  A shell's "daemon ... &" may hand us SIGINT ignored; POSIX leaves
     //  open whether an ignored signal stays pending while blocked (Linux
     //  keeps it), and the drain on SIGINT is a promise.
@@ -159,16 +172,35 @@ ps_service_stop_signals (void)
     return &s_stop_signals;
 }
 
+//  SIGUSR1 or SIGHUP: the access log is opened again (a rotated file is
+//  left to logrotate), and the process goes on.
+static void
+s_reopen_logs (int signum)
+{
+    if (s_log_server) {
+        ps_server_reopen_logs (s_log_server);
+        fprintf (stderr, "%s: %s, logs reopened\n", s_name, strsignal (signum));
+    }
+    else
+        fprintf (stderr, "%s: %s, no log file to reopen; going on\n", s_name, strsignal (signum));
+}
+
 int
 ps_service_signal_wait (int timeout_ms)
 {
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
     while (true) {
         int signum;
         if (timeout_ms < 0)
-            signum = sigwaitinfo (&s_stop_signals, NULL);
+            signum = sigwaitinfo (&s_wait_signals, NULL);
         else {
-            struct timespec timeout = {timeout_ms / 1000, (long) (timeout_ms % 1000) * 1000000};
-            signum = sigtimedwait (&s_stop_signals, NULL, &timeout);
+            int64_t left = MAX (deadline - zclock_mono (), 0);
+            struct timespec timeout = {(time_t) (left / 1000), (long) (left % 1000) * 1000000};
+            signum = sigtimedwait (&s_wait_signals, NULL, &timeout);
+        }
+        if (signum == SIGUSR1 || signum == SIGHUP) {
+            s_reopen_logs (signum);
+            continue;
         }
         if (signum > 0)
             return signum;
@@ -219,6 +251,7 @@ ps_service_serve (ps_server_t *server, const ps_service_options_t *options)
     //  The caller started the server: every socket is bound
     ps_service_notify ("READY=1");
     int signum;
+    s_log_server = server;
     while ((signum = ps_service_signal_wait (S_TRIM_MS)) == 0)
         s_memory_trim ();
     ps_service_notify ("STOPPING=1");
@@ -237,6 +270,7 @@ ps_service_serve (ps_server_t *server, const ps_service_options_t *options)
             break;
         }
     }
+    s_log_server = NULL;
     return signum;
 }
 
@@ -324,6 +358,19 @@ ps_service_option (ps_service_options_t *options, int opt, const char *arg)
     case PS_SERVICE_OPT_SEND_TIMEOUT:
         options->send_timeout = ps_service_parse_seconds (arg, "--send-timeout", S_MAX_SECONDS);
         return true;
+    case PS_SERVICE_OPT_METRICS:
+        if (arg[0] != '/')
+            ps_service_usage_error ("--metrics wants a path starting with '/', not '%s'", arg);
+        options->metrics = arg;
+        return true;
+    case PS_SERVICE_OPT_ACCESS_LOG:
+        if (arg[0] == '\0')
+            ps_service_usage_error ("--access-log wants a file name or '-'");
+        options->access_log = arg;
+        return true;
+    case PS_SERVICE_OPT_FORWARDED:
+        options->trust_forwarded = true;
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -346,6 +393,9 @@ ps_service_server_config (const ps_service_options_t *options, ps_server_config_
     assert (config);
     ps_server_config_defaults (config);
     config->health_check = options->health_check;
+    config->metrics = options->metrics;
+    config->access_file = options->access_log;
+    config->trust_forwarded = options->trust_forwarded;
     config->access_log = options->log;
     config->verbose = options->log;  //  --log always showed the warnings too
     config->request_timeout_ms = (int) llround (options->request_timeout * 1000);

@@ -16,6 +16,7 @@
     still queues for it.
 */
 #include "ps_session.h"
+#include "ps_observe.h"
 #include "ps_reply.h"
 
 #include <errno.h>
@@ -158,6 +159,7 @@ s_session_drop_state (ps_session_t *self)
 {
     ps_request_t *request;
     while ((request = (ps_request_t *) zlistx_detach (self->requests, NULL))) {
+        ps_observe_abandoned (self->server, request);
         if (request->pending)
             ps_server_cancel (self->server, request);
         ps_request_destroy (&request);
@@ -310,6 +312,7 @@ ps_session_flush (ps_session_t **self_p)
         zchunk_t *chunk = ps_reply_format (request, server->config.protocol, keep_alive);
         if (server->config.access_log)
             ps_reply_log (request, zchunk_size (chunk));
+        ps_observe_answered (server, request, zchunk_size (chunk));
         ps_request_destroy (&request);
         if (!out)
             out = chunk;
@@ -396,7 +399,7 @@ s_session_feed (ps_session_t **self_p, const char *data, size_t size)
 
 static void
 s_handle_client (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, const char *data,
-                 size_t size)
+                 size_t size, const char *peer)
 {
     if (rid_size == 0 || rid_size > PS_SESSION_RID_MAX) {
         zsys_warning ("ps_server: unexpected STREAM routing id of %zu bytes", rid_size);
@@ -410,10 +413,16 @@ s_handle_client (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, 
         if (zhashx_size (server->sessions) >= server->config.max_connections) {
             if (server->config.verbose)
                 zsys_warning ("ps_server: max_connections reached, refusing a client");
+            ps_observe_reject (server, PS_METRICS_TOO_MANY_CONNECTIONS);
             s_send_close (server, rid, rid_size);
             return;
         }
         session = s_session_new (server, rid, rid_size);
+        //  An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d
+        if (peer && strncmp (peer, "::ffff:", 7) == 0 && strchr (peer, '.'))
+            peer += 7;
+        if (peer)
+            snprintf (session->peer, sizeof session->peer, "%s", peer);
         s_session_update_timer (session, true);
         return;
     }
@@ -457,8 +466,11 @@ ps_session_handle_stream (ps_server_self_t *server)
             if (!more)
                 break;
         }
+        //  Connects carry the peer's address (libzmq's metadata)
+        size_t size = zmq_msg_size (&data);
         s_handle_client (server, (const uint8_t *) zmq_msg_data (&rid), zmq_msg_size (&rid),
-                         (const char *) zmq_msg_data (&data), zmq_msg_size (&data));
+                         (const char *) zmq_msg_data (&data), size,
+                         size == 0 ? zmq_msg_gets (&data, "Peer-Address") : NULL);
         zmq_msg_close (&data);
         zmq_msg_close (&rid);
     }

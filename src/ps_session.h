@@ -38,6 +38,7 @@ struct _ps_session_t {
     ps_session_timer_t timer;
     void *timer_handle;  //  in the server's list for that timer
     int64_t timer_start;
+    char peer[48];  //  the client's address as libzmq reports it ("Peer-Address"), or ""
 };
 
 //  Reads what arrived on the STREAM socket (at most PS_SERVER_BATCH

@@ -539,7 +539,8 @@ START_TEST (test_echo_describe)
     ck_assert_str_eq (text, "{\"method\":\"POST\",\"target\":\"/p%41th?a=1&a=2&b\",\"path\":"
                             "\"/pAth\",\"version\":\"1.0\",\"query\":[[\"a\",\"1\"],[\"a\",\"2\"],"
                             "[\"b\",\"\"]],\"headers\":[[\"X\",\"\\\"y\\\"\"],"
-                            "[\"Content-Length\",\"2\"]],\"body\":\"\\u0001z\",\"trailers\":[]}");
+                            "[\"Content-Length\",\"2\"]],\"body\":\"\\u0001z\",\"trailers\":[],"
+                            "\"client\":\"\"}");
     free (text);
     zchunk_destroy (&json);
     ps_http_request_destroy (&request);

@@ -56,6 +56,11 @@ START_TEST (test_credit_and_liveness)
     ck_assert_uint_eq (back.type, PS_MSG_PING);
     ck_assert_int_eq (ps_envelope_version (frame), PS_PROTOCOL_VERSION);
     zframe_destroy (&frame);
+
+    frame = ps_envelope_encode (&(ps_envelope_t){.type = PS_MSG_STATS});
+    ck_assert_int_eq (ps_envelope_decode (frame, &back), 0);
+    ck_assert_uint_eq (back.type, PS_MSG_STATS);
+    zframe_destroy (&frame);
 }
 END_TEST
 
@@ -78,7 +83,7 @@ START_TEST (test_junk)
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);
     data[0] = PS_PROTOCOL_VERSION;
-    data[1] = PS_MSG_PING + 1;  //  unknown type
+    data[1] = PS_MSG_STATS + 1;  //  unknown type
     frame = zframe_new (data, sizeof data);
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);

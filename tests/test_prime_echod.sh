@@ -80,8 +80,11 @@ for name, raw, want in cases:
     except Exception as e:
         print("FAIL %s: not JSON (%s): %r" % (name, e, body[:200]))
         continue
+    client = got.pop("client", None)  # the connection's address, as the server saw it
     if status != 200 or "content-type: application/json" not in head.lower():
         print("FAIL %s: status %d, head %r" % (name, status, head))
+    elif client != "127.0.0.1":
+        print("FAIL %s: client is %r, expected '127.0.0.1'" % (name, client))
     elif got != want:
         for k in want:
             if got.get(k) != want[k]:

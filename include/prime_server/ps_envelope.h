@@ -36,7 +36,8 @@ typedef enum {
     PS_MSG_CANCEL = 4,  //  server interrupt PUB -> workers: [env id]
     PS_MSG_BEAT = 5,    //  worker -> proxy, liveness only: idle [env][heartbeat]? from
                         //  the job socket, or busy [env BUSY id=job][worker's routing id]
-    PS_MSG_PING = 6     //  proxy -> worker job socket: [env], the answer to an idle beat
+    PS_MSG_PING = 6,    //  proxy -> worker job socket: [env], the answer to an idle beat
+    PS_MSG_STATS = 7    //  proxy -> server loopback: [env][stage name][figures]
 } ps_msg_type_t;
 
 typedef enum {

@@ -65,6 +65,10 @@ PS_EXPORT int ps_http_request_version (const ps_http_request_t *self);
 PS_EXPORT bool ps_http_request_keep_alive (const ps_http_request_t *self);
 //  The client sent "Expect: 100-continue".
 PS_EXPORT bool ps_http_request_expect_continue (const ps_http_request_t *self);
+//  The client's address as the server saw it (IPv4 or IPv6 text, no port;
+//  with the server's trust_forwarded, what the reverse proxy in front
+//  reported), or "" when unknown.
+PS_EXPORT const char *ps_http_request_client (const ps_http_request_t *self);
 
 //  Structured wire form (frames, see docs/PROTOCOL.md). Caller owns.
 PS_EXPORT zmsg_t *ps_http_request_encode (const ps_http_request_t *self);

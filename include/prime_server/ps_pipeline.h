@@ -65,6 +65,8 @@ typedef struct {
                                  //  caller's): upstream and downstream are then
                                  //  required, and only connected to
     void *arg;                   //  work's and cleanup's argument (last, as in ps_work_fn)
+    const char *name;            //  the stage's name in the server's metrics (when its
+                                 //  config has a metrics path); NULL: "1", "2", ...
 } ps_pipeline_stage_t;
 
 typedef struct _ps_pipeline_t ps_pipeline_t;

@@ -58,6 +58,11 @@ typedef struct {
     int expiry_ms;         //  silence after which a worker is dropped; 0: 3000;
                            //  negative: never
     ps_curve_t curve;      //  CURVE on all three sockets (ps_curve.h); zeroed: plaintext
+    //  Metrics (docs/PROTOCOL.md, "STATS"): a proxy with a stage name and a
+    //  loopback reports its figures there every report_ms, so the server's
+    //  metrics show this stage even when the proxy runs elsewhere.
+    const char *stage;  //  the stage's name (1 to 128 bytes); NULL: no reports
+    int report_ms;      //  0: 1000
 } ps_proxy_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

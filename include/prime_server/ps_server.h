@@ -51,6 +51,15 @@ typedef struct {
     int hwm;                   //  socket HWMs; 0: 10000
     ps_curve_t curve;          //  CURVE on proxy, loopback and interrupt (ps_curve.h);
                                //  zeroed: plaintext
+    const char *metrics;       //  path answered by the server itself with its metrics in
+                               //  the Prometheus text format, like the health check (also
+                               //  while draining); NULL: none
+    const char *access_file;   //  access log in the Combined Log Format, appended to this
+                               //  file ("-": stdout), reopened by ps_server_reopen_logs;
+                               //  NULL (default): none
+    bool trust_forwarded;      //  the client's address (for workers and logs) from the
+                               //  Forwarded or X-Forwarded-For header a reverse proxy in
+                               //  front adds; false (default): the connection's address
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
@@ -84,6 +93,11 @@ PS_EXPORT const char *ps_server_interrupt_endpoint (ps_server_t *self);
 //  still in flight gets 503 and the server reports itself drained.
 PS_EXPORT void ps_server_drain (ps_server_t *self, int drain_ms);
 
+//  Open the access log file again, after what is buffered is written: a
+//  rotated log (moved away, then this called) goes on in a new file. No
+//  effect without an access log file.
+PS_EXPORT void ps_server_reopen_logs (ps_server_t *self);
+
 //  Wait up to timeout_ms (-1: forever) for the drain to finish; true if it did.
 PS_EXPORT bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 
@@ -92,7 +106,7 @@ PS_EXPORT bool ps_server_wait_drained (ps_server_t *self, int timeout_ms);
 //  signal, 0 or 1, then a message with the status and the listen, loopback
 //  and interrupt endpoints as bound. Commands: "$TERM"; "DRAIN" +
 //  milliseconds (answered with a signal, then "DRAINED" when the drain has
-//  finished).
+//  finished); "REOPEN" (answered with a signal).
 PS_EXPORT void ps_server_actor (zsock_t *pipe, void *config);
 
 #ifdef __cplusplus

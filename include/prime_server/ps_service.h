@@ -10,7 +10,10 @@
     and main collects them, so no library thread is ever interrupted. The
     first drains the server (health check 503, "Connection: close", what is
     in flight completes); a second stops at once; a hard deadline (drain +
-    1 s, SIGALRM) ends the process whatever hangs.
+    1 s, SIGALRM) ends the process whatever hangs. SIGUSR1 and SIGHUP
+    never stop a service: while ps_service_serve runs they reopen the
+    server's access log file (logrotate moves the file, then signals), and
+    otherwise say so on stderr; both are blocked and collected the same way.
 
         int
         main (int argc, char *argv[])
@@ -74,6 +77,10 @@ typedef struct {
     double send_timeout;       //  seconds a client may take none of our bytes; 0: idem
     bool log;                  //  access log, and the server's warnings
     bool quiet;                //  no startup or shutdown lines
+    const char *metrics;       //  path of the Prometheus metrics; NULL: none
+    const char *access_log;    //  access log file in the Combined Log Format, "-": stdout;
+                               //  NULL: none
+    bool trust_forwarded;      //  client address from Forwarded / X-Forwarded-For
 } ps_service_options_t;
 
 PS_EXPORT void ps_service_options_defaults (ps_service_options_t *options);
@@ -95,6 +102,9 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
 #define PS_SERVICE_OPT_HEADER_TIMEOUT 1001
 #define PS_SERVICE_OPT_IDLE_TIMEOUT   1002
 #define PS_SERVICE_OPT_SEND_TIMEOUT   1003
+#define PS_SERVICE_OPT_METRICS        1004
+#define PS_SERVICE_OPT_ACCESS_LOG     1005
+#define PS_SERVICE_OPT_FORWARDED      1006
 // clang-format off
 #define PS_SERVICE_LONG_OPTIONS                                                                    \
     {"drain-seconds", required_argument, NULL, 'd'},                                               \
@@ -106,6 +116,9 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     {"header-timeout", required_argument, NULL, PS_SERVICE_OPT_HEADER_TIMEOUT},                     \
     {"idle-timeout", required_argument, NULL, PS_SERVICE_OPT_IDLE_TIMEOUT},                         \
     {"send-timeout", required_argument, NULL, PS_SERVICE_OPT_SEND_TIMEOUT},                         \
+    {"metrics", required_argument, NULL, PS_SERVICE_OPT_METRICS},                                   \
+    {"access-log", required_argument, NULL, PS_SERVICE_OPT_ACCESS_LOG},                             \
+    {"trust-forwarded", no_argument, NULL, PS_SERVICE_OPT_FORWARDED},                               \
     {"log", no_argument, NULL, 'l'},                                                               \
     {"quiet", no_argument, NULL, 'q'},                                                             \
     {"help", no_argument, NULL, 'h'},                                                              \
@@ -127,6 +140,11 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"      \
     "      --send-timeout S       disconnect a client that takes none of our bytes this long\n"    \
     "                             (default 60; TCP only)\n"                                        \
+    "      --metrics PATH         answer GET PATH with the Prometheus metrics (also draining)\n"   \
+    "      --access-log FILE      access log in the Combined Log Format plus the duration,\n"      \
+    "                             appended to FILE ('-': stdout); SIGUSR1 or SIGHUP reopens it\n"  \
+    "      --trust-forwarded      take the client's address from Forwarded/X-Forwarded-For\n"      \
+    "                             (only behind a reverse proxy that sets them)\n"                  \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \
@@ -179,7 +197,8 @@ PS_EXPORT int ps_service_serve (ps_server_t *server, const ps_service_options_t 
 PS_EXPORT int ps_service_run (ps_pipeline_t **pipeline_p, const ps_service_options_t *options);
 
 //  Waits up to timeout_ms (-1: forever, 0: just look) for SIGINT or
-//  SIGTERM; returns the signal number or 0.
+//  SIGTERM; returns the signal number or 0. SIGUSR1 and SIGHUP that come
+//  meanwhile reopen the logs (see above) and the wait goes on.
 PS_EXPORT int ps_service_signal_wait (int timeout_ms);
 
 //  The signals ps_service_init blocked (SIGINT, SIGTERM).
