@@ -11,6 +11,7 @@
 
 #include "ps_export.h"
 #include "ps_http.h"
+#include "ps_route.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +49,17 @@ typedef struct {
     bool verbose;              //  diagnostics (bad requests, full queues, dropped clients,
                                //  lost workers) through zsys_warning; false (default): quiet
     int hwm;                   //  socket HWMs; 0: 10000
+    //  Several workflows in one service: each route (ps_route.h) sends the
+    //  requests whose path it matches to a first proxy of its own, and a
+    //  path no route matches is answered 404 by the server. Read at start
+    //  (copied). NULL: no routes, every request goes to proxy, which must
+    //  then be NULL when routes are given; HTTP only.
+    const ps_route_t *routes;
+    size_t route_count;
+    //  Every HTTP response, the server's own errors included, carries
+    //  "Access-Control-Allow-Origin: cors_origin" (a worker's own is kept).
+    //  NULL: no such header is added.
+    const char *cors_origin;
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
