@@ -64,7 +64,7 @@ static const char *s_usage_text =
     "  START,END      simulation: test the odd numbers in [max(START,3), END]\n"
     "  ENDPOINT       daemon: serve HTTP there until SIGTERM/SIGINT\n"
     "                 (tcp://*:8002, tcp://127.0.0.1:8002, tcp://[::1]:8002, ipc:///tmp/p)\n"
-    "  WORKERS        workers per stage, 1 to 256 (default 1)\n"
+    "  WORKERS        workers in every pool, 1 to 256 (default 1)\n"
     "  DRAIN_SECONDS  the same as --drain-seconds\n"
     "  /HEALTH_PATH   the same as --health-check\n"
     "options (a simulation applies the server options to its own server):\n"
@@ -77,7 +77,7 @@ static const char *s_usage_text =
     "                             (a pool not named gets WORKERS)\n"
     PS_SERVICE_USAGE
     "examples:\n"
-    "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
+    "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per pool\n"
     "  prime_serverd tcp://*:8002 2\n"
     "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n"
     "  curl 'http://localhost:8002/factor?n=600851475143'\n";

@@ -321,6 +321,14 @@ ps_service_option (ps_service_options_t *options, int opt, const char *arg)
     case PS_SERVICE_OPT_SEND_TIMEOUT:
         options->send_timeout = ps_service_parse_seconds (arg, "--send-timeout", S_MAX_SECONDS);
         return true;
+    case PS_SERVICE_OPT_CORS:
+        //  One header line: a CR or LF would let the value write others
+        if (!*arg || strpbrk (arg, "\r\n") || strlen (arg) > 256)
+            ps_service_usage_error ("--cors wants an origin such as https://example.org or *, "
+                                    "not '%s'",
+                                    arg);
+        options->cors_origin = arg;
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -343,6 +351,7 @@ ps_service_server_config (const ps_service_options_t *options, ps_server_config_
     assert (config);
     ps_server_config_defaults (config);
     config->health_check = options->health_check;
+    config->cors_origin = options->cors_origin;
     config->access_log = options->log;
     config->verbose = options->log;  //  --log always showed the warnings too
     config->request_timeout_ms = (int) llround (options->request_timeout * 1000);

@@ -6,7 +6,7 @@
 #   (tests/factor_client.py: Pollard's rho, not trial division), squares
 #   of primes, powers of two, a large prime and a semiprime of two 32-bit
 #   primes among them; the 400 answers; a path no route takes is the
-#   server's own 404;
+#   server's own 404; --cors puts its origin on every answer;
 # - the same graph split over ipc, one process per component: prime_httpd
 #   with two routes, three prime_proxyd, prime_workerd --stage parse with
 #   both named downstreams, --stage compute and --stage factor; the same
@@ -36,7 +36,7 @@ check() {
 
 # ---------------------------------------------------------------------------
 # One process
-usage_checks prime_serverd "--workers|parse=0|100" "--workers|bogus=1|100" \
+usage_checks prime_serverd "--cors||100" "--workers|parse=0|100" "--workers|bogus=1|100" \
   "--workers|parse=1,parse=2|100" "--workers|prime|100"
 usage_checks prime_workerd "--stage|parse|ipc://$tmp/a|prime=ipc://$tmp/b|ipc://$tmp/c|ipc://$tmp/d" \
   "--stage|parse|ipc://$tmp/a|prime=ipc://$tmp/b,other=ipc://$tmp/x|ipc://$tmp/c|ipc://$tmp/d"
@@ -45,7 +45,7 @@ usage_checks prime_httpd "--route|nope|tcp://127.0.0.1:1|ipc://$tmp/b|ipc://$tmp
 for ((try = 0; try < 4; try++)); do
   port=$(free_port)
   start serverd "$bindir/prime_serverd" --drain-seconds 2 --workers parse=1,prime=1,factor=2 \
-    "tcp://127.0.0.1:$port"
+    --cors https://app.example.org "tcp://127.0.0.1:$port"
   wait_port serverd "$port" && break
   kill_now serverd
 done
@@ -56,6 +56,13 @@ if alive serverd; then
   summary=$(http_summary "http://127.0.0.1:$port/elsewhere")
   [ "$summary" = "404|text/plain||404 Not Found" ] && pass "no route: the server's 404" ||
     fail "no route: '$summary'"
+  # --cors: on a worker's answer, a worker's 400 and the server's own 404
+  for target in "/factor?n=12" "/factor?n=x" "/elsewhere"; do
+    origin=$(curl -s --max-time 10 -D - -o /dev/null "http://127.0.0.1:$port$target" |
+      tr -d '\r' | grep -i '^access-control-allow-origin:')
+    [ "$origin" = "Access-Control-Allow-Origin: https://app.example.org" ] &&
+      pass "--cors on $target" || fail "--cors on $target: '$origin'"
+  done
   stop serverd 5000
 else
   fail "prime_serverd did not start: $(cat "$tmp/serverd.err")"

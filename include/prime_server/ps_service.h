@@ -74,6 +74,7 @@ typedef struct {
     double send_timeout;       //  seconds a client may take none of our bytes; 0: idem
     bool log;                  //  access log, and the server's warnings
     bool quiet;                //  no startup or shutdown lines
+    const char *cors_origin;   //  Access-Control-Allow-Origin on every response; NULL: none
 } ps_service_options_t;
 
 PS_EXPORT void ps_service_options_defaults (ps_service_options_t *options);
@@ -95,6 +96,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
 #define PS_SERVICE_OPT_HEADER_TIMEOUT 1001
 #define PS_SERVICE_OPT_IDLE_TIMEOUT   1002
 #define PS_SERVICE_OPT_SEND_TIMEOUT   1003
+#define PS_SERVICE_OPT_CORS           1004
 // clang-format off
 #define PS_SERVICE_LONG_OPTIONS                                                                    \
     {"drain-seconds", required_argument, NULL, 'd'},                                               \
@@ -106,6 +108,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     {"header-timeout", required_argument, NULL, PS_SERVICE_OPT_HEADER_TIMEOUT},                     \
     {"idle-timeout", required_argument, NULL, PS_SERVICE_OPT_IDLE_TIMEOUT},                         \
     {"send-timeout", required_argument, NULL, PS_SERVICE_OPT_SEND_TIMEOUT},                         \
+    {"cors", required_argument, NULL, PS_SERVICE_OPT_CORS},                                         \
     {"log", no_argument, NULL, 'l'},                                                               \
     {"quiet", no_argument, NULL, 'q'},                                                             \
     {"help", no_argument, NULL, 'h'},                                                              \
@@ -127,6 +130,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     "      --idle-timeout S       close keep-alive connections idle this long (default 60)\n"      \
     "      --send-timeout S       disconnect a client that takes none of our bytes this long\n"    \
     "                             (default 60; TCP only)\n"                                        \
+    "      --cors ORIGIN          every response carries Access-Control-Allow-Origin: ORIGIN\n"    \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \
