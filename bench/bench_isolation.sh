@@ -50,8 +50,9 @@ wait_port() {
 # The flood: CONNECTIONS clients, one factor request each at a time, until
 # killed; the count of answers so far in $tmp/floods.
 flood_start() {
+  rm -f "$tmp/floods"  #  the last set-up's count
   python3 - "$1" 8 "$tmp/floods" <<'PY' &
-import http.client, sys, threading
+import http.client, os, sys, threading
 port, clients, progress = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 semiprimes = [1500000001 * 2100000011, 1500000041 * 2100000017,
               1500000043 * 2100000053, 1500000059 * 2100000101]
@@ -67,7 +68,9 @@ def run(k):
         with lock:
             if r.status == 200 and b"factors" in body:
                 done[0] += 1
-                open(progress, "w").write("%d\n" % done[0])
+                # whole or not at all: the script may read it at any moment
+                open(progress + ".new", "w").write("%d\n" % done[0])
+                os.replace(progress + ".new", progress)
 for k in range(clients):
     threading.Thread(target=run, args=(k,), daemon=True).start()
 threading.Event().wait()
@@ -75,7 +78,11 @@ PY
   flood=$!
 }
 
-floods() { cat "$tmp/floods" 2>/dev/null || echo 0; }
+floods() {
+  local count
+  count=$(cat "$tmp/floods" 2>/dev/null)
+  echo "${count:-0}"
+}
 
 # wrk's latency percentile $2 ("50%", "99%") of output $1, in ms
 percentile() {

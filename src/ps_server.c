@@ -98,8 +98,7 @@ ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **
         return -1;
     }
     request->id = ps_request_table_new_id (self->requests);
-    //  A retry goes to the back of the send order, which stays the
-    //  deadline order because its time starts again.
+    //  A retry's time starts again; the table keeps deadline order.
     request->sent = request->retried ? zclock_mono () : request->started;
     int timeout = s_request_timeout (self, request);
     request->deadline = timeout > 0 ? request->sent + timeout : INT64_MAX;
