@@ -52,8 +52,8 @@ typedef struct {
     //  Several workflows in one service: each route (ps_route.h) sends the
     //  requests whose path it matches to a first proxy of its own, and a
     //  path no route matches is answered 404 by the server. Read at start
-    //  (copied). NULL: no routes, every request goes to proxy, which must
-    //  then be NULL when routes are given; HTTP only.
+    //  (copied). route_count 0: no routes, every request goes to proxy.
+    //  With routes, proxy must be NULL and the protocol HTTP.
     const ps_route_t *routes;
     size_t route_count;
     //  Every HTTP response, the server's own errors included, carries
