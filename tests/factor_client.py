@@ -16,6 +16,7 @@ with a deterministic Miller-Rabin for 64-bit numbers, not trial division).
 import http.client
 import json
 import math
+import os
 import random
 import sys
 import threading
@@ -206,8 +207,10 @@ def load(url, count, connections, progress):
             with lock:
                 if ok:
                     state["done"] += 1
-                    with open(progress, "w") as f:
+                    # whole or not at all: the test reads it at any moment
+                    with open(progress + ".new", "w") as f:
                         f.write("%d\n" % state["done"])
+                    os.replace(progress + ".new", progress)
                 else:
                     state["errors"].append("%d: %s" % (n, body))
 

@@ -50,7 +50,7 @@ for ((try = 0; try < 4; try++)); do
   kill_now serverd
 done
 if alive serverd; then
-  grep -q "workers parse=1,prime=1,factor=2" "$tmp/serverd.err" &&
+  wait_line serverd "workers parse=1,prime=1,factor=2" &&
     pass "prime_serverd sizes each pool" || fail "startup line: $(cat "$tmp/serverd.err")"
   check "prime_serverd" "http://127.0.0.1:$port"
   summary=$(http_summary "http://127.0.0.1:$port/elsewhere")
@@ -98,7 +98,8 @@ if wait_line httpd "serving http" && wait_line proxy_parse "workers on" &&
     load_pid=$!
     pids+=("$load_pid")
     for ((i = 0; i < 600; i++)); do
-      [ "$(cat "$tmp/progress" 2>/dev/null || echo 0)" -ge 10 ] && break
+      progress=$(cat "$tmp/progress" 2>/dev/null)
+      [ "${progress:-0}" -ge 10 ] && break
       kill -0 "$load_pid" 2>/dev/null || break
       sleep 0.05
     done
