@@ -8,11 +8,22 @@
     publishes cancellations on INTERRUPT. LISTEN, LOOPBACK and INTERRUPT are
     bound here; PROXY is connected. The trailing positionals are the
     original's. Drains on SIGTERM/SIGINT like prime_serverd.
+
+    With --route, several workflows: only the paths routed are served,
+    each to PROXY or a proxy of its own, and any other path is answered
+    404 here, as prime_serverd does.
 */
 #include "ps_daemon.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#define S_MAX_ROUTES 64
+
+typedef struct {
+    ps_route_t routes[S_MAX_ROUTES];
+    size_t count;
+} s_routes_t;
 
 // clang-format off
 static const char *s_usage_text =
@@ -27,27 +38,56 @@ static const char *s_usage_text =
     "options:\n" PS_SERVICE_USAGE
     "  -N, --netstring            speak netstrings to clients instead of HTTP\n"
     PS_DAEMON_CURVE_USAGE ("server")
+    "  -R, --route PATH[=PROXY]   serve PATH (a prefix if it ends in '*': /api/*),\n"
+    "                             sending it to PROXY or to its own proxy's UPSTREAM;\n"
+    "                             repeatable; with routes, other paths get 404 here\n"
     "example (see docs/DEPLOY.md):\n"
     "  prime_httpd tcp://*:8002 ipc:///tmp/parse_up ipc:///tmp/loopback ipc:///tmp/interrupt\n";
 // clang-format on
 
+//  PATH[=PROXY]; the strings stay argv's (the '=' and '*' become NULs).
+static void
+s_parse_route (char *arg, s_routes_t *routes)
+{
+    if (routes->count == S_MAX_ROUTES)
+        ps_service_usage_error ("at most %d routes", S_MAX_ROUTES);
+    ps_route_t *route = &routes->routes[routes->count++];
+    char *equals = strchr (arg, '=');
+    if (equals) {
+        *equals = '\0';
+        ps_daemon_check_endpoint (equals + 1, "a route's PROXY", false);
+        route->proxy = equals + 1;
+    }
+    size_t length = strlen (arg);
+    if (length > 1 && arg[length - 1] == '*') {
+        arg[length - 1] = '\0';
+        route->prefix = true;
+    }
+    if (arg[0] != '/')
+        ps_service_usage_error ("--route wants a path starting with '/', not '%s'", arg);
+    route->path = arg;
+}
+
 static void
 s_parse_arguments (int argc, char *argv[], ps_service_options_t *options, bool *netstring,
-                   const char *endpoints[4])
+                   const char *endpoints[4], s_routes_t *routes)
 {
     static const struct option long_options[] = {PS_SERVICE_LONG_OPTIONS,
                                                  {"netstring", no_argument, NULL, 'N'},
                                                  PS_DAEMON_CURVE_LONG_OPTIONS,
+                                                 {"route", required_argument, NULL, 'R'},
                                                  {NULL, 0, NULL, 0}};
     ps_service_options_defaults (options);
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "N", long_options, NULL))
+    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "NR:", long_options, NULL))
            != -1) {
         if (ps_service_option (options, opt, optarg) || ps_daemon_curve_option (opt, optarg))
             continue;
         if (opt == 'N')
             *netstring = true;
+        else if (opt == 'R')
+            s_parse_route (optarg, routes);
         else
             ps_service_bad_option (opt, argv);
     }
@@ -92,7 +132,11 @@ main (int argc, char *argv[])
     ps_service_options_t options;
     bool netstring = false;
     const char *endpoints[4];
-    s_parse_arguments (argc, argv, &options, &netstring, endpoints);
+    s_routes_t routes;
+    memset (&routes, 0, sizeof routes);
+    s_parse_arguments (argc, argv, &options, &netstring, endpoints, &routes);
+    if (routes.count && netstring)
+        ps_service_usage_error ("--route needs HTTP, not --netstring");
 
     ps_server_config_t config;
     ps_service_server_config (&options, &config);
@@ -103,6 +147,14 @@ main (int argc, char *argv[])
     if (netstring)
         config.protocol = PS_PROTOCOL_NETSTRING;
     ps_daemon_curve_config ("server", &config.curve);
+    for (size_t i = 0; i < routes.count; i++)
+        if (!routes.routes[i].proxy)
+            routes.routes[i].proxy = endpoints[1];
+    if (routes.count) {
+        config.routes = routes.routes;
+        config.route_count = routes.count;
+        config.proxy = NULL;
+    }
     ps_server_t *server = ps_server_new (&config);
     if (!server) {
         fprintf (stderr, "prime_httpd: cannot start (is an endpoint in use or unreachable?)\n");

@@ -4,9 +4,12 @@
         prime_serverd [OPTIONS] COUNT|START,END|ENDPOINT [WORKERS]
                       [DRAIN_SECONDS] [/HEALTH_PATH]
 
-    Both modes run the same pipeline in one process: a server, a proxy and
-    WORKERS workers for stage 1 (parse) and for stage 2 (trial division),
-    wired over inproc by ps_pipeline. The simulation binds the server to an ephemeral
+    Both modes run the same pipeline in one process, a graph of three pools
+    wired over inproc by ps_pipeline: the server routes /is_prime and
+    /factor to the parse pool (any other path: 404 from the server), which
+    sends each number on to the prime pool (trial division, a verdict) or
+    the factor pool (its prime factors). WORKERS workers in every pool, or
+    each pool sized alone with --workers. The simulation binds the server to an ephemeral
     loopback port and fires the odd numbers of its range at it with the
     batch client; the daemon serves ENDPOINT until SIGTERM or SIGINT, then
     drains. This file is only argv, wiring and signals: the stages live in
@@ -44,6 +47,7 @@ typedef struct {
     uint64_t count;        //  simulation: how many odd numbers
     const char *endpoint;  //  daemon
     size_t workers;        //  per stage
+    size_t pool[3];        //  --workers: parse, prime, factor; 0: workers
     size_t worker_credit;  //  jobs a worker may hold at once
     bool affinity;
     cpu_set_t cpus;
@@ -60,7 +64,7 @@ static const char *s_usage_text =
     "  START,END      simulation: test the odd numbers in [max(START,3), END]\n"
     "  ENDPOINT       daemon: serve HTTP there until SIGTERM/SIGINT\n"
     "                 (tcp://*:8002, tcp://127.0.0.1:8002, tcp://[::1]:8002, ipc:///tmp/p)\n"
-    "  WORKERS        workers per stage, 1 to 256 (default 1)\n"
+    "  WORKERS        workers in every pool, 1 to 256 (default 1)\n"
     "  DRAIN_SECONDS  the same as --drain-seconds\n"
     "  /HEALTH_PATH   the same as --health-check\n"
     "options (a simulation applies the server options to its own server):\n"
@@ -69,11 +73,14 @@ static const char *s_usage_text =
     "                             one, a job may wait behind a slow one (1: never)\n"
     "  -a, --affinity CPUS        run all threads on these CPUs, e.g. 0 or 0,1 or 0-3\n"
     "                             (default: wherever the scheduler puts them)\n"
+    "  -W, --workers POOLS        size each pool alone, e.g. parse=1,prime=2,factor=1\n"
+    "                             (a pool not named gets WORKERS)\n"
     PS_SERVICE_USAGE
     "examples:\n"
-    "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per stage\n"
+    "  prime_serverd 100000 2     simulation: 100000 requests, 2 workers per pool\n"
     "  prime_serverd tcp://*:8002 2\n"
-    "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n";
+    "  curl 'http://localhost:8002/is_prime?possible_prime=32416190071'\n"
+    "  curl 'http://localhost:8002/factor?n=600851475143'\n";
 // clang-format on
 
 //  A whole decimal uint64 or false (no sign, no space, no overflow): the
@@ -111,6 +118,33 @@ s_parse_cpus (const char *text, cpu_set_t *cpus)
         p = end + 1;
     }
     ps_service_usage_error ("--affinity wants a CPU list such as 0 or 0,1 or 0-3, not '%s'", text);
+}
+
+static const char *s_pool_names[3] = {"parse", "prime", "factor"};
+
+//  "parse=1,prime=2,factor=1", any subset, each pool at most once.
+static void
+s_parse_pools (const char *text, size_t *pool)
+{
+    char *copy = strdup (text);
+    assert (copy);
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        char *equals = strchr (item, '=');
+        size_t i = 0;
+        if (equals) {
+            *equals = '\0';
+            while (i < 3 && strneq (item, s_pool_names[i]))
+                i++;
+        }
+        if (!equals || i == 3 || pool[i])
+            ps_service_usage_error ("--workers wants pools such as parse=1,prime=2,factor=1 "
+                                    "(each once), not '%s'",
+                                    text);
+        pool[i] = (size_t) ps_service_parse_count (equals + 1, "a pool's workers", 1,
+                                                   S_MAX_WORKERS);
+    }
+    free (copy);
 }
 
 static void
@@ -154,6 +188,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     static const struct option long_options[] = {PS_SERVICE_LONG_OPTIONS,
                                                  {"worker-credit", required_argument, NULL, 'w'},
                                                  {"affinity", required_argument, NULL, 'a'},
+                                                 {"workers", required_argument, NULL, 'W'},
                                                  {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
@@ -165,13 +200,16 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
 
     opterr = 0;  //  our own one-line messages
     int opt;
-    while ((opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "w:a:", long_options, NULL))
-           != -1) {
+    while (
+        (opt = getopt_long (argc, argv, ":" PS_SERVICE_SHORT_OPTIONS "w:a:W:", long_options, NULL))
+        != -1) {
         if (ps_service_option (&options->server, opt, optarg))
             continue;
         if (opt == 'w')
             options->worker_credit = (size_t) ps_service_parse_count (optarg, "--worker-credit", 1,
                                                                       S_MAX_WORKER_CREDIT);
+        else if (opt == 'W')
+            s_parse_pools (optarg, options->pool);
         else if (opt == 'a') {
             s_parse_cpus (optarg, &options->cpus);
             options->affinity = true;
@@ -213,16 +251,22 @@ s_pipeline_start (const s_options_t *options, const char *listen)
     ps_service_server_config (&options->server, &config);
     config.listen = listen;
     ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ps_work_fn *works[3] = {prime_stage_parse_named, prime_stage_compute, prime_stage_factor};
     ps_pipeline_stage_t stage;
     memset (&stage, 0, sizeof stage);
-    stage.workers = options->workers;
-    stage.credit = options->worker_credit;
-    stage.work = prime_stage_parse;
-    stage.name = "parse";
-    ps_pipeline_add_stage (pipeline, &stage);
-    stage.work = prime_stage_compute;
-    stage.name = "compute";
-    ps_pipeline_add_stage (pipeline, &stage);
+    for (size_t i = 0; i < 3; i++) {
+        stage.work = works[i];
+        stage.name = s_pool_names[i];
+        stage.workers = options->pool[i] ? options->pool[i] : options->workers;
+        //  A factor job may take seconds: a second one held behind it at
+        //  the same worker would wait for nothing
+        stage.credit = i == 2 ? 1 : options->worker_credit;
+        ps_pipeline_add_stage (pipeline, &stage);
+    }
+    ps_pipeline_add_edge (pipeline, 0, PRIME_EDGE_PRIME, 1);
+    ps_pipeline_add_edge (pipeline, 0, PRIME_EDGE_FACTOR, 2);
+    ps_pipeline_add_route (pipeline, &(ps_route_t){.path = PRIME_PATH}, 0);
+    ps_pipeline_add_route (pipeline, &(ps_route_t){.path = PRIME_FACTOR_PATH}, 0);
     if (ps_pipeline_start (pipeline)) {
         fprintf (stderr, "prime_serverd: %s\n", ps_pipeline_error (pipeline));
         ps_pipeline_destroy (&pipeline);
@@ -262,9 +306,11 @@ s_run_daemon (const s_options_t *options)
         return 1;
     if (!options->server.quiet)
         fprintf (stderr,
-                 "prime_serverd: serving http on %s, %zu worker%s per stage, "
+                 "prime_serverd: serving http on %s, workers parse=%zu,prime=%zu,factor=%zu, "
                  "SIGTERM drains for %g s\n",
-                 options->endpoint, options->workers, options->workers == 1 ? "" : "s",
+                 options->endpoint, options->pool[0] ? options->pool[0] : options->workers,
+                 options->pool[1] ? options->pool[1] : options->workers,
+                 options->pool[2] ? options->pool[2] : options->workers,
                  options->server.drain_seconds);
     ps_service_serve (ps_pipeline_server (pipeline), &options->server);
     //  Drained, or a second signal: what is still in flight gets 503

@@ -16,6 +16,38 @@
     "expected GET /is_prime?possible_prime=N or POST /is_prime with body N, "                      \
     "N a decimal integer from 0 to 18446744073709551615"
 
+#define S_FACTOR_VALID                                                                             \
+    "expected GET /factor?n=N or POST /factor with body N, "                                       \
+    "N a decimal integer from 0 to 18446744073709551615"
+
+const char *
+prime_factor_error_missing (void)
+{
+    return "{\"error\":\"n is missing; " S_FACTOR_VALID "\"}";
+}
+
+const char *
+prime_factor_error_repeated (void)
+{
+    return "{\"error\":\"n is given more than once; " S_FACTOR_VALID "\"}";
+}
+
+const char *
+prime_factor_error_number (prime_number_status_t status)
+{
+    switch (status) {
+    case PRIME_NUMBER_EMPTY:
+        return "{\"error\":\"n is empty; " S_FACTOR_VALID "\"}";
+    case PRIME_NUMBER_NEGATIVE:
+        return "{\"error\":\"n is negative; " S_FACTOR_VALID "\"}";
+    case PRIME_NUMBER_TOO_LARGE:
+        return "{\"error\":\"n is too large; " S_FACTOR_VALID "\"}";
+    case PRIME_NUMBER_NOT_DECIMAL:
+    default:
+        return "{\"error\":\"n is not a decimal integer; " S_FACTOR_VALID "\"}";
+    }
+}
+
 const char *
 prime_error_missing (void)
 {
@@ -147,6 +179,44 @@ prime_trial_division (uint64_t n, prime_cancelled_fn *cancelled, void *arg)
     return 1;
 }
 
+int
+prime_factorise (uint64_t n, uint64_t *factors, size_t *count, prime_cancelled_fn *cancelled,
+                 void *arg)
+{
+    assert (factors);
+    assert (count);
+    *count = 0;
+    if (n < 2)
+        return 0;
+    while ((n & 1) == 0) {
+        factors[(*count)++] = 2;
+        n >>= 1;
+    }
+    //  Odd divisors only, after 2: the even ones cannot divide what is
+    //  left, and skipping them halves the longest jobs. The limit follows
+    //  the cofactor down as factors come out, as isqrt does for primes.
+    uint64_t limit = s_isqrt (n);
+    uint64_t d = 3;
+    uint64_t divisions = 0;
+    while (d <= limit) {
+        if (n % d == 0) {
+            factors[(*count)++] = d;
+            n /= d;
+            limit = s_isqrt (n);
+            continue;
+        }
+        d += 2;
+        if (++divisions == PRIME_CANCEL_CHECK) {
+            divisions = 0;
+            if (cancelled && cancelled (arg))
+                return -1;
+        }
+    }
+    if (n > 1)
+        factors[(*count)++] = n;
+    return 0;
+}
+
 //  Answer with a JSON body (static or caller's text) and optional Allow.
 static int
 s_reply_json (ps_work_t *work, int status, const char *body, size_t body_size, bool allow)
@@ -164,9 +234,27 @@ s_reply_error (ps_work_t *work, int status, const char *body)
     return s_reply_json (work, status, body, strlen (body), status == 405);
 }
 
+//  A workflow's path, parameter and error texts.
+typedef struct {
+    const char *path;
+    const char *param;
+    const char *(*missing) (void);
+    const char *(*repeated) (void);
+    const char *(*number) (prime_number_status_t status);
+    const char *edge;  //  its downstream's name in a graph
+} s_workflow_t;
+
+static const s_workflow_t s_prime_workflow = {PRIME_PATH,          PRIME_PARAM,
+                                              prime_error_missing, prime_error_repeated,
+                                              prime_error_number,  PRIME_EDGE_PRIME};
+static const s_workflow_t s_factor_workflow = {
+    PRIME_FACTOR_PATH,           PRIME_FACTOR_PARAM,        prime_factor_error_missing,
+    prime_factor_error_repeated, prime_factor_error_number, PRIME_EDGE_FACTOR};
+
 //  Find the number in the request; 0 and *text/*size set, or the 400 body.
 static const char *
-s_find_number (const ps_http_request_t *request, const char **text, size_t *size)
+s_find_number (const ps_http_request_t *request, const s_workflow_t *workflow, const char **text,
+               size_t *size)
 {
     const char *method = ps_http_request_method (request);
     if (streq (method, "POST")) {
@@ -181,14 +269,43 @@ s_find_number (const ps_http_request_t *request, const char **text, size_t *size
         return NULL;
     }
     const ps_pairs_t *query = ps_http_request_query (request);
-    size_t count = ps_pairs_count (query, PRIME_PARAM);
+    size_t count = ps_pairs_count (query, workflow->param);
     if (count == 0)
-        return prime_error_missing ();
+        return workflow->missing ();
     if (count > 1)
-        return prime_error_repeated ();
-    *text = ps_pairs_get (query, PRIME_PARAM);
+        return workflow->repeated ();
+    *text = ps_pairs_get (query, workflow->param);
     *size = strlen (*text);
     return NULL;
+}
+
+//  Checks the request for workflow and forwards N: by name in a graph
+//  (named), else to the only next stage.
+static int
+s_parse (ps_work_t *work, const ps_http_request_t *request, const s_workflow_t *workflow,
+         bool named)
+{
+    const char *method = ps_http_request_method (request);
+    if (strneq (method, "GET") && strneq (method, "HEAD") && strneq (method, "POST"))
+        return s_reply_error (work, 405, prime_error_method ());
+
+    const char *text = NULL;
+    size_t size = 0;
+    const char *error = s_find_number (request, workflow, &text, &size);
+    if (error)
+        return s_reply_error (work, 400, error);
+    uint64_t number = 0;
+    prime_number_status_t status = prime_parse_number (text, size, &number);
+    if (status != PRIME_NUMBER_OK)
+        return s_reply_error (work, 400, workflow->number (status));
+
+    byte frame[8];
+    for (int i = 0; i < 8; i++)
+        frame[i] = (byte) (number >> (56 - 8 * i));
+    zmsg_t *forward = zmsg_new ();
+    zmsg_addmem (forward, frame, sizeof frame);
+    return named ? ps_work_forward_to (work, workflow->edge, &forward)
+                 : ps_work_forward (work, &forward);
 }
 
 int
@@ -201,26 +318,22 @@ prime_stage_parse (ps_work_t *work, void *arg)
         return -1;
     if (strneq (ps_http_request_path (request), PRIME_PATH))
         return s_reply_error (work, 404, prime_error_not_found ());
-    const char *method = ps_http_request_method (request);
-    if (strneq (method, "GET") && strneq (method, "HEAD") && strneq (method, "POST"))
-        return s_reply_error (work, 405, prime_error_method ());
+    return s_parse (work, request, &s_prime_workflow, false);
+}
 
-    const char *text = NULL;
-    size_t size = 0;
-    const char *error = s_find_number (request, &text, &size);
-    if (error)
-        return s_reply_error (work, 400, error);
-    uint64_t number = 0;
-    prime_number_status_t status = prime_parse_number (text, size, &number);
-    if (status != PRIME_NUMBER_OK)
-        return s_reply_error (work, 400, prime_error_number (status));
-
-    byte frame[8];
-    for (int i = 0; i < 8; i++)
-        frame[i] = (byte) (number >> (56 - 8 * i));
-    zmsg_t *forward = zmsg_new ();
-    zmsg_addmem (forward, frame, sizeof frame);
-    return ps_work_forward (work, &forward);
+int
+prime_stage_parse_named (ps_work_t *work, void *arg)
+{
+    (void) arg;
+    const ps_http_request_t *request = ps_work_request (work);
+    if (!request)
+        return -1;
+    const char *path = ps_http_request_path (request);
+    if (streq (path, PRIME_PATH))
+        return s_parse (work, request, &s_prime_workflow, true);
+    if (streq (path, PRIME_FACTOR_PATH))
+        return s_parse (work, request, &s_factor_workflow, true);
+    return s_reply_error (work, 404, prime_error_not_found ());
 }
 
 //  Asking the worker costs a couple of microseconds (it polls its sockets),
@@ -246,21 +359,60 @@ s_cancelled (void *arg)
     return ps_work_cancelled (self->work);
 }
 
+//  N from the job's one 8-byte frame; false (logged) for anything else.
+static bool
+s_job_number (ps_work_t *work, const char *stage, uint64_t *number)
+{
+    zmsg_t *payload = ps_work_payload (work);
+    zframe_t *frame = payload ? zmsg_first (payload) : NULL;
+    if (!frame || zmsg_size (payload) != 1 || zframe_size (frame) != 8) {
+        zsys_warning ("%s: job %" PRIu64 " is not one 8-byte frame, dropped", stage,
+                      ps_work_id (work));
+        return false;
+    }
+    const byte *data = zframe_data (frame);
+    *number = 0;
+    for (int i = 0; i < 8; i++)
+        *number = (*number << 8) | data[i];
+    return true;
+}
+
+int
+prime_stage_factor (ps_work_t *work, void *arg)
+{
+    (void) arg;
+    uint64_t number;
+    if (!s_job_number (work, "prime_stage_factor", &number))
+        return -1;
+    uint64_t factors[64];
+    size_t count = 0;
+    s_cancel_t cancel = {work, zclock_usecs ()};
+    if (prime_factorise (number, factors, &count, s_cancelled, &cancel) < 0)
+        return s_reply_json (work, 503, "{\"error\":\"cancelled\"}", 21, false);
+    char body[32 + 21 * 65];
+    char *p = body;
+    memcpy (p, "{\"n\":", 5);
+    p += 5;
+    p += prime_format_number (number, p);
+    memcpy (p, ",\"factors\":[", 12);
+    p += 12;
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            *p++ = ',';
+        p += prime_format_number (factors[i], p);
+    }
+    memcpy (p, "]}", 2);
+    p += 2;
+    return s_reply_json (work, 200, body, (size_t) (p - body), false);
+}
+
 int
 prime_stage_compute (ps_work_t *work, void *arg)
 {
     (void) arg;
-    zmsg_t *payload = ps_work_payload (work);
-    zframe_t *frame = payload ? zmsg_first (payload) : NULL;
-    if (!frame || zmsg_size (payload) != 1 || zframe_size (frame) != 8) {
-        zsys_warning ("prime_stage_compute: job %" PRIu64 " is not one 8-byte frame, dropped",
-                      ps_work_id (work));
+    uint64_t number;
+    if (!s_job_number (work, "prime_stage_compute", &number))
         return -1;
-    }
-    const byte *data = zframe_data (frame);
-    uint64_t number = 0;
-    for (int i = 0; i < 8; i++)
-        number = (number << 8) | data[i];
 
     s_cancel_t cancel = {work, zclock_usecs ()};
     int prime = prime_trial_division (number, s_cancelled, &cancel);

@@ -9,6 +9,9 @@
     server's LOOPBACK and to its INTERRUPT. The stages are the ones the
     one-process daemons run (prime_stages.c, echo_stage.c, file_stage.c),
     so a service can be split over machines without a line of new code.
+    The parse stage of the two-workflow graph (prime_serverd's) takes
+    both its downstreams as DOWNSTREAM "prime=ENDPOINT,factor=ENDPOINT";
+    with one plain endpoint it is the parse stage of the /is_prime line.
 
     On SIGTERM/SIGINT the workers stop; a job in hand sees the cancellation
     (the prime compute stage stops dividing) and its client gets 503. The
@@ -31,13 +34,16 @@ static const char *s_usage_text =
     "usage: prime_workerd [OPTIONS] UPSTREAM DOWNSTREAM LOOPBACK INTERRUPT\n"
     "  UPSTREAM     connect: this stage's proxy DOWNSTREAM (jobs come from there)\n"
     "  DOWNSTREAM   connect: the next stage's proxy UPSTREAM (parse forwards there);\n"
-    "               '-' for a last stage (compute, echo and file ignore it)\n"
+    "               for parse in the /is_prime + /factor graph, both named:\n"
+    "               prime=ENDPOINT,factor=ENDPOINT; '-' for a last stage\n"
+    "               (compute, factor, echo and file ignore it)\n"
     "  LOOPBACK     connect: prime_httpd's LOOPBACK (final answers)\n"
     "  INTERRUPT    connect: prime_httpd's INTERRUPT (cancellations)\n"
     "options:\n"
     "  -s, --stage STAGE          required: parse | compute (the prime service's two\n"
-    "                             stages), echo (JSON description of the request),\n"
-    "                             file (static files under --root)\n"
+    "                             stages), factor (prime factors, prime_serverd's\n"
+    "                             /factor pool), echo (JSON description of the\n"
+    "                             request), file (static files under --root)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
     "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
     "                             more saves a round trip per job, but a job may wait\n"
@@ -58,7 +64,7 @@ static const char *s_usage_text =
     "tcp://front:5560\n";
 // clang-format on
 
-typedef enum { S_PARSE, S_COMPUTE, S_ECHO, S_FILE } s_stage_t;
+typedef enum { S_PARSE, S_COMPUTE, S_ECHO, S_FILE, S_FACTOR } s_stage_t;
 
 typedef struct {
     s_stage_t stage;
@@ -69,7 +75,33 @@ typedef struct {
     file_stage_config_t file;
     bool verbose;
     bool quiet;
+    ps_downstream_t named[2];  //  parse in the graph: prime and factor
+    size_t named_count;
+    char *named_text;  //  the copy named[] points into
 } s_options_t;
+
+//  DOWNSTREAM as "prime=ENDPOINT,factor=ENDPOINT" (either order, both).
+static void
+s_parse_named (s_options_t *options, const char *text)
+{
+    options->named_text = strdup (text);
+    assert (options->named_text);
+    char *save = NULL;
+    for (char *item = strtok_r (options->named_text, ",", &save); item;
+         item = strtok_r (NULL, ",", &save)) {
+        char *equals = strchr (item, '=');
+        if (!equals || options->named_count == 2)
+            ps_service_usage_error ("DOWNSTREAM wants prime=ENDPOINT,factor=ENDPOINT, not '%s'",
+                                    text);
+        *equals = '\0';
+        if (strneq (item, PRIME_EDGE_PRIME) && strneq (item, PRIME_EDGE_FACTOR))
+            ps_service_usage_error ("DOWNSTREAM names prime and factor, not '%s'", item);
+        ps_daemon_check_endpoint (equals + 1, "DOWNSTREAM", false);
+        options->named[options->named_count++] = (ps_downstream_t){item, equals + 1};
+    }
+    if (options->named_count != 2 || streq (options->named[0].name, options->named[1].name))
+        ps_service_usage_error ("DOWNSTREAM wants both prime=ENDPOINT and factor=ENDPOINT");
+}
 
 static void
 s_parse_arguments (int argc, char *argv[], s_options_t *options)
@@ -100,13 +132,13 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     while ((opt = getopt_long (argc, argv, ":s:w:r:vqhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 's': {
-            const char *names[] = {"parse", "compute", "echo", "file"};
+            const char *names[] = {"parse", "compute", "echo", "file", "factor"};
             size_t i = 0;
-            while (i < 4 && strneq (optarg, names[i]))
+            while (i < 5 && strneq (optarg, names[i]))
                 i++;
-            if (i == 4)
-                ps_service_usage_error ("--stage must be parse, compute, echo or file, not '%s'",
-                                        optarg);
+            if (i == 5)
+                ps_service_usage_error (
+                    "--stage must be parse, compute, factor, echo or file, not '%s'", optarg);
             options->stage = (s_stage_t) i;
             options->stage_name = names[i];
             break;
@@ -180,6 +212,11 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             options->endpoints[i] = NULL;
             continue;
         }
+        if (i == 1 && options->stage == S_PARSE && strchr (options->endpoints[i], '=')) {
+            s_parse_named (options, options->endpoints[i]);
+            options->endpoints[i] = NULL;
+            continue;
+        }
         ps_daemon_check_endpoint (options->endpoints[i], names[i], false);
     }
     //  Only parse forwards: a last stage does not connect what it never uses
@@ -216,10 +253,13 @@ main (int argc, char *argv[])
     file_stage_t *files = NULL;
     switch (options.stage) {
     case S_PARSE:
-        counter.work = prime_stage_parse;
+        counter.work = options.named_count ? prime_stage_parse_named : prime_stage_parse;
         break;
     case S_COMPUTE:
         counter.work = prime_stage_compute;
+        break;
+    case S_FACTOR:
+        counter.work = prime_stage_factor;
         break;
     case S_ECHO:
         counter.work = echo_stage_work;
@@ -247,6 +287,8 @@ main (int argc, char *argv[])
     config.verbose = options.verbose;
     config.credit = options.credit;
     ps_daemon_curve_config ("worker", &config.curve);
+    config.downstreams = options.named_count ? options.named : NULL;
+    config.downstream_count = options.named_count;
     ps_worker_t **workers = (ps_worker_t **) zmalloc (options.workers * sizeof (ps_worker_t *));
     assert (workers);
     int rc = 0;
@@ -263,6 +305,8 @@ main (int argc, char *argv[])
                      options.stage_name, options.workers == 1 ? "" : "s", options.endpoints[0]);
             if (options.endpoints[1])
                 fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
+            for (size_t i = 0; i < options.named_count; i++)
+                fprintf (stderr, ", %s to %s", options.named[i].name, options.named[i].endpoint);
             if (files)
                 fprintf (stderr, ", files from %s (symlinks %s)", file_stage_root (files),
                          file_stage_follows_symlinks (files) ? "followed inside it" : "refused");
@@ -282,6 +326,7 @@ main (int argc, char *argv[])
         ps_worker_destroy (&workers[i]);
     free (workers);
     file_stage_destroy (&files);
+    free (options.named_text);
     if (rc == 0 && !options.quiet)
         fprintf (stderr, "prime_workerd: stopped after %llu jobs\n",
                  (unsigned long long) atomic_load (&counter.jobs));

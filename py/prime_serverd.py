@@ -9,7 +9,9 @@ ThreadingHTTPServer, one thread per connection, HTTP/1.1 keep-alive.
     curl 'http://localhost:8002/is_prime?possible_prime=32416190071'
 
 Trial division is the same work as in C: every d = 2, 3, 4, ... with
-d * d <= n, one division each, no sieve, no cache.
+d * d <= n, one division each, no sieve, no cache. The second workflow,
+/factor?n=N, factors as C does (2, then odd d while d * d <= the cofactor);
+any other path gets the plain 404 the C server answers itself.
 """
 import http.server
 import math
@@ -35,25 +37,67 @@ ERROR_EMPTY = error_body("possible_prime is empty")
 ERROR_NEGATIVE = error_body("possible_prime is negative")
 ERROR_NOT_DECIMAL = error_body("possible_prime is not a decimal integer")
 ERROR_TOO_LARGE = error_body("possible_prime is too large")
-ERROR_NOT_FOUND = error_body("not found")
 ERROR_METHOD = error_body("method not allowed")
+
+
+FACTOR_PATH = "/factor"
+FACTOR_PARAM = "n"
+FACTOR_VALID = ("expected GET /factor?n=N or POST /factor with body N, "
+                "N a decimal integer from 0 to 18446744073709551615")
+
+
+def factor_error(what):
+    return '{"error":"%s; %s"}' % (what, FACTOR_VALID)
+
+
+#  The 400 bodies of each workflow, by reason
+ERRORS = {
+    PATH: dict(missing=ERROR_MISSING, repeated=ERROR_REPEATED, empty=ERROR_EMPTY,
+               negative=ERROR_NEGATIVE, not_decimal=ERROR_NOT_DECIMAL,
+               too_large=ERROR_TOO_LARGE, param=PARAM),
+    FACTOR_PATH: dict(missing=factor_error("n is missing"),
+                      repeated=factor_error("n is given more than once"),
+                      empty=factor_error("n is empty"), negative=factor_error("n is negative"),
+                      not_decimal=factor_error("n is not a decimal integer"),
+                      too_large=factor_error("n is too large"), param=FACTOR_PARAM),
+}
+
+
+def factorise(n):
+    factors = []
+    if n < 2:
+        return factors
+    while n % 2 == 0:
+        factors.append(2)
+        n //= 2
+    d, limit = 3, math.isqrt(n)
+    while d <= limit:
+        if n % d == 0:
+            factors.append(d)
+            n //= d
+            limit = math.isqrt(n)
+        else:
+            d += 2
+    if n > 1:
+        factors.append(n)
+    return factors
 
 
 def is_digits(text):
     return text != "" and all("0" <= c <= "9" for c in text)
 
 
-def parse_number(text):
+def parse_number(text, errors):
     """The number, or the 400 body saying why not."""
     if text == "":
-        return ERROR_EMPTY
+        return errors["empty"]
     if text[0] == "-" and is_digits(text[1:]):
-        return ERROR_NEGATIVE
+        return errors["negative"]
     if not is_digits(text):
-        return ERROR_NOT_DECIMAL
+        return errors["not_decimal"]
     value = int(text)
     if value >= 1 << 64:
-        return ERROR_TOO_LARGE
+        return errors["too_large"]
     return value
 
 
@@ -97,10 +141,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
-    def answer(self, status, body, allow=False):
+    def answer(self, status, body, allow=False, content_type="application/json"):
         data = body.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if allow:
             self.send_header("Allow", ALLOW)
@@ -130,8 +174,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def serve(self):
         path, _, query = self.path.partition("?")
         body = self.read_body()  # whatever the method, to keep the framing
-        if urllib.parse.unquote(path) != PATH:
-            return self.answer(404, ERROR_NOT_FOUND)
+        path = urllib.parse.unquote(path)
+        if path not in ERRORS:
+            return self.answer(404, "404 Not Found\n", content_type="text/plain")
+        errors = ERRORS[path]
         if self.command not in ("GET", "HEAD", "POST"):
             return self.answer(405, ERROR_METHOD, allow=True)
         if self.command == "POST":
@@ -141,15 +187,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if text.endswith("\r"):
                 text = text[:-1]
         else:
-            values = query_values(query, PARAM)
+            values = query_values(query, errors["param"])
             if not values:
-                return self.answer(400, ERROR_MISSING)
+                return self.answer(400, errors["missing"])
             if len(values) > 1:
-                return self.answer(400, ERROR_REPEATED)
+                return self.answer(400, errors["repeated"])
             text = values[0]
-        number = parse_number(text)
+        number = parse_number(text, errors)
         if isinstance(number, str):
             return self.answer(400, number)
+        if path == FACTOR_PATH:
+            return self.answer(200, '{"n":%d,"factors":[%s]}'
+                               % (number, ",".join(map(str, factorise(number)))))
         verdict = "true" if is_prime(number) else "false"
         self.answer(200, '{"possible_prime":%d,"is_prime":%s}' % (number, verdict))
 

@@ -13,6 +13,7 @@
     starts first and every proxy gets the loopback as bound.
 */
 #include "prime_server/ps_pipeline.h"
+#include "ps_graph.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -61,6 +62,9 @@ struct _ps_pipeline_t {
     char error[256];
     char *metrics;  //  our copies of the server config's other strings
     char *access_file;
+    ps_graph_t *graph;  //  edges and routes; none: a line
+    char *cors_origin;
+    bool routes_given;  //  in the server config, where the pipeline cannot use them
 };
 
 //  Unique within the process; the pid makes inproc and ipc names unique
@@ -115,6 +119,12 @@ ps_pipeline_new (const ps_server_config_t *config)
     //  Refused by start, which can say why: new never fails
     self->proxy_given = config->proxy != NULL;
     self->config.proxy = NULL;
+    self->routes_given = config->route_count > 0;
+    self->config.routes = NULL;
+    self->config.route_count = 0;
+    self->cors_origin = s_strdup (config->cors_origin);
+    self->config.cors_origin = self->cors_origin;
+    self->graph = ps_graph_new ();
     return self;
 }
 
@@ -171,6 +181,8 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
     free (self->loopback);
     free (self->interrupt);
     zlistx_destroy (&self->ipc_files);
+    ps_graph_destroy (&self->graph);
+    free (self->cors_origin);
     free (self);
     *self_p = NULL;
 }
@@ -355,6 +367,19 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
     return stage->proxy ? 0 : -1;
 }
 
+//  Every stage's upstream, as bound if its proxy started, else as given
+//  or generated (by index; caller frees the array, not the strings).
+static char **
+s_upstreams (ps_pipeline_t *self)
+{
+    char **upstreams = (char **) calloc (self->stage_count, sizeof (char *));
+    assert (upstreams);
+    for (size_t s = 0; s < self->stage_count; s++)
+        upstreams[s] = self->stages[s].upstream ? self->stages[s].upstream
+                                                : (char *) self->stages[s].desc.upstream;
+    return upstreams;
+}
+
 static int
 s_start_server (ps_pipeline_t *self)
 {
@@ -362,10 +387,17 @@ s_start_server (ps_pipeline_t *self)
     s_stage_t *first = &self->stages[0];
     //  The first proxy, if started already, is where its endpoint is bound
     config.proxy = first->upstream ? first->upstream : first->desc.upstream;
+    char **upstreams = s_upstreams (self);
+    ps_route_t *routes = ps_graph_server_routes (self->graph, upstreams, &config.route_count);
+    config.routes = routes;
+    if (routes)
+        config.proxy = NULL;  //  the routes name the entry stages
     config.listen = self->listen_given;
     config.loopback = self->loopback_given;
     config.interrupt = self->interrupt_given;
     self->server = ps_server_new (&config);
+    free (routes);
+    free (upstreams);
     if (!self->server) {
         s_fail (self, "the server cannot bind %s, %s and %s", config.listen, config.loopback,
                 config.interrupt);
@@ -399,7 +431,13 @@ s_start_worker (ps_pipeline_t *self, size_t index, const ps_worker_config_t *giv
         config.cleanup = stage->desc.cleanup;
     }
     config.upstream = stage->downstream;
-    config.downstream = index + 1 < self->stage_count ? self->stages[index + 1].upstream : NULL;
+    bool line = ps_graph_is_line (self->graph);
+    config.downstream = line && index + 1 < self->stage_count ? self->stages[index + 1].upstream
+                                                              : NULL;
+    char **upstreams = s_upstreams (self);
+    ps_downstream_t *downstreams = ps_graph_downstreams (self->graph, index, upstreams,
+                                                         &config.downstream_count);
+    config.downstreams = downstreams;
     config.loopback = self->loopback;
     config.interrupt = self->interrupt;
     if (!config.curve.cert)
@@ -411,6 +449,8 @@ s_start_worker (ps_pipeline_t *self, size_t index, const ps_worker_config_t *giv
         assert (self->workers);
     }
     ps_worker_t *worker = ps_worker_new (&config);
+    free (downstreams);
+    free (upstreams);
     if (!worker) {
         s_fail (self, "stage %zu: a worker cannot connect to %s", index + 1, config.upstream);
         return -1;
@@ -440,6 +480,11 @@ ps_pipeline_start (ps_pipeline_t *self)
         s_fail (self, "no stages");
         return -1;
     }
+    if (self->routes_given) {
+        s_fail (self, "the server config's routes must be empty: ps_pipeline_add_route names "
+                      "their stages");
+        return -1;
+    }
     self->started = true;
     //  Names generated for the server's sockets must be the ones the
     //  proxies connect to: fix them now (a wildcard stays one until bound)
@@ -447,22 +492,31 @@ ps_pipeline_start (ps_pipeline_t *self)
         self->loopback_given = s_generate (self, "loopback");
     if (!self->interrupt_given)
         self->interrupt_given = s_generate (self, "interrupt");
-    s_stage_t *first = &self->stages[0];
-    if (!first->desc.upstream) {
-        first->upstream_given = s_generate (self, "stage1-up");
-        first->desc.upstream = first->upstream_given;
-    }
-    bool proxy_first = s_endpoint_wildcard (first->desc.upstream) && !first->desc.proxy_elsewhere;
-    if (proxy_first) {
-        const char *loopback = s_endpoint_wildcard (self->loopback_given) ? NULL
-                                                                          : self->loopback_given;
-        if (s_start_proxy (self, 0, loopback))
-            goto failed;
+    //  The stages the server connects to (the first, or each route's)
+    for (size_t s = 0; s < self->stage_count; s++) {
+        s_stage_t *entry = &self->stages[s];
+        if (!ps_graph_is_entry (self->graph, s))
+            continue;
+        if (!entry->desc.upstream) {
+            char role[32];
+            snprintf (role, sizeof role, "stage%zu-up", s + 1);
+            entry->upstream_given = s_generate (self, role);
+            entry->desc.upstream = entry->upstream_given;
+        }
+        bool proxy_first = s_endpoint_wildcard (entry->desc.upstream)
+                           && !entry->desc.proxy_elsewhere;
+        if (proxy_first) {
+            const char *loopback = s_endpoint_wildcard (self->loopback_given)
+                                       ? NULL
+                                       : self->loopback_given;
+            if (s_start_proxy (self, s, loopback))
+                goto failed;
+        }
     }
     if (s_start_server (self))
         goto failed;
-    for (size_t s = proxy_first ? 1 : 0; s < self->stage_count; s++)
-        if (s_start_proxy (self, s, self->loopback))
+    for (size_t s = 0; s < self->stage_count; s++)
+        if (!self->stages[s].upstream && s_start_proxy (self, s, self->loopback))
             goto failed;
     for (size_t s = 0; s < self->stage_count; s++)
         for (size_t w = 0; w < self->stages[s].desc.workers; w++)
@@ -489,6 +543,39 @@ ps_pipeline_add_worker (ps_pipeline_t *self, size_t stage, const ps_worker_confi
         return -1;
     }
     return s_start_worker (self, stage, config);
+}
+
+int
+ps_pipeline_add_edge (ps_pipeline_t *self, size_t from, const char *name, size_t to)
+{
+    assert (self);
+    if (self->started) {
+        s_fail (self, "edges are added before start");
+        return -1;
+    }
+    if (ps_graph_add_edge (self->graph, self->stage_count, from, name, to, self->error,
+                           sizeof self->error)) {
+        zsys_error ("ps_pipeline: %s", self->error);
+        return -1;
+    }
+    return 0;
+}
+
+int
+ps_pipeline_add_route (ps_pipeline_t *self, const ps_route_t *route, size_t stage)
+{
+    assert (self);
+    assert (route);
+    if (self->started) {
+        s_fail (self, "routes are added before start");
+        return -1;
+    }
+    if (ps_graph_add_route (self->graph, self->stage_count, route, stage, self->error,
+                            sizeof self->error)) {
+        zsys_error ("ps_pipeline: %s", self->error);
+        return -1;
+    }
+    return 0;
 }
 
 const char *

@@ -12,6 +12,7 @@
     that); anything else is answered 502.
 */
 #include "ps_reply.h"
+#include "ps_cors.h"
 #include "ps_envelope_private.h"
 #include "ps_observe.h"
 #include "ps_session.h"
@@ -77,8 +78,15 @@ ps_reply_format (ps_request_t *request, ps_protocol_t protocol, bool keep_alive)
 {
     assert (request);
     assert (request->answer != PS_ANSWER_NONE);
-    return protocol == PS_PROTOCOL_NETSTRING ? s_format_netstring (request)
-                                             : s_format_http (request, keep_alive);
+    if (protocol == PS_PROTOCOL_NETSTRING)
+        return s_format_netstring (request);
+    zchunk_t *chunk = s_format_http (request, keep_alive);
+    const char *origin = request->session->server->cors_origin;
+    if (origin
+        && !(request->answer == PS_ANSWER_RESULT && request->headers
+             && ps_pairs_get (request->headers, "Access-Control-Allow-Origin")))
+        ps_cors_add (&chunk, origin);
+    return chunk;
 }
 
 void

@@ -1,13 +1,15 @@
 /*  ps_request: request records and the table of pending requests (see
     ps_request.h). The table is a zhashx by id and a zlistx in send order;
     a record keeps its zlistx handle, so taking it out is O(1) wherever it
-    is in the order.
+    is in the order. Deadlines mostly grow with send order (one timeout for
+    all, or a few per route), so a new request is placed by a search from
+    the end of the list, which usually stops at once.
 */
 #include "ps_request.h"
 
 struct _ps_request_table_t {
     zhashx_t *by_id;   //  pending requests, keyed by &request->id
-    zlistx_t *flight;  //  the same, in the order they were sent
+    zlistx_t *flight;  //  the same, in deadline order
     uint64_t next_id;
 };
 
@@ -20,6 +22,8 @@ ps_request_new (ps_session_t *session)
     self->started = zclock_mono ();
     self->started_us = zclock_usecs ();
     self->method = -1;
+    self->route = -1;
+    self->deadline = INT64_MAX;
     return self;
 }
 
@@ -75,6 +79,14 @@ ps_request_u64_hashx_new (void)
     return hash;
 }
 
+static int
+s_deadline_compare (const void *first, const void *second)
+{
+    int64_t a = ((const ps_request_t *) first)->deadline;
+    int64_t b = ((const ps_request_t *) second)->deadline;
+    return a < b ? -1 : a > b;
+}
+
 ps_request_table_t *
 ps_request_table_new (void)
 {
@@ -82,6 +94,7 @@ ps_request_table_new (void)
     self->by_id = ps_request_u64_hashx_new ();
     self->flight = zlistx_new ();
     assert (self->flight);
+    zlistx_set_comparator (self->flight, s_deadline_compare);
     self->next_id = 1;
     return self;
 }
@@ -115,7 +128,7 @@ ps_request_table_add (ps_request_table_t *self, ps_request_t *request)
     int rc = zhashx_insert (self->by_id, &request->id, request);
     assert (rc == 0);  //  ids are never reused
     (void) rc;
-    request->flight = zlistx_add_end (self->flight, request);
+    request->flight = zlistx_insert (self->flight, request, false);
     assert (request->flight);
     request->pending = true;
 }

@@ -5,8 +5,8 @@
     answer it itself) until its answer has been written; its session's FIFO
     owns it. While its job is in the pipeline ("pending") it is also in the
     request table, found by id when its result comes back on the loopback,
-    and kept in the order it was sent, which is its deadline order since
-    the request timeout is the same for all.
+    and kept in deadline order (its send time plus its route's request
+    timeout; no timeout sorts last).
 */
 #ifndef PS_REQUEST_H_INCLUDED
 #define PS_REQUEST_H_INCLUDED
@@ -47,6 +47,8 @@ typedef struct {
                                       //  its session's peer
     char *access_request;             //  the access log file's request line and headers
     char *access_headers;             //  fields (ps_access_log.h), or NULL
+    int route;                        //  index of its route in the server's table; -1: none
+    int64_t deadline;                 //  504 at this time; INT64_MAX: never (set at submission)
 } ps_request_t;
 
 //  A new record for a request that arrived on session now (HTTP/1.1 until
@@ -72,7 +74,7 @@ void ps_request_table_destroy (ps_request_table_t **self_p);
 uint64_t ps_request_table_new_id (ps_request_table_t *self);
 
 //  The request's job has been sent: it is pending, found by its id and
-//  last in send order.
+//  placed by its deadline (after those with the same deadline).
 void ps_request_table_add (ps_request_table_t *self, ps_request_t *request);
 
 //  Takes a pending request out of the table (answered, cancelled or lost).
@@ -81,7 +83,8 @@ void ps_request_table_remove (ps_request_table_t *self, ps_request_t *request);
 //  The pending request with this id, or NULL.
 ps_request_t *ps_request_table_lookup (ps_request_table_t *self, uint64_t id);
 
-//  The pending request sent first (the next to time out), or NULL.
+//  The pending request with the earliest deadline (the next to time
+//  out), or NULL.
 ps_request_t *ps_request_table_oldest (ps_request_table_t *self);
 
 //  Number of pending requests.

@@ -59,24 +59,55 @@ ps_server_cancel (self_t *self, ps_request_t *request)
     ps_request_table_remove (self->requests, request);
 }
 
+//  The request timeout of request's route, else the server's; <= 0: none.
+static int
+s_request_timeout (self_t *self, ps_request_t *request)
+{
+    if (request->route >= 0) {
+        const ps_route_t *route = ps_route_table_get (self->routes, (size_t) request->route);
+        if (route->request_timeout_ms)
+            return route->request_timeout_ms;
+    }
+    return self->config.request_timeout_ms;
+}
+
+//  With routes: finds request's route by path. Returns 0, or the status
+//  the server answers itself: 404 for a path no route takes, 413 for a
+//  body over its route's limit (the parser's limit is the largest route's).
+static int
+s_route (self_t *self, ps_request_t *request, const ps_http_request_t *parsed)
+{
+    if (!self->routes)
+        return 0;
+    request->route = ps_route_table_match (self->routes, ps_http_request_path (parsed));
+    if (request->route < 0)
+        return 404;
+    const ps_route_t *route = ps_route_table_get (self->routes, (size_t) request->route);
+    size_t max_body = route->max_body ? route->max_body : self->max_body;
+    return ps_http_request_body_size (parsed) > max_body ? 413 : 0;
+}
+
 int
 ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **payload_p)
 {
     assert (self);
     assert (request);
-    if (!self->push || ps_request_table_size (self->requests) >= self->config.max_in_flight) {
+    void *push_h = request->route >= 0 ? zsock_resolve (self->route_push[request->route])
+                                       : self->push_h;
+    if (!push_h || ps_request_table_size (self->requests) >= self->config.max_in_flight) {
         zmsg_destroy (payload_p);
         return -1;
     }
     request->id = ps_request_table_new_id (self->requests);
-    //  A retry goes to the back of the send order, which stays the
-    //  deadline order because its time starts again.
+    //  A retry's time starts again; the table keeps deadline order.
     request->sent = request->retried ? zclock_mono () : request->started;
+    int timeout = s_request_timeout (self, request);
+    request->deadline = timeout > 0 ? request->sent + timeout : INT64_MAX;
     ps_envelope_t envelope = {.type = PS_MSG_JOB,
                               .flags = request->head ? PS_FLAG_HEAD : 0,
                               .kind = (uint8_t) kind,
                               .id = request->id};
-    if (ps_envelope_send (&envelope, payload_p, self->push_h) != 0) {
+    if (ps_envelope_send (&envelope, payload_p, push_h) != 0) {
         zmsg_destroy (payload_p);
         if (self->config.verbose)
             zsys_warning ("ps_server: the queue towards the proxy is full, answering 503");
@@ -94,6 +125,7 @@ ps_server_accept_http (self_t *self, ps_session_t *session, ps_http_request_t **
     ps_http_request_t *parsed = *parsed_p;
     ps_request_t *request = ps_session_request_new (session);
     const char *method = ps_http_request_method (parsed);
+    int status;
     request->head = streq (method, "HEAD");
     request->version = ps_http_request_version (parsed);
     if (self->config.access_log)
@@ -114,6 +146,11 @@ ps_server_accept_http (self_t *self, ps_session_t *session, ps_http_request_t **
                         NULL);
     else if (ps_observe_metrics (self, request, ps_http_request_path (parsed)))
         ;  //  answered with the exposition, also while draining
+    else if ((status = s_route (self, request, parsed)) != 0) {
+        //  Answered here, no worker touched; a body was read whole, so the
+        //  connection stays usable.
+        ps_reply_local (request, status, NULL, NULL);
+    }
     else {
         zmsg_t *payload = ps_http_request_encode (parsed);
         if (!payload || ps_server_submit (self, request, PS_KIND_HTTP, &payload) != 0)
@@ -192,24 +229,21 @@ s_handle_timers (ps_loop_t *loop, int64_t now, void *arg)
 {
     (void) loop;
     self_t *self = (self_t *) arg;
-    int timeout = self->config.request_timeout_ms;
     ps_request_t *request;
-    if (timeout > 0)
-        while ((request = ps_request_table_oldest (self->requests))
-               && request->sent + timeout <= now) {
-            ps_server_cancel (self, request);
-            ps_reply_local (request, 504, NULL, NULL);
-            ps_session_t *session = request->session;
-            if (ps_session_first (session) == request)
-                ps_session_flush (&session);
-        }
+    while ((request = ps_request_table_oldest (self->requests)) && request->deadline <= now) {
+        ps_server_cancel (self, request);
+        ps_reply_local (request, 504, NULL, NULL);
+        ps_session_t *session = request->session;
+        if (ps_session_first (session) == request)
+            ps_session_flush (&session);
+    }
     ps_session_timers_expire (self, now);
     s_drain_check (self, now);
 
     int64_t deadline = MIN (ps_session_timers_deadline (self), ps_observe_tick (self, now));
     ps_request_t *oldest = ps_request_table_oldest (self->requests);
-    if (timeout > 0 && oldest)
-        deadline = MIN (deadline, oldest->sent + timeout);
+    if (oldest)
+        deadline = MIN (deadline, oldest->deadline);
     if (self->draining && !self->drained)
         deadline = MIN (deadline, self->drain_deadline);
     return deadline;
@@ -340,6 +374,30 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
     return sock;
 }
 
+//  The routing table and a PUSH to each route's proxy. The parser admits
+//  bodies up to the largest limit; s_route applies each route's own.
+static int
+s_routes_new (self_t *self, const ps_server_config_t *config)
+{
+    if (self->proxy || config->protocol != PS_PROTOCOL_HTTP || !config->routes) {
+        zsys_error ("ps_server: routes take the place of proxy, and need HTTP");
+        return -1;
+    }
+    self->routes = ps_route_table_new ();
+    self->route_push = (zsock_t **) zmalloc (config->route_count * sizeof (zsock_t *));
+    self->max_body = self->config.limits.max_body;
+    for (size_t i = 0; i < config->route_count; i++) {
+        if (ps_route_table_add (self->routes, &config->routes[i]) < 0)
+            return -1;
+        const ps_route_t *route = ps_route_table_get (self->routes, i);
+        self->route_push[i] = s_socket (self, ZMQ_PUSH, route->proxy, false, "route", 0);
+        if (!self->route_push[i])
+            return -1;
+        self->config.limits.max_body = MAX (self->config.limits.max_body, route->max_body);
+    }
+    return 0;
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -366,6 +424,11 @@ s_self_destroy (self_t **self_p)
     ps_socket_destroy (&self->pull);
     ps_socket_destroy (&self->pub);
     ps_curve_keys_destroy (&self->keys);
+    for (size_t i = 0; self->route_push && i < ps_route_table_size (self->routes); i++)
+        ps_socket_destroy (&self->route_push[i]);
+    free (self->route_push);
+    ps_route_table_destroy (&self->routes);
+    zstr_free (&self->cors_origin);
     ps_pairs_destroy (&self->text_headers);
     ps_pairs_destroy (&self->retry_headers);
     zframe_destroy (&self->scratch);
@@ -400,7 +463,10 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->access_log_path = s_strdup_or_null (config->access_file);
     self->config.metrics = self->metrics_path;
     self->config.access_file = self->access_log_path;
+    self->cors_origin = s_strdup_or_null (config->cors_origin);
+    self->config.cors_origin = self->cors_origin;
     s_config_resolve (&self->config);
+    self->config.routes = NULL;  //  copied into self->routes below
     self->sessions = ps_request_u64_hashx_new ();
     self->header_timers = zlistx_new ();
     self->idle_timers = zlistx_new ();
@@ -422,6 +488,11 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         goto failed;
     if (ps_observe_start (self) != 0)
         goto failed;
+    if (self->cors_origin
+        && (strlen (self->cors_origin) > 256 || strpbrk (self->cors_origin, "\r\n"))) {
+        zsys_error ("ps_server: cors_origin must be one short line");
+        goto failed;
+    }
     self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen", LINGER_MS);
     if (!self->stream)
         goto failed;
@@ -438,6 +509,8 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
             goto failed;
         self->pull_h = zsock_resolve (self->pull);
     }
+    if (config->route_count > 0 && s_routes_new (self, config) != 0)
+        goto failed;
     if (self->interrupt) {
         self->pub = s_socket (self, ZMQ_PUB, self->interrupt, true, "interrupt", LINGER_MS);
         if (!self->pub)

@@ -17,6 +17,7 @@
 #include "ps_curve_private.h"
 #include "ps_loop.h"
 #include "ps_request.h"
+#include "ps_route.h"
 
 //  Messages taken from one socket before looking at the others again.
 #define PS_SERVER_BATCH 256
@@ -58,6 +59,11 @@ typedef struct {
     char *access_log_path;
     struct _ps_metrics_t *metrics;         //  NULL unless a metrics path is set (ps_observe.c)
     struct _ps_access_log_t *access_file;  //  NULL unless an access log file is set
+    ps_route_table_t *routes;  //  NULL: no routes, every request goes to push
+    zsock_t **route_push;      //  PUSH to each route's proxy, by route index
+    size_t max_body;           //  the server's own body limit (limits.max_body is
+                               //  raised to the largest route's, for the parser)
+    char *cors_origin;
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a

@@ -371,6 +371,14 @@ ps_service_option (ps_service_options_t *options, int opt, const char *arg)
     case PS_SERVICE_OPT_FORWARDED:
         options->trust_forwarded = true;
         return true;
+    case PS_SERVICE_OPT_CORS:
+        //  One header line: a CR or LF would let the value write others
+        if (!*arg || strpbrk (arg, "\r\n") || strlen (arg) > 256)
+            ps_service_usage_error ("--cors wants an origin such as https://example.org or *, "
+                                    "not '%s'",
+                                    arg);
+        options->cors_origin = arg;
+        return true;
     case 'l':
         options->log = true;
         return true;
@@ -396,6 +404,7 @@ ps_service_server_config (const ps_service_options_t *options, ps_server_config_
     config->metrics = options->metrics;
     config->access_file = options->access_log;
     config->trust_forwarded = options->trust_forwarded;
+    config->cors_origin = options->cors_origin;
     config->access_log = options->log;
     config->verbose = options->log;  //  --log always showed the warnings too
     config->request_timeout_ms = (int) llround (options->request_timeout * 1000);

@@ -41,6 +41,7 @@
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
 #include "ps_socket.h"
+#include "ps_downstream.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -83,9 +84,10 @@ struct _ps_work_t {
     zmsg_t *payload;             //  frames after the envelope; owned
     ps_http_request_t *request;  //  decoded on demand
     bool request_tried;
-    bool cancelled;       //  a CANCEL for this id arrived
-    bool answered;        //  forwarded or replied
-    const char *failure;  //  why no answer was sent, for the 500 body
+    bool cancelled;          //  a CANCEL for this id arrived
+    bool answered;           //  forwarded or replied
+    const char *failure;     //  why no answer was sent, for the 500 body
+    char failure_text[160];  //  a failure that names something
 };
 
 struct _s_self_t {
@@ -125,6 +127,7 @@ struct _s_self_t {
 
     ps_work_t work;  //  the job in hand; reused, so a job costs no allocation of ours
     bool busy;       //  work is valid
+    ps_downstream_set_t *downstreams;  //  named downstreams, or NULL
 };
 
 //  The object returned by ps_worker_new: the actor (ps_actor.h).
@@ -413,11 +416,11 @@ ps_work_cancelled (ps_work_t *work)
     return work->cancelled || s_stopping (self);
 }
 
-int
-ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
+//  Sends frames (taken) to the proxy upstream at handle; NULL: none, for
+//  the reason failure gives.
+static int
+s_forward (ps_work_t *work, void *handle, const char *failure, zmsg_t **frames_p)
 {
-    assert (work);
-    assert (frames_p);
     s_self_t *self = work->self;
     zmsg_t *frames = *frames_p;
     *frames_p = NULL;
@@ -426,8 +429,8 @@ ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
         zmsg_destroy (&frames);
         return -1;
     }
-    if (!self->downstream) {
-        work->failure = "no next stage to forward to";
+    if (!handle) {
+        work->failure = failure;
         zmsg_destroy (&frames);
         return -1;
     }
@@ -435,10 +438,10 @@ ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
         .type = PS_MSG_JOB, .flags = work->flags, .kind = PS_KIND_STAGE, .id = work->id};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
     bool more = frames && zmsg_size (frames) > 0;
-    s_before_send (self, self->downstream_h);
-    int rc = zframe_send (&envelope_frame, self->downstream_h, more ? ZFRAME_MORE : 0);
+    s_before_send (self, handle);
+    int rc = zframe_send (&envelope_frame, handle, more ? ZFRAME_MORE : 0);
     if (rc == 0 && more)
-        rc = zmsg_send (&frames, self->downstream_h);
+        rc = zmsg_send (&frames, handle);
     zframe_destroy (&envelope_frame);
     zmsg_destroy (&frames);
     if (rc != 0) {
@@ -450,6 +453,37 @@ ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
     }
     work->answered = true;
     return 0;
+}
+
+int
+ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
+{
+    assert (work);
+    assert (frames_p);
+    s_self_t *self = work->self;
+    void *handle = self->downstream_h;
+    if (!handle && self->downstreams)
+        handle = ps_downstream_set_only (self->downstreams);
+    return s_forward (work, handle,
+                      self->downstreams ? "several next stages: forward names one"
+                                        : "no next stage to forward to",
+                      frames_p);
+}
+
+int
+ps_work_forward_to (ps_work_t *work, const char *name, zmsg_t **frames_p)
+{
+    assert (work);
+    assert (name);
+    assert (frames_p);
+    s_self_t *self = work->self;
+    void *handle = self->downstreams ? ps_downstream_set_find (self->downstreams, name) : NULL;
+    if (!handle && !work->answered) {
+        //  The work function's mistake, not the client's: said every time
+        snprintf (work->failure_text, sizeof work->failure_text, "no downstream named '%s'", name);
+        zsys_error ("ps_worker: job %" PRIu64 ": %s", work->id, work->failure_text);
+    }
+    return s_forward (work, handle, work->failure_text, frames_p);
 }
 
 int
@@ -672,6 +706,7 @@ s_self_destroy (s_self_t **self_p)
         ps_socket_destroy (&self->loopback);
         ps_socket_destroy (&self->interrupt);
         ps_curve_keys_destroy (&self->beat.keys);
+        ps_downstream_set_destroy (&self->downstreams);
         free (self);
         *self_p = NULL;
     }
@@ -737,7 +772,12 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     if (self->loopback && config->downstream)
         self->downstream = s_socket_connect (self, ZMQ_PUSH, "downstream", config->downstream,
                                              NULL);
-    if (self->loopback && (self->downstream || !config->downstream))
+    bool named = config->downstream_count > 0;
+    if (named && self->loopback && (self->downstream || !config->downstream))
+        self->downstreams = ps_downstream_set_new (config->downstreams, config->downstream_count,
+                                                   &self->options);
+    if (self->loopback && (self->downstream || !config->downstream)
+        && (self->downstreams || !named))
         self->upstream = s_socket_connect (self, ZMQ_DEALER, "upstream", config->upstream,
                                            self->beat.id);
     if (self->upstream && self->heartbeat_ms > 0) {

@@ -156,6 +156,39 @@ START_TEST (test_trial_division_cancel)
 }
 END_TEST
 
+//  Factors against a product check and a primality check of each factor
+//  (trial division, tested above), and cancellation as for primes.
+START_TEST (test_factorise)
+{
+    uint64_t factors[64];
+    size_t count = 99;
+    ck_assert_int_eq (prime_factorise (0, factors, &count, NULL, NULL), 0);
+    ck_assert_uint_eq (count, 0);
+    ck_assert_int_eq (prime_factorise (1, factors, &count, NULL, NULL), 0);
+    ck_assert_uint_eq (count, 0);
+    ck_assert_int_eq (prime_factorise ((uint64_t) 1 << 63, factors, &count, NULL, NULL), 0);
+    ck_assert_uint_eq (count, 63);
+    for (uint64_t n = 2; n < 20000; n++) {
+        ck_assert_int_eq (prime_factorise (n, factors, &count, NULL, NULL), 0);
+        uint64_t product = 1;
+        for (size_t i = 0; i < count; i++) {
+            ck_assert_int_eq (prime_trial_division (factors[i], NULL, NULL), 1);
+            ck_assert (i == 0 || factors[i - 1] <= factors[i]);
+            product *= factors[i];
+        }
+        ck_assert_uint_eq (product, n);
+    }
+    //  A semiprime of two 32-bit primes takes seconds: stopped at once
+    s_cancel_t cancel = {0, 2};
+    int64_t start = zclock_mono ();
+    ck_assert_int_eq (
+        prime_factorise (2147483659ULL * 4294967291ULL, factors, &count, s_cancel_after, &cancel),
+        -1);
+    ck_assert_int_eq (cancel.calls, 2);
+    ck_assert_int_lt (zclock_mono () - start, 1000);
+}
+END_TEST
+
 //  ---------------------------------------------------------------------
 //  The pipeline over real sockets
 
@@ -547,6 +580,7 @@ s_suite (void)
     tcase_add_test (pieces, test_trial_division_sieve);
     tcase_add_test (pieces, test_trial_division_large);
     tcase_add_test (pieces, test_trial_division_cancel);
+    tcase_add_test (pieces, test_factorise);
     suite_add_tcase (suite, pieces);
     TCase *http = tcase_create ("http");
     tcase_add_test (http, test_http_verdicts);

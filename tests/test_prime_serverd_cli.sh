@@ -518,6 +518,16 @@ if [ "$have_python" = yes ] && start_daemon twin --quiet @ENDPOINT@; then
 -d -5 /is_prime
 -X DELETE /is_prime
 -X PUT /is_prime
+/factor?n=0
+/factor?n=360
+/factor?n=18446744073709551615
+/factor?n=1000000007
+/factor?n=
+/factor?n=1&n=2
+/factor?n=-3
+/factor
+-d 600851475143 /factor
+-X DELETE /factor
 EOF
     pass "C and Python agree on $same requests"
     kill -TERM "$py" 2>/dev/null

@@ -71,7 +71,9 @@ start_split() {
     fi
     listen=$(free_port)
     # Binding sides first, then the workers that connect to them
-    start httpd "$bindir/prime_httpd" --drain-seconds 2 "tcp://127.0.0.1:$listen" \
+    # The routes prime_serverd has: other paths get the server's own 404
+    start httpd "$bindir/prime_httpd" --drain-seconds 2 --route /is_prime --route /factor \
+      "tcp://127.0.0.1:$listen" \
       "$parse_up" "$loopback" "$interrupt"
     start proxy1 "$bindir/prime_proxyd" "$parse_up" "$parse_down"
     start proxy2 "$bindir/prime_proxyd" "$compute_up" "$compute_down"

@@ -29,6 +29,27 @@
     Such a job ends at the request timeout; give either a fixed port where
     that matters.
 
+    A graph rather than a line: several workflows in one service. Routes
+    (ps_pipeline_add_route) send requests by path to the stages where
+    their workflows begin; named edges (ps_pipeline_add_edge) say where a
+    stage's workers may forward (ps_work_forward_to), so a stage can feed
+    several pools and a pool be fed by several stages. Once a pipeline has
+    an edge or a route, the line's implicit links (server -> stage 0 ->
+    stage 1 ...) are gone: the server sends to the routes' stages (stage 0
+    without routes), and each stage forwards along its own edges only.
+    Each pool is sized on its own, and a split deployment runs any stage
+    elsewhere with the endpoints reported here: its workers connect to its
+    downstream endpoint, and to the upstream endpoints of its edges'
+    stages.
+
+        int parse = ps_pipeline_add_work (pipeline, parse_fn, 1, NULL);
+        int prime = ps_pipeline_add_work (pipeline, prime_fn, 2, NULL);
+        int factor = ps_pipeline_add_work (pipeline, factor_fn, 1, NULL);
+        ps_pipeline_add_edge (pipeline, parse, "prime", prime);
+        ps_pipeline_add_edge (pipeline, parse, "factor", factor);
+        ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/is_prime"}, parse);
+        ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/factor"}, parse);
+
     Not thread-safe: one thread describes, starts and stops a pipeline.
 */
 #ifndef PS_PIPELINE_H_INCLUDED
@@ -102,6 +123,19 @@ PS_EXPORT int ps_pipeline_add_stage (ps_pipeline_t *self, const ps_pipeline_stag
 //  The short form: a stage of workers running work with arg, all else default.
 PS_EXPORT int ps_pipeline_add_work (ps_pipeline_t *self, ps_work_fn *work, size_t workers,
                                     void *arg);
+
+//  A named edge: the workers of stage from may forward to stage to as
+//  name (ps_work_forward_to; ps_work_forward when it is their only edge).
+//  Stages are counted from 0 and must have been added; a stage's names
+//  are unique. Before start. Returns 0, or -1 (ps_pipeline_error says why).
+PS_EXPORT int ps_pipeline_add_edge (ps_pipeline_t *self, size_t from, const char *name, size_t to);
+
+//  A route (copied; see ps_route.h): the server sends requests whose path
+//  it matches to stage's proxy (route's proxy is ignored: the pipeline
+//  knows the stage's endpoint). Before start. Returns 0, or -1
+//  (ps_pipeline_error says why). The server config's own routes must be
+//  empty.
+PS_EXPORT int ps_pipeline_add_route (ps_pipeline_t *self, const ps_route_t *route, size_t stage);
 
 //  Start the server, the proxies and the workers. Returns 0, or -1 with
 //  nothing left running (a bind failed, no stage, called twice...;

@@ -12,6 +12,7 @@
 #include "ps_curve.h"
 #include "ps_export.h"
 #include "ps_http.h"
+#include "ps_route.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +61,17 @@ typedef struct {
     bool trust_forwarded;      //  the client's address (for workers and logs) from the
                                //  Forwarded or X-Forwarded-For header a reverse proxy in
                                //  front adds; false (default): the connection's address
+    //  Several workflows in one service: each route (ps_route.h) sends the
+    //  requests whose path it matches to a first proxy of its own, and a
+    //  path no route matches is answered 404 by the server. Read at start
+    //  (copied). route_count 0: no routes, every request goes to proxy.
+    //  With routes, proxy must be NULL and the protocol HTTP.
+    const ps_route_t *routes;
+    size_t route_count;
+    //  Every HTTP response, the server's own errors included, carries
+    //  "Access-Control-Allow-Origin: cors_origin" (a worker's own is kept).
+    //  NULL: no such header is added.
+    const char *cors_origin;
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

@@ -81,6 +81,7 @@ typedef struct {
     const char *access_log;    //  access log file in the Combined Log Format, "-": stdout;
                                //  NULL: none
     bool trust_forwarded;      //  client address from Forwarded / X-Forwarded-For
+    const char *cors_origin;   //  Access-Control-Allow-Origin on every response; NULL: none
 } ps_service_options_t;
 
 PS_EXPORT void ps_service_options_defaults (ps_service_options_t *options);
@@ -105,6 +106,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
 #define PS_SERVICE_OPT_METRICS        1004
 #define PS_SERVICE_OPT_ACCESS_LOG     1005
 #define PS_SERVICE_OPT_FORWARDED      1006
+#define PS_SERVICE_OPT_CORS           1007
 // clang-format off
 #define PS_SERVICE_LONG_OPTIONS                                                                    \
     {"drain-seconds", required_argument, NULL, 'd'},                                               \
@@ -119,6 +121,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     {"metrics", required_argument, NULL, PS_SERVICE_OPT_METRICS},                                   \
     {"access-log", required_argument, NULL, PS_SERVICE_OPT_ACCESS_LOG},                             \
     {"trust-forwarded", no_argument, NULL, PS_SERVICE_OPT_FORWARDED},                               \
+    {"cors", required_argument, NULL, PS_SERVICE_OPT_CORS},                                         \
     {"log", no_argument, NULL, 'l'},                                                               \
     {"quiet", no_argument, NULL, 'q'},                                                             \
     {"help", no_argument, NULL, 'h'},                                                              \
@@ -145,6 +148,7 @@ PS_EXPORT void ps_service_server_config (const ps_service_options_t *options,
     "                             appended to FILE ('-': stdout); SIGUSR1 or SIGHUP reopens it\n"  \
     "      --trust-forwarded      take the client's address from Forwarded/X-Forwarded-For\n"      \
     "                             (only behind a reverse proxy that sets them)\n"                  \
+    "      --cors ORIGIN          every response carries Access-Control-Allow-Origin: ORIGIN\n"    \
     "  -l, --log                  access log, one line per response\n"                             \
     "  -q, --quiet                no startup or shutdown lines\n"                                  \
     "  -h, --help                 this text\n"                                                     \

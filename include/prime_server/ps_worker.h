@@ -42,7 +42,16 @@ PS_EXPORT bool ps_work_cancelled (ps_work_t *work);
 
 //  Send these frames to the next stage (takes them). Returns 0, or -1 if
 //  there is no next stage or the send failed (the client then gets an error).
+//  The next stage is the config's downstream or, without one, its only
+//  named downstream; a worker with several names forwards with
+//  ps_work_forward_to.
 PS_EXPORT int ps_work_forward (ps_work_t *work, zmsg_t **frames_p);
+
+//  Send these frames to the stage named name in the config's downstreams
+//  (takes them). Returns 0, or -1 if the send failed or there is no such
+//  name: a mistake in the work function, logged with the name, and
+//  answered 500 to the client; the worker goes on with its next job.
+PS_EXPORT int ps_work_forward_to (ps_work_t *work, const char *name, zmsg_t **frames_p);
 
 //  Final answer to the client; headers (may be NULL) is taken; body copied.
 //  Returns 0, or -1 if the loopback send failed.
@@ -56,6 +65,13 @@ PS_EXPORT void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t 
 typedef int (ps_work_fn) (ps_work_t *work, void *arg);
 //  Called after every job, whatever happened.
 typedef void (ps_cleanup_fn) (void *arg);
+
+//  A named edge from a stage to the next: ps_work_forward_to (work, name,
+//  ...) sends to the proxy upstream at endpoint.
+typedef struct {
+    const char *name;
+    const char *endpoint;
+} ps_downstream_t;
 
 //  A zeroed field means its default, for every field; the default is given
 //  with each. Where 0 meant "off" before defaults existed (the beats) or
@@ -93,6 +109,12 @@ typedef struct {
     int heartbeat_ms;  //  0: 1000; negative: no beats (and no reconnection)
     int expiry_ms;     //  0: 3000; negative: never reconnect
     ps_curve_t curve;  //  CURVE on every socket (ps_curve.h); zeroed: plaintext
+    //  Named downstreams: the stage is a node of a graph whose work
+    //  function picks the next stage per job (ps_work_forward_to). Each
+    //  endpoint is a proxy's upstream (PULL), as downstream is; the names
+    //  are unique. Read at start (copied). NULL: none.
+    const ps_downstream_t *downstreams;
+    size_t downstream_count;
 } ps_worker_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

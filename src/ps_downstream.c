@@ -1,0 +1,96 @@
+/*  ps_downstream_set: named downstreams (see ps_downstream.h). A stage has
+    a few edges, looked up once per forwarded job: a linear scan of short
+    names costs less than hashing them.
+*/
+#include "ps_downstream.h"
+
+#include <string.h>
+
+typedef struct {
+    char *name;
+    zsock_t *sock;
+    void *handle;
+} s_entry_t;
+
+struct _ps_downstream_set_t {
+    s_entry_t *entries;
+    size_t size;
+};
+
+void
+ps_downstream_set_destroy (ps_downstream_set_t **self_p)
+{
+    assert (self_p);
+    ps_downstream_set_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->size; i++) {
+        zstr_free (&self->entries[i].name);
+        ps_socket_destroy (&self->entries[i].sock);
+    }
+    free (self->entries);
+    free (self);
+    *self_p = NULL;
+}
+
+ps_downstream_set_t *
+ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
+                       const ps_socket_options_t *options)
+{
+    assert (entries || count == 0);
+    assert (options);
+    ps_downstream_set_t *self = (ps_downstream_set_t *) zmalloc (sizeof (ps_downstream_set_t));
+    assert (self);
+    self->entries = (s_entry_t *) zmalloc ((count ? count : 1) * sizeof (s_entry_t));
+    assert (self->entries);
+    for (size_t i = 0; i < count; i++) {
+        const ps_downstream_t *entry = &entries[i];
+        if (!entry->name || !*entry->name || !entry->endpoint) {
+            zsys_error ("ps_worker: downstream %zu needs a name and an endpoint", i + 1);
+            goto failed;
+        }
+        if (ps_downstream_set_find (self, entry->name)) {
+            zsys_error ("ps_worker: downstream '%s' given twice", entry->name);
+            goto failed;
+        }
+        s_entry_t *copy = &self->entries[self->size];
+        copy->sock = ps_socket_new (ZMQ_PUSH, options, "ps_worker", entry->name);
+        if (!copy->sock)
+            goto failed;
+        copy->name = strdup (entry->name);
+        self->size++;
+        if (ps_socket_attach (copy->sock, false, entry->endpoint, "ps_worker", entry->name) != 0)
+            goto failed;
+        copy->handle = zsock_resolve (copy->sock);
+    }
+    return self;
+
+failed:
+    ps_downstream_set_destroy (&self);
+    return NULL;
+}
+
+void *
+ps_downstream_set_find (ps_downstream_set_t *self, const char *name)
+{
+    assert (self);
+    assert (name);
+    for (size_t i = 0; i < self->size; i++)
+        if (streq (self->entries[i].name, name))
+            return self->entries[i].handle;
+    return NULL;
+}
+
+void *
+ps_downstream_set_only (ps_downstream_set_t *self)
+{
+    assert (self);
+    return self->size == 1 ? self->entries[0].handle : NULL;
+}
+
+size_t
+ps_downstream_set_size (ps_downstream_set_t *self)
+{
+    assert (self);
+    return self->size;
+}
