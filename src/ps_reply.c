@@ -14,6 +14,7 @@
 #include "ps_reply.h"
 #include "ps_envelope_private.h"
 #include "ps_session.h"
+#include "ps_stream.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -130,14 +131,22 @@ s_handle_result (ps_server_self_t *server, zmq_msg_t *parts, size_t count)
     //  A reused scratch frame: resetting it to 16 bytes allocates nothing.
     zframe_reset (server->scratch, zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
     int rc = ps_envelope_decode (server->scratch, &envelope);
+    if (rc == 0 && envelope.type >= PS_MSG_START && envelope.type <= PS_MSG_ABORT) {
+        ps_stream_handle (server, &envelope, parts, count);
+        return;
+    }
     if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         ps_envelope_log_junk ("ps_server", "loopback", server->scratch, count,
                               server->config.verbose, &server->loopback_version_warned);
         return;
     }
     ps_request_t *request = ps_request_table_lookup (server->requests, envelope.id);
-    if (!request)
+    if (!request) {
+        //  A stream's worker lost mid-answer ends its stream
+        if (envelope.flags & PS_FLAG_LOST)
+            ps_stream_lost (server, envelope.id);
         return;  //  timed out, cancelled or its client left: dropped quietly
+    }
     ps_request_table_remove (server->requests, request);
     if (envelope.flags & PS_FLAG_LOST) {
         s_handle_lost (server, request);

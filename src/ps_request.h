@@ -14,12 +14,14 @@
 #include "prime_server/prime_server.h"
 
 typedef struct _ps_session_t ps_session_t;
+typedef struct _ps_stream_t ps_stream_t;
 
 typedef enum {
     PS_ANSWER_NONE = 0,
     PS_ANSWER_RESULT,  //  from a worker: status, headers, body frame
     PS_ANSWER_LOCAL,   //  from the server itself: status, static text and headers
-    PS_ANSWER_PARSE    //  the parser failed: canned error naming the reason
+    PS_ANSWER_PARSE,   //  the parser failed: canned error naming the reason
+    PS_ANSWER_STREAM   //  from a worker, in parts (ps_stream.c)
 } ps_answer_t;
 
 typedef struct {
@@ -41,6 +43,8 @@ typedef struct {
     const ps_pairs_t *local_headers;  //  borrowed from the server
     const char *text;                 //  static: local body or parser reason
     char *line;                       //  "METHOD target" for the access log, or NULL
+    ps_stream_t *stream;              //  owned, while its answer comes in parts
+    ps_http_request_t *deferred;      //  parsed, held back by the byte budget (ps_stream.c)
 } ps_request_t;
 
 //  A new record for a request that arrived on session now (HTTP/1.1 until

@@ -48,6 +48,15 @@ typedef struct {
     bool verbose;              //  diagnostics (bad requests, full queues, dropped clients,
                                //  lost workers) through zsys_warning; false (default): quiet
     int hwm;                   //  socket HWMs; 0: 10000
+    //  Streamed answers (docs/PROTOCOL.md): a worker is granted more body
+    //  bytes only while what its client has not yet acknowledged is under
+    //  stream_window; 0: 2 MiB.
+    size_t stream_window;
+    //  While a connection's queued answers reach this many bytes (not
+    //  acknowledged, held, or 64 KiB reserved per request in the pipeline),
+    //  its next pipelined requests wait instead of being dispatched
+    //  (docs/DEPLOY.md, "Memory per connection"); 0: 4 MiB.
+    size_t connection_budget;
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
