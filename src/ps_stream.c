@@ -131,7 +131,9 @@ s_regrant (ps_stream_t *self)
         return false;
     ps_session_t *session = self->request->session;
     size_t window = self->server->config.stream_window;
-    uint64_t queued = s_unacked (session) + session->held;
+    //  Other answers' held parts wait for this one to end: counting them
+    //  here would stop it for good (the budget bounds them)
+    uint64_t queued = s_unacked (session) + self->held_bytes;
     uint64_t target = self->received + (queued < window ? window - queued : 0);
     bool at_limit = self->received >= self->granted;
     //  Grants in steps of a quarter window, or whatever there is when the
@@ -475,11 +477,16 @@ ps_stream_resume (ps_session_t *session)
 {
     assert (session);
     bool answered = false;
-    //  The held-back requests are the last ones of the FIFO, in order
-    ps_request_t *request = (ps_request_t *) zlistx_first (session->requests);
-    while (request && !request->deferred)
-        request = (ps_request_t *) zlistx_next (session->requests);
-    while (request && session->deferred > 0) {
+    //  The held-back requests, in order (a copy: the budget's count walks
+    //  the session's FIFO, which moves its cursor)
+    zlistx_t *held = zlistx_new ();
+    assert (held);
+    for (ps_request_t *request = (ps_request_t *) zlistx_first (session->requests); request;
+         request = (ps_request_t *) zlistx_next (session->requests))
+        if (request->deferred)
+            zlistx_add_end (held, request);
+    for (ps_request_t *request = (ps_request_t *) zlistx_first (held); request;
+         request = (ps_request_t *) zlistx_next (held)) {
         if (request != ps_session_first (session) && s_over_budget (session))
             break;
         ps_http_request_t *parsed = request->deferred;
@@ -487,8 +494,8 @@ ps_stream_resume (ps_session_t *session)
         session->deferred--;
         ps_server_dispatch_http (session->server, request, &parsed);
         answered = answered || request->answer != PS_ANSWER_NONE;
-        request = (ps_request_t *) zlistx_next (session->requests);
     }
+    zlistx_destroy (&held);
     return answered;
 }
 

@@ -47,7 +47,8 @@ typedef struct {
     atomic_uint_fast64_t endless_sent;  //  body bytes sent by the /endless worker
     atomic_int endless_state;           //  0 not started, 1 running, 2 stopped (cancelled)
     atomic_uint_fast64_t sent_at_cancel;
-    size_t part;  //  /endless part size
+    atomic_int calls;  //  jobs the workers were given
+    size_t part;       //  /endless part size
 } state_t;
 
 static int
@@ -64,6 +65,7 @@ static int
 s_work (ps_work_t *work, void *arg)
 {
     state_t *state = (state_t *) arg;
+    atomic_fetch_add (&state->calls, 1);
     const ps_http_request_t *request = ps_work_request (work);
     if (!request)
         return -1;
@@ -445,6 +447,67 @@ START_TEST (test_disconnect_cancels_stream)
 }
 END_TEST
 
+//  ---------------------------------------------------------------------
+//  The byte budget
+
+//  Waits until the number of jobs given out stays the same for still_ms.
+static int
+s_wait_calls_settle (state_t *state, int still_ms)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    int last = atomic_load (&state->calls);
+    int64_t since = zclock_mono ();
+    while (zclock_mono () < deadline) {
+        zclock_sleep (20);  //  sampling a count that must not move: no event to wait for
+        int now = atomic_load (&state->calls);
+        if (now != last) {
+            last = now;
+            since = zclock_mono ();
+        }
+        else if (zclock_mono () - since >= still_ms)
+            return last;
+    }
+    ck_abort_msg ("jobs kept being given out (%d)", last);
+    return 0;
+}
+
+//  Ten pipelined streams to a client that reads nothing at first: only
+//  the ones the budget allows reach the workers; once the client reads,
+//  the rest follow, and all ten arrive whole and in order.
+START_TEST (test_budget_defers_pipelined)
+{
+    state_t state = {.part = 16384};
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.stream_window = 128 * 1024;
+    config.connection_budget = 256 * 1024;
+    ps_pipeline_t *pipeline = s_pipeline (&state, &config, 4);
+    tu_client_t *client = tu_client_new_rcvbuf (ps_pipeline_port (pipeline), 16384);
+    ck_assert_ptr_nonnull (client);
+    char requests[1024] = "";
+    for (int i = 0; i < 10; i++)
+        strcat (requests, "GET /stream?parts=200&known=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    ck_assert_int_eq (tu_client_sendstr (client, requests), 0);
+    int dispatched = s_wait_calls_settle (&state, 300);
+    ck_assert_int_ge (dispatched, 1);
+    ck_assert_msg (dispatched <= 4, "%d of 10 dispatched within a 256 KiB budget", dispatched);
+
+    uint64_t total = s_total (200);
+    byte *body = (byte *) malloc (total);
+    for (int i = 0; i < 10; i++) {
+        char *head = s_read_head (client);
+        ck_assert_msg (strncmp (head, "HTTP/1.1 200 OK\r\n", 17) == 0, "%d: %s", i, head);
+        free (head);
+        size_t size = tu_client_read_bytes (client, (char *) body, total, WAIT);
+        s_check_pattern (body, size, total);
+    }
+    free (body);
+    ck_assert_int_eq (atomic_load (&state.calls), 10);
+    tu_client_destroy (&client);
+    ps_pipeline_destroy (&pipeline);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -457,6 +520,7 @@ s_suite (void)
     tcase_add_test (tc, test_abort_closes);
     tcase_add_test (tc, test_non_reader_stops_worker);
     tcase_add_test (tc, test_disconnect_cancels_stream);
+    tcase_add_test (tc, test_budget_defers_pipelined);
     suite_add_tcase (suite, tc);
     return suite;
 }
