@@ -45,6 +45,7 @@ typedef struct {
     char *line;                       //  "METHOD target" for the access log, or NULL
     ps_stream_t *stream;              //  owned, while its answer comes in parts
     ps_http_request_t *deferred;      //  parsed, held back by the byte budget (ps_stream.c)
+    bool bounced;                     //  its stream came before its turn: sent again when first
 } ps_request_t;
 
 //  A new record for a request that arrived on session now (HTTP/1.1 until

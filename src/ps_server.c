@@ -172,6 +172,12 @@ s_close_all (self_t *self)
                 ps_server_cancel (self, request);
                 ps_reply_local (request, 503, NULL, self->retry_headers);
             }
+            else if (request->deferred) {
+                //  Held back by the byte budget (ps_stream.c): never sent
+                ps_http_request_destroy (&request->deferred);
+                session->deferred--;
+                ps_reply_local (request, 503, NULL, self->retry_headers);
+            }
         session->closing = true;
         ps_session_flush (&session);
     }

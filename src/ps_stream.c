@@ -326,6 +326,18 @@ s_handle_start (ps_server_self_t *server, const ps_envelope_t *envelope, zmq_msg
     if (!request)
         return;  //  timed out, cancelled or its client left
     ps_request_table_remove (server->requests, request);
+    if (request->retry && ps_session_first (request->session) != request) {
+        //  A GET or HEAD whose turn has not come: its worker would wait,
+        //  held, until the answers before it are written, so one client
+        //  reading slowly could hold every worker. It is told to stop, and
+        //  the request goes again when it is first on its connection.
+        ps_server_publish_cancel (server, envelope->id);
+        request->deferred = request->retry;
+        request->retry = NULL;
+        request->bounced = true;
+        request->session->deferred++;
+        return;
+    }
     ps_pairs_t *headers = NULL;
     bool valid = count == 3 && envelope->status >= 100 && envelope->status <= 599
                  && (zmq_msg_size (&parts[2]) == 0 || zmq_msg_size (&parts[2]) == 8);
@@ -487,10 +499,13 @@ ps_stream_resume (ps_session_t *session)
             zlistx_add_end (held, request);
     for (ps_request_t *request = (ps_request_t *) zlistx_first (held); request;
          request = (ps_request_t *) zlistx_next (held)) {
-        if (request != ps_session_first (session) && s_over_budget (session))
+        bool first = request == ps_session_first (session);
+        //  A stream sent back waits for its turn (s_handle_start)
+        if (!first && (request->bounced || s_over_budget (session)))
             break;
         ps_http_request_t *parsed = request->deferred;
         request->deferred = NULL;
+        request->bounced = false;
         session->deferred--;
         ps_server_dispatch_http (session->server, request, &parsed);
         answered = answered || request->answer != PS_ANSWER_NONE;

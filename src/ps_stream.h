@@ -18,6 +18,12 @@
     Where that cannot be read (not TCP, not Linux), bytes count as taken
     once libzmq has them, and libzmq's HWM is the only bound.
 
+    Only a connection's first unanswered request streams: a GET or HEAD
+    whose START comes before its turn is cancelled and sent again once it
+    is first, so that the workers of a client that reads slowly are not
+    all held waiting behind its first answer (other methods are not sent
+    twice: their worker waits, holding at most the initial grant).
+
     The byte budget: while a connection's answers already queued (not
     acknowledged, held in parts, or reserved as the initial grant of each
     request in the pipeline) reach config.connection_budget, its next

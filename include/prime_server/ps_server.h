@@ -53,9 +53,10 @@ typedef struct {
     //  stream_window; 0: 2 MiB.
     size_t stream_window;
     //  While a connection's queued answers reach this many bytes (not
-    //  acknowledged, held, or 64 KiB reserved per request in the pipeline),
-    //  its next pipelined requests wait instead of being dispatched
-    //  (docs/DEPLOY.md, "Memory per connection"); 0: 4 MiB.
+    //  acknowledged, held, or 64 KiB reserved per request in the
+    //  pipeline), its next pipelined requests wait instead of being
+    //  dispatched; the first always goes (docs/DEPLOY.md, "Memory per
+    //  connection"); 0: 4 MiB.
     size_t connection_budget;
 } ps_server_config_t;
 
