@@ -621,8 +621,11 @@ ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
         zsys_error ("ps_worker: job %" PRIu64 " has no stream started; part ignored", work->id);
         return -1;
     }
+    //  A client gone mid-stream: stop at the next part, not at the grant
+    if (ps_work_cancelled (work))
+        return -1;
     if (work->flags & PS_FLAG_HEAD)
-        return ps_work_cancelled (work) ? -1 : 0;
+        return 0;
     if (s_wait_grant (work) != 0)
         return -1;
     s_self_t *self = work->self;
