@@ -6,8 +6,10 @@
     server's interrupt channel (cancellations).
 
     The work function reads the job, then either forwards frames to the next
-    stage or replies with a final answer. Returning an error, or returning
-    without doing either, answers 500: a client is never left without reply.
+    stage or replies with a final answer, whole or in parts (a stream, paced
+    by the server's grants on the interrupt channel). Returning an error, or
+    returning without doing either, answers 500: a client is never left
+    without reply.
 */
 #ifndef PS_WORKER_H_INCLUDED
 #define PS_WORKER_H_INCLUDED
