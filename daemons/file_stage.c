@@ -10,6 +10,7 @@
     ".." that would stay inside the root is never resolved.
 */
 #include "file_stage.h"
+#include "file_range.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -62,7 +63,6 @@ file_stage_config_defaults (file_stage_config_t *config)
     assert (config);
     memset (config, 0, sizeof *config);
     config->root = ".";
-    config->max_file_size = FILE_STAGE_MAX_FILE_SIZE;
 }
 
 //  ---------------------------------------------------------------------
@@ -226,7 +226,7 @@ file_stage_new (const file_stage_config_t *config)
     if (!self->root)
         self->root = strdup (root);
     self->listing = config->listing;
-    self->max_file_size = config->max_file_size ? config->max_file_size : FILE_STAGE_MAX_FILE_SIZE;
+    self->max_file_size = config->max_file_size;
     if (!config->no_symlinks) {
         //  Kernels before 5.6, and some seccomp filters, lack openat2
         int fd = s_openat2 (root_fd, ".", O_RDONLY | O_CLOEXEC);
@@ -468,6 +468,8 @@ file_response_clear (file_response_t *response)
     assert (response);
     ps_pairs_destroy (&response->headers);
     free (response->body);
+    if (response->stream && response->fd >= 0)
+        close (response->fd);
     memset (response, 0, sizeof *response);
 }
 
@@ -521,6 +523,20 @@ s_etag_matches (const char *header, const char *etag)
     return false;
 }
 
+//  If-Range (RFC 9110 13.1.5): an entity tag, compared strongly, or a
+//  date, which must be the file's modification time exactly and a strong
+//  one (the file unchanged for a second since, as far as we can tell).
+static bool
+s_if_range_holds (const char *value, const char *etag, const struct stat *st)
+{
+    if (value[0] == '"' || strncmp (value, "W/", 2) == 0)
+        return streq (value, etag);  //  a weak tag never matches strongly
+    time_t date;
+    if (!file_stage_parse_http_date (value, &date))
+        return false;
+    return date == st->st_mtim.tv_sec && time (NULL) > st->st_mtim.tv_sec;
+}
+
 static void
 s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, const struct stat *st,
               const char *name, file_response_t *response)
@@ -528,8 +544,11 @@ s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, cons
     const ps_pairs_t *headers = ps_http_request_headers (request);
     char last_modified[30];
     file_stage_http_date (st->st_mtim.tv_sec, last_modified);
+    //  A strong validator (If-Range compares strongly): size and a
+    //  modification time to the nanosecond name the bytes as well as a
+    //  static server can without reading them
     char etag[64];
-    snprintf (etag, sizeof etag, "W/\"%" PRIx64 "-%" PRIx64 "-%lx\"", (uint64_t) st->st_size,
+    snprintf (etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "-%lx\"", (uint64_t) st->st_size,
               (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
 
     //  RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it
@@ -547,7 +566,7 @@ s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, cons
         ps_pairs_add (response->headers, "ETag", etag);
         return;
     }
-    if ((uint64_t) st->st_size > (uint64_t) self->max_file_size) {
+    if (self->max_file_size && (uint64_t) st->st_size > (uint64_t) self->max_file_size) {
         char detail[128];
         snprintf (detail, sizeof detail,
                   "the file is larger than this server's limit of %zu bytes (--max-file-size)",
@@ -555,13 +574,44 @@ s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, cons
         s_error (response, 500, detail);
         return;
     }
-    size_t size = (size_t) st->st_size;
-    if (streq (ps_http_request_method (request), "GET")) {
-        char *body = (char *) malloc (size ? size : 1);
+    uint64_t size = (uint64_t) st->st_size;
+    //  One byte range (file_range.h), unless If-Range names another
+    //  version of the file (RFC 9110 13.1.5): then the whole of this one
+    uint64_t first = 0, last = size ? size - 1 : 0;
+    const char *range = ps_pairs_get (headers, "Range");
+    const char *if_range = ps_pairs_get (headers, "If-Range");
+    if (range && if_range && !s_if_range_holds (if_range, etag, st))
+        range = NULL;
+    file_range_t ranged = file_range_parse (range, size, &first, &last);
+    if (ranged == FILE_RANGE_UNSATISFIABLE) {
+        s_error (response, 416, "the range is not within the file");
+        char content_range[64];
+        snprintf (content_range, sizeof content_range, "bytes */%" PRIu64, size);
+        ps_pairs_add (response->headers, "Content-Range", content_range);
+        ps_pairs_add (response->headers, "Accept-Ranges", "bytes");
+        return;
+    }
+    uint64_t length = size ? last - first + 1 : 0;
+    response->status = 200;
+    if (ranged == FILE_RANGE_PARTIAL) {
+        response->status = 206;
+        char content_range[80];
+        snprintf (content_range, sizeof content_range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                  first, last, size);
+        ps_pairs_add (response->headers, "Content-Range", content_range);
+    }
+    if (streq (ps_http_request_method (request), "GET") && length > FILE_STAGE_WHOLE_MAX) {
+        //  Streamed by the work function from the descriptor, in parts
+        response->stream = true;
+        response->offset = first;
+        response->length = length;
+    }
+    else if (streq (ps_http_request_method (request), "GET")) {
+        char *body = (char *) malloc (length ? (size_t) length : 1);
         assert (body);
         size_t done = 0;
-        while (done < size) {
-            ssize_t rc = pread (fd, body + done, size - done, (off_t) done);
+        while (done < length) {
+            ssize_t rc = pread (fd, body + done, (size_t) length - done, (off_t) (first + done));
             if (rc < 0 && errno == EINTR)
                 continue;
             if (rc < 0) {
@@ -575,14 +625,21 @@ s_serve_file (file_stage_t *self, const ps_http_request_t *request, int fd, cons
         }
         response->body = body;
         response->body_size = done;
+        if (ranged == FILE_RANGE_PARTIAL && done < length) {
+            //  The Content-Range no longer holds
+            file_response_clear (response);
+            response->headers = ps_pairs_new (true);
+            s_error (response, 500, "the file changed while it was read");
+            return;
+        }
     }
     else {
         //  HEAD: the length a GET would get, without reading the file
-        char length[32];
-        snprintf (length, sizeof length, "%zu", size);
-        ps_pairs_add (response->headers, "Content-Length", length);
+        char text[32];
+        snprintf (text, sizeof text, "%" PRIu64, length);
+        ps_pairs_add (response->headers, "Content-Length", text);
     }
-    response->status = 200;
+    ps_pairs_add (response->headers, "Accept-Ranges", "bytes");
     ps_pairs_add (response->headers, "Content-Type", file_stage_mime_type (self, name));
     ps_pairs_add (response->headers, "Last-Modified", last_modified);
     ps_pairs_add (response->headers, "ETag", etag);
@@ -786,8 +843,47 @@ file_stage_respond (file_stage_t *self, const ps_http_request_t *request, file_r
         }
     }
     s_serve_file (self, request, fd, &st, name, response);
-    close (fd);
+    if (response->stream)
+        response->fd = fd;  //  the work function reads it
+    else
+        close (fd);
     free (index);
+}
+
+//  A large file, in parts: one buffer per answer, the server's grants
+//  pacing the reads, so a slow client costs a worker but no memory.
+static int
+s_stream (ps_work_t *work, file_response_t *response)
+{
+    if (ps_work_stream_start (work, response->status, &response->headers,
+                              (int64_t) response->length)
+        != 0)
+        return -1;
+    char *buffer = (char *) malloc (FILE_STAGE_PART_SIZE);
+    assert (buffer);
+    uint64_t done = 0;
+    int rc = 0;
+    while (done < response->length && rc == 0) {
+        size_t want = (size_t) MIN ((uint64_t) FILE_STAGE_PART_SIZE, response->length - done);
+        ssize_t got = pread (response->fd, buffer, want, (off_t) (response->offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            //  A read error, or the file shrank: the length promised cannot
+            //  be kept, and the client must not take a short body for whole
+            zsys_warning ("file_stage: %s after %" PRIu64 " of %" PRIu64 " bytes",
+                          got < 0 ? strerror (errno) : "the file shrank", done, response->length);
+            ps_work_stream_abort (work);
+            free (buffer);
+            return 0;
+        }
+        rc = ps_work_stream_part (work, buffer, (size_t) got);
+        done += (size_t) got;
+    }
+    free (buffer);
+    //  A failed part: cancelled (client gone) or stalled; the worker
+    //  aborts what is left open
+    return rc == 0 ? ps_work_stream_end (work) : 0;
 }
 
 int
@@ -800,8 +896,9 @@ file_stage_work (ps_work_t *work, void *arg)
         return -1;  //  not HTTP or malformed: the worker answers 500
     file_response_t response;
     file_stage_respond (self, request, &response);
-    int rc = ps_work_reply (work, response.status, &response.headers, response.body,
-                            response.body_size);
+    int rc = response.stream ? s_stream (work, &response)
+                             : ps_work_reply (work, response.status, &response.headers,
+                                              response.body, response.body_size);
     file_response_clear (&response);
     return rc;
 }

@@ -17,9 +17,17 @@
     - A directory is served through its index.html; without one, an HTML
       listing when listings are on, else 403. "/dir" redirects (301) to
       "/dir/" so relative links work.
-    - A RESULT body is a single frame (docs/PROTOCOL.md), so a file is read
-      whole into memory: files above max_file_size get 500 with a message
-      saying so (the client did nothing wrong, so not 413).
+    - A file of up to FILE_STAGE_WHOLE_MAX bytes is answered in one
+      RESULT; a larger one is streamed (docs/PROTOCOL.md, "Streamed
+      answers") in parts of FILE_STAGE_PART_SIZE read as the client takes
+      them, so no file is ever read whole. max_file_size is a policy limit,
+      off by default: larger files get 500 with a message saying so (the
+      client did nothing wrong, so not 413).
+    - One byte range per request (Range: bytes=, file_range.h): 206 with
+      Content-Range, 416 with a Content-Range naming the size when it is
+      not within the file, the whole file for other units, several ranges
+      or If-Range naming another version (strong ETag or exact date); file
+      answers say Accept-Ranges: bytes.
 
     The object is read-only once made, so one can be shared by any number of
     worker threads.
@@ -37,14 +45,16 @@
 extern "C" {
 #endif
 
-#define FILE_STAGE_MAX_FILE_SIZE (64 * 1024 * 1024)
+//  Larger answers are streamed, in parts of FILE_STAGE_PART_SIZE
+#define FILE_STAGE_WHOLE_MAX (64 * 1024)
+#define FILE_STAGE_PART_SIZE (256 * 1024)
 //  Directory listings stop after this many entries (bounded memory)
 #define FILE_STAGE_MAX_LISTING 10000
 
 typedef struct {
     const char *root;        //  directory served (default ".")
     bool listing;            //  HTML listings of directories without index.html
-    size_t max_file_size;    //  larger files get 500 (default 64 MiB)
+    size_t max_file_size;    //  larger files get 500 (default 0: no limit)
     const char *mime_types;  //  mime.types file (default /etc/mime.types if present)
     bool no_symlinks;        //  refuse every symlink, even one pointing inside ROOT
 } file_stage_config_t;
@@ -87,6 +97,12 @@ typedef struct {
     ps_pairs_t *headers;  //  owned
     char *body;           //  owned (malloc), may be NULL when body_size is 0
     size_t body_size;
+    //  A GET of more than FILE_STAGE_WHOLE_MAX bytes: no body; the answer
+    //  is bytes [offset, offset + length) of fd (owned), to be streamed
+    bool stream;
+    int fd;
+    uint64_t offset;
+    uint64_t length;
 } file_response_t;
 
 //  The answer to a request, without sockets (what the work function sends;

@@ -20,6 +20,13 @@ A stage is a function taking a Job and returning what to do with it:
 - pw.Reply(status, headers, body): the final answer, sent to the server's
   loopback.
 - pw.Forward([frame, ...]): frames (bytes) for the next stage's proxy.
+- pw.Stream(status, headers, size, parts): a streamed answer (PROTOCOL.md,
+  "Streamed answers"): parts is an iterable of bytes, consumed only as the
+  server grants (as the client reads), so a generator can make a body of
+  any size in bounded memory; size is the body's length, or None if not
+  known. An exception while iterating aborts the answer (the client's
+  connection is closed); a cancelled job stops the iteration. For a HEAD
+  request the parts are not consumed.
 - an exception, or returning anything else: the client gets 500, as with C
   workers. A long job calls job.cancelled() every now and then and stops
   when it turns true (client gone, timed out, server stopping, or this
@@ -46,7 +53,8 @@ Run as a program, it serves one of the example stages:
 byte-identical bodies to the C stage, so it can replace or join
 `prime_workerd --stage compute` behind C prime_httpd and C parse workers;
 "echo" answers a JSON description of the request; "sleep" (for tests and
-demonstrations, a first stage) waits GET|POST /sleep?ms=N milliseconds.
+demonstrations, a first stage) waits GET|POST /sleep?ms=N milliseconds;
+"stream" (the same) streams GET /stream?bytes=N bytes in parts.
 """
 
 import argparse
@@ -74,6 +82,11 @@ PROTOCOL_VERSION = 2
 # version, type, flags, kind, status (16), credit (16), id (64)
 ENVELOPE = struct.Struct(">BBBBHHQ")
 JOB, RESULT, READY, CANCEL, BEAT, PING = 1, 2, 3, 4, 5, 6
+START, PART, END, ABORT, GRANT = 8, 9, 10, 11, 12
+# Body bytes a streaming worker may send before its first GRANT
+STREAM_INITIAL_GRANT = 65536
+# A stream waits at most this long for a grant (seconds), as in C
+STREAM_STALL = 120.0
 KIND_HTTP, KIND_NETSTRING, KIND_STAGE = 1, 2, 3
 FLAG_BUSY, FLAG_HEAD, FLAG_LOST = 0x01, 0x02, 0x08
 
@@ -122,7 +135,7 @@ def envelope_unpack(frame):
     if version != PROTOCOL_VERSION:
         raise VersionError("protocol version %d (we speak %d): a peer of another release"
                            % (version, PROTOCOL_VERSION))
-    if type_ not in (JOB, RESULT, READY, CANCEL, BEAT, PING):
+    if type_ not in (JOB, RESULT, READY, CANCEL, BEAT, PING, START, PART, END, ABORT, GRANT):
         raise ProtocolError("message type %d" % type_)
     return type_, flags, kind, status, id_
 
@@ -213,6 +226,8 @@ class Request:
 Reply = collections.namedtuple("Reply", "status headers body")
 Reply.__new__.__defaults__ = ((), b"")
 Forward = collections.namedtuple("Forward", "frames")
+Stream = collections.namedtuple("Stream", "status headers size parts")
+Stream.__new__.__defaults__ = ((), None, ())
 
 
 class Job:
@@ -228,6 +243,7 @@ class Job:
         self.head = bool(flags & FLAG_HEAD)
         self.request = Request(frames) if kind == KIND_HTTP else None
         self._cancelled = False
+        self.granted = STREAM_INITIAL_GRANT  # body bytes the server lets us send
 
     def cancelled(self):
         """True once the server cancelled this job or the worker is stopping.
@@ -368,6 +384,7 @@ class Worker:
         self._upstream_endpoint = upstream
         self._last_heard = time.monotonic()
         self._cancelled_ids = collections.deque(maxlen=CANCEL_RING)
+        self._job = None  # the job in hand, for its GRANTs
         self._context = context or zmq.Context.instance()
         self._upstream = self._downstream = self._loopback = self._interrupt = None
         self._beater = None
@@ -482,9 +499,16 @@ class Worker:
             except zmq.Again:
                 return
             try:
+                type_, _flags, _kind, _status, id_ = envelope_unpack(frames[0])
+                if type_ == GRANT:
+                    if len(frames) != 2 or len(frames[1]) != 8:
+                        raise ProtocolError("malformed GRANT")
+                    job = self._job
+                    if job is not None and job.id == id_:
+                        job.granted = max(job.granted, struct.unpack(">Q", frames[1])[0])
+                    continue
                 if len(frames) != 1:
                     raise ProtocolError("CANCEL of %d frames" % len(frames))
-                type_, _flags, _kind, _status, id_ = envelope_unpack(frames[0])
                 if type_ != CANCEL:
                     raise ProtocolError("type %d on the interrupt socket" % type_)
             except ProtocolError as e:
@@ -502,6 +526,48 @@ class Worker:
             self._version_warned.add(socket_name)
         elif self.verbose:
             _log("dropped junk on %s: %s" % (socket_name, error))
+
+    # -- streamed answers ----------------------------------------------------------
+
+    def _stream(self, job, outcome):
+        """START, the parts as the server grants, END (or ABORT). True once
+        the START left (the job is answered, whatever follows)."""
+        size = b"" if outcome.size is None else struct.pack(">Q", int(outcome.size))
+        env = envelope_pack(START, job.id, job.flags, job.kind, outcome.status)
+        if not self._send(self._loopback, [env, pairs_encode(outcome.headers or ()), size]):
+            return False
+        sent = 0
+        try:
+            for part in (() if job.head else outcome.parts):
+                if isinstance(part, str):
+                    part = part.encode("utf-8")
+                if not part:
+                    continue
+                deadline = time.monotonic() + STREAM_STALL
+                while sent >= job.granted:
+                    if job.cancelled():
+                        return True  # the server dropped the answer already
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        _log("job %d: no grant for %g s, giving up its stream"
+                             % (job.id, STREAM_STALL))
+                        self._send(self._loopback, [envelope_pack(ABORT, job.id, job.flags,
+                                                                  job.kind)])
+                        return True
+                    self._interrupt.poll(int(min(left, 1.0) * 1000) + 1)
+                    self._read_interrupts()
+                if job.cancelled():
+                    return True
+                env = envelope_pack(PART, job.id, job.flags, job.kind)
+                if not self._send(self._loopback, [env, bytes(part)]):
+                    return True
+                sent += len(part)
+        except Exception as e:  # the body cannot be completed
+            _log("job %d: stream aborted: %r" % (job.id, e))
+            self._send(self._loopback, [envelope_pack(ABORT, job.id, job.flags, job.kind)])
+            return True
+        self._send(self._loopback, [envelope_pack(END, job.id, job.flags, job.kind)])
+        return True
 
     # -- jobs --------------------------------------------------------------------
 
@@ -525,8 +591,10 @@ class Worker:
         failure = "work function failed"
         if self._beater is not None:
             self._beater.job = id_
+        job = None
         try:
             job = Job(self, id_, kind, flags, frames[1:])
+            self._job = job
             outcome = self.work(job)
         except ProtocolError as e:
             outcome, failure = None, "malformed job: %s" % e
@@ -546,6 +614,11 @@ class Worker:
                 answered = self._send(self._downstream, [env] + [bytes(f) for f in outcome.frames])
                 if not answered:
                     failure = "next stage unreachable"
+        elif isinstance(outcome, Stream):
+            try:
+                answered = self._stream(job, outcome)
+            except (ValueError, TypeError, struct.error) as e:
+                failure = "bad stream: %s" % e
         elif isinstance(outcome, Reply):
             try:
                 answered = self._result(id_, flags, kind, outcome.status, outcome.headers,
@@ -554,6 +627,7 @@ class Worker:
                 failure = "bad reply: %s" % e
         elif outcome is not None:
             failure = "work function gave no answer"
+        self._job = None
         cancelled = id_ in self._cancelled_ids
         if not answered and not cancelled:
             status, text = (503, "worker stopping") if self.stopping else (500, failure)
@@ -690,7 +764,50 @@ def sleep_stage(job):
                                        separators=(",", ":")))
 
 
-STAGES = {"compute": compute_stage, "echo": echo_stage, "sleep": sleep_stage}
+STREAM_PART = 65536
+
+
+_PATTERN = bytes(range(251)) * (STREAM_PART // 251 + 2)
+
+
+def stream_pattern(offset, size):
+    """size (<= STREAM_PART) bytes of the "stream" stage's body from offset:
+    byte k is k % 251, so a lost, doubled or reordered part shows."""
+    start = offset % 251
+    return _PATTERN[start:start + size]
+
+
+def stream_stage(job):
+    """For tests and demonstrations: GET /stream?bytes=N[&known=0] streams N
+    bytes (default 1 MiB) in 64 KiB parts made as the client reads them,
+    with the size announced unless known=0."""
+    r = job.request
+    if r is None:
+        return Reply(400, JSON, b'{"error":"HTTP jobs only"}')
+    if r.path != "/stream":
+        return Reply(404, JSON, b'{"error":"not found"}')
+    try:
+        values = r.query_values("bytes")
+        total = int(values[0]) if values else 1 << 20
+        if total < 0:
+            raise ValueError
+    except ValueError:
+        return Reply(400, JSON, b'{"error":"bytes must be a number >= 0"}')
+    known = r.query_values("known") != ["0"]
+
+    def parts():
+        offset = 0
+        while offset < total:
+            size = min(STREAM_PART, total - offset)
+            yield stream_pattern(offset, size)
+            offset += size
+
+    return Stream(200, [("Content-Type", "application/octet-stream")],
+                  total if known else None, parts())
+
+
+STAGES = {"compute": compute_stage, "echo": echo_stage, "sleep": sleep_stage,
+          "stream": stream_stage}
 
 
 def _seconds(text):

@@ -64,6 +64,15 @@ void ps_http_fields_append (ps_pairs_t *pairs, const char *base, const ps_http_f
 //  case.
 bool ps_http_list_has (const char *list, const char *token);
 
+//  The head of a streamed response (ps_stream.c): the status line and
+//  headers as ps_http_response_format writes them, with the body framed by
+//  Content-Length: length when length >= 0, else by Transfer-Encoding:
+//  chunked when chunked, else by the end of the connection. A
+//  content-length among the headers is dropped: the server frames the
+//  body. No body bytes. Caller owns.
+zchunk_t *ps_http_response_format_stream (int version, int status, const ps_pairs_t *headers,
+                                          int64_t length, bool chunked, bool head, bool keep_alive);
+
 //  The structured wire form (docs/PROTOCOL.md) has this many frames, and
 //  one more, the client's address, when the server knows it.
 #define PS_HTTP_REQUEST_FRAMES 8

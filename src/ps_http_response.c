@@ -280,11 +280,21 @@ s_write (char *p, const void *data, size_t size)
 
 //  The one formatter. extra_name/extra_value: one more header of ours (the
 //  canned errors' Content-Type), written before the user headers.
+//  How the body of a response is framed: given whole, or announced only
+//  (streamed answers, ps_http_response_format_stream).
+typedef enum {
+    S_FRAME_BODY = 0,  //  the body is here; Content-Length is its size
+    S_FRAME_LENGTH,    //  Content-Length is body_size; the body follows later
+    S_FRAME_CHUNKED,   //  Transfer-Encoding: chunked; the body follows later
+    S_FRAME_CLOSE      //  neither: the body (if any) ends when the connection does
+} s_frame_t;
+
 static zchunk_t *
 s_format (int version, int status, const ps_pairs_t *headers, const char *extra_name,
-          const char *extra_value, const void *body, size_t body_size, bool head, bool keep_alive)
+          const char *extra_value, const void *body, size_t body_size, bool head, bool keep_alive,
+          s_frame_t frame)
 {
-    assert (body || body_size == 0);
+    assert (body || body_size == 0 || frame == S_FRAME_LENGTH);
     if (status < 100 || status > 999) {
         //  The status may come from a worker in another process
         zsys_warning ("ps_http: invalid response status %d, sending 500", status);
@@ -299,6 +309,16 @@ s_format (int version, int status, const ps_pairs_t *headers, const char *extra_
     //  neither frame a body nor decide persistence.
     bool send_body = !(head || interim || status == 204 || status == 304);
     bool our_length = !(interim || status == 204 || (status == 304 && body_size == 0));
+    //  A streamed body is announced by the server alone
+    bool framed_by_us = frame == S_FRAME_CHUNKED || frame == S_FRAME_CLOSE;
+    if (framed_by_us)
+        our_length = false;
+    if (frame != S_FRAME_BODY)
+        send_body = false;
+    if (frame == S_FRAME_CHUNKED && !interim && status != 204 && status != 304) {
+        extra_name = "Transfer-Encoding";
+        extra_value = "chunked";
+    }
     bool our_date = !interim;
     const char *connection = NULL;
     if (!interim) {
@@ -317,7 +337,7 @@ s_format (int version, int status, const ps_pairs_t *headers, const char *extra_
         size_t name_size, value_size;
         s_header_use_t use = s_header_use (ps_pairs_name (headers, i), ps_pairs_value (headers, i),
                                            status, &name_size, &value_size, true);
-        if (use == S_DROP)
+        if (use == S_DROP || (use == S_CONTENT_LENGTH && frame != S_FRAME_BODY))
             continue;
         if (use == S_CONTENT_LENGTH)
             our_length = false;
@@ -378,7 +398,8 @@ s_format (int version, int status, const ps_pairs_t *headers, const char *extra_
         const char *value = ps_pairs_value (headers, i);
         size_t name_size, value_size;
         //  Same decision as in pass 1, quietly this time
-        if (s_header_use (name, value, status, &name_size, &value_size, false) == S_DROP)
+        s_header_use_t use = s_header_use (name, value, status, &name_size, &value_size, false);
+        if (use == S_DROP || (use == S_CONTENT_LENGTH && frame != S_FRAME_BODY))
             continue;
         p = s_write (p, name, name_size);
         p = S_LIT (p, ": ");
@@ -397,7 +418,17 @@ zchunk_t *
 ps_http_response_format (int version, int status, const ps_pairs_t *headers, const void *body,
                          size_t body_size, bool head, bool keep_alive)
 {
-    return s_format (version, status, headers, NULL, NULL, body, body_size, head, keep_alive);
+    return s_format (version, status, headers, NULL, NULL, body, body_size, head, keep_alive,
+                     S_FRAME_BODY);
+}
+
+zchunk_t *
+ps_http_response_format_stream (int version, int status, const ps_pairs_t *headers, int64_t length,
+                                bool chunked, bool head, bool keep_alive)
+{
+    s_frame_t frame = length >= 0 ? S_FRAME_LENGTH : chunked ? S_FRAME_CHUNKED : S_FRAME_CLOSE;
+    return s_format (version, status, headers, NULL, NULL, NULL, length >= 0 ? (size_t) length : 0,
+                     head, keep_alive, frame);
 }
 
 zchunk_t *
@@ -417,5 +448,5 @@ ps_http_response_error (int version, int status, const char *detail, bool keep_a
         body[size - 1] = '\n';
     }
     return s_format (version, status, NULL, "Content-Type", "text/plain; charset=utf-8", body,
-                     (size_t) size, false, keep_alive);
+                     (size_t) size, false, keep_alive, S_FRAME_BODY);
 }

@@ -16,6 +16,7 @@
 #include "ps_envelope_private.h"
 #include "ps_observe.h"
 #include "ps_session.h"
+#include "ps_stream.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -143,14 +144,22 @@ s_handle_result (ps_server_self_t *server, zmq_msg_t *parts, size_t count)
         ps_observe_stats (server, parts, count);
         return;
     }
+    if (rc == 0 && envelope.type >= PS_MSG_START && envelope.type <= PS_MSG_ABORT) {
+        ps_stream_handle (server, &envelope, parts, count);
+        return;
+    }
     if (rc != 0 || envelope.type != PS_MSG_RESULT) {
         ps_envelope_log_junk ("ps_server", "loopback", server->scratch, count,
                               server->config.verbose, &server->loopback_version_warned);
         return;
     }
     ps_request_t *request = ps_request_table_lookup (server->requests, envelope.id);
-    if (!request)
+    if (!request) {
+        //  A stream's worker lost mid-answer ends its stream
+        if (envelope.flags & PS_FLAG_LOST)
+            ps_stream_lost (server, envelope.id);
         return;  //  timed out, cancelled or its client left: dropped quietly
+    }
     ps_request_table_remove (server->requests, request);
     if (envelope.flags & PS_FLAG_LOST) {
         s_handle_lost (server, request);

@@ -6,6 +6,7 @@
     the end of the list, which usually stops at once.
 */
 #include "ps_request.h"
+#include "ps_stream.h"
 
 struct _ps_request_table_t {
     zhashx_t *by_id;   //  pending requests, keyed by &request->id
@@ -37,6 +38,8 @@ ps_request_destroy (ps_request_t **self_p)
     assert (!self->pending);
     ps_pairs_destroy (&self->headers);
     ps_http_request_destroy (&self->retry);
+    ps_http_request_destroy (&self->deferred);
+    ps_stream_destroy (&self->stream);
     if (self->has_body)
         zmq_msg_close (&self->body);
     zstr_free (&self->line);

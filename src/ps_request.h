@@ -14,12 +14,14 @@
 #include "prime_server/prime_server.h"
 
 typedef struct _ps_session_t ps_session_t;
+typedef struct _ps_stream_t ps_stream_t;
 
 typedef enum {
     PS_ANSWER_NONE = 0,
     PS_ANSWER_RESULT,  //  from a worker: status, headers, body frame
     PS_ANSWER_LOCAL,   //  from the server itself: status, static text and headers
-    PS_ANSWER_PARSE    //  the parser failed: canned error naming the reason
+    PS_ANSWER_PARSE,   //  the parser failed: canned error naming the reason
+    PS_ANSWER_STREAM   //  from a worker, in parts (ps_stream.c)
 } ps_answer_t;
 
 typedef struct {
@@ -49,6 +51,9 @@ typedef struct {
     char *access_headers;             //  fields (ps_access_log.h), or NULL
     int route;                        //  index of its route in the server's table; -1: none
     int64_t deadline;                 //  504 at this time; INT64_MAX: never (set at submission)
+    ps_stream_t *stream;              //  owned, while its answer comes in parts
+    ps_http_request_t *deferred;      //  parsed, held back by the byte budget (ps_stream.c)
+    bool bounced;                     //  its stream came before its turn: sent again when first
 } ps_request_t;
 
 //  A new record for a request that arrived on session now (HTTP/1.1 until

@@ -24,6 +24,7 @@
 #include "ps_reply.h"
 #include "ps_socket.h"
 #include "ps_session.h"
+#include "ps_stream.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -151,15 +152,24 @@ ps_server_accept_http (self_t *self, ps_session_t *session, ps_http_request_t **
         //  connection stays usable.
         ps_reply_local (request, status, NULL, NULL);
     }
-    else {
-        zmsg_t *payload = ps_http_request_encode (parsed);
-        if (!payload || ps_server_submit (self, request, PS_KIND_HTTP, &payload) != 0)
-            ps_reply_local (request, 503, NULL, self->retry_headers);
-        else if (request->head || streq (method, "GET")) {
-            //  Safe to send again if its worker dies: keep it (not a copy)
-            request->retry = *parsed_p;
-            *parsed_p = NULL;
-        }
+    else if (!ps_stream_defer (session, request, parsed_p))
+        ps_server_dispatch_http (self, request, parsed_p);
+    ps_http_request_destroy (parsed_p);
+}
+
+void
+ps_server_dispatch_http (self_t *self, ps_request_t *request, ps_http_request_t **parsed_p)
+{
+    assert (self);
+    assert (request);
+    const char *method = ps_http_request_method (*parsed_p);
+    zmsg_t *payload = ps_http_request_encode (*parsed_p);
+    if (!payload || ps_server_submit (self, request, PS_KIND_HTTP, &payload) != 0)
+        ps_reply_local (request, 503, NULL, self->retry_headers);
+    else if (request->head || streq (method, "GET")) {
+        //  Safe to send again if its worker dies: keep it (not a copy)
+        request->retry = *parsed_p;
+        *parsed_p = NULL;
     }
     ps_http_request_destroy (parsed_p);
 }
@@ -203,6 +213,12 @@ s_close_all (self_t *self)
                 ps_server_cancel (self, request);
                 ps_reply_local (request, 503, NULL, self->retry_headers);
             }
+            else if (request->deferred) {
+                //  Held back by the byte budget (ps_stream.c): never sent
+                ps_http_request_destroy (&request->deferred);
+                session->deferred--;
+                ps_reply_local (request, 503, NULL, self->retry_headers);
+            }
         session->closing = true;
         ps_session_flush (&session);
     }
@@ -241,6 +257,7 @@ s_handle_timers (ps_loop_t *loop, int64_t now, void *arg)
     s_drain_check (self, now);
 
     int64_t deadline = MIN (ps_session_timers_deadline (self), ps_observe_tick (self, now));
+    deadline = MIN (deadline, ps_stream_timers (self, now));
     ps_request_t *oldest = ps_request_table_oldest (self->requests);
     if (oldest)
         deadline = MIN (deadline, oldest->deadline);
@@ -349,6 +366,10 @@ s_config_resolve (ps_server_config_t *config)
         config->send_timeout_ms = defaults.send_timeout_ms;
     if (config->hwm <= 0)
         config->hwm = defaults.hwm;
+    if (!config->stream_window)
+        config->stream_window = defaults.stream_window;
+    if (!config->connection_budget)
+        config->connection_budget = defaults.connection_budget;
 }
 
 //  linger_ms: what may still leave at close
@@ -419,6 +440,8 @@ s_self_destroy (self_t **self_p)
     zlistx_destroy (&self->idle_timers);
     zlistx_destroy (&self->zombie_timers);
     ps_request_table_destroy (&self->requests);
+    zhashx_destroy (&self->streams);
+    zlistx_destroy (&self->stream_watch);
     ps_socket_destroy (&self->stream);
     ps_socket_destroy (&self->push);
     ps_socket_destroy (&self->pull);
@@ -473,6 +496,10 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->zombie_timers = zlistx_new ();
     assert (self->header_timers && self->idle_timers && self->zombie_timers);
     self->requests = ps_request_table_new ();
+    self->streams = ps_request_u64_hashx_new ();
+    self->stream_watch = zlistx_new ();
+    assert (self->stream_watch);
+    self->stream_poll_at = INT64_MAX;
     self->text_headers = ps_pairs_new (true);
     ps_pairs_add (self->text_headers, "Content-Type", "text/plain");
     self->scratch = zframe_new_empty ();
@@ -578,6 +605,8 @@ ps_server_config_defaults (ps_server_config_t *config)
     config->access_log = false;
     config->verbose = false;
     config->hwm = 10000;
+    config->stream_window = 2 * 1024 * 1024;
+    config->connection_budget = 4 * 1024 * 1024;
 }
 
 ps_server_t *

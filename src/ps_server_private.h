@@ -64,6 +64,10 @@ typedef struct {
     size_t max_body;           //  the server's own body limit (limits.max_body is
                                //  raised to the largest route's, for the parser)
     char *cors_origin;
+    zhashx_t *streams;       //  answers coming in parts, by id (ps_stream.c)
+    zlistx_t *stream_watch;  //  sessions to look at again (ps_stream.c)
+    int64_t stream_poll_at;
+    int stream_poll_ms;
 } ps_server_self_t;
 
 //  Submission (ps_server.c). A complete request from a session becomes a
@@ -71,6 +75,12 @@ typedef struct {
 //  check, 503 when the pipeline or the session is full). Takes *parsed_p.
 void ps_server_accept_http (ps_server_self_t *self, ps_session_t *session,
                             ps_http_request_t **parsed_p);
+
+//  Sends a parsed request of the session on to the first proxy (503 if it
+//  cannot go); takes *parsed_p. Used by the above, and for the requests
+//  the byte budget held back (ps_stream.c).
+void ps_server_dispatch_http (ps_server_self_t *self, ps_request_t *request,
+                              ps_http_request_t **parsed_p);
 
 //  The same for a netstring payload; takes *payload_p.
 void ps_server_accept_netstring (ps_server_self_t *self, ps_session_t *session,

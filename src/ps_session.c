@@ -18,6 +18,7 @@
 #include "ps_session.h"
 #include "ps_observe.h"
 #include "ps_reply.h"
+#include "ps_stream.h"
 
 #include <errno.h>
 #include <string.h>
@@ -55,10 +56,37 @@ s_send (ps_session_t *self, zchunk_t **chunk_p)
         return -1;
     }
     zmq_msg_t msg;
+    self->sent += zchunk_size (chunk);
     //  The bytes travel to the I/O thread without a copy.
     zmq_msg_init_data (&msg, zchunk_data (chunk), zchunk_size (chunk), s_chunk_free, chunk);
     if (zmq_msg_send (&msg, stream, ZMQ_DONTWAIT) == -1)
         zmq_msg_close (&msg);  //  libzmq accepts any data frame after an id frame
+    return 0;
+}
+
+int
+ps_session_send (ps_session_t *self, zchunk_t **chunk_p)
+{
+    assert (self);
+    return s_send (self, chunk_p);
+}
+
+int
+ps_session_send_msg (ps_session_t *self, zmq_msg_t *msg)
+{
+    assert (self);
+    assert (zmq_msg_size (msg) > 0);
+    void *stream = self->server->stream_h;
+    ps_loop_dirty (self->server->loop, self->server->stream_id);  //  as in s_send
+    if (zmq_send (stream, self->rid, self->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        int error = errno;
+        zmq_msg_close (msg);
+        errno = error;
+        return -1;
+    }
+    self->sent += zmq_msg_size (msg);
+    if (zmq_msg_send (msg, stream, ZMQ_DONTWAIT) == -1)
+        zmq_msg_close (msg);
     return 0;
 }
 
@@ -133,10 +161,11 @@ s_rid_key (const uint8_t *rid, size_t size)
 }
 
 static ps_session_t *
-s_session_new (ps_server_self_t *server, const uint8_t *rid, size_t rid_size)
+s_session_new (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, int fd)
 {
     ps_session_t *self = (ps_session_t *) zmalloc (sizeof (ps_session_t));
     self->server = server;
+    self->fd = fd;
     self->key = s_rid_key (rid, rid_size);
     memcpy (self->rid, rid, rid_size);
     self->rid_size = rid_size;
@@ -164,6 +193,8 @@ s_session_drop_state (ps_session_t *self)
             ps_server_cancel (self->server, request);
         ps_request_destroy (&request);
     }
+    self->deferred = 0;
+    ps_stream_session_gone (self);
     ps_http_parser_destroy (&self->parser);
     ps_netstring_decoder_destroy (&self->decoder);
 }
@@ -180,6 +211,7 @@ ps_session_destroy (ps_session_t **self_p)
     if (self->zombie)
         self->server->zombies--;
     s_timer_stop (self);
+    ps_stream_session_gone (self);
     zhashx_delete (self->server->sessions, &self->key);
     free (self);
     *self_p = NULL;
@@ -293,6 +325,38 @@ ps_session_first (ps_session_t *self)
     return (ps_request_t *) zlistx_head (self->requests);
 }
 
+//  The first answer comes in parts (ps_stream.c): what is ready before it
+//  goes first, then what it has. 0: it is complete and gone (the next may
+//  go); 1: more is to come; -1: the session is gone.
+static int
+s_flush_stream (ps_session_t **self_p, zchunk_t **out_p, ps_request_t *request)
+{
+    ps_session_t *self = *self_p;
+    if (*out_p && s_send (self, out_p) == -1) {
+        s_session_broken (self_p, errno);
+        return -1;
+    }
+    if (self->server->draining)
+        self->closing = true;
+    bool keep_alive = !(self->closing && zlistx_size (self->requests) == 1);
+    ps_stream_flush_t rc = ps_stream_flush (request, keep_alive);
+    if (rc == PS_STREAM_WAIT)
+        return 1;
+    if (rc == PS_STREAM_BROKEN) {
+        s_session_broken (self_p, errno);
+        return -1;
+    }
+    if (rc == PS_STREAM_CLOSE) {
+        s_session_close (self_p);
+        return -1;
+    }
+    zlistx_detach (self->requests, NULL);
+    if (self->server->config.access_log)
+        ps_reply_log (request, ps_stream_written (request->stream));
+    ps_request_destroy (&request);
+    return 0;
+}
+
 int
 ps_session_flush (ps_session_t **self_p)
 {
@@ -302,7 +366,16 @@ ps_session_flush (ps_session_t **self_p)
     ps_server_self_t *server = self->server;
     zchunk_t *out = NULL;
     ps_request_t *request;
+again:
     while ((request = ps_session_first (self)) && request->answer != PS_ANSWER_NONE) {
+        if (request->answer == PS_ANSWER_STREAM) {
+            int rc = s_flush_stream (self_p, &out, request);
+            if (rc < 0)
+                return -1;
+            if (rc > 0)
+                break;
+            continue;
+        }
         zlistx_detach (self->requests, NULL);
         //  While draining, the connection ends with the last answer that
         //  has been asked for so far.
@@ -333,6 +406,11 @@ ps_session_flush (ps_session_t **self_p)
     if (s_session_maybe_continue (self) == -1) {
         s_session_broken (self_p, errno);
         return -1;
+    }
+    if (self->deferred > 0 && ps_stream_resume (self)) {
+        request = ps_session_first (self);
+        if (request && request->answer != PS_ANSWER_NONE)
+            goto again;
     }
     return 0;
 }
@@ -399,7 +477,7 @@ s_session_feed (ps_session_t **self_p, const char *data, size_t size)
 
 static void
 s_handle_client (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, const char *data,
-                 size_t size, const char *peer)
+                 size_t size, const char *peer, int fd)
 {
     if (rid_size == 0 || rid_size > PS_SESSION_RID_MAX) {
         zsys_warning ("ps_server: unexpected STREAM routing id of %zu bytes", rid_size);
@@ -417,7 +495,7 @@ s_handle_client (ps_server_self_t *server, const uint8_t *rid, size_t rid_size, 
             s_send_close (server, rid, rid_size);
             return;
         }
-        session = s_session_new (server, rid, rid_size);
+        session = s_session_new (server, rid, rid_size, fd);
         //  An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d
         if (peer && strncmp (peer, "::ffff:", 7) == 0 && strchr (peer, '.'))
             peer += 7;
@@ -466,11 +544,13 @@ ps_session_handle_stream (ps_server_self_t *server)
             if (!more)
                 break;
         }
-        //  Connects carry the peer's address (libzmq's metadata)
+        //  Connects carry the peer's address (libzmq's metadata) and the
+        //  client's socket, for what its client acknowledges (ps_stream.c)
         size_t size = zmq_msg_size (&data);
+        int fd = size == 0 ? zmq_msg_get (&data, ZMQ_SRCFD) : -1;
         s_handle_client (server, (const uint8_t *) zmq_msg_data (&rid), zmq_msg_size (&rid),
                          (const char *) zmq_msg_data (&data), size,
-                         size == 0 ? zmq_msg_gets (&data, "Peer-Address") : NULL);
+                         size == 0 ? zmq_msg_gets (&data, "Peer-Address") : NULL, fd);
         zmq_msg_close (&data);
         zmq_msg_close (&rid);
     }

@@ -39,6 +39,13 @@ struct _ps_session_t {
     void *timer_handle;  //  in the server's list for that timer
     int64_t timer_start;
     char peer[48];  //  the client's address as libzmq reports it ("Peer-Address"), or ""
+    //  Streamed answers and the byte budget (ps_stream.c)
+    int fd;              //  the client's TCP socket inside libzmq (ZMQ_SRCFD), or -1
+    uint64_t sent;       //  bytes handed to libzmq for this client
+    uint64_t acked;      //  of those, acknowledged by its TCP when last asked
+    size_t held;         //  stream parts held for their turn
+    size_t deferred;     //  requests held back by the byte budget
+    void *stream_watch;  //  in server->stream_watch, or NULL
 };
 
 //  Reads what arrived on the STREAM socket (at most PS_SERVER_BATCH
@@ -60,6 +67,15 @@ ps_request_t *ps_session_first (ps_session_t *self);
 //  frame; closes the connection after the last answer if it is closing.
 //  Returns 0, or -1 if the session is gone (*self_p is then NULL).
 int ps_session_flush (ps_session_t **self_p);
+
+//  Sends bytes to the client; takes the chunk (not empty). Returns 0, or
+//  -1 with errno set: the session is then to be ended (ps_session_flush
+//  does it for the streams it writes).
+int ps_session_send (ps_session_t *self, zchunk_t **chunk_p);
+
+//  The same for a message, sent without a copy; takes its content (the
+//  message is closed).
+int ps_session_send_msg (ps_session_t *self, zmq_msg_t *msg);
 
 //  Acts on the header, idle and zombie timers that are due at now.
 void ps_session_timers_expire (ps_server_self_t *server, int64_t now);

@@ -84,10 +84,13 @@ struct _ps_work_t {
     zmsg_t *payload;             //  frames after the envelope; owned
     ps_http_request_t *request;  //  decoded on demand
     bool request_tried;
-    bool cancelled;          //  a CANCEL for this id arrived
-    bool answered;           //  forwarded or replied
-    const char *failure;     //  why no answer was sent, for the 500 body
-    char failure_text[160];  //  a failure that names something
+    bool cancelled;           //  a CANCEL for this id arrived
+    bool answered;            //  forwarded or replied
+    const char *failure;      //  why no answer was sent, for the 500 body
+    bool streaming;           //  a stream was started and is not yet ended or aborted
+    uint64_t stream_sent;     //  body bytes of the stream sent
+    uint64_t stream_granted;  //  body bytes the server lets us send in all
+    char failure_text[160];   //  a failure that names something
 };
 
 struct _s_self_t {
@@ -116,6 +119,7 @@ struct _s_self_t {
     int64_t last_heard;           //  last word from the proxy (or end of a job)
     bool heard;                   //  a message came since last_heard was set
     int64_t stop_deadline;        //  after "$TERM", every send together ends by then
+    int stream_stall_ms;          //  a streamed answer waits this long for a grant
     bool verbose;
     bool upstream_version_warned;  //  said that a peer speaks another version
     bool interrupt_version_warned;
@@ -145,6 +149,7 @@ ps_worker_config_defaults (ps_worker_config_t *config)
     config->credit = 1;
     config->heartbeat_ms = 1000;
     config->expiry_ms = 3000;
+    config->stream_stall_ms = 120000;
 }
 
 //  --------------------------------------------------------------------------
@@ -170,7 +175,28 @@ s_cancel_remember (s_self_t *self, uint64_t id)
         self->cancel_count++;
 }
 
-//  Read the CANCELs already queued on the SUB socket, without blocking.
+//  A GRANT for our stream: the server lets us send up to that many body
+//  bytes in all. Grants for other workers' streams come too (the PUB
+//  goes to all) and are passed over.
+static void
+s_handle_grant (s_self_t *self, const ps_envelope_t *envelope, zframe_t *frame)
+{
+    if (!self->busy || envelope->id != self->work.id)
+        return;
+    if (zframe_size (frame) != 8) {
+        if (self->verbose)
+            zsys_warning ("ps_worker: dropped a malformed GRANT");
+        return;
+    }
+    const byte *data = zframe_data (frame);
+    uint64_t granted = 0;
+    for (int i = 0; i < 8; i++)
+        granted = (granted << 8) | data[i];
+    self->work.stream_granted = MAX (self->work.stream_granted, granted);
+}
+
+//  Read the CANCELs (and GRANTs) already queued on the SUB socket, without
+//  blocking.
 static bool
 s_handle_interrupts (ps_loop_t *loop, void *handle, void *arg)
 {
@@ -182,6 +208,12 @@ s_handle_interrupts (ps_loop_t *loop, void *handle, void *arg)
             return errno == EAGAIN;
         zframe_t *frame = zmsg_first (msg);
         ps_envelope_t envelope;
+        if (zmsg_size (msg) == 2 && ps_envelope_decode (frame, &envelope) == 0
+            && envelope.type == PS_MSG_GRANT) {
+            s_handle_grant (self, &envelope, zmsg_next (msg));
+            zmsg_destroy (&msg);
+            continue;
+        }
         if (zmsg_size (msg) != 1 || ps_envelope_decode (frame, &envelope) == -1
             || envelope.type != PS_MSG_CANCEL)
             ps_envelope_log_junk ("ps_worker", "interrupt", frame, zmsg_size (msg), self->verbose,
@@ -511,6 +543,164 @@ ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Streamed answers
+
+//  [envelope type][frames...] to the loopback; frames may be NULL.
+static int
+s_send_stream (ps_work_t *work, ps_msg_type_t type, int status, zmsg_t **frames_p)
+{
+    s_self_t *self = work->self;
+    ps_envelope_t envelope = {.type = (uint8_t) type,
+                              .flags = work->flags,
+                              .kind = work->kind,
+                              .status = (uint16_t) status,
+                              .id = work->id};
+    s_before_send (self, self->loopback_h);
+    int rc = ps_envelope_send (&envelope, frames_p, self->loopback_h);
+    if (rc != 0 && self->verbose)
+        zsys_warning ("ps_worker: job %" PRIu64 ": stream message lost: %s", work->id,
+                      zmq_strerror (errno));
+    return rc;
+}
+
+int
+ps_work_stream_start (ps_work_t *work, int status, ps_pairs_t **headers_p, int64_t size)
+{
+    assert (work);
+    assert (status >= 100 && status <= 599);
+    zmsg_t *frames = zmsg_new ();
+    if (headers_p && *headers_p) {
+        zframe_t *headers = ps_pairs_encode (*headers_p);
+        zmsg_append (frames, &headers);
+        ps_pairs_destroy (headers_p);
+    }
+    else
+        zmsg_addmem (frames, NULL, 0);
+    if (size >= 0) {
+        byte data[8];
+        uint64_t value = (uint64_t) size;
+        for (int i = 7; i >= 0; i--) {
+            data[i] = (byte) value;
+            value >>= 8;
+        }
+        zmsg_addmem (frames, data, sizeof data);
+    }
+    else
+        zmsg_addmem (frames, NULL, 0);
+    if (work->answered) {
+        zsys_error ("ps_worker: job %" PRIu64 " already answered; stream ignored", work->id);
+        zmsg_destroy (&frames);
+        return -1;
+    }
+    work->stream_sent = 0;
+    work->stream_granted = PS_STREAM_INITIAL_GRANT;
+    if (s_send_stream (work, PS_MSG_START, status, &frames) != 0) {
+        work->failure = "loopback unreachable";
+        return -1;
+    }
+    work->answered = true;
+    work->streaming = true;
+    return 0;
+}
+
+bool
+ps_work_head (ps_work_t *work)
+{
+    assert (work);
+    return (work->flags & PS_FLAG_HEAD) != 0;
+}
+
+uint64_t
+ps_work_stream_sent (ps_work_t *work)
+{
+    assert (work);
+    return work->stream_sent;
+}
+
+//  Waits until the server's grant lets a part go. 0, or -1 when cancelled,
+//  stopping, or no grant came in time.
+static int
+s_wait_grant (ps_work_t *work)
+{
+    s_self_t *self = work->self;
+    int64_t deadline = 0;
+    while (work->stream_sent >= work->stream_granted) {
+        if (ps_work_cancelled (work))
+            return -1;  //  ps_work_cancelled read what the SUB had, GRANTs too
+        if (work->stream_sent < work->stream_granted)
+            break;
+        int64_t now = zclock_mono ();
+        if (!deadline)
+            deadline = now + self->stream_stall_ms;
+        if (now >= deadline) {
+            zsys_warning ("ps_worker: job %" PRIu64 ": no grant from the server for %d ms, "
+                          "giving up its stream",
+                          work->id, self->stream_stall_ms);
+            return -1;
+        }
+        zmq_pollitem_t items[2] = {{zsock_resolve (self->interrupt), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, 2, (long) MIN (deadline - now, 1000)) == -1 && errno == ETERM)
+            return -1;
+    }
+    return 0;
+}
+
+int
+ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
+{
+    assert (work);
+    assert (data && size > 0);
+    if (!work->streaming) {
+        zsys_error ("ps_worker: job %" PRIu64 " has no stream started; part ignored", work->id);
+        return -1;
+    }
+    //  A client gone mid-stream: stop at the next part, not at the grant
+    if (ps_work_cancelled (work))
+        return -1;
+    if (work->flags & PS_FLAG_HEAD)
+        return 0;
+    if (s_wait_grant (work) != 0)
+        return -1;
+    s_self_t *self = work->self;
+    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
+    byte head[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&envelope, head);
+    s_before_send (self, self->loopback_h);
+    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
+        || zmq_send (self->loopback_h, data, size, 0) == -1) {
+        if (self->verbose)
+            zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
+                          zmq_strerror (errno));
+        return -1;
+    }
+    work->stream_sent += size;
+    return 0;
+}
+
+int
+ps_work_stream_end (ps_work_t *work)
+{
+    assert (work);
+    if (!work->streaming) {
+        zsys_error ("ps_worker: job %" PRIu64 " has no stream started; end ignored", work->id);
+        return -1;
+    }
+    work->streaming = false;
+    return s_send_stream (work, PS_MSG_END, 0, NULL);
+}
+
+int
+ps_work_stream_abort (ps_work_t *work)
+{
+    assert (work);
+    if (!work->streaming)
+        return -1;
+    work->streaming = false;
+    return s_send_stream (work, PS_MSG_ABORT, 0, NULL);
+}
+
 void
 ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size)
 {
@@ -579,6 +769,9 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
             atomic_store_explicit (&self->beat.busy, true, memory_order_release);
         }
         int rc = self->work_fn (work, self->work_arg);
+        //  A stream left open cannot be completed now
+        if (work->streaming && !work->cancelled)
+            ps_work_stream_abort (work);
         if (!work->answered && !work->cancelled) {
             //  Never leave the client without an answer; a cancelled job
             //  needs none (the server answered it and drops results).
@@ -733,6 +926,8 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     int send_timeout = config->send_timeout_ms ? config->send_timeout_ms : defaults.send_timeout_ms;
     int heartbeat_ms = config->heartbeat_ms ? config->heartbeat_ms : defaults.heartbeat_ms;
     int expiry_ms = config->expiry_ms ? config->expiry_ms : defaults.expiry_ms;
+    self->stream_stall_ms = config->stream_stall_ms > 0 ? config->stream_stall_ms
+                                                        : defaults.stream_stall_ms;
     //  Enough linger for a last answer to leave, short enough that shutdown
     //  is never held up
     self->options = (ps_socket_options_t){.hwm = config->hwm > 0 ? config->hwm : defaults.hwm,

@@ -426,6 +426,138 @@ START_TEST (test_respond_file)
 }
 END_TEST
 
+//  The body of a small answer, as a string (borrowed by the caller).
+static char *
+s_body (file_response_t *r)
+{
+    static char text[256];
+    ck_assert_uint_lt (r->body_size, sizeof text);
+    memcpy (text, r->body ? r->body : "", r->body_size);
+    text[r->body_size] = '\0';
+    return text;
+}
+
+//  One byte range (file_range.h does the parsing; this is what the stage
+//  makes of it), If-Range, HEAD with a range, and large files streamed
+//  from their descriptor instead of being read.
+START_TEST (test_respond_ranges)
+{
+    file_stage_t *stage = s_stage (false, false, 0);
+    //  A modification time well in the past: an If-Range date is strong
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/a.txt", s_root);
+    struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+    ck_assert_int_eq (utimensat (AT_FDCWD, path, times, 0), 0);
+    file_response_t r;
+    struct {
+        const char *range;
+        int status;
+        const char *body;
+        const char *content_range;
+    } cases[] = {
+        {"bytes=0-3", 206, "hell", "bytes 0-3/6"},    {"bytes=1-2", 206, "el", "bytes 1-2/6"},
+        {"bytes=-2", 206, "o\n", "bytes 4-5/6"},      {"bytes=4-", 206, "o\n", "bytes 4-5/6"},
+        {"bytes=2-100", 206, "llo\n", "bytes 2-5/6"}, {"bytes=6-", 416, NULL, "bytes */6"},
+        {"bytes=-0", 416, NULL, "bytes */6"},         {"bytes=0-1,3-4", 200, "hello\n", NULL},
+        {"items=0-1", 200, "hello\n", NULL},          {"bytes=3-1", 200, "hello\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char raw[256];
+        snprintf (raw, sizeof raw, "GET /a.txt HTTP/1.1\r\nRange: %s\r\n\r\n", cases[i].range);
+        s_respond (stage, raw, &r);
+        ck_assert_msg (r.status == cases[i].status, "%s: %d", cases[i].range, r.status);
+        if (cases[i].body)
+            ck_assert_str_eq (s_body (&r), cases[i].body);
+        const char *content_range = ps_pairs_get (r.headers, "Content-Range");
+        if (cases[i].content_range)
+            ck_assert_str_eq (content_range, cases[i].content_range);
+        else
+            ck_assert_ptr_null (content_range);
+        ck_assert_str_eq (ps_pairs_get (r.headers, "Accept-Ranges"), "bytes");
+        ck_assert (!r.stream);
+        file_response_clear (&r);
+    }
+
+    //  If-Range: the (strong) ETag or the exact date keeps the range;
+    //  another tag, a weak one or another date means the whole file
+    s_respond (stage, "GET /a.txt HTTP/1.1\r\n\r\n", &r);
+    char etag[64], last_modified[64];
+    snprintf (etag, sizeof etag, "%s", ps_pairs_get (r.headers, "ETag"));
+    snprintf (last_modified, sizeof last_modified, "%s", ps_pairs_get (r.headers, "Last-Modified"));
+    ck_assert (etag[0] == '"');
+    file_response_clear (&r);
+    struct {
+        const char *if_range;
+        int status;
+    } conditions[] = {
+        {etag, 206},
+        {last_modified, 206},
+        {"\"other\"", 200},
+        {"Thu, 01 Jan 1998 00:00:00 GMT", 200},
+    };
+    for (size_t i = 0; i < sizeof conditions / sizeof conditions[0]; i++) {
+        char raw[256];
+        snprintf (raw, sizeof raw,
+                  "GET /a.txt HTTP/1.1\r\nRange: bytes=0-3\r\nIf-Range: %s\r\n\r\n",
+                  conditions[i].if_range);
+        s_respond (stage, raw, &r);
+        ck_assert_msg (r.status == conditions[i].status, "If-Range %s: %d", conditions[i].if_range,
+                       r.status);
+        ck_assert_str_eq (s_body (&r), r.status == 206 ? "hell" : "hello\n");
+        file_response_clear (&r);
+    }
+    char raw[256];
+    snprintf (raw, sizeof raw, "GET /a.txt HTTP/1.1\r\nRange: bytes=0-3\r\nIf-Range: W/%s\r\n\r\n",
+              etag);
+    s_respond (stage, raw, &r);
+    ck_assert_int_eq (r.status, 200);  //  a weak tag never matches for If-Range
+    file_response_clear (&r);
+
+    //  HEAD with a range: the range's length and Content-Range, no body
+    s_respond (stage, "HEAD /a.txt HTTP/1.1\r\nRange: bytes=1-3\r\n\r\n", &r);
+    ck_assert_int_eq (r.status, 206);
+    ck_assert_uint_eq (r.body_size, 0);
+    ck_assert_str_eq (ps_pairs_get (r.headers, "Content-Length"), "3");
+    ck_assert_str_eq (ps_pairs_get (r.headers, "Content-Range"), "bytes 1-3/6");
+    file_response_clear (&r);
+
+    //  A large file: no body read, the descriptor and the span to stream
+    size_t big = 3 * FILE_STAGE_WHOLE_MAX + 7;
+    char *bytes = (char *) malloc (big + 1);
+    memset (bytes, 'x', big);
+    bytes[big] = '\0';
+    s_write ("root/big.bin", bytes);
+    free (bytes);
+    s_respond (stage, "GET /big.bin HTTP/1.1\r\n\r\n", &r);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert (r.stream);
+    ck_assert_int_ge (r.fd, 0);
+    ck_assert_ptr_null (r.body);
+    ck_assert_uint_eq (r.offset, 0);
+    ck_assert_uint_eq (r.length, big);
+    file_response_clear (&r);
+    snprintf (raw, sizeof raw, "GET /big.bin HTTP/1.1\r\nRange: bytes=%zu-\r\n\r\n", big - 100000);
+    s_respond (stage, raw, &r);
+    ck_assert_int_eq (r.status, 206);
+    ck_assert (r.stream);
+    ck_assert_uint_eq (r.offset, big - 100000);
+    ck_assert_uint_eq (r.length, 100000);
+    file_response_clear (&r);
+    //  A small range of it is read at once
+    s_respond (stage, "GET /big.bin HTTP/1.1\r\nRange: bytes=10-19\r\n\r\n", &r);
+    ck_assert_int_eq (r.status, 206);
+    ck_assert (!r.stream);
+    ck_assert_str_eq (s_body (&r), "xxxxxxxxxx");
+    file_response_clear (&r);
+    //  HEAD of it: the length, nothing to stream
+    s_respond (stage, "HEAD /big.bin HTTP/1.1\r\n\r\n", &r);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert (!r.stream);
+    file_response_clear (&r);
+    file_stage_destroy (&stage);
+}
+END_TEST
+
 START_TEST (test_respond_directories)
 {
     file_stage_t *stage = s_stage (false, false, 0);
@@ -569,6 +701,7 @@ s_suite (void)
     tcase_add_test (paths, test_bad_root);
     tcase_add_test (paths, test_mime_types);
     tcase_add_test (paths, test_respond_file);
+    tcase_add_test (paths, test_respond_ranges);
     tcase_add_test (paths, test_respond_directories);
     suite_add_tcase (suite, paths);
     TCase *pure = tcase_create ("pure");

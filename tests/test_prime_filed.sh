@@ -14,7 +14,9 @@
 #   the length without a body, Last-Modified / If-Modified-Since and ETag /
 #   If-None-Match give 304, directories redirect, serve index.html or a
 #   listing (--listing) or 403, other methods 405, files over
-#   --max-file-size 500;
+#   --max-file-size 500; large files stream; Range: first bytes, middle,
+#   suffix, open, 416, several ranges and other units (200 whole), If-Range
+#   match and mismatch, HEAD with a range;
 # - the file stage split over processes (prime_httpd + prime_proxyd +
 #   prime_workerd --stage file) serves the same bytes;
 # - SIGTERM: exit 0.
@@ -255,6 +257,45 @@ if start_filed filed --listing; then
     -H 'If-None-Match: "other"' -H "If-Modified-Since: $last_modified" "$u/hello.txt"
   touch -d '2030-01-01 00:00:00 UTC' "$root/hello.txt"
   expect "modified since" 200 "text/plain" "$root/hello.txt" -H "If-Modified-Since: $last_modified" "$u/hello.txt"
+
+  # Range: one byte range (206), 416 outside the file, the whole file for
+  # what is not served as a range; If-Range; HEAD with a range
+  expect "Range: first bytes" 206 "application/octet-stream" - -H "Range: bytes=0-3" "$u/twenty.bin"
+  [ "$(cat "$tmp/got")" = "0123" ] && [ "$(header content-range)" = "bytes 0-3/20" ] &&
+    [ "$(header accept-ranges)" = "bytes" ] && [ "$(header content-length)" = "4" ] &&
+    pass "206 0123, Content-Range: bytes 0-3/20, Accept-Ranges: bytes" ||
+    fail "first bytes: '$(cat "$tmp/got")' $(tr -d '\r' <"$tmp/head")"
+  expect "Range: middle" 206 "*" - -H "Range: bytes=5-9" "$u/twenty.bin"
+  [ "$(cat "$tmp/got")" = "56789" ] && [ "$(header content-range)" = "bytes 5-9/20" ] &&
+    pass "middle: 56789" || fail "middle: '$(cat "$tmp/got")' $(header content-range)"
+  expect "Range: suffix" 206 "*" - -H "Range: bytes=-4" "$u/twenty.bin"
+  [ "$(cat "$tmp/got")" = "ghij" ] && [ "$(header content-range)" = "bytes 16-19/20" ] &&
+    pass "suffix: ghij" || fail "suffix: '$(cat "$tmp/got")' $(header content-range)"
+  expect "Range: open" 206 "*" - -H "Range: bytes=15-" "$u/twenty.bin"
+  [ "$(cat "$tmp/got")" = "fghij" ] && pass "open: fghij" || fail "open: '$(cat "$tmp/got")'"
+  tail -c +1000001 "$root/big.bin" | head -c 1500000 >"$tmp/big_range"
+  expect "Range: 1.5 MB of a streamed file" 206 "*" "$tmp/big_range" \
+    -H "Range: bytes=1000000-2499999" "$u/big.bin"
+  [ "$(header content-range)" = "bytes 1000000-2499999/3000000" ] && pass "Content-Range of the big file" ||
+    fail "big file Content-Range: $(header content-range)"
+  expect "Range: unsatisfiable" 416 "*" - -H "Range: bytes=20-" "$u/twenty.bin"
+  [ "$(header content-range)" = "bytes */20" ] && pass "416 Content-Range: bytes */20" ||
+    fail "416 Content-Range: $(header content-range)"
+  expect "Range: several ranges, whole file" 200 "*" "$root/twenty.bin" -H "Range: bytes=0-1,4-5" "$u/twenty.bin"
+  expect "Range: another unit, whole file" 200 "*" "$root/twenty.bin" -H "Range: items=0-1" "$u/twenty.bin"
+  curl -s --max-time 10 -D "$tmp/head" -o /dev/null "$u/twenty.bin"
+  twenty_etag=$(header etag)
+  expect "If-Range: the ETag" 206 "*" - -H "Range: bytes=0-3" -H "If-Range: $twenty_etag" "$u/twenty.bin"
+  [ "$(cat "$tmp/got")" = "0123" ] && pass "If-Range match: the range" || fail "If-Range match: '$(cat "$tmp/got")'"
+  expect "If-Range: another ETag, whole file" 200 "*" "$root/twenty.bin" -H "Range: bytes=0-3" \
+    -H 'If-Range: "other"' "$u/twenty.bin"
+  curl -s --max-time 10 -I -H "Range: bytes=2-5" -o "$tmp/head" "$u/twenty.bin"
+  if tr -d '\r' <"$tmp/head" | grep -q '^HTTP/1.1 206' && [ "$(header content-length)" = "4" ] &&
+    [ "$(header content-range)" = "bytes 2-5/20" ]; then
+    pass "HEAD with Range: 206, Content-Length 4, Content-Range bytes 2-5/20"
+  else
+    fail "HEAD with Range: $(tr -d '\r' <"$tmp/head")"
+  fi
 
   # The FIFO did not block a worker: the server still answers at once
   expect "still serving after the FIFO" 200 "text/plain" "$root/hello.txt" "$u/hello.txt"

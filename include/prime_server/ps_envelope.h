@@ -37,8 +37,20 @@ typedef enum {
     PS_MSG_BEAT = 5,    //  worker -> proxy, liveness only: idle [env][heartbeat]? from
                         //  the job socket, or busy [env BUSY id=job][worker's routing id]
     PS_MSG_PING = 6,    //  proxy -> worker job socket: [env], the answer to an idle beat
-    PS_MSG_STATS = 7    //  proxy -> server loopback: [env][stage name][figures]
+    PS_MSG_STATS = 7,   //  proxy -> server loopback: [env][stage name][figures]
+    //  A streamed answer (docs/PROTOCOL.md, "Streamed answers"), worker ->
+    //  server loopback: START, any number of PARTs, then END or ABORT; the
+    //  server paces the worker with GRANTs on the interrupt PUB.
+    PS_MSG_START = 8,   //  [env status][headers pairs][size: 8 bytes, or empty if unknown]
+    PS_MSG_PART = 9,    //  [env][body bytes] (not empty)
+    PS_MSG_END = 10,    //  [env]: the body is complete
+    PS_MSG_ABORT = 11,  //  [env]: the body cannot be completed; the client is disconnected
+    PS_MSG_GRANT = 12   //  server interrupt PUB -> workers: [env id][8 bytes: body bytes
+                        //  the worker may have sent in all]
 } ps_msg_type_t;
+
+//  Body bytes a streaming worker may send before its first GRANT.
+#define PS_STREAM_INITIAL_GRANT 65536
 
 typedef enum {
     PS_KIND_HTTP = 1,       //  payload is an encoded ps_http_request (first stage)

@@ -72,6 +72,16 @@ typedef struct {
     //  "Access-Control-Allow-Origin: cors_origin" (a worker's own is kept).
     //  NULL: no such header is added.
     const char *cors_origin;
+    //  Streamed answers (docs/PROTOCOL.md): a worker is granted more body
+    //  bytes only while what its client has not yet acknowledged is under
+    //  stream_window; 0: 2 MiB.
+    size_t stream_window;
+    //  While a connection's queued answers reach this many bytes (not
+    //  acknowledged, held, or 64 KiB reserved per request in the
+    //  pipeline), its next pipelined requests wait instead of being
+    //  dispatched; the first always goes (docs/DEPLOY.md, "Memory per
+    //  connection"); 0: 4 MiB.
+    size_t connection_budget;
 } ps_server_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means

@@ -6,8 +6,10 @@
     server's interrupt channel (cancellations).
 
     The work function reads the job, then either forwards frames to the next
-    stage or replies with a final answer. Returning an error, or returning
-    without doing either, answers 500: a client is never left without reply.
+    stage or replies with a final answer, whole or in parts (a stream, paced
+    by the server's grants on the interrupt channel). Returning an error, or
+    returning without doing either, answers 500: a client is never left
+    without reply.
 */
 #ifndef PS_WORKER_H_INCLUDED
 #define PS_WORKER_H_INCLUDED
@@ -57,6 +59,43 @@ PS_EXPORT int ps_work_forward_to (ps_work_t *work, const char *name, zmsg_t **fr
 //  Returns 0, or -1 if the loopback send failed.
 PS_EXPORT int ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *body,
                              size_t body_size);
+
+//  A streamed answer (docs/PROTOCOL.md, "Streamed answers"), for bodies
+//  too large to hold or that are made bit by bit: a start, any number of
+//  parts, then an end, or an abort when the body cannot be completed.
+//
+//  Start: status, headers (may be NULL; taken) and the body's size, or -1
+//  if it is not known (the server then frames the body itself). The start
+//  answers the job. Returns 0, or -1 if the job was answered already or
+//  the loopback send failed.
+PS_EXPORT int ps_work_stream_start (ps_work_t *work, int status, ps_pairs_t **headers_p,
+                                    int64_t size);
+
+//  One part of the body (copied; size > 0). Waits while the server's grant
+//  for this answer is used up, that is, while the client has not taken
+//  what was sent before: a client that stops reading stops its worker
+//  here. Parts of 16 to 256 KiB suit most uses. For a HEAD request no body
+//  leaves and this returns 0 at once (ps_work_head). Returns 0, or -1 when
+//  the job was cancelled (client gone, server stopping), the grant did not
+//  come within config.stream_stall_ms, or a send failed: stop then.
+PS_EXPORT int ps_work_stream_part (ps_work_t *work, const void *data, size_t size);
+
+//  The body is complete (when a size was given, exactly that many bytes
+//  were sent). Returns 0, or -1 if the send failed.
+PS_EXPORT int ps_work_stream_end (ps_work_t *work);
+
+//  The body cannot be completed: the server closes the client's
+//  connection (its status has left), or answers 502 if it had not yet.
+//  Returning from the work function after a start without an end does
+//  the same. Returns 0, or -1 if the send failed.
+PS_EXPORT int ps_work_stream_abort (ps_work_t *work);
+
+//  Body bytes of this job's stream sent so far.
+PS_EXPORT uint64_t ps_work_stream_sent (ps_work_t *work);
+
+//  True if the job is a HEAD request: an answer's headers are sent, never
+//  its body.
+PS_EXPORT bool ps_work_head (ps_work_t *work);
 
 //  The heartbeat sent with this worker's next READY (copied).
 PS_EXPORT void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size);
@@ -115,6 +154,10 @@ typedef struct {
     //  are unique. Read at start (copied). NULL: none.
     const ps_downstream_t *downstreams;
     size_t downstream_count;
+    //  A streamed answer waits at most this long for the server's next
+    //  grant (the server's send timeout ends a client that takes nothing,
+    //  which cancels the job, so this only bounds a lost server); 0: 120000.
+    int stream_stall_ms;
 } ps_worker_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
