@@ -295,6 +295,7 @@ s_new (const char *method, size_t method_size, const char *target, size_t target
     self->body_size = 0;
     self->keep_alive = self->expect_continue = false;
     self->next = NULL;
+    self->client = NULL;
     return self;
 }
 
