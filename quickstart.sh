@@ -24,8 +24,10 @@ esac
 packages=(build-essential autoconf automake libtool pkg-config
           libzmq3-dev libczmq-dev node-llhttp check help2man)
 # The install tests: systemd-analyze (systemd; no running systemd needed),
-# man (man-db), pip in a venv (python3-venv)
-install_test_packages=(systemd man-db python3-venv)
+# man (man-db), pip in a venv (python3-venv); the metrics tests read every
+# scrape with the reference parser (python3-prometheus-client) and let a real
+# Prometheus server scrape a split front (prometheus)
+install_test_packages=(systemd man-db python3-venv python3-prometheus-client prometheus)
 case "$what" in
   test|sanitize) packages+=(python3 python3-zmq curl "${install_test_packages[@]}") ;;
   valgrind) packages+=(python3 python3-zmq curl valgrind) ;;
