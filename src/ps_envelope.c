@@ -13,24 +13,6 @@ s_put_u16 (byte *out, uint16_t value)
     out[1] = (byte) value;
 }
 
-static void
-s_put_u64 (byte *out, uint64_t value)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (byte) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_u64 (const byte *in)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = (value << 8) | in[i];
-    return value;
-}
-
 void
 ps_envelope_pack (const ps_envelope_t *envelope, byte out[PS_ENVELOPE_SIZE])
 {
@@ -42,7 +24,7 @@ ps_envelope_pack (const ps_envelope_t *envelope, byte out[PS_ENVELOPE_SIZE])
     out[3] = envelope->kind;
     s_put_u16 (out + 4, envelope->status);
     s_put_u16 (out + 6, envelope->credit);
-    s_put_u64 (out + 8, envelope->id);
+    ps_put_u64 (out + 8, envelope->id);
 }
 
 zframe_t *
@@ -69,7 +51,7 @@ ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
     envelope->kind = data[3];
     envelope->status = (uint16_t) ((data[4] << 8) | data[5]);
     envelope->credit = (uint16_t) ((data[6] << 8) | data[7]);
-    envelope->id = s_get_u64 (data + 8);
+    envelope->id = ps_get_u64 (data + 8);
     return 0;
 }
 

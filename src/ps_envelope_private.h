@@ -6,6 +6,7 @@
 
 #include "prime_server/ps_envelope.h"
 #include <stdbool.h>
+#include <stdint.h>
 
 //  Log a message dropped because its first frame (envelope_frame, may be
 //  NULL) is not a valid envelope for that socket. A peer that speaks
@@ -13,5 +14,25 @@
 //  (*version_warned) even when not verbose; other junk only when verbose.
 void ps_envelope_log_junk (const char *component, const char *socket, zframe_t *envelope_frame,
                            size_t frames, bool verbose, bool *version_warned);
+
+//  The protocol's 8-byte big-endian integers (envelope id, STATS figures,
+//  a stream's size and grants), written and read in one place.
+static inline void
+ps_put_u64 (byte *out, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (byte) value;
+        value >>= 8;
+    }
+}
+
+static inline uint64_t
+ps_get_u64 (const byte *in)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = (value << 8) | in[i];
+    return value;
+}
 
 #endif

@@ -12,6 +12,7 @@
     missing they are left out.
 */
 #include "ps_metrics.h"
+#include "ps_envelope_private.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -55,34 +56,16 @@ struct _ps_metrics_t {
 //  ---------------------------------------------------------------------
 //  The STATS figures frame
 
-static void
-s_put_u64 (byte *out, uint64_t value)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (byte) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_u64 (const byte *in)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = (value << 8) | in[i];
-    return value;
-}
-
 void
 ps_metrics_stage_encode (const ps_metrics_stage_t *stage, byte out[PS_METRICS_STAGE_SIZE])
 {
     assert (stage);
     out[0] = PS_METRICS_STAGE_VERSION;
-    s_put_u64 (out + 1, stage->workers);
-    s_put_u64 (out + 9, stage->idle);
-    s_put_u64 (out + 17, stage->queued);
-    s_put_u64 (out + 25, stage->jobs);
-    s_put_u64 (out + 33, stage->lost);
+    ps_put_u64 (out + 1, stage->workers);
+    ps_put_u64 (out + 9, stage->idle);
+    ps_put_u64 (out + 17, stage->queued);
+    ps_put_u64 (out + 25, stage->jobs);
+    ps_put_u64 (out + 33, stage->lost);
     for (int i = 0; i < 4; i++)
         out[41 + i] = (byte) (stage->interval_ms >> (8 * (3 - i)));
 }
@@ -93,11 +76,11 @@ ps_metrics_stage_decode (const byte *data, size_t size, ps_metrics_stage_t *stag
     assert (stage);
     if (!data || size < PS_METRICS_STAGE_SIZE || data[0] != PS_METRICS_STAGE_VERSION)
         return -1;
-    stage->workers = s_get_u64 (data + 1);
-    stage->idle = s_get_u64 (data + 9);
-    stage->queued = s_get_u64 (data + 17);
-    stage->jobs = s_get_u64 (data + 25);
-    stage->lost = s_get_u64 (data + 33);
+    stage->workers = ps_get_u64 (data + 1);
+    stage->idle = ps_get_u64 (data + 9);
+    stage->queued = ps_get_u64 (data + 17);
+    stage->jobs = ps_get_u64 (data + 25);
+    stage->lost = ps_get_u64 (data + 33);
     stage->interval_ms = 0;
     for (int i = 0; i < 4; i++)
         stage->interval_ms = (stage->interval_ms << 8) | data[41 + i];

@@ -16,6 +16,7 @@
     wake-up, and a client that reads nothing costs about 16 a second.
 */
 #include "ps_stream.h"
+#include "ps_envelope_private.h"
 #include "ps_http_private.h"
 #include "ps_reply.h"
 #include "ps_session.h"
@@ -110,10 +111,7 @@ s_publish_grant (ps_stream_t *self, uint64_t granted)
     if (!server->pub)
         return;
     byte data[8];
-    for (int i = 7; i >= 0; i--) {
-        data[i] = (byte) granted;
-        granted >>= 8;
-    }
+    ps_put_u64 (data, granted);
     zmsg_t *payload = zmsg_new ();
     zmsg_addmem (payload, data, sizeof data);
     ps_envelope_t envelope = {.type = PS_MSG_GRANT, .id = self->id};
@@ -347,10 +345,7 @@ s_handle_start (ps_server_self_t *server, const ps_envelope_t *envelope, zmq_msg
     }
     int64_t length = -1;
     if (valid && zmq_msg_size (&parts[2]) == 8) {
-        const byte *data = (const byte *) zmq_msg_data (&parts[2]);
-        uint64_t value = 0;
-        for (int i = 0; i < 8; i++)
-            value = (value << 8) | data[i];
+        uint64_t value = ps_get_u64 ((const byte *) zmq_msg_data (&parts[2]));
         valid = value <= INT64_MAX;
         length = (int64_t) value;
     }

@@ -188,10 +188,7 @@ s_handle_grant (s_self_t *self, const ps_envelope_t *envelope, zframe_t *frame)
             zsys_warning ("ps_worker: dropped a malformed GRANT");
         return;
     }
-    const byte *data = zframe_data (frame);
-    uint64_t granted = 0;
-    for (int i = 0; i < 8; i++)
-        granted = (granted << 8) | data[i];
+    uint64_t granted = ps_get_u64 (zframe_data (frame));
     self->work.stream_granted = MAX (self->work.stream_granted, granted);
 }
 
@@ -579,11 +576,7 @@ ps_work_stream_start (ps_work_t *work, int status, ps_pairs_t **headers_p, int64
         zmsg_addmem (frames, NULL, 0);
     if (size >= 0) {
         byte data[8];
-        uint64_t value = (uint64_t) size;
-        for (int i = 7; i >= 0; i--) {
-            data[i] = (byte) value;
-            value >>= 8;
-        }
+        ps_put_u64 (data, (uint64_t) size);
         zmsg_addmem (frames, data, sizeof data);
     }
     else
