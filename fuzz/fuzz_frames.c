@@ -27,7 +27,7 @@ s_check_envelope (zframe_t *frame, const ps_envelope_t *envelope)
     zframe_t *encoded = ps_envelope_encode (envelope);
     FUZZ_CHECK (zframe_size (encoded) == PS_ENVELOPE_SIZE);
     FUZZ_CHECK (memcmp (zframe_data (frame), zframe_data (encoded), PS_ENVELOPE_SIZE) == 0);
-    FUZZ_CHECK (envelope->type >= PS_MSG_JOB && envelope->type <= PS_MSG_PING);
+    FUZZ_CHECK (envelope->type >= PS_MSG_JOB && envelope->type <= PS_MSG_GRANT);
     FUZZ_CHECK (ps_envelope_version (frame) == PS_PROTOCOL_VERSION);
     zframe_destroy (&encoded);
 }
