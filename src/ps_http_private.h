@@ -11,6 +11,9 @@
 #include "prime_server/ps_http.h"
 #include "ps_pairs_private.h"
 
+//  The longest client address on the wire (an IPv6 address is at most 45).
+#define PS_HTTP_CLIENT_MAX 63
+
 struct _ps_http_request_t {
     const char *method;  //  method, target and path follow the struct
     const char *target;  //  in the same allocation
@@ -24,8 +27,9 @@ struct _ps_http_request_t {
     int version;  //  10 or 11
     bool keep_alive;
     bool expect_continue;
-    ps_http_request_t *next;  //  the parser's queue of finished requests
-    char *client;             //  the client's address (wire frame 8), or NULL: unknown
+    ps_http_request_t *next;              //  the parser's queue of finished requests
+    char client[PS_HTTP_CLIENT_MAX + 1];  //  the client's address (wire frame 8), or "":
+                                          //  unknown; inline, so no allocation per request
 };
 
 //  A header or trailer field as the parser collects it: offsets into its
@@ -79,8 +83,5 @@ zchunk_t *ps_http_response_format_stream (int version, int status, const ps_pair
 
 //  The client's address (copied; NULL: unknown), sent as the ninth frame.
 void ps_http_request_set_client (ps_http_request_t *self, const char *address);
-
-//  The longest client address on the wire (an IPv6 address is at most 45).
-#define PS_HTTP_CLIENT_MAX 63
 
 #endif

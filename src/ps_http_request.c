@@ -50,6 +50,7 @@
     other than "10"/"11", a malformed pairs frame.
 */
 #include "ps_http_private.h"
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -295,7 +296,7 @@ s_new (const char *method, size_t method_size, const char *target, size_t target
     self->body_size = 0;
     self->keep_alive = self->expect_continue = false;
     self->next = NULL;
-    self->client = NULL;
+    self->client[0] = 0;
     return self;
 }
 
@@ -426,7 +427,6 @@ ps_http_request_destroy (ps_http_request_t **self_p)
     ps_pairs_fini (&self->headers);
     ps_pairs_fini (&self->trailers);
     free (self->body);
-    free (self->client);
     free (self);  //  strings and lent room live in the same allocation
     *self_p = NULL;
 }
@@ -527,7 +527,7 @@ ps_http_request_encode (const ps_http_request_t *self)
     zmsg_addmem (msg, self->body, self->body_size);
     frame = ps_pairs_encode (&self->trailers);
     zmsg_append (msg, &frame);
-    if (self->client)
+    if (self->client[0])
         zmsg_addmem (msg, self->client, strlen (self->client));
     return msg;
 }
@@ -616,8 +616,11 @@ ps_http_request_decode (zmsg_t *msg)
         frame = zmsg_next (msg);
     }
     ps_http_request_t *self = s_decode_frames (data, size);
-    if (self && client && zframe_size (client) > 0)
-        self->client = strndup ((const char *) zframe_data (client), zframe_size (client));
+    if (self && client) {
+        //  s_client_valid bounds it by PS_HTTP_CLIENT_MAX
+        memcpy (self->client, zframe_data (client), zframe_size (client));
+        self->client[zframe_size (client)] = 0;
+    }
     return self;
 }
 
@@ -625,13 +628,12 @@ void
 ps_http_request_set_client (ps_http_request_t *self, const char *address)
 {
     assert (self);
-    free (self->client);
-    self->client = address && *address ? strndup (address, PS_HTTP_CLIENT_MAX) : NULL;
+    snprintf (self->client, sizeof self->client, "%s", address ? address : "");
 }
 
 const char *
 ps_http_request_client (const ps_http_request_t *self)
 {
     assert (self);
-    return self->client ? self->client : "";
+    return self->client;
 }
