@@ -52,14 +52,18 @@ s_check_request (zmsg_t *msg)
     ps_http_request_t *request = ps_http_request_decode (msg);
     if (!request)
         return;
-    FUZZ_CHECK (zmsg_size (msg) == 8);
+    FUZZ_CHECK (zmsg_size (msg) == 8 || zmsg_size (msg) == 9);
     zmsg_t *encoded = ps_http_request_encode (request);
     ps_http_request_t *again = ps_http_request_decode (encoded);
     FUZZ_CHECK (again);
     FUZZ_CHECK (fuzz_request_equal (request, again));
-    //  Every field has one form, so the frames come back byte for byte
+    const char *client = ps_http_request_client (request);
+    FUZZ_CHECK (streq (client, ps_http_request_client (again)));
+    //  Every field has one form, so the frames come back byte for byte; an
+    //  empty ninth frame (address unknown) is not sent again
+    FUZZ_CHECK (zmsg_size (encoded) == (*client ? 9u : 8u));
     zframe_t *x = zmsg_first (msg), *y = zmsg_first (encoded);
-    for (int index = 0; index < 8; index++) {
+    for (size_t index = 0; index < zmsg_size (encoded); index++) {
         FUZZ_CHECK (zframe_eq (x, y));
         x = zmsg_next (msg);
         y = zmsg_next (encoded);
@@ -131,8 +135,16 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t input_size)
         case PS_MSG_BEAT:
         case PS_MSG_PING:
         case PS_MSG_CANCEL:
-            //  nothing past the envelope is decoded: a heartbeat or a
-            //  routing id is opaque bytes, the others have no other frame
+        case PS_MSG_STATS:
+        case PS_MSG_START:
+        case PS_MSG_PART:
+        case PS_MSG_END:
+        case PS_MSG_ABORT:
+        case PS_MSG_GRANT:
+            //  nothing past the envelope is decoded here: a heartbeat or a
+            //  routing id is opaque bytes; the STATS figures and the stream
+            //  messages are read by the server's private code, which its
+            //  own suites feed with bad frames
             break;
         case PS_MSG_RESULT:
             if (envelope.status >= 100 && envelope.status <= 599)
