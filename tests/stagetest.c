@@ -28,10 +28,17 @@ char st_ipc_dir[64];
 
 //  A fresh endpoint a component can bind. For tcp, a random port below the
 //  kernel's ephemeral range (so no connecting socket can be sitting on it);
-//  components that bind it retry with another one if it is taken.
+//  components that bind it retry with another one if it is taken. Each
+//  test is a forked child: seeded per process, or every test of a suite
+//  would draw the same ports.
 void
 st_endpoint (int transport, char *buf, size_t size)
 {
+    static pid_t s_seeded;
+    if (s_seeded != getpid ()) {
+        s_seeded = getpid ();
+        srandom ((unsigned) s_seeded ^ (unsigned) zclock_usecs ());
+    }
     if (transport == ST_INPROC)
         snprintf (buf, size, "inproc://check-ps-proxy-%d-%d", (int) getpid (), ++st_sequence);
     else if (transport == ST_IPC)
@@ -213,8 +220,10 @@ st_worker_new (server_t *server, const char *upstream, const char *downstream, p
 }
 
 //  Start a proxy like config (its endpoints ignored) on fresh endpoints of
-//  transport, written to upstream and downstream (each at least 256 bytes);
-//  retried while a tcp port is taken.
+//  transport, written to upstream and downstream (each at least 256 bytes).
+//  On tcp the kernel picks the ports: a random pick can land on a port that
+//  a socket of another suite running beside us still reconnects to, and
+//  its jobs then reach our workers (and its ids our results).
 ps_proxy_t *
 st_proxy_new_config (int transport, char *upstream, char *downstream,
                      const ps_proxy_config_t *model)
@@ -222,6 +231,15 @@ st_proxy_new_config (int transport, char *upstream, char *downstream,
     ps_proxy_config_t config = *model;
     config.upstream = upstream;
     config.downstream = downstream;
+    if (transport == ST_TCP) {
+        snprintf (upstream, 256, "tcp://127.0.0.1:*");
+        snprintf (downstream, 256, "tcp://127.0.0.1:*");
+        ps_proxy_t *proxy = ps_proxy_new (&config);
+        ck_assert_ptr_nonnull (proxy);
+        snprintf (upstream, 256, "%s", ps_proxy_upstream_endpoint (proxy));
+        snprintf (downstream, 256, "%s", ps_proxy_downstream_endpoint (proxy));
+        return proxy;
+    }
     for (int attempt = 0; attempt < 20; attempt++) {
         st_endpoint (transport, upstream, 256);
         st_endpoint (transport, downstream, 256);
