@@ -42,6 +42,7 @@
 #include "ps_loop.h"
 #include "ps_socket.h"
 #include "ps_downstream.h"
+#include "ps_part_pool.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -62,6 +63,13 @@
 #define S_ID_SIZE 16
 //  Queue bound of the beater's DEALER: a stale beat is worth nothing
 #define S_BEAT_HWM 4
+//  Stream parts from this size go in pooled buffers of S_PART_POOL_SIZE
+//  (larger ones are cut to it); smaller ones come from malloc's bins at
+//  little cost. Enough buffers are kept for a full stream window (2 MiB by
+//  default) in flight.
+#define S_PART_POOLED_FROM (64 * 1024)
+#define S_PART_POOL_SIZE   (256 * 1024)
+#define S_PART_POOL_KEEP   12
 
 //  What the worker thread shares with its beater: written by the worker
 //  around each job, read by the beater at every tick.
@@ -132,6 +140,7 @@ struct _s_self_t {
     ps_work_t work;  //  the job in hand; reused, so a job costs no allocation of ours
     bool busy;       //  work is valid
     ps_downstream_set_t *downstreams;  //  named downstreams, or NULL
+    ps_part_pool_t *part_pool;         //  buffers of large stream parts, from the first
 };
 
 //  The object returned by ps_worker_new: the actor (ps_actor.h).
@@ -660,15 +669,34 @@ ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
     ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
     byte head[PS_ENVELOPE_SIZE];
     ps_envelope_pack (&envelope, head);
-    s_before_send (self, self->loopback_h);
-    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
-        || zmq_send (self->loopback_h, data, size, 0) == -1) {
-        if (self->verbose)
-            zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
-                          zmq_strerror (errno));
-        return -1;
+    //  A large part goes in pooled buffers (ps_part_pool.h), as several
+    //  PARTs if it is larger than one; a small one is copied by libzmq.
+    if (size >= S_PART_POOLED_FROM && !self->part_pool)
+        self->part_pool = ps_part_pool_new (S_PART_POOL_SIZE, S_PART_POOL_KEEP);
+    const byte *at = (const byte *) data;
+    size_t left = size;
+    while (left > 0) {
+        size_t piece = size >= S_PART_POOLED_FROM ? MIN (left, S_PART_POOL_SIZE) : left;
+        s_before_send (self, self->loopback_h);
+        int rc = zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE);
+        if (rc != -1 && size >= S_PART_POOLED_FROM) {
+            zmq_msg_t msg;
+            rc = ps_part_pool_msg (self->part_pool, &msg, at, piece);
+            if (rc != -1 && (rc = zmq_msg_send (&msg, self->loopback_h, 0)) == -1)
+                zmq_msg_close (&msg);
+        }
+        else if (rc != -1)
+            rc = zmq_send (self->loopback_h, at, piece, 0);
+        if (rc == -1) {
+            if (self->verbose)
+                zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
+                              zmq_strerror (errno));
+            return -1;
+        }
+        at += piece;
+        left -= piece;
+        work->stream_sent += piece;
     }
-    work->stream_sent += size;
     return 0;
 }
 
@@ -893,6 +921,7 @@ s_self_destroy (s_self_t **self_p)
         ps_socket_destroy (&self->interrupt);
         ps_curve_keys_destroy (&self->beat.keys);
         ps_downstream_set_destroy (&self->downstreams);
+        ps_part_pool_destroy (&self->part_pool);
         free (self);
         *self_p = NULL;
     }
