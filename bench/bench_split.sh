@@ -8,11 +8,15 @@
 #   QUICK=1 bench/bench_split.sh          3 s runs instead of 10 s
 #   RUNS=5 WORKERS=1 bench/bench_split.sh
 #   WORKERS_LIST="1 2 4" bench/bench_split.sh   the table for each count
+#   WORKER_CREDIT=1 bench/bench_split.sh  prime_workerd --worker-credit 1 (default:
+#                                         the daemon's own, 4 for parse and compute)
 #   SMOKE=1 bench/bench_split.sh          1 s runs, 1 run: proves the output
 #                                         (CSV, SVG), its numbers mean nothing
 #
 # Cheap (possible_prime=7) and expensive (possible_prime=32416190071)
-# requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
+# requests, and a mix (every tenth request expensive, the rest cheap: the
+# guard that a cheap job does not sit behind an expensive one while a worker
+# is free; its p99 is over all requests of the mix), wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
 # stage everywhere; each figure the median of RUNS (default 3) runs, after
 # a 1 s warm-up, the configurations' runs interleaved. Prints req/s, p50 and p99 (ms), and each split figure as a
 # ratio of the one-process one. The target: split over ipc >= 60% of
@@ -47,6 +51,7 @@ SECONDS_PER_RUN=10
 if [ "${SMOKE:-0}" = 1 ]; then SECONDS_PER_RUN=1; RUNS=1; fi
 CHEAP="/is_prime?possible_prime=7"
 EXPENSIVE="/is_prime?possible_prime=32416190071"
+WORKER_CREDIT=${WORKER_CREDIT:-}
 
 if ! command -v wrk >/dev/null; then
   echo "bench_split: installing wrk" >&2
@@ -67,6 +72,16 @@ done
 BIN=$build/daemons
 
 tmp=$(mktemp -d)
+cat >"$tmp/mix.lua" <<LUA
+local n = 0
+request = function()
+  n = n + 1
+  if n % 10 == 0 then return wrk.format(nil, "$EXPENSIVE") end
+  return wrk.format(nil, "$CHEAP")
+end
+LUA
+credit=()
+[ -n "$WORKER_CREDIT" ] && credit=(--worker-credit "$WORKER_CREDIT")
 pids=()
 cleanup() {
   local pid
@@ -137,9 +152,9 @@ start() {
       launch "$BIN/prime_proxyd" --quiet "${keys[@]}" "$parse_up" "$parse_down"
       launch "$BIN/prime_proxyd" --quiet "${keys[@]}" "$compute_up" "$compute_down"
       sleep 0.2 # binding sides first (a worker's first forward would wait)
-      launch "$BIN/prime_workerd" --quiet "${worker_keys[@]}" --stage parse --workers "$WORKERS" \
+      launch "$BIN/prime_workerd" --quiet "${worker_keys[@]}" --stage parse --workers "$WORKERS" "${credit[@]}" \
         "$parse_down" "$compute_up" "$loopback" "$interrupt"
-      launch "$BIN/prime_workerd" --quiet "${worker_keys[@]}" --stage compute --workers "$WORKERS" \
+      launch "$BIN/prime_workerd" --quiet "${worker_keys[@]}" --stage compute --workers "$WORKERS" "${credit[@]}" \
         "$compute_down" - "$loopback" "$interrupt"
       ;;
   esac
@@ -148,8 +163,8 @@ start() {
 }
 
 # One wrk run: "req/s p50_ms p99_ms"
-run_wrk() { # url seconds
-  timeout $(($2 + 60)) wrk -t1 -c64 -d"${2}s" --latency "$1" >"$tmp/wrk.out" 2>&1 || true
+run_wrk() { # url seconds [wrk options]
+  timeout $(($2 + 60)) wrk -t1 -c64 -d"${2}s" --latency "${@:3}" "$1" >"$tmp/wrk.out" 2>&1 || true
   if grep -q 'Non-2xx\|Socket errors' "$tmp/wrk.out"; then
     echo "bench_split: wrk $1: $(grep 'Non-2xx\|Socket errors' "$tmp/wrk.out" | tr '\n' ' ')" >&2
   fi
@@ -176,16 +191,18 @@ bench_csv compare config cheap_rps expensive_rps
 for WORKERS in $WORKERS_LIST; do
 declare -A result=()
 for config in "${configs[@]}"; do start "$config"; done
-for load in cheap expensive; do
+for load in cheap expensive mix; do
   path=$CHEAP
   [ $load = expensive ] && path=$EXPENSIVE
+  opts=()
+  [ $load = mix ] && path=/ opts=(-s "$tmp/mix.lua")
   for config in "${configs[@]}"; do
-    run_wrk "${url[$config]}$path" 1 >/dev/null # warm-up
+    run_wrk "${url[$config]}$path" 1 "${opts[@]}" >/dev/null # warm-up
     : >"$tmp/runs.$config"
   done
   for ((r = 0; r < RUNS; r++)); do
     for config in "${configs[@]}"; do
-      run_wrk "${url[$config]}$path" "$SECONDS_PER_RUN" >>"$tmp/runs.$config"
+      run_wrk "${url[$config]}$path" "$SECONDS_PER_RUN" "${opts[@]}" >>"$tmp/runs.$config"
     done
   done
   for config in "${configs[@]}"; do
@@ -195,7 +212,7 @@ for load in cheap expensive; do
 done
 stop_all
 
-echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage"
+echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage, worker credit ${WORKER_CREDIT:-default}"
 printf '%-34s %10s %8s %8s %8s   %10s %8s %8s %8s\n' "" "cheap r/s" "p50 ms" "p99 ms" "ratio" \
   "expens r/s" "p50 ms" "p99 ms" "ratio"
 for config in "${configs[@]}"; do
@@ -206,7 +223,10 @@ for config in "${configs[@]}"; do
     "$(ratio "$(field "$c" 1)" "$(field "${result[one,cheap]:-0}" 1)")" \
     "$(field "$x" 1)" "$(field "$x" 2)" "$(field "$x" 3)" \
     "$(ratio "$(field "$x" 1)" "$(field "${result[one,expensive]:-0}" 1)")"
-  for load in cheap expensive; do
+  m=${result[$config,mix]:-0 0 0}
+  printf '%-34s %10s %8s %8s %8s   (1 in 10 expensive)\n' "  mix" "$(field "$m" 1)" "$(field "$m" 2)" \
+    "$(field "$m" 3)" "$(ratio "$(field "$m" 1)" "$(field "${result[one,mix]:-0}" 1)")"
+  for load in cheap expensive mix; do
     v=${result[$config,$load]:-0 0 0}
     bench_row runs "$config" "$WORKERS" "$load" $v "$(ratio "$(field "$v" 1)" "$(field "${result[one,$load]:-0}" 1)")"
   done

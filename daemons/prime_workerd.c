@@ -45,7 +45,8 @@ static const char *s_usage_text =
     "                             /factor pool), echo (JSON description of the\n"
     "                             request), file (static files under --root)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
-    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 1):\n"
+    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4\n"
+    "                             for parse, compute and echo, 1 for factor and file):\n"
     "                             more saves a round trip per job, but a job may wait\n"
     "                             behind a slow one at the same worker\n"
     "  -r, --root DIR             file: the directory served (default .)\n"
@@ -70,7 +71,7 @@ typedef struct {
     s_stage_t stage;
     const char *stage_name;  //  NULL until --stage names one
     size_t workers;
-    size_t credit;
+    size_t credit;  //  0 until --worker-credit: then the stage's default
     const char *endpoints[4];
     file_stage_config_t file;
     bool verbose;
@@ -79,6 +80,20 @@ typedef struct {
     size_t named_count;
     char *named_text;  //  the copy named[] points into
 } s_options_t;
+
+//  Across processes a worker with credit 1 waits one READY round trip
+//  (worker -> proxy -> worker, through both sides' I/O threads) between
+//  two jobs; with more, the next job is already in its socket. The proxy
+//  gives a job to a worker that holds none first, so a short job waits
+//  behind another only when every worker is busy. Short stages take 4, as
+//  prime_serverd does in one process (docs/DEPLOY.md has the figures); a
+//  factor job may take seconds and a file may stream for as long as its
+//  client reads, so a job held behind one of those would wait for nothing.
+static size_t
+s_default_credit (s_stage_t stage)
+{
+    return stage == S_PARSE || stage == S_COMPUTE || stage == S_ECHO ? 4 : 1;
+}
 
 //  DOWNSTREAM as "prime=ENDPOINT,factor=ENDPOINT" (either order, both).
 static void
@@ -124,7 +139,6 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
-    options->credit = 1;
     file_stage_config_defaults (&options->file);
     bool file_options = false;
     opterr = 0;
@@ -285,7 +299,8 @@ main (int argc, char *argv[])
     config.work = s_counted_work;
     config.work_arg = &counter;
     config.verbose = options.verbose;
-    config.credit = options.credit;
+    //  Whoever sizes the pools reads the credit taken in the startup line
+    config.credit = options.credit ? options.credit : s_default_credit (options.stage);
     ps_daemon_curve_config ("worker", &config.curve);
     config.downstreams = options.named_count ? options.named : NULL;
     config.downstream_count = options.named_count;
@@ -301,8 +316,9 @@ main (int argc, char *argv[])
     }
     if (rc == 0) {
         if (!options.quiet) {
-            fprintf (stderr, "prime_workerd: %zu %s worker%s, jobs from %s", options.workers,
-                     options.stage_name, options.workers == 1 ? "" : "s", options.endpoints[0]);
+            fprintf (stderr, "prime_workerd: %zu %s worker%s (credit %zu), jobs from %s",
+                     options.workers, options.stage_name, options.workers == 1 ? "" : "s",
+                     config.credit, options.endpoints[0]);
             if (options.endpoints[1])
                 fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
             for (size_t i = 0; i < options.named_count; i++)
