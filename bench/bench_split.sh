@@ -10,7 +10,7 @@
 #   WORKERS_LIST="1 2 4" bench/bench_split.sh   the table for each count
 #   SMOKE=1 bench/bench_split.sh          1 s runs, 1 run: proves the output
 #                                         (CSV, SVG), its numbers mean nothing
-#   CREDIT=1 bench/bench_split.sh         --worker-credit for every worker
+#   WORKER_CREDIT=1 bench/bench_split.sh      --worker-credit for every worker
 #                                         (default: each daemon's own default)
 #   MIX=0 bench/bench_split.sh            leave out the mixed load
 #
@@ -54,9 +54,9 @@ if [ "${SMOKE:-0}" = 1 ]; then SECONDS_PER_RUN=1; RUNS=1; fi
 CHEAP="/is_prime?possible_prime=7"
 EXPENSIVE="/is_prime?possible_prime=32416190071"
 MIX=${MIX:-1}
-CREDIT=${CREDIT:-}
+WORKER_CREDIT=${WORKER_CREDIT:-}
 credit_args=()
-[ -n "$CREDIT" ] && credit_args=(--worker-credit "$CREDIT")
+[ -n "$WORKER_CREDIT" ] && credit_args=(--worker-credit "$WORKER_CREDIT")
 
 if ! command -v wrk >/dev/null; then
   echo "bench_split: installing wrk" >&2
@@ -238,7 +238,7 @@ for load in "${loads[@]}"; do
 done
 stop_all
 
-echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage, worker credit ${CREDIT:-as each daemon defaults}"
+echo "bench_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS workers per stage, worker credit ${WORKER_CREDIT:-as each daemon defaults}"
 printf '%-34s %10s %8s %8s %8s   %10s %8s %8s %8s\n' "" "cheap r/s" "p50 ms" "p99 ms" "ratio" \
   "expens r/s" "p50 ms" "p99 ms" "ratio"
 for config in "${configs[@]}"; do

@@ -45,12 +45,10 @@ static const char *s_usage_text =
     "                             /factor pool), echo (JSON description of the\n"
     "                             request), file (static files under --root)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
-    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4,\n"
-    "                             1 for --stage file):\n"
-    "                             a worker need not wait a round trip to its proxy\n"
-    "                             between jobs; the proxy still gives each job to a\n"
-    "                             free worker first. 1 for long, uneven jobs, so none\n"
-    "                             waits behind another at a busy worker\n"
+    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4\n"
+    "                             for parse, compute and echo, 1 for factor and file):\n"
+    "                             more saves a round trip per job, but a job may wait\n"
+    "                             behind a slow one at the same worker\n"
     "  -r, --root DIR             file: the directory served (default .)\n"
     "      --listing              file: HTML listings of directories without index.html\n"
     "      --max-file-size B      file: larger files get 500 (default: no limit; large\n"
@@ -73,7 +71,7 @@ typedef struct {
     s_stage_t stage;
     const char *stage_name;  //  NULL until --stage names one
     size_t workers;
-    size_t credit;
+    size_t credit;  //  0 until --worker-credit: then the stage's default
     const char *endpoints[4];
     file_stage_config_t file;
     bool verbose;
@@ -82,6 +80,20 @@ typedef struct {
     size_t named_count;
     char *named_text;  //  the copy named[] points into
 } s_options_t;
+
+//  Across processes a worker with credit 1 waits one READY round trip
+//  (worker -> proxy -> worker, through both sides' I/O threads) between
+//  two jobs; with more, the next job is already in its socket. The proxy
+//  gives a job to a worker that holds none first, so a short job waits
+//  behind another only when every worker is busy. Short stages take 4, as
+//  prime_serverd does in one process (docs/DEPLOY.md has the figures); a
+//  factor job may take seconds and a file may stream for as long as its
+//  client reads, so a job held behind one of those would wait for nothing.
+static size_t
+s_default_credit (s_stage_t stage)
+{
+    return stage == S_PARSE || stage == S_COMPUTE || stage == S_ECHO ? 4 : 1;
+}
 
 //  DOWNSTREAM as "prime=ENDPOINT,factor=ENDPOINT" (either order, both).
 static void
@@ -127,7 +139,6 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
         {NULL, 0, NULL, 0}};
     memset (options, 0, sizeof *options);
     options->workers = 1;
-    options->credit = 0;  //  by stage, once --stage is known
     file_stage_config_defaults (&options->file);
     bool file_options = false;
     opterr = 0;
@@ -194,15 +205,6 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     //  directory it happened to start in
     if (!options->stage_name)
         ps_service_usage_error ("--stage is required: parse, compute, echo or file");
-    //  4, not the library's 1: across processes a worker with credit 1 idles
-    //  for one READY round trip per job. In bench_split.sh runs (2 workers
-    //  per stage, wrk -c64) credit 4 served 2.4x the cheap and 1.2x the
-    //  expensive requests of credit 1, and in the 1-in-10 mix a cheap
-    //  request's p99 fell from 33 to 13 ms: the proxy gives a job to a free
-    //  worker before one that holds some. A file job can stream for minutes:
-    //  nothing should queue behind it.
-    if (!options->credit)
-        options->credit = options->stage == S_FILE ? 1 : 4;
     if (file_options && options->stage != S_FILE)
         ps_service_usage_error ("--root, --listing, --max-file-size, --mime-types and "
                                 "--no-symlinks are for --stage file");
@@ -297,7 +299,8 @@ main (int argc, char *argv[])
     config.work = s_counted_work;
     config.work_arg = &counter;
     config.verbose = options.verbose;
-    config.credit = options.credit;
+    //  Whoever sizes the pools reads the credit taken in the startup line
+    config.credit = options.credit ? options.credit : s_default_credit (options.stage);
     ps_daemon_curve_config ("worker", &config.curve);
     config.downstreams = options.named_count ? options.named : NULL;
     config.downstream_count = options.named_count;
@@ -313,8 +316,9 @@ main (int argc, char *argv[])
     }
     if (rc == 0) {
         if (!options.quiet) {
-            fprintf (stderr, "prime_workerd: %zu %s worker%s, jobs from %s", options.workers,
-                     options.stage_name, options.workers == 1 ? "" : "s", options.endpoints[0]);
+            fprintf (stderr, "prime_workerd: %zu %s worker%s (credit %zu), jobs from %s",
+                     options.workers, options.stage_name, options.workers == 1 ? "" : "s",
+                     config.credit, options.endpoints[0]);
             if (options.endpoints[1])
                 fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
             for (size_t i = 0; i < options.named_count; i++)

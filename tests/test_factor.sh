@@ -86,6 +86,9 @@ if wait_line httpd "serving http" && wait_line proxy_parse "workers on" &&
     "$d.interrupt"
   if wait_line parse "prime to" && wait_line prime "compute worker" &&
     wait_line factor "factor worker"; then
+    # A factor job may take seconds: none is held behind one by default
+    grep -q "factor worker (credit 1)" "$tmp/factor.err" && pass "factor: default credit 1" ||
+      fail "factor: default credit: $(cat "$tmp/factor.err")"
     check "split over ipc" "$url"
     summary=$(http_summary "$url/elsewhere")
     [ "$summary" = "404|text/plain||404 Not Found" ] && pass "split: no route, prime_httpd's 404" ||

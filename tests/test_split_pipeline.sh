@@ -84,6 +84,10 @@ start_split() {
       start compute "$bindir/prime_workerd" --stage compute --workers "$workers" "$compute_down" - \
         "$loopback" "$interrupt"
       if wait_line parse "parse workers" && wait_line compute "compute worker"; then
+        # The credit asked for, and the short stage's default when none is
+        grep -q "parse workers (credit 4)" "$tmp/parse.err" || fail "parse: $(cat "$tmp/parse.err")"
+        grep -q "compute workers\? (credit 4)" "$tmp/compute.err" ||
+          fail "compute: short jobs, default credit 4: $(cat "$tmp/compute.err")"
         url="http://127.0.0.1:$listen"
         return 0
       fi
