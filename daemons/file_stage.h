@@ -47,7 +47,7 @@ extern "C" {
 
 //  Larger answers are streamed, in parts of FILE_STAGE_PART_SIZE
 #define FILE_STAGE_WHOLE_MAX (64 * 1024)
-#define FILE_STAGE_PART_SIZE (256 * 1024)
+#define FILE_STAGE_PART_SIZE (512 * 1024)
 //  Directory listings stop after this many entries (bounded memory)
 #define FILE_STAGE_MAX_LISTING 10000
 
