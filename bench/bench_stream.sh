@@ -7,8 +7,9 @@
 #   RUNS=5 SLOW_SECONDS=60 WORKERS=12 bench/bench_stream.sh
 #
 # Phase 1: a 1 GiB sparse file fetched with curl over loopback, RUNS times
-# from each server, alternating: time to the first byte, throughput, and the
-# server's peak RSS (VmRSS sampled every 50 ms; nginx's worker process).
+# from each server, alternating: time to the first byte, throughput, the
+# server's peak RSS (VmRSS sampled every 50 ms; nginx's worker process) and
+# its CPU time (user + system) per download.
 # Phase 2: 8 clients that each pipeline 64 GETs of a 64 MiB file and read
 # about 128 bytes a second (4 KiB receive buffer), for SLOW_SECONDS;
 # prime_filed's peak RSS meanwhile, and a well-behaved client's latency
@@ -81,6 +82,9 @@ ng_pid=$last_pid
 wait_port "$ng_pid" "$ng_port" || { echo "bench: nginx did not start: $(cat "$tmp/nginx.err")" >&2; exit 1; }
 ng_worker=$(pgrep -P "$ng_pid" | head -n 1)
 
+# cpu_ticks PID: utime + stime of PID, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # peak_rss PID FILE: the highest VmRSS (KiB), sampled every 50 ms, written
 # to FILE when the sampler is killed (its pid in $peak_pid)
 peak_rss() {
@@ -105,23 +109,28 @@ for ((i = 0; i < RUNS; i++)); do
   for name in prime_filed nginx; do
     if [ $name = nginx ]; then p=$ng_port; watch=$ng_worker; else p=$port; watch=$pf_pid; fi
     peak_rss "$watch" "$tmp/$name.peak.$i"
+    c0=$(cpu_ticks "$watch")
     out=$(curl -s --max-time 120 -o /dev/null \
       -w '%{http_code} %{size_download} %{time_starttransfer} %{speed_download}' \
       "http://127.0.0.1:$p/big.bin" || echo "000 0 0 0")
+    c1=$(cpu_ticks "$watch")
     kill -TERM "$peak_pid" 2>/dev/null || true
     wait "$peak_pid" 2>/dev/null || true
     read -r code size first speed <<<"$out"
     [ "$code" = 200 ] && [ "$size" = 1073741824 ] ||
       echo "  warning: $name run $i: status $code, $size bytes" >&2
-    echo "$first $speed $(cat "$tmp/$name.peak.$i")" >>"$tmp/$name.runs"
+    echo "$first $speed $(cat "$tmp/$name.peak.$i") $((c1 - c0))" >>"$tmp/$name.runs"
   done
 done
-printf '%-12s %14s %14s %14s\n' server "first byte ms" "MiB/s" "peak RSS MiB"
+printf '%-12s %14s %14s %14s %14s\n' server "first byte ms" "MiB/s" "peak RSS MiB" "CPU s/GiB"
 for name in prime_filed nginx; do
   first=$(awk '{ print $1 * 1000 }' "$tmp/$name.runs" | median)
   speed=$(awk '{ print $2 / 1048576 }' "$tmp/$name.runs" | median)
   peak=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$tmp/$name.runs")
-  printf '%-12s %14.1f %14.0f %14s\n' "$name" "$first" "$speed" "$(mib "$peak")"
+  # the server's user + system time for one download (less noisy than
+  # MiB/s on a loaded machine: it counts work, not waiting)
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ print $4 / hz }' "$tmp/$name.runs" | median)
+  printf '%-12s %14.1f %14.0f %14s %14.2f\n' "$name" "$first" "$speed" "$(mib "$peak")" "$cpu"
   eval "speed_$name=$speed"
 done
 # shellcheck disable=SC2154

@@ -25,6 +25,9 @@
 #include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>  //  mallopt
+#endif
 
 #define S_DEFAULT_MIME_TYPES "/etc/mime.types"
 #define S_OCTET_STREAM       "application/octet-stream"
@@ -56,6 +59,15 @@ static const char *s_builtin_mimes[][2] = {
     {"webp", "image/webp"},       {"woff", "font/woff"},      {"woff2", "font/woff2"},
     {"xml", "application/xml"},   {"zip", "application/zip"}, {"gz", "application/gzip"},
 };
+
+void
+file_stage_keep_parts_memory (void)
+{
+#ifdef __GLIBC__
+    mallopt (M_MMAP_THRESHOLD, 1024 * 1024);
+    mallopt (M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+#endif
+}
 
 void
 file_stage_config_defaults (file_stage_config_t *config)
@@ -850,7 +862,7 @@ file_stage_respond (file_stage_t *self, const ps_http_request_t *request, file_r
     free (index);
 }
 
-//  A large file, in parts: one buffer per answer, the server's grants
+//  A large file, in parts: one part in hand per answer, the server's grants
 //  pacing the reads, so a slow client costs a worker but no memory.
 static int
 s_stream (ps_work_t *work, file_response_t *response)
@@ -859,28 +871,39 @@ s_stream (ps_work_t *work, file_response_t *response)
                               (int64_t) response->length)
         != 0)
         return -1;
-    char *buffer = (char *) malloc (FILE_STAGE_PART_SIZE);
-    assert (buffer);
     uint64_t done = 0;
     int rc = 0;
     while (done < response->length && rc == 0) {
         size_t want = (size_t) MIN ((uint64_t) FILE_STAGE_PART_SIZE, response->length - done);
-        ssize_t got = pread (response->fd, buffer, want, (off_t) (response->offset + done));
-        if (got < 0 && errno == EINTR)
+        //  Read into the frame that goes to the server: the kernel's copy
+        //  to the client is the only other one
+        zframe_t *part = zframe_new (NULL, want);
+        assert (part);
+        ssize_t got = pread (response->fd, zframe_data (part), want,
+                             (off_t) (response->offset + done));
+        if (got < 0 && errno == EINTR) {
+            zframe_destroy (&part);
             continue;
+        }
         if (got <= 0) {
             //  A read error, or the file shrank: the length promised cannot
             //  be kept, and the client must not take a short body for whole
             zsys_warning ("file_stage: %s after %" PRIu64 " of %" PRIu64 " bytes",
                           got < 0 ? strerror (errno) : "the file shrank", done, response->length);
+            zframe_destroy (&part);
             ps_work_stream_abort (work);
-            free (buffer);
             return 0;
         }
-        rc = ps_work_stream_part (work, buffer, (size_t) got);
+        if ((size_t) got < want) {
+            //  A short read: the part carries what was read
+            zframe_t *shorter = zframe_new (zframe_data (part), (size_t) got);
+            assert (shorter);
+            zframe_destroy (&part);
+            part = shorter;
+        }
+        rc = ps_work_stream_part_frame (work, &part);
         done += (size_t) got;
     }
-    free (buffer);
     //  A failed part: cancelled (client gone) or stalled; the worker
     //  aborts what is left open
     return rc == 0 ? ps_work_stream_end (work) : 0;

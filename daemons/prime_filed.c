@@ -32,6 +32,7 @@ static const char *s_usage_text =
 int
 main (int argc, char *argv[])
 {
+    file_stage_keep_parts_memory ();
     ps_service_init ("prime_filed", s_usage_text);
     enum { OPT_LISTING = 256, OPT_MAX_FILE_SIZE, OPT_MIME_TYPES, OPT_NO_SYMLINKS };
     static const struct option long_options[] = {

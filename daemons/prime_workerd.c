@@ -279,6 +279,7 @@ main (int argc, char *argv[])
         counter.work = echo_stage_work;
         break;
     case S_FILE:
+        file_stage_keep_parts_memory ();
         files = file_stage_new (&options.file);
         if (!files) {
             fprintf (stderr, "prime_workerd: cannot serve files from %s\n", options.file.root);

@@ -134,9 +134,10 @@ s_regrant (ps_stream_t *self)
     uint64_t queued = s_unacked (session) + self->held_bytes;
     uint64_t target = self->received + (queued < window ? window - queued : 0);
     bool at_limit = self->received >= self->granted;
-    //  Grants in steps of a quarter window, or whatever there is when the
-    //  worker is waiting, so a fast client costs few GRANTs
-    if (target > self->granted && (at_limit || target - self->granted >= window / 4))
+    //  Grants in steps of half a window, or whatever there is when the
+    //  worker is waiting, so a fast client costs few GRANTs (each one
+    //  wakes every worker subscribed to the interrupt PUB)
+    if (target > self->granted && (at_limit || target - self->granted >= window / 2))
         s_publish_grant (self, target);
     else if (self->granted > self->received && self->received == self->received_at_grant
              && zclock_mono () - self->granted_at >= S_REGRANT_MS)

@@ -649,11 +649,11 @@ s_wait_grant (ps_work_t *work)
     return 0;
 }
 
-int
-ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
+//  Whether a part may go now: 1 yes, 0 no but that is no error (HEAD), -1
+//  stop (no stream, cancelled, no grant).
+static int
+s_stream_part_ready (ps_work_t *work)
 {
-    assert (work);
-    assert (data && size > 0);
     if (!work->streaming) {
         zsys_error ("ps_worker: job %" PRIu64 " has no stream started; part ignored", work->id);
         return -1;
@@ -665,6 +665,17 @@ ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
         return 0;
     if (s_wait_grant (work) != 0)
         return -1;
+    return 1;
+}
+
+int
+ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
+{
+    assert (work);
+    assert (data && size > 0);
+    int ready = s_stream_part_ready (work);
+    if (ready != 1)
+        return ready;
     s_self_t *self = work->self;
     ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
     byte head[PS_ENVELOPE_SIZE];
@@ -697,6 +708,39 @@ ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
         left -= piece;
         work->stream_sent += piece;
     }
+    return 0;
+}
+
+int
+ps_work_stream_part_frame (ps_work_t *work, zframe_t **frame_p)
+{
+    assert (work);
+    assert (frame_p && *frame_p && zframe_size (*frame_p) > 0);
+    zframe_t *frame = *frame_p;
+    *frame_p = NULL;
+    //  The same checks as a copied part, in the same order
+    int rc = s_stream_part_ready (work);
+    if (rc != 1) {
+        zframe_destroy (&frame);
+        return rc;
+    }
+    s_self_t *self = work->self;
+    size_t size = zframe_size (frame);
+    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
+    byte head[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&envelope, head);
+    s_before_send (self, self->loopback_h);
+    //  zframe_send moves the message into libzmq: inproc passes it on
+    //  to the server as is
+    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
+        || zframe_send (&frame, self->loopback_h, 0) == -1) {
+        if (self->verbose)
+            zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
+                          zmq_strerror (errno));
+        zframe_destroy (&frame);
+        return -1;
+    }
+    work->stream_sent += size;
     return 0;
 }
 

@@ -58,7 +58,8 @@ s_query_int (const ps_http_request_t *request, const char *name, int fallback)
     return value ? atoi (value) : fallback;
 }
 
-//  /stream?parts=N&known=0|1: N parts of the pattern, size given or not.
+//  /stream?parts=N&known=0|1&frames=0|1: N parts of the pattern, size
+//  given or not; frames=1: every other part a frame, taken without a copy.
 //  /endless: 64 KiB parts until cancelled. /abort: a start, two parts,
 //  an abort. Anything else: a small whole answer naming the path.
 static int
@@ -73,6 +74,7 @@ s_work (ps_work_t *work, void *arg)
     if (streq (path, "/stream")) {
         int parts = s_query_int (request, "parts", 1000);
         bool known = s_query_int (request, "known", 1) != 0;
+        bool frames = s_query_int (request, "frames", 0) != 0;
         ps_pairs_t *headers = ps_pairs_new (true);
         ps_pairs_add (headers, "Content-Type", "application/octet-stream");
         if (ps_work_stream_start (work, 200, &headers, known ? (int64_t) s_total (parts) : -1))
@@ -83,7 +85,12 @@ s_work (ps_work_t *work, void *arg)
             size_t size = s_part_size (i);
             for (size_t j = 0; j < size; j++)
                 buffer[j] = s_pattern (offset + j);
-            if (ps_work_stream_part (work, buffer, size) != 0)
+            if (frames && i % 2) {
+                zframe_t *frame = zframe_new (buffer, size);
+                if (ps_work_stream_part_frame (work, &frame) != 0)
+                    return -1;
+            }
+            else if (ps_work_stream_part (work, buffer, size) != 0)
                 return -1;
             offset += size;
         }
@@ -205,7 +212,8 @@ s_expect_small (tu_client_t *client, const char *body)
 //  Order and framing
 
 //  1,000 parts between two small answers on one connection, pipelined
-//  at once; _i 0: size known (Content-Length), 1: unknown (chunked).
+//  at once; _i 0: size known (Content-Length), 1: unknown (chunked); 2
+//  and 3 the same with every other part sent as a frame.
 START_TEST (test_thousand_parts_in_order)
 {
     state_t state = {.part = 65536};
@@ -214,13 +222,13 @@ START_TEST (test_thousand_parts_in_order)
     ps_pipeline_t *pipeline = s_pipeline (&state, &config, 3);
     tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
     ck_assert_ptr_nonnull (client);
-    bool known = _i == 0;
+    bool known = _i % 2 == 0;
     char requests[512];
     snprintf (requests, sizeof requests,
               "GET /before HTTP/1.1\r\nHost: a\r\n\r\n"
-              "GET /stream?parts=1000&known=%d HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /stream?parts=1000&known=%d&frames=%d HTTP/1.1\r\nHost: a\r\n\r\n"
               "GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
-              known);
+              known, _i >= 2);
     ck_assert_int_eq (tu_client_sendstr (client, requests), 0);
     s_expect_small (client, "small /before");
 
@@ -563,7 +571,7 @@ s_suite (void)
     Suite *suite = suite_create ("e2e_stream");
     TCase *tc = tcase_create ("stream");
     tcase_set_timeout (tc, 60);
-    tcase_add_loop_test (tc, test_thousand_parts_in_order, 0, 2);
+    tcase_add_loop_test (tc, test_thousand_parts_in_order, 0, 4);
     tcase_add_test (tc, test_http10_close_delimited);
     tcase_add_loop_test (tc, test_head_headers_only, 0, 2);
     tcase_add_test (tc, test_abort_closes);

@@ -80,6 +80,12 @@ PS_EXPORT int ps_work_stream_start (ps_work_t *work, int status, ps_pairs_t **he
 //  come within config.stream_stall_ms, or a send failed: stop then.
 PS_EXPORT int ps_work_stream_part (ps_work_t *work, const void *data, size_t size);
 
+//  The same, without a copy: the frame (size > 0) is taken and its bytes
+//  go to the server as they are, so a part read straight into
+//  zframe_data (zframe_new (NULL, size)) is copied again only by the
+//  kernel. *frame_p is NULL on return, whatever the result.
+PS_EXPORT int ps_work_stream_part_frame (ps_work_t *work, zframe_t **frame_p);
+
 //  The body is complete (when a size was given, exactly that many bytes
 //  were sent). Returns 0, or -1 if the send failed.
 PS_EXPORT int ps_work_stream_end (ps_work_t *work);
