@@ -50,6 +50,7 @@
 #include "ps_loop.h"
 #include "ps_metrics.h"
 #include "ps_socket.h"
+#include "ps_watch.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -130,6 +131,8 @@ typedef struct {
     zframe_t **choose_heartbeats;
     s_worker_t **choose_workers;
     size_t choose_capacity;
+    char *loopback_endpoint;  //  for s_renew_refused_loopback
+    ps_socket_options_t loopback_options;
 } self_t;
 
 //  The object returned by ps_proxy_new: the actor and what it reported at
@@ -390,6 +393,7 @@ s_self_destroy (self_t **self_p)
         ps_socket_destroy (&self->loopback);
         ps_curve_keys_destroy (&self->keys);
         free (self->stage);
+        free (self->loopback_endpoint);
         free (self);
         *self_p = NULL;
     }
@@ -467,6 +471,9 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
             return NULL;
         }
         self->loopback_h = zsock_resolve (self->loopback);
+        self->loopback_endpoint = strdup (config->loopback);
+        assert (self->loopback_endpoint);
+        self->loopback_options = (ps_socket_options_t){hwm, S_LINGER_MS, -1, self->keys};
     }
     if (!self->upstream || !self->downstream) {
         s_self_destroy (&self);
@@ -883,6 +890,27 @@ s_report_stats (self_t *self)
     zmq_send (self->loopback_h, frame, sizeof frame, 0);
 }
 
+//  A server that refused our key at the CURVE handshake may trust it now
+//  (its trusted directory is reloaded while it runs), but libzmq (4.3)
+//  never connects a socket refused so again: our lost-job reports and
+//  stage reports would go nowhere. A loopback told it was refused
+//  (ps_watch) is made anew, with the same options, and connects afresh.
+static void
+s_renew_refused_loopback (self_t *self)
+{
+    if (!self->loopback || !ps_watch_refused (self->loopback))
+        return;
+    zsock_t *sock = ps_socket_new (ZMQ_PUSH, &self->loopback_options, "ps_proxy", "loopback");
+    if (sock
+        && ps_socket_attach (sock, false, self->loopback_endpoint, "ps_proxy", "loopback") != 0)
+        ps_socket_destroy (&sock);
+    if (sock) {
+        ps_socket_destroy (&self->loopback);
+        self->loopback = sock;
+        self->loopback_h = zsock_resolve (sock);
+    }
+}
+
 //  The loop's timer: the scan for silent workers, every heartbeat_ms, and
 //  the stage's reports, every report_ms.
 static int64_t
@@ -902,6 +930,7 @@ s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
     if (self->expiry_ms <= 0)
         return deadline;
     if (now >= self->next_scan) {
+        s_renew_refused_loopback (self);
         s_expire_silent (self, now);
         self->next_scan = now + self->heartbeat_ms;
     }

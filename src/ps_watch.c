@@ -13,16 +13,37 @@
 
 static pthread_mutex_t s_mutex = PTHREAD_MUTEX_INITIALIZER;
 static zactor_t *s_watcher;
-static zhashx_t *s_watched;  //  zsock_t * -> nothing, under s_mutex
+static zhashx_t *s_watched;  //  zsock_t * -> its watch's sequence + 1, under s_mutex
 static unsigned s_sequence;
+//  Sequences (+ 1) of the connecting watches refused since asked, under
+//  s_refused_mutex: the actor marks them (it never takes s_mutex, which
+//  ps_watch_start holds while it waits for the actor)
+//  "name endpoint" of the connecting sockets whose refusal was logged: a
+//  socket made anew after a refusal (ps_watch_refused) is not a new
+//  story. The actor's own.
+static zhashx_t *s_auth_said;
+static pthread_mutex_t s_refused_mutex = PTHREAD_MUTEX_INITIALIZER;
+static zhashx_t *s_refused;
 
 typedef struct {
     zsock_t *pair;  //  connected to the socket's monitor
     char *name;     //  "owner: role socket"
     bool bind;
-    bool curve;  //  we speak CURVE on it
-    int said;    //  events already logged (a bit mask)
+    bool curve;          //  we speak CURVE on it
+    int said;            //  events already logged (a bit mask)
+    uintptr_t sequence;  //  + 1, the key in s_refused
 } s_watch_t;
+
+static void
+s_refused_mark (uintptr_t sequence, bool refused)
+{
+    pthread_mutex_lock (&s_refused_mutex);
+    if (refused)
+        zhashx_update (s_refused, (void *) sequence, (void *) 1);
+    else
+        zhashx_delete (s_refused, (void *) sequence);
+    pthread_mutex_unlock (&s_refused_mutex);
+}
 
 static void
 s_watch_destroy (void **item)
@@ -59,6 +80,13 @@ s_say (s_watch_t *watch, int event, uint32_t value, const char *endpoint)
     const char *at = watch->bind ? "bound at" : "connected to";
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && watch->bind)
         return;  //  ps_zap said it, with the peer's address and key
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        char *key = zsys_sprintf ("%s %s", watch->name, endpoint);
+        bool said = zhashx_insert (s_auth_said, key, (void *) 1) != 0;
+        zstr_free (&key);
+        if (said)
+            return;
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         zsys_warning ("%s %s %s: the peer refused our key (status %u): it is not among the "
                       "peer's trusted keys",
@@ -95,8 +123,11 @@ s_handle_event (s_watch_t *watch)
         memcpy (&value, zframe_data (head) + 2, 4);
         if (event == ZMQ_EVENT_MONITOR_STOPPED)
             stopped = true;
-        else
+        else {
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && !watch->bind)
+                s_refused_mark (watch->sequence, true);
             s_say (watch, event, value, endpoint ? endpoint : "?");
+        }
     }
     zstr_free (&endpoint);
     zmsg_destroy (&msg);
@@ -112,6 +143,8 @@ s_watcher_actor (zsock_t *pipe, void *args)
     zlistx_set_destructor (watches, s_watch_destroy);
     zpoller_t *poller = zpoller_new (pipe, NULL);
     assert (poller);
+    s_auth_said = zhashx_new ();
+    assert (s_auth_said);
     zsock_signal (pipe, 0);
     bool terminated = false;
     while (!terminated) {
@@ -126,6 +159,9 @@ s_watcher_actor (zsock_t *pipe, void *args)
                 char *endpoint = zmsg_popstr (msg);
                 watch->name = zmsg_popstr (msg);
                 char *flags = zmsg_popstr (msg);
+                char *sequence = zmsg_popstr (msg);
+                watch->sequence = sequence ? (uintptr_t) strtoul (sequence, NULL, 10) : 0;
+                zstr_free (&sequence);
                 watch->bind = flags && flags[0] == 'b';
                 watch->curve = flags && flags[1] == 'c';
                 watch->pair = zsock_new (ZMQ_PAIR);
@@ -148,6 +184,7 @@ s_watcher_actor (zsock_t *pipe, void *args)
                  watch = (s_watch_t *) zlistx_next (watches))
                 if (watch->pair == which) {
                     if (s_handle_event (watch)) {
+                        s_refused_mark (watch->sequence, false);
                         zpoller_remove (poller, watch->pair);
                         zlistx_delete (watches, zlistx_cursor (watches));
                     }
@@ -159,6 +196,7 @@ s_watcher_actor (zsock_t *pipe, void *args)
     }
     zpoller_destroy (&poller);
     zlistx_destroy (&watches);
+    zhashx_destroy (&s_auth_said);
 }
 
 void
@@ -176,7 +214,18 @@ ps_watch_start (zsock_t *sock, const char *owner, const char *role, bool bind)
         zhashx_set_key_duplicator (s_watched, NULL);
         zhashx_set_key_comparator (s_watched, s_pointer_compare);
         zhashx_set_key_hasher (s_watched, s_pointer_hash);
+        pthread_mutex_lock (&s_refused_mutex);
+        s_refused = zhashx_new ();
+        assert (s_refused);
+        zhashx_set_destructor (s_refused, NULL);
+        zhashx_set_duplicator (s_refused, NULL);
+        zhashx_set_key_destructor (s_refused, NULL);
+        zhashx_set_key_duplicator (s_refused, NULL);
+        zhashx_set_key_comparator (s_refused, s_pointer_compare);
+        zhashx_set_key_hasher (s_refused, s_pointer_hash);
+        pthread_mutex_unlock (&s_refused_mutex);
     }
+    uintptr_t sequence = (uintptr_t) s_sequence + 1;
     char monitor[64];
     snprintf (monitor, sizeof monitor, "inproc://ps-watch-%u", s_sequence++);
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -184,10 +233,12 @@ ps_watch_start (zsock_t *sock, const char *owner, const char *role, bool bind)
     if (zmq_socket_monitor (zsock_resolve (sock), monitor, events) == 0) {
         char *name = zsys_sprintf ("%s: %s socket", owner, role);
         char flags[3] = {bind ? 'b' : '-', zsock_mechanism (sock) == ZMQ_CURVE ? 'c' : '-', 0};
-        zstr_sendx (s_watcher, "WATCH", monitor, name, flags, NULL);
+        char number[24];
+        snprintf (number, sizeof number, "%lu", (unsigned long) sequence);
+        zstr_sendx (s_watcher, "WATCH", monitor, name, flags, number, NULL);
         zsock_wait (s_watcher);
         zstr_free (&name);
-        zhashx_insert (s_watched, sock, (void *) 1);
+        zhashx_insert (s_watched, sock, (void *) sequence);
     }
     pthread_mutex_unlock (&s_mutex);
 }
@@ -204,7 +255,28 @@ ps_watch_stop (zsock_t *sock)
         if (zhashx_size (s_watched) == 0) {
             zactor_destroy (&s_watcher);
             zhashx_destroy (&s_watched);
+            pthread_mutex_lock (&s_refused_mutex);
+            zhashx_destroy (&s_refused);
+            pthread_mutex_unlock (&s_refused_mutex);
         }
     }
     pthread_mutex_unlock (&s_mutex);
+}
+
+bool
+ps_watch_refused (zsock_t *sock)
+{
+    assert (sock);
+    bool refused = false;
+    pthread_mutex_lock (&s_mutex);
+    void *sequence = s_watched ? zhashx_lookup (s_watched, sock) : NULL;
+    if (sequence) {
+        pthread_mutex_lock (&s_refused_mutex);
+        refused = zhashx_lookup (s_refused, sequence) != NULL;
+        if (refused)
+            zhashx_delete (s_refused, sequence);
+        pthread_mutex_unlock (&s_refused_mutex);
+    }
+    pthread_mutex_unlock (&s_mutex);
+    return refused;
 }

@@ -21,4 +21,10 @@ void ps_watch_start (zsock_t *sock, const char *owner, const char *role, bool bi
 //  Stop watching sock (if watched) before it is closed. Thread-safe.
 void ps_watch_stop (zsock_t *sock);
 
+//  True once if the peer of sock, a connecting socket, refused our key
+//  (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) since the last call: libzmq (4.3)
+//  never retries such a connection, so only a new socket will find out
+//  that the peer trusts us now. Call from sock's thread. Thread-safe.
+bool ps_watch_refused (zsock_t *sock);
+
 #endif

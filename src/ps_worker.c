@@ -43,6 +43,7 @@
 #include "ps_socket.h"
 #include "ps_downstream.h"
 #include "ps_part_pool.h"
+#include "ps_watch.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -141,6 +142,9 @@ struct _s_self_t {
     bool busy;       //  work is valid
     ps_downstream_set_t *downstreams;  //  named downstreams, or NULL
     ps_part_pool_t *part_pool;         //  buffers of large stream parts, from the first
+    char *loopback_endpoint;           //  for s_renew_refused
+    char *downstream_endpoint;         //  or NULL
+    char *interrupt_endpoint;
 };
 
 //  The object returned by ps_worker_new: the actor (ps_actor.h).
@@ -919,6 +923,45 @@ s_reconnect (s_self_t *self)
         zstr_send (self->beater, "RECONNECT");
 }
 
+//  A peer that refused our key at the CURVE handshake may trust it now (its
+//  trusted directory is reloaded while it runs), but libzmq (4.3) treats
+//  the refusal as final and never connects that socket again: the worker
+//  would take jobs whose answers go nowhere, or miss every cancellation.
+//  A socket told it was refused (ps_watch) is made anew, with the same
+//  options, and connects afresh; a refused job DEALER is renewed by
+//  s_reconnect anyway (the proxy stays silent), and the beater with it.
+static void
+s_renew_refused (s_self_t *self)
+{
+    if (self->loopback && ps_watch_refused (self->loopback)) {
+        zsock_t *sock = s_socket_connect (self, ZMQ_PUSH, "loopback", self->loopback_endpoint,
+                                          NULL);
+        if (sock) {
+            ps_socket_destroy (&self->loopback);
+            self->loopback = sock;
+            self->loopback_h = zsock_resolve (sock);
+        }
+    }
+    if (self->downstream && ps_watch_refused (self->downstream)) {
+        zsock_t *sock = s_socket_connect (self, ZMQ_PUSH, "downstream", self->downstream_endpoint,
+                                          NULL);
+        if (sock) {
+            ps_socket_destroy (&self->downstream);
+            self->downstream = sock;
+            self->downstream_h = zsock_resolve (sock);
+        }
+    }
+    if (self->interrupt && ps_watch_refused (self->interrupt)) {
+        zsock_t *sock = s_socket_connect (self, ZMQ_SUB, "interrupt", self->interrupt_endpoint,
+                                          NULL);
+        if (sock) {
+            ps_socket_destroy (&self->interrupt);
+            self->interrupt = sock;
+            ps_loop_replace (self->loop, self->interrupt_id, self->interrupt);
+        }
+    }
+}
+
 //  The loop's timer: idle beats every heartbeat_ms, and a reconnection
 //  after expiry_ms without a word from the proxy.
 static int64_t
@@ -930,6 +973,7 @@ s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
         self->last_heard = now;
     }
     if (now >= self->next_beat) {
+        s_renew_refused (self);
         s_send_beat (self);
         self->next_beat = now + self->heartbeat_ms;
     }
@@ -966,6 +1010,9 @@ s_self_destroy (s_self_t **self_p)
         ps_curve_keys_destroy (&self->beat.keys);
         ps_downstream_set_destroy (&self->downstreams);
         ps_part_pool_destroy (&self->part_pool);
+        free (self->loopback_endpoint);
+        free (self->downstream_endpoint);
+        free (self->interrupt_endpoint);
         free (self);
         *self_p = NULL;
     }
@@ -1026,6 +1073,10 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     atomic_init (&self->beat.busy, false);
     atomic_init (&self->beat.job, 0);
 
+    self->loopback_endpoint = strdup (config->loopback);
+    self->interrupt_endpoint = strdup (config->interrupt);
+    self->downstream_endpoint = config->downstream ? strdup (config->downstream) : NULL;
+    assert (self->loopback_endpoint && self->interrupt_endpoint);
     //  The SUB first, so it is subscribed as early as possible.
     self->interrupt = s_socket_connect (self, ZMQ_SUB, "interrupt", config->interrupt, NULL);
     if (self->interrupt)

@@ -11,6 +11,7 @@
 */
 #include "testutil.h"
 #include <check.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -396,6 +397,132 @@ START_TEST (test_inproc_needs_no_trust)
 }
 END_TEST
 
+//  The worker of test_refused_worker_recovers: echoes, except /long, which
+//  runs until its CANCEL arrives (or 10 s) and counts the cancellation
+static atomic_int s_long_started;
+static atomic_int s_cancels_seen;
+
+static int
+s_long_or_echo (ps_work_t *work, void *arg)
+{
+    const ps_http_request_t *request = ps_work_request (work);
+    if (!request || strcmp (ps_http_request_path (request), "/long") != 0)
+        return tu_echo_work (work, arg);
+    atomic_fetch_add (&s_long_started, 1);
+    int64_t deadline = zclock_mono () + 10000;
+    while (!ps_work_cancelled (work) && zclock_mono () < deadline)
+        zclock_sleep (5);  //  the work a busy job does between looks
+    if (ps_work_cancelled (work))
+        atomic_fetch_add (&s_cancels_seen, 1);
+    return ps_work_reply (work, 200, NULL, "done", 4);
+}
+
+//  Wait for log lines (zsys's log sender) naming the worker's loopback and
+//  interrupt sockets as refused, in any order; false after timeout_ms
+static bool
+s_logs_refused (zsock_t *logs, int timeout_ms)
+{
+    bool loopback = false, interrupt = false;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!(loopback && interrupt) && zclock_mono () < deadline) {
+        zsock_set_rcvtimeo (logs, (int) (deadline - zclock_mono ()));
+        char *line = zstr_recv (logs);
+        if (!line)
+            break;
+        if (strstr (line, "refused our key")) {
+            loopback = loopback || strstr (line, "ps_worker: loopback socket");
+            interrupt = interrupt || strstr (line, "ps_worker: interrupt socket");
+        }
+        zstr_free (&line);
+    }
+    return loopback && interrupt;
+}
+
+//  A worker whose key the pipeline does not trust is refused on every
+//  socket it connects; once the key is added to the trusted directory it
+//  recovers without a restart: a request is answered by it (its result
+//  reaches the server's loopback) and a client's disconnection cancels its
+//  job (the CANCEL reaches its interrupt SUB). libzmq never retries a
+//  connection refused at the handshake, so the worker has to make those
+//  sockets anew.
+START_TEST (test_refused_worker_recovers)
+{
+    keys_t keys;
+    s_keys_init (&keys);
+    zcert_t *server = s_cert (&keys, "server", true);
+    zcert_t *worker_cert = s_cert (&keys, "worker", false);
+    char *cert_path = zsys_sprintf ("%s/server", keys.dir);
+    char *worker_path = zsys_sprintf ("%s/worker", keys.dir);
+    //  The refusals, as the worker's process logs them
+    zsys_set_logsender ("inproc://curve-logs");
+    zsock_t *logs = zsock_new_sub ("inproc://curve-logs", "");
+    ck_assert_ptr_nonnull (logs);
+
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.curve = (ps_curve_t){.cert = cert_path, .trusted = keys.trusted};
+    tu_stage_t stage = {.work = tu_echo_work, .workers = 0};
+    ps_pipeline_t *pipeline = tu_pipeline_new ("tcp", &config, &stage, 1);
+    ck_assert_ptr_nonnull (pipeline);
+    int port = ps_pipeline_port (pipeline);
+
+    ps_worker_config_t worker_config;
+    ps_worker_config_defaults (&worker_config);
+    worker_config.upstream = ps_pipeline_downstream_endpoint (pipeline, 0);
+    worker_config.loopback = ps_pipeline_loopback_endpoint (pipeline);
+    worker_config.interrupt = ps_pipeline_interrupt_endpoint (pipeline);
+    worker_config.work = s_long_or_echo;
+    worker_config.heartbeat_ms = 100;
+    worker_config.expiry_ms = 300;
+    worker_config.curve = (ps_curve_t){.cert = worker_path, .server = cert_path};
+    ps_worker_t *worker = ps_worker_new (&worker_config);
+    ck_assert_ptr_nonnull (worker);
+    ck_assert (s_logs_refused (logs, WAIT));
+
+    char *public_path = zsys_sprintf ("%s/worker", keys.trusted);
+    int64_t added = zclock_mono ();
+    ck_assert_int_eq (zcert_save_public (worker_cert, public_path), 0);
+    //  Until the worker is back on every socket, a request is not answered
+    //  (no worker, or an answer that cannot leave it): ask again
+    bool served = false;
+    while (!served && zclock_mono () - added < 10000) {
+        tu_client_t *client = tu_client_new (port);
+        ck_assert_ptr_nonnull (client);
+        tu_response_t *response = tu_client_request (
+            client, "GET /back HTTP/1.1\r\nHost: test\r\n\r\n", 1000);
+        served = response && response->status == 200 && strcmp (response->body, "GET /back ") == 0;
+        tu_response_destroy (&response);
+        tu_client_destroy (&client);
+    }
+    ck_assert_msg (served, "the worker was not back within 10 s of its key being trusted");
+    printf ("check_ps_curve: a refused worker answered %" PRId64 " ms after its key was added\n",
+            zclock_mono () - added);
+
+    //  A job its client leaves is cancelled: the CANCEL reaches the worker
+    tu_client_t *client = tu_client_new (port);
+    ck_assert_ptr_nonnull (client);
+    ck_assert_int_eq (tu_client_sendstr (client, "GET /long HTTP/1.1\r\nHost: test\r\n\r\n"), 0);
+    int64_t deadline = zclock_mono () + WAIT;
+    while (atomic_load (&s_long_started) == 0 && zclock_mono () < deadline)
+        zclock_sleep (10);  //  polling the worker's state, bounded
+    ck_assert_int_eq (atomic_load (&s_long_started), 1);
+    tu_client_destroy (&client);
+    while (atomic_load (&s_cancels_seen) == 0 && zclock_mono () < deadline)
+        zclock_sleep (10);  //  polling the worker's state, bounded
+    ck_assert_int_eq (atomic_load (&s_cancels_seen), 1);
+
+    ps_worker_destroy (&worker);
+    ps_pipeline_destroy (&pipeline);
+    zsock_destroy (&logs);
+    zstr_free (&public_path);
+    zstr_free (&worker_path);
+    zstr_free (&cert_path);
+    zcert_destroy (&server);
+    zcert_destroy (&worker_cert);
+    s_keys_remove (&keys);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -407,6 +534,7 @@ s_suite (void)
     tcase_add_test (tc, test_duplicate_key_trusted);
     tcase_add_test (tc, test_open_secret_refused);
     tcase_add_test (tc, test_inproc_needs_no_trust);
+    tcase_add_test (tc, test_refused_worker_recovers);
     suite_add_tcase (suite, tc);
     return suite;
 }
