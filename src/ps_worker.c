@@ -930,36 +930,30 @@ s_reconnect (s_self_t *self)
 //  A socket told it was refused (ps_watch) is made anew, with the same
 //  options, and connects afresh; a refused job DEALER is renewed by
 //  s_reconnect anyway (the proxy stays silent), and the beater with it.
+static bool
+s_renew_if_refused (s_self_t *self, zsock_t **sock_p, int type, const char *role,
+                    const char *endpoint)
+{
+    if (!*sock_p || !ps_watch_refused (*sock_p))
+        return false;
+    zsock_t *sock = s_socket_connect (self, type, role, endpoint, NULL);
+    if (!sock)
+        return false;  //  logged by ps_socket
+    ps_socket_destroy (sock_p);
+    *sock_p = sock;
+    return true;
+}
+
 static void
 s_renew_refused (s_self_t *self)
 {
-    if (self->loopback && ps_watch_refused (self->loopback)) {
-        zsock_t *sock = s_socket_connect (self, ZMQ_PUSH, "loopback", self->loopback_endpoint,
-                                          NULL);
-        if (sock) {
-            ps_socket_destroy (&self->loopback);
-            self->loopback = sock;
-            self->loopback_h = zsock_resolve (sock);
-        }
-    }
-    if (self->downstream && ps_watch_refused (self->downstream)) {
-        zsock_t *sock = s_socket_connect (self, ZMQ_PUSH, "downstream", self->downstream_endpoint,
-                                          NULL);
-        if (sock) {
-            ps_socket_destroy (&self->downstream);
-            self->downstream = sock;
-            self->downstream_h = zsock_resolve (sock);
-        }
-    }
-    if (self->interrupt && ps_watch_refused (self->interrupt)) {
-        zsock_t *sock = s_socket_connect (self, ZMQ_SUB, "interrupt", self->interrupt_endpoint,
-                                          NULL);
-        if (sock) {
-            ps_socket_destroy (&self->interrupt);
-            self->interrupt = sock;
-            ps_loop_replace (self->loop, self->interrupt_id, self->interrupt);
-        }
-    }
+    if (s_renew_if_refused (self, &self->loopback, ZMQ_PUSH, "loopback", self->loopback_endpoint))
+        self->loopback_h = zsock_resolve (self->loopback);
+    if (s_renew_if_refused (self, &self->downstream, ZMQ_PUSH, "downstream",
+                            self->downstream_endpoint))
+        self->downstream_h = zsock_resolve (self->downstream);
+    if (s_renew_if_refused (self, &self->interrupt, ZMQ_SUB, "interrupt", self->interrupt_endpoint))
+        ps_loop_replace (self->loop, self->interrupt_id, self->interrupt);
 }
 
 //  The loop's timer: idle beats every heartbeat_ms, and a reconnection

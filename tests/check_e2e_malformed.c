@@ -427,10 +427,9 @@ s_mutate (uint64_t *state, const char *data, size_t size, char *out)
 static bool
 s_has_error_status (const char *data, size_t size)
 {
-    for (const char *at = data; (at = (const char *) memmem (at, size - (size_t) (at - data),
-                                                            "HTTP/1.", 7));
-         at++)
-        if (size - (size_t) (at - data) >= 10 && at[8] == ' ' && (at[9] == '4' || at[9] == '5'))
+    for (size_t at = 0; at + 10 <= size; at++)
+        if (memcmp (data + at, "HTTP/1.", 7) == 0 && data[at + 8] == ' '
+            && (data[at + 9] == '4' || data[at + 9] == '5'))
             return true;
     return false;
 }
