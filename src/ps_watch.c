@@ -15,13 +15,13 @@ static pthread_mutex_t s_mutex = PTHREAD_MUTEX_INITIALIZER;
 static zactor_t *s_watcher;
 static zhashx_t *s_watched;  //  zsock_t * -> its watch's sequence + 1, under s_mutex
 static unsigned s_sequence;
-//  Sequences (+ 1) of the connecting watches refused since asked, under
-//  s_refused_mutex: the actor marks them (it never takes s_mutex, which
-//  ps_watch_start holds while it waits for the actor)
 //  "name endpoint" of the connecting sockets whose refusal was logged: a
 //  socket made anew after a refusal (ps_watch_refused) is not a new
 //  story. The actor's own.
 static zhashx_t *s_auth_said;
+//  Sequences (+ 1) of the connecting watches refused since asked, under
+//  s_refused_mutex: the actor marks them (it never takes s_mutex, which
+//  ps_watch_start holds while it waits for the actor)
 static pthread_mutex_t s_refused_mutex = PTHREAD_MUTEX_INITIALIZER;
 static zhashx_t *s_refused;
 
@@ -199,6 +199,21 @@ s_watcher_actor (zsock_t *pipe, void *args)
     zhashx_destroy (&s_auth_said);
 }
 
+//  A table keyed and valued by plain pointers (or numbers), owning neither
+static zhashx_t *
+s_pointer_table_new (void)
+{
+    zhashx_t *table = zhashx_new ();
+    assert (table);
+    zhashx_set_destructor (table, NULL);
+    zhashx_set_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, NULL);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_comparator (table, s_pointer_compare);
+    zhashx_set_key_hasher (table, s_pointer_hash);
+    return table;
+}
+
 void
 ps_watch_start (zsock_t *sock, const char *owner, const char *role, bool bind)
 {
@@ -206,23 +221,10 @@ ps_watch_start (zsock_t *sock, const char *owner, const char *role, bool bind)
     pthread_mutex_lock (&s_mutex);
     if (!s_watcher) {
         s_watcher = zactor_new (s_watcher_actor, NULL);
-        s_watched = zhashx_new ();
-        assert (s_watcher && s_watched);
-        zhashx_set_destructor (s_watched, NULL);
-        zhashx_set_duplicator (s_watched, NULL);
-        zhashx_set_key_destructor (s_watched, NULL);
-        zhashx_set_key_duplicator (s_watched, NULL);
-        zhashx_set_key_comparator (s_watched, s_pointer_compare);
-        zhashx_set_key_hasher (s_watched, s_pointer_hash);
+        s_watched = s_pointer_table_new ();
+        assert (s_watcher);
         pthread_mutex_lock (&s_refused_mutex);
-        s_refused = zhashx_new ();
-        assert (s_refused);
-        zhashx_set_destructor (s_refused, NULL);
-        zhashx_set_duplicator (s_refused, NULL);
-        zhashx_set_key_destructor (s_refused, NULL);
-        zhashx_set_key_duplicator (s_refused, NULL);
-        zhashx_set_key_comparator (s_refused, s_pointer_compare);
-        zhashx_set_key_hasher (s_refused, s_pointer_hash);
+        s_refused = s_pointer_table_new ();
         pthread_mutex_unlock (&s_refused_mutex);
     }
     uintptr_t sequence = (uintptr_t) s_sequence + 1;

@@ -672,6 +672,29 @@ s_stream_part_ready (ps_work_t *work)
     return 1;
 }
 
+//  [envelope PART][data] to the loopback; takes data (a message whose bytes
+//  libzmq moves on without a copy).
+static int
+s_send_part (ps_work_t *work, zmq_msg_t *data)
+{
+    s_self_t *self = work->self;
+    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
+    byte head[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&envelope, head);
+    size_t size = zmq_msg_size (data);
+    s_before_send (self, self->loopback_h);
+    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
+        || zmq_msg_send (data, self->loopback_h, 0) == -1) {
+        if (self->verbose)
+            zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
+                          zmq_strerror (errno));
+        zmq_msg_close (data);
+        return -1;
+    }
+    work->stream_sent += size;
+    return 0;
+}
+
 int
 ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
 {
@@ -680,39 +703,37 @@ ps_work_stream_part (ps_work_t *work, const void *data, size_t size)
     int ready = s_stream_part_ready (work);
     if (ready != 1)
         return ready;
-    s_self_t *self = work->self;
-    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
-    byte head[PS_ENVELOPE_SIZE];
-    ps_envelope_pack (&envelope, head);
     //  A large part goes in pooled buffers (ps_part_pool.h), as several
-    //  PARTs if it is larger than one; a small one is copied by libzmq.
-    if (size >= S_PART_POOLED_FROM && !self->part_pool)
+    //  PARTs if it is larger than one; a small one is copied into a
+    //  message of its own.
+    s_self_t *self = work->self;
+    bool pooled = size >= S_PART_POOLED_FROM;
+    if (pooled && !self->part_pool)
         self->part_pool = ps_part_pool_new (S_PART_POOL_SIZE, S_PART_POOL_KEEP);
-    const byte *at = (const byte *) data;
-    size_t left = size;
-    while (left > 0) {
-        size_t piece = size >= S_PART_POOLED_FROM ? MIN (left, S_PART_POOL_SIZE) : left;
-        s_before_send (self, self->loopback_h);
-        int rc = zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE);
-        if (rc != -1 && size >= S_PART_POOLED_FROM) {
-            zmq_msg_t msg;
-            rc = ps_part_pool_msg (self->part_pool, &msg, at, piece);
-            if (rc != -1 && (rc = zmq_msg_send (&msg, self->loopback_h, 0)) == -1)
-                zmq_msg_close (&msg);
+    for (size_t done = 0; done < size;) {
+        size_t piece = pooled ? MIN (size - done, S_PART_POOL_SIZE) : size;
+        zmq_msg_t msg;
+        if (pooled) {
+            if (ps_part_pool_msg (self->part_pool, &msg, (const byte *) data + done, piece) != 0)
+                return -1;
         }
-        else if (rc != -1)
-            rc = zmq_send (self->loopback_h, at, piece, 0);
-        if (rc == -1) {
-            if (self->verbose)
-                zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
-                              zmq_strerror (errno));
+        else {
+            zmq_msg_init_size (&msg, piece);
+            memcpy (zmq_msg_data (&msg), (const byte *) data + done, piece);
+        }
+        if (s_send_part (work, &msg) != 0)
             return -1;
-        }
-        at += piece;
-        left -= piece;
-        work->stream_sent += piece;
+        done += piece;
     }
     return 0;
+}
+
+static void
+s_frame_free (void *data, void *hint)
+{
+    (void) data;
+    zframe_t *frame = (zframe_t *) hint;
+    zframe_destroy (&frame);
 }
 
 int
@@ -728,24 +749,11 @@ ps_work_stream_part_frame (ps_work_t *work, zframe_t **frame_p)
         zframe_destroy (&frame);
         return rc;
     }
-    s_self_t *self = work->self;
-    size_t size = zframe_size (frame);
-    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
-    byte head[PS_ENVELOPE_SIZE];
-    ps_envelope_pack (&envelope, head);
-    s_before_send (self, self->loopback_h);
-    //  zframe_send moves the message into libzmq: inproc passes it on
-    //  to the server as is
-    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
-        || zframe_send (&frame, self->loopback_h, 0) == -1) {
-        if (self->verbose)
-            zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
-                          zmq_strerror (errno));
-        zframe_destroy (&frame);
-        return -1;
-    }
-    work->stream_sent += size;
-    return 0;
+    //  The frame's bytes go as they are; libzmq frees the frame when it is
+    //  done with them (inproc passes the message on to the server)
+    zmq_msg_t msg;
+    zmq_msg_init_data (&msg, zframe_data (frame), zframe_size (frame), s_frame_free, frame);
+    return s_send_part (work, &msg);
 }
 
 int
