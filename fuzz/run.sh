@@ -8,19 +8,26 @@
 #   HTTP harness runs slower; off by default, since the rate says more about
 #   the machine (a shared CI runner) than about the code.
 #
-#   Environment: FUZZ_BUILD_DIR (default ${TMPDIR:-/tmp}/prime_server-fuzz),
+#   Environment: FUZZ_BUILD_DIR (default build-fuzz/ in the source tree),
 #   FUZZ_HARNESSES (default all three), FUZZ_MIN_HTTP_RATE.
 #   Inputs found are kept in $FUZZ_BUILD_DIR/run/<harness>/corpus, failures
 #   in $FUZZ_BUILD_DIR/run/<harness>/ (crash-*, leak-*, timeout-*, oom-*).
 set -eu
 seconds=${1:-60}
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/prime_server-fuzz}
+build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 harnesses=${FUZZ_HARNESSES:-"fuzz_http_parser fuzz_netstring fuzz_frames"}
 min_rate=${FUZZ_MIN_HTTP_RATE:-0}
 
 command -v clang >/dev/null || { echo "fuzz/run.sh: needs clang (apt-get install clang libclang-rt-dev)"; exit 1; }
 [ -x "$src/configure" ] || (cd "$src" && ./autogen.sh)
+# A build directory configured from another source tree (another clone)
+# would build that tree's code, or fail on its missing files: start anew.
+if [ -f "$build/Makefile" ] &&
+   [ "$(sed -n 's/^abs_top_srcdir = //p' "$build/Makefile")" != "$src" ]; then
+    echo "fuzz/run.sh: $build was configured for another source tree; configuring it anew"
+    rm -rf "$build"
+fi
 mkdir -p "$build"
 cd "$build"
 [ -f Makefile ] || CC=clang "$src/configure" -q --enable-fuzzing --enable-werror
