@@ -291,6 +291,17 @@ done
 echo "(CPU us: all threads, load-sensitive; vol cs: voluntary switches, the hand-offs, nearly"
 echo " load-independent; inv cs: preemptions, pure load; syscalls: strace run, load-independent;"
 echo " perf sys: total syscalls counted by perf over the untraced run, the check on strace's)"
+# The targets for the one-process daemon, from this run
+if [ -n "${row[one]:-}" ]; then
+  bench_csv targets figure value op target verdict
+  for target in "4 CPU_us 30" "7 voluntary_cs 1.5"; do
+    read -r col what limit <<<"$target"
+    v=$(field "${row[one]}" "$col")
+    verdict=$(awk -v v="$v" -v t="$limit" 'BEGIN { print (v <= t ? "met" : "NOT met") }')
+    echo "target: one process, $what per cheap request <= $limit: $v ($verdict)"
+    bench_row targets "one process $what per request" "$v" "<=" "$limit" "$verdict"
+  done
+fi
 
 # Syscalls by name: the top TOP_SYSCALLS over all configurations
 echo
