@@ -254,7 +254,6 @@ ps_service_serve (ps_server_t *server, const ps_service_options_t *options)
     s_log_server = server;
     while ((signum = ps_service_signal_wait (S_TRIM_MS)) == 0)
         s_memory_trim ();
-    ps_service_notify ("STOPPING=1");
     int64_t drain_ms = (int64_t) llround (drain_seconds * 1000);
     //  Gone within drain + 1 s, whatever hangs; the caller's teardown is
     //  bounded by the library's send timeouts and linger.
@@ -263,6 +262,9 @@ ps_service_serve (ps_server_t *server, const ps_service_options_t *options)
         fprintf (stderr, "%s: %s, draining for up to %g s\n", s_name, strsignal (signum),
                  drain_seconds);
     ps_server_drain (server, (int) drain_ms);
+    //  After the server's ack: whoever hears STOPPING=1 finds the drain
+    //  begun (health checks answer 503), not a server still saying 200.
+    ps_service_notify ("STOPPING=1");
     while (!ps_server_wait_drained (server, 50)) {
         if (ps_service_signal_wait (0)) {
             if (!quiet)
