@@ -934,8 +934,8 @@ s_reconnect (s_self_t *self)
 //  trusted directory is reloaded while it runs), but libzmq (4.3) treats
 //  the refusal as final and never connects that socket again: the worker
 //  would take jobs whose answers go nowhere, or miss every cancellation.
-//  A socket told it was refused is made anew (ps_socket_renew_refused);
-//  a refused job DEALER is renewed by
+//  A socket told it was refused is made anew (ps_socket_renew_refused),
+//  named downstreams included; a refused job DEALER is renewed by
 //  s_reconnect anyway (the proxy stays silent), and the beater with it.
 static void
 s_renew_refused (s_self_t *self)
@@ -951,6 +951,8 @@ s_renew_refused (s_self_t *self)
         zsock_set_subscribe (self->interrupt, "");
         ps_loop_replace (self->loop, self->interrupt_id, self->interrupt);
     }
+    if (self->downstreams)
+        ps_downstream_set_renew_refused (self->downstreams);
 }
 
 //  The loop's timer: idle beats every heartbeat_ms, and a reconnection
