@@ -8,6 +8,7 @@
 
 typedef struct {
     char *name;
+    char *endpoint;  //  for ps_downstream_set_renew_refused
     zsock_t *sock;
     void *handle;
 } s_entry_t;
@@ -15,6 +16,7 @@ typedef struct {
 struct _ps_downstream_set_t {
     s_entry_t *entries;
     size_t size;
+    ps_socket_options_t options;  //  the worker's, to make a socket anew
 };
 
 void
@@ -26,6 +28,7 @@ ps_downstream_set_destroy (ps_downstream_set_t **self_p)
         return;
     for (size_t i = 0; i < self->size; i++) {
         zstr_free (&self->entries[i].name);
+        zstr_free (&self->entries[i].endpoint);
         ps_socket_destroy (&self->entries[i].sock);
     }
     free (self->entries);
@@ -43,6 +46,7 @@ ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
     assert (self);
     self->entries = (s_entry_t *) zmalloc ((count ? count : 1) * sizeof (s_entry_t));
     assert (self->entries);
+    self->options = *options;
     for (size_t i = 0; i < count; i++) {
         const ps_downstream_t *entry = &entries[i];
         if (!entry->name || !*entry->name || !entry->endpoint) {
@@ -58,6 +62,8 @@ ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
         if (!copy->sock)
             goto failed;
         copy->name = strdup (entry->name);
+        copy->endpoint = strdup (entry->endpoint);
+        assert (copy->name && copy->endpoint);
         self->size++;
         if (ps_socket_attach (copy->sock, false, entry->endpoint, "ps_worker", entry->name) != 0)
             goto failed;
@@ -93,4 +99,16 @@ ps_downstream_set_size (ps_downstream_set_t *self)
 {
     assert (self);
     return self->size;
+}
+
+void
+ps_downstream_set_renew_refused (ps_downstream_set_t *self)
+{
+    assert (self);
+    for (size_t i = 0; i < self->size; i++) {
+        s_entry_t *entry = &self->entries[i];
+        if (ps_socket_renew_refused (&entry->sock, &self->options, "ps_worker", entry->name,
+                                     entry->endpoint))
+            entry->handle = zsock_resolve (entry->sock);
+    }
 }

@@ -2,7 +2,8 @@
     in a graph of stages. Private to the worker (not installed).
 
     One PUSH per name, connected to that stage's proxy upstream, made with
-    the worker's socket options through ps_socket.c.
+    the worker's socket options through ps_socket.c, and made anew if the
+    next stage refused our key.
 */
 #ifndef PS_DOWNSTREAM_H_INCLUDED
 #define PS_DOWNSTREAM_H_INCLUDED
@@ -12,7 +13,8 @@
 
 typedef struct _ps_downstream_set_t ps_downstream_set_t;
 
-//  A PUSH connected to each entry's endpoint. NULL, logged, for an entry
+//  A PUSH connected to each entry's endpoint. options are copied (their
+//  keys borrowed: they must outlive the set). NULL, logged, for an entry
 //  with no name or endpoint, a name given twice, or a socket that cannot
 //  be made or connected.
 ps_downstream_set_t *ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
@@ -28,5 +30,10 @@ void *ps_downstream_set_find (ps_downstream_set_t *self, const char *name);
 void *ps_downstream_set_only (ps_downstream_set_t *self);
 
 size_t ps_downstream_set_size (ps_downstream_set_t *self);
+
+//  Makes anew each socket whose next stage refused our key at the CURVE
+//  handshake (ps_socket_renew_refused), so it connects afresh. Handles
+//  found before the call may be stale after it.
+void ps_downstream_set_renew_refused (ps_downstream_set_t *self);
 
 #endif

@@ -50,7 +50,6 @@
 #include "ps_loop.h"
 #include "ps_metrics.h"
 #include "ps_socket.h"
-#include "ps_watch.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -893,22 +892,14 @@ s_report_stats (self_t *self)
 //  A server that refused our key at the CURVE handshake may trust it now
 //  (its trusted directory is reloaded while it runs), but libzmq (4.3)
 //  never connects a socket refused so again: our lost-job reports and
-//  stage reports would go nowhere. A loopback told it was refused
-//  (ps_watch) is made anew, with the same options, and connects afresh.
+//  stage reports would go nowhere. A loopback told it was refused is made
+//  anew (ps_socket_renew_refused).
 static void
 s_renew_refused_loopback (self_t *self)
 {
-    if (!self->loopback || !ps_watch_refused (self->loopback))
-        return;
-    zsock_t *sock = ps_socket_new (ZMQ_PUSH, &self->loopback_options, "ps_proxy", "loopback");
-    if (sock
-        && ps_socket_attach (sock, false, self->loopback_endpoint, "ps_proxy", "loopback") != 0)
-        ps_socket_destroy (&sock);
-    if (sock) {
-        ps_socket_destroy (&self->loopback);
-        self->loopback = sock;
-        self->loopback_h = zsock_resolve (sock);
-    }
+    if (ps_socket_renew_refused (&self->loopback, &self->loopback_options, "ps_proxy", "loopback",
+                                 self->loopback_endpoint))
+        self->loopback_h = zsock_resolve (self->loopback);
 }
 
 //  The loop's timer: the scan for silent workers, every heartbeat_ms, and

@@ -157,6 +157,28 @@ ps_socket_destroy (zsock_t **sock_p)
         ps_zap_release ();
 }
 
+bool
+ps_socket_renew_refused (zsock_t **sock_p, const ps_socket_options_t *options, const char *owner,
+                         const char *role, const char *endpoint)
+{
+    assert (sock_p);
+    if (!*sock_p || !ps_watch_refused (*sock_p))
+        return false;
+    assert (endpoint);  //  a connected socket has one
+    zsock_t *sock = ps_socket_new (zsock_type (*sock_p), options, owner, role);
+    if (!sock)
+        return false;
+    //  IMMEDIATE counts at the connect: set it first
+    zsock_set_immediate (sock, zsock_immediate (*sock_p));
+    if (ps_socket_attach (sock, false, endpoint, owner, role) != 0) {
+        ps_socket_destroy (&sock);
+        return false;
+    }
+    ps_socket_destroy (sock_p);
+    *sock_p = sock;
+    return true;
+}
+
 char *
 ps_socket_bound_endpoint (zsock_t *sock)
 {

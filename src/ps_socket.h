@@ -48,6 +48,22 @@ int ps_socket_attach (zsock_t *sock, bool bind, const char *endpoint, const char
 //  process's socket away.
 void ps_socket_destroy (zsock_t **sock_p);
 
+//  Makes *sock_p, connected to endpoint, anew if its peer refused our key
+//  at the CURVE handshake since the last call (ps_watch_refused): the peer
+//  may trust it now (its trusted directory is reloaded while it runs), but
+//  libzmq (4.3) treats the refusal as final and never connects that socket
+//  again. The new socket has the old one's type and ZMQ_IMMEDIATE and the
+//  given options (the ones it was made with), is watched and connected as
+//  ps_socket_attach does, and replaces the old one, which is destroyed.
+//  True if *sock_p is a new socket: its raw handle is new, and a SUB's
+//  subscriptions are the caller's to make again. False if nothing was
+//  refused, or if the new socket could not be made or connected (logged
+//  by ps_socket_new or ps_socket_attach; the old one stays). ps_watch logs
+//  the refusal once per owner, role and endpoint, not once per socket.
+//  Call from the socket's thread.
+bool ps_socket_renew_refused (zsock_t **sock_p, const ps_socket_options_t *options,
+                              const char *owner, const char *role, const char *endpoint);
+
 //  The endpoint sock is bound to, as libzmq resolved it (a wildcard port
 //  shows the port chosen), with an IPv4 address that an IPv6-enabled
 //  socket reports as "[::ffff:a.b.c.d]" given back as "a.b.c.d", so a peer

@@ -43,7 +43,6 @@
 #include "ps_socket.h"
 #include "ps_downstream.h"
 #include "ps_part_pool.h"
-#include "ps_watch.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -935,33 +934,25 @@ s_reconnect (s_self_t *self)
 //  trusted directory is reloaded while it runs), but libzmq (4.3) treats
 //  the refusal as final and never connects that socket again: the worker
 //  would take jobs whose answers go nowhere, or miss every cancellation.
-//  A socket told it was refused (ps_watch) is made anew, with the same
-//  options, and connects afresh; a refused job DEALER is renewed by
+//  A socket told it was refused is made anew (ps_socket_renew_refused),
+//  named downstreams included; a refused job DEALER is renewed by
 //  s_reconnect anyway (the proxy stays silent), and the beater with it.
-static bool
-s_renew_if_refused (s_self_t *self, zsock_t **sock_p, int type, const char *role,
-                    const char *endpoint)
-{
-    if (!*sock_p || !ps_watch_refused (*sock_p))
-        return false;
-    zsock_t *sock = s_socket_connect (self, type, role, endpoint, NULL);
-    if (!sock)
-        return false;  //  logged by ps_socket
-    ps_socket_destroy (sock_p);
-    *sock_p = sock;
-    return true;
-}
-
 static void
 s_renew_refused (s_self_t *self)
 {
-    if (s_renew_if_refused (self, &self->loopback, ZMQ_PUSH, "loopback", self->loopback_endpoint))
+    if (ps_socket_renew_refused (&self->loopback, &self->options, "ps_worker", "loopback",
+                                 self->loopback_endpoint))
         self->loopback_h = zsock_resolve (self->loopback);
-    if (s_renew_if_refused (self, &self->downstream, ZMQ_PUSH, "downstream",
-                            self->downstream_endpoint))
+    if (ps_socket_renew_refused (&self->downstream, &self->options, "ps_worker", "downstream",
+                                 self->downstream_endpoint))
         self->downstream_h = zsock_resolve (self->downstream);
-    if (s_renew_if_refused (self, &self->interrupt, ZMQ_SUB, "interrupt", self->interrupt_endpoint))
+    if (ps_socket_renew_refused (&self->interrupt, &self->options, "ps_worker", "interrupt",
+                                 self->interrupt_endpoint)) {
+        zsock_set_subscribe (self->interrupt, "");
         ps_loop_replace (self->loop, self->interrupt_id, self->interrupt);
+    }
+    if (self->downstreams)
+        ps_downstream_set_renew_refused (self->downstreams);
 }
 
 //  The loop's timer: idle beats every heartbeat_ms, and a reconnection

@@ -18,6 +18,9 @@
 # - a worker whose key is removed from the key directory is refused on its
 #   next connection, and admitted again once the key is back, without a
 #   restart;
+# - a parse worker of the graph started with its key untrusted is refused
+#   on its named downstreams too, and forwards by both names once the key
+#   is back, without a restart;
 # - a secret key with mode 0644 is refused with exit 1.
 # Run by make check from the build directory (SPLIT_BINDIR overrides ./daemons).
 set -u
@@ -263,6 +266,64 @@ if start_split keys 1; then
   stop late2 3000
   stop_split keys
 fi
+# ---------------------------------------------------------------------------
+# A parse worker of the /is_prime + /factor graph started before its key is
+# trusted: refused on every socket, its two named downstreams included; once
+# the key is back it forwards by both names, without a restart
+gk=(--keys "$keys")
+gp=tcp://127.0.0.1
+g_up=$gp:$(free_port) g_loopback=$gp:$(free_port) g_interrupt=$gp:$(free_port) g_listen=$(free_port)
+start_both graph_httpd "$bindir/prime_httpd" "${gk[@]}" --drain-seconds 2 --route /is_prime \
+  --route /factor "$gp:$g_listen" "$g_up" "$g_loopback" "$g_interrupt"
+declare -A g_pool_up g_pool_down
+for pool in parse prime factor; do
+  if [ $pool = parse ]; then g_pool_up[$pool]=$g_up; else g_pool_up[$pool]=$gp:$(free_port); fi
+  g_pool_down[$pool]=$gp:$(free_port)
+  start_both "graph_$pool" "$bindir/prime_proxyd" "${gk[@]}" -v --loopback "$g_loopback" \
+    "${g_pool_up[$pool]}" "${g_pool_down[$pool]}"
+done
+if wait_port graph_httpd "$g_listen" && wait_line graph_parse "workers on" &&
+  wait_line graph_prime "workers on" && wait_line graph_factor "workers on"; then
+  start_both graph_w_prime "$bindir/prime_workerd" "${gk[@]}" --key compute --stage compute \
+    "${g_pool_down[prime]}" - "$g_loopback" "$g_interrupt"
+  start_both graph_w_factor "$bindir/prime_workerd" "${gk[@]}" --key compute --stage factor \
+    "${g_pool_down[factor]}" - "$g_loopback" "$g_interrupt"
+  mv "$keys/parse" "$tmp/parse.pub"
+  start_both graph_w_parse "$bindir/prime_workerd" "${gk[@]}" --key parse --stage parse \
+    "${g_pool_down[parse]}" "prime=${g_pool_up[prime]},factor=${g_pool_up[factor]}" \
+    "$g_loopback" "$g_interrupt"
+  if wait_line graph_w_parse "prime socket.*refused our key" &&
+    wait_line graph_w_parse "factor socket.*refused our key"; then
+    t0=$(now_ms)
+    mv "$tmp/parse.pub" "$keys/parse"
+    # Until the parse worker is back on every socket, a request fails or
+    # times out: ask again, both routes, for at most 15 s
+    g_ok=0
+    while ((g_ok == 0 && $(now_ms) - t0 < 15000)); do
+      a=$(curl -s --max-time 1 "http://127.0.0.1:$g_listen/factor?n=360")
+      b=$(curl -s --max-time 1 "http://127.0.0.1:$g_listen/is_prime?possible_prime=7919")
+      [ "$a" = '{"n":360,"factors":[2,2,2,3,3,5]}' ] &&
+        [ "$b" = '{"possible_prime":7919,"is_prime":true}' ] && g_ok=1
+    done
+    if [ $g_ok = 1 ]; then
+      pass "named downstreams: a refused parse worker forwards by both names $(($(now_ms) - t0)) ms after its key is back"
+    else
+      fail "named downstreams: the parse worker did not recover within 15 s: $(tail -n 3 "$tmp/graph_w_parse.err")"
+    fi
+    n=$(grep -c "refused our key" "$tmp/graph_w_parse.err")
+    # one line per socket (upstream, beater, loopback, interrupt, prime,
+    # factor), not one per try
+    [ "$n" -le 6 ] || fail "named downstreams: $n refusal lines for 6 sockets"
+  else
+    fail "named downstreams: the parse worker was not refused: $(tail -n 3 "$tmp/graph_w_parse.err")"
+    [ -e "$tmp/parse.pub" ] && mv "$tmp/parse.pub" "$keys/parse"
+  fi
+  for d in w_parse w_prime w_factor parse prime factor httpd; do stop "graph_$d" 3000; done
+else
+  fail "the secured graph did not start: $(tail -n 3 "$tmp"/graph_*.err)"
+  kill_now graph_httpd graph_parse graph_prime graph_factor
+fi
+
 chmod 644 "$keys/compute_secret"
 start open "$bindir/prime_workerd" --keys "$keys" --key compute --stage compute \
   tcp://127.0.0.1:1 - tcp://127.0.0.1:2 tcp://127.0.0.1:3
