@@ -61,6 +61,10 @@ ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
         copy->sock = ps_socket_new (ZMQ_PUSH, options, "ps_worker", entry->name);
         if (!copy->sock)
             goto failed;
+        //  As the worker's own downstream: a forward to a pool that is not
+        //  there fails within the send timeout and the client is told,
+        //  rather than waiting in a queue for a peer that may never come.
+        zsock_set_immediate (copy->sock, 1);
         copy->name = strdup (entry->name);
         copy->endpoint = strdup (entry->endpoint);
         assert (copy->name && copy->endpoint);

@@ -2,9 +2,9 @@
     graph.
 
     The test plays the server (stagetest). Two router pools, each fed by
-    the test on its own proxy, forward by name: R1 to "upper" or "lower",
-    R2 only to "upper", so the upper pool is fed by two stages (fan-in) and
-    R1's jobs fan out to two pools. A forward to a name that does not exist
+    the test on its own proxy, forward by name: R1 to "upper" or "lower" (or
+    "absent", whose pool is not there), R2 only to "upper", so the upper
+    pool is fed by two stages (fan-in) and R1's jobs fan out to two pools. A forward to a name that does not exist
     is answered 500 naming it, and the same lone R1 worker takes the next
     job. Over inproc, tcp and ipc.
 */
@@ -42,6 +42,7 @@ typedef struct {
     ps_proxy_t *proxies[4];
     char up[4][256];
     char down[4][256];
+    char absent[256];     //  R1's third name: an endpoint nobody binds
     record_t records[4];  //  R1, R2, upper, lower
     ps_worker_t *workers[4];
 } s_graph_t;
@@ -77,9 +78,11 @@ s_graph_new (int transport)
     }
     self->push2 = zsock_new (ZMQ_PUSH);
     ck_assert_int_eq (zsock_connect (self->push2, "%s", self->up[1]), 0);
-    ps_downstream_t both[] = {{"upper", self->up[2]}, {"lower", self->up[3]}};
+    st_endpoint (transport, self->absent, sizeof self->absent);
+    ps_downstream_t both[] = {
+        {"upper", self->up[2]}, {"lower", self->up[3]}, {"absent", self->absent}};
     ps_downstream_t one[] = {{"upper", self->up[2]}};
-    self->workers[0] = s_router_new (self, 0, both, 2);
+    self->workers[0] = s_router_new (self, 0, both, 3);
     self->workers[1] = s_router_new (self, 1, one, 1);
     ck_assert_ptr_nonnull (self->workers[0]);
     ck_assert_ptr_nonnull (self->workers[1]);
@@ -165,6 +168,23 @@ START_TEST (test_unknown_name)
 }
 END_TEST
 
+//  A name whose pool is not there (nobody binds its endpoint): the forward
+//  fails within the send timeout and the client is told, and the worker
+//  takes the next job. Without IMMEDIATE the job would wait in a queue for
+//  a peer that may never come, and no answer would arrive (so it does over
+//  inproc, see main).
+START_TEST (test_absent_name)
+{
+    s_graph_t *self = s_graph_new (_i);
+    zsock_t *entry1 = self->server->push;
+    for (uint64_t id = 1; id <= 4; id += 2) {
+        s_ask (self, entry1, id, "absent:x", 500, "next stage unreachable");
+        s_ask (self, entry1, id + 1, "lower:y", 200, "lower|lower:y|R1");
+    }
+    s_graph_destroy (&self);
+}
+END_TEST
+
 //  Names that cannot be told apart, or missing, are refused at start.
 START_TEST (test_refused)
 {
@@ -199,6 +219,9 @@ main (void)
     Suite *suite = suite_create ("ps_downstream");
     st_add (suite, "test_fan_out_and_in", test_fan_out_and_in, ST_TRANSPORTS);
     st_add (suite, "test_unknown_name", test_unknown_name, ST_TRANSPORTS);
+    //  tcp and ipc: libzmq attaches an inproc pipe before its peer binds,
+    //  IMMEDIATE or not, so over inproc such a job waits for the bind
+    st_add_from (suite, "test_absent_name", test_absent_name, ST_TCP, ST_TRANSPORTS);
     st_add (suite, "test_refused", test_refused, 1);
     return st_run (suite);
 }

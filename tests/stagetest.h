@@ -142,6 +142,8 @@ int st_compute (ps_work_t *work, void *arg);
 //  transports; Check's timeout raised for loaded machines unless
 //  CK_DEFAULT_TIMEOUT is set (valgrind runs).
 void st_add (Suite *suite, const char *name, const TTest *test, int transports);
+//  The same over the transports from first (ST_TCP: not inproc) on.
+void st_add_from (Suite *suite, const char *name, const TTest *test, int first, int transports);
 
 //  Runs suite with a fresh directory for ipc endpoints, removed at the end;
 //  returns main's exit status.
