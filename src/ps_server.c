@@ -520,6 +520,11 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         zsys_error ("ps_server: cors_origin must be one short line");
         goto failed;
     }
+    //  Before any bind: a config refused here leaves no endpoint behind
+    //  (libzmq releases an inproc name only after the socket is reaped, so
+    //  a caller that tries again at once would find it taken).
+    if (config->route_count > 0 && s_routes_new (self, config) != 0)
+        goto failed;
     self->stream = s_socket (self, ZMQ_STREAM, self->listen, true, "listen", LINGER_MS);
     if (!self->stream)
         goto failed;
@@ -536,8 +541,6 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
             goto failed;
         self->pull_h = zsock_resolve (self->pull);
     }
-    if (config->route_count > 0 && s_routes_new (self, config) != 0)
-        goto failed;
     if (self->interrupt) {
         self->pub = s_socket (self, ZMQ_PUB, self->interrupt, true, "interrupt", LINGER_MS);
         if (!self->pub)
