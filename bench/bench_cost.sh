@@ -81,6 +81,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
+# shellcheck source-path=SCRIPTDIR source=wait_200.sh
+source "$here/wait_200.sh"
 bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
@@ -131,15 +133,6 @@ stop_config() {
   clabels=()
 }
 
-wait_ready() { # url
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [ "$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$1$CHEAP" || true)" = 200 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 # start CONFIG: its processes in cpids/clabels, its URL in $url
 start_config() {
   local config=$1 port e parse_up parse_down compute_up compute_down loopback interrupt
@@ -169,7 +162,7 @@ start_config() {
         "$compute_down" - "$loopback" "$interrupt"
       ;;
   esac
-  wait_ready "$url" ||
+  wait_200 "$url$CHEAP" ||
     { echo "bench_cost: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; exit 1; }
 }
 

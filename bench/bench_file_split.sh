@@ -39,6 +39,8 @@ if [ "${SMOKE:-0}" = 1 ]; then SECONDS_PER_RUN=1; RUNS=1; fi
 install_missing wrk:wrk curl:curl
 # shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
+# shellcheck source-path=SCRIPTDIR source=wait_200.sh
+source "$here/wait_200.sh"
 bench_out_init bench_file_split "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_filed daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
@@ -52,16 +54,6 @@ root=$tmp/root
 mkdir -p "$root"
 head -c "$SIZE" /dev/urandom >"$root/file.bin"
 FILE_PATH=/file.bin
-
-# Until the file is answered 200 (bounded, 10 s); 0 on success.
-wait_ready() { # url
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [ "$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$1$FILE_PATH" || true)" = 200 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # start CONFIG: the service; sets url[CONFIG]
 declare -A url
@@ -85,7 +77,7 @@ start() {
     launch "workerd-$config" "$BIN/prime_workerd" --quiet --stage file --root "$root" --workers "$WORKERS" "${credit_args[@]}" \
       "$downstream" - "$loopback" "$interrupt"
   fi
-  wait_ready "${url[$config]}" ||
+  wait_200 "${url[$config]}$FILE_PATH" ||
     { echo "bench_file_split: $config did not start: $(tail -q -n 3 "$tmp"/*.err)" >&2; exit 1; }
 }
 

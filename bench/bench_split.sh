@@ -66,6 +66,8 @@ if ! command -v wrk >/dev/null; then
 fi
 # shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
+# shellcheck source-path=SCRIPTDIR source=wait_200.sh
+source "$here/wait_200.sh"
 bench_out_init bench_split "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd \
@@ -106,16 +108,6 @@ stop_all() {
   pids=()
 }
 
-# Until a request is answered 200 (bounded); 0 on success.
-wait_ready() { # url
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [ "$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$1$CHEAP" || true)" = 200 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 # start CONFIG: the service; sets url[CONFIG]
 declare -A url
 start() {
@@ -153,7 +145,7 @@ start() {
         "$compute_down" - "$loopback" "$interrupt"
       ;;
   esac
-  wait_ready "${url[$config]}" ||
+  wait_200 "${url[$config]}$CHEAP" ||
     { echo "bench_split: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; exit 1; }
 }
 

@@ -292,7 +292,7 @@ def apply_curve(sock, curve):
 
 class _Beater(threading.Thread):
     """Busy beats while the work function holds the worker's thread:
-    [envelope READY flags=BUSY|BEAT id=job][routing id of the job socket]
+    [envelope BEAT flags=BUSY id=job][routing id of the job socket]
     every interval, from a DEALER of its own (a zmq socket belongs to one
     thread). It learns what the worker does from two plain attributes, which
     the worker writes and this thread only reads."""

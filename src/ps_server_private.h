@@ -55,14 +55,14 @@ typedef struct {
     bool drained;
     int64_t drain_deadline;
     ps_curve_keys_t *keys;  //  NULL: plaintext backend
-    char *metrics_path;  //  our copies of the config's strings
+    char *metrics_path;     //  our copies of the config's strings
     char *access_log_path;
     struct _ps_metrics_t *metrics;         //  NULL unless a metrics path is set (ps_observe.c)
     struct _ps_access_log_t *access_file;  //  NULL unless an access log file is set
-    ps_route_table_t *routes;  //  NULL: no routes, every request goes to push
-    zsock_t **route_push;      //  PUSH to each route's proxy, by route index
-    size_t max_body;           //  the server's own body limit (limits.max_body is
-                               //  raised to the largest route's, for the parser)
+    ps_route_table_t *routes;              //  NULL: no routes, every request goes to push
+    zsock_t **route_push;                  //  PUSH to each route's proxy, by route index
+    size_t max_body;                       //  the server's own body limit (limits.max_body is
+                                           //  raised to the largest route's, for the parser)
     char *cors_origin;
     zhashx_t *streams;       //  answers coming in parts, by id (ps_stream.c)
     zlistx_t *stream_watch;  //  sessions to look at again (ps_stream.c)
