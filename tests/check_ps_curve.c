@@ -471,6 +471,59 @@ s_served_within (int port, const char *path, const char *body, int timeout_ms)
     return served;
 }
 
+//  What the refusal tests share: a server key, trusted; a peer's key
+//  (name), not yet; and the process's log lines on a SUB, to see the
+//  refusals as the peer logs them. Each test has its own log endpoint:
+//  without forks (check-valgrind) the sender of the last may linger.
+typedef struct {
+    keys_t keys;
+    zcert_t *server;
+    zcert_t *peer;
+    char *server_path;  //  the server's certificate, for .cert and .server
+    char *peer_path;    //  the peer's, for its .cert
+    char *public_path;  //  where s_refused_trust saves the peer's public key
+    zsock_t *logs;
+} refused_t;
+
+static void
+s_refused_init (refused_t *self, const char *peer, const char *logs_endpoint)
+{
+    s_keys_init (&self->keys);
+    self->server = s_cert (&self->keys, "server", true);
+    self->peer = s_cert (&self->keys, peer, false);
+    self->server_path = zsys_sprintf ("%s/server", self->keys.dir);
+    self->peer_path = zsys_sprintf ("%s/%s", self->keys.dir, peer);
+    self->public_path = zsys_sprintf ("%s/%s", self->keys.trusted, peer);
+    zsys_set_logsender (logs_endpoint);
+    self->logs = zsock_new_sub (logs_endpoint, "");
+    ck_assert_ptr_nonnull (self->logs);
+}
+
+//  The peer's key joins the trusted directory; returns when, for the
+//  recovery time the tests print.
+static int64_t
+s_refused_trust (refused_t *self)
+{
+    int64_t added = zclock_mono ();
+    ck_assert_int_eq (zcert_save_public (self->peer, self->public_path), 0);
+    return added;
+}
+
+static void
+s_refused_fini (refused_t *self)
+{
+    //  Nothing logs any more: without forks (check-valgrind) the next
+    //  test would find the sender still bound
+    zsys_set_logsender (NULL);
+    zsock_destroy (&self->logs);
+    zstr_free (&self->public_path);
+    zstr_free (&self->peer_path);
+    zstr_free (&self->server_path);
+    zcert_destroy (&self->server);
+    zcert_destroy (&self->peer);
+    s_keys_remove (&self->keys);
+}
+
 //  A worker whose key the pipeline does not trust is refused on every
 //  socket it connects; once the key is added to the trusted directory it
 //  recovers without a restart: a request is answered by it (its result
@@ -480,20 +533,12 @@ s_served_within (int port, const char *path, const char *body, int timeout_ms)
 //  sockets anew.
 START_TEST (test_refused_worker_recovers)
 {
-    keys_t keys;
-    s_keys_init (&keys);
-    zcert_t *server = s_cert (&keys, "server", true);
-    zcert_t *worker_cert = s_cert (&keys, "worker", false);
-    char *cert_path = zsys_sprintf ("%s/server", keys.dir);
-    char *worker_path = zsys_sprintf ("%s/worker", keys.dir);
-    //  The refusals, as the worker's process logs them
-    zsys_set_logsender ("inproc://curve-logs");
-    zsock_t *logs = zsock_new_sub ("inproc://curve-logs", "");
-    ck_assert_ptr_nonnull (logs);
+    refused_t refused;
+    s_refused_init (&refused, "worker", "inproc://curve-logs");
 
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    config.curve = (ps_curve_t){.cert = cert_path, .trusted = keys.trusted};
+    config.curve = (ps_curve_t){.cert = refused.server_path, .trusted = refused.keys.trusted};
     tu_stage_t stage = {.work = tu_echo_work, .workers = 0};
     ps_pipeline_t *pipeline = tu_pipeline_new ("tcp", &config, &stage, 1);
     ck_assert_ptr_nonnull (pipeline);
@@ -507,15 +552,13 @@ START_TEST (test_refused_worker_recovers)
     worker_config.work = s_long_or_echo;
     worker_config.heartbeat_ms = 100;
     worker_config.expiry_ms = 300;
-    worker_config.curve = (ps_curve_t){.cert = worker_path, .server = cert_path};
+    worker_config.curve = (ps_curve_t){.cert = refused.peer_path, .server = refused.server_path};
     ps_worker_t *worker = ps_worker_new (&worker_config);
     ck_assert_ptr_nonnull (worker);
-    ck_assert (
-        s_logs_refused (logs, "ps_worker", (const char *[]){"loopback", "interrupt", NULL}, WAIT));
+    ck_assert (s_logs_refused (refused.logs, "ps_worker",
+                               (const char *[]){"loopback", "interrupt", NULL}, WAIT));
 
-    char *public_path = zsys_sprintf ("%s/worker", keys.trusted);
-    int64_t added = zclock_mono ();
-    ck_assert_int_eq (zcert_save_public (worker_cert, public_path), 0);
+    int64_t added = s_refused_trust (&refused);
     //  Until the worker is back on every socket, a request is not answered
     //  (no worker, or an answer that cannot leave it): ask again
     ck_assert_msg (s_served_within (port, "/back", "GET /back ", 10000),
@@ -538,16 +581,7 @@ START_TEST (test_refused_worker_recovers)
 
     ps_worker_destroy (&worker);
     ps_pipeline_destroy (&pipeline);
-    //  Nothing logs any more: without forks (check-valgrind) the next
-    //  test would find the sender still bound
-    zsys_set_logsender (NULL);
-    zsock_destroy (&logs);
-    zstr_free (&public_path);
-    zstr_free (&worker_path);
-    zstr_free (&cert_path);
-    zcert_destroy (&server);
-    zcert_destroy (&worker_cert);
-    s_keys_remove (&keys);
+    s_refused_fini (&refused);
 }
 END_TEST
 
@@ -568,21 +602,14 @@ s_forward_to_next (ps_work_t *work, void *arg)
 //  the worker has to make it anew.
 START_TEST (test_refused_named_downstream_recovers)
 {
-    keys_t keys;
-    s_keys_init (&keys);
-    zcert_t *server = s_cert (&keys, "server", true);
-    zcert_t *worker_cert = s_cert (&keys, "worker", false);
-    char *cert_path = zsys_sprintf ("%s/server", keys.dir);
-    char *worker_path = zsys_sprintf ("%s/worker", keys.dir);
-    zsys_set_logsender ("inproc://curve-logs-named");
-    zsock_t *logs = zsock_new_sub ("inproc://curve-logs-named", "");
-    ck_assert_ptr_nonnull (logs);
+    refused_t refused;
+    s_refused_init (&refused, "worker", "inproc://curve-logs-named");
 
     //  The first stage's pool is the test's worker; the next stage's
     //  worker is the pipeline's, trusted
     ps_server_config_t config;
     ps_server_config_defaults (&config);
-    config.curve = (ps_curve_t){.cert = cert_path, .trusted = keys.trusted};
+    config.curve = (ps_curve_t){.cert = refused.server_path, .trusted = refused.keys.trusted};
     tu_stage_t stages[2] = {{.work = tu_echo_work, .workers = 0},
                             {.work = tu_echo_work, .workers = 1}};
     ps_pipeline_t *pipeline = tu_pipeline_new ("tcp", &config, stages, 2);
@@ -601,16 +628,14 @@ START_TEST (test_refused_named_downstream_recovers)
     worker_config.work = s_forward_to_next;
     worker_config.heartbeat_ms = 100;
     worker_config.expiry_ms = 300;
-    worker_config.curve = (ps_curve_t){.cert = worker_path, .server = cert_path};
+    worker_config.curve = (ps_curve_t){.cert = refused.peer_path, .server = refused.server_path};
     ps_worker_t *worker = ps_worker_new (&worker_config);
     ck_assert_ptr_nonnull (worker);
     //  Refused on the named downstream too, before its key is trusted
-    ck_assert (s_logs_refused (logs, "ps_worker",
+    ck_assert (s_logs_refused (refused.logs, "ps_worker",
                                (const char *[]){"loopback", "interrupt", "next", NULL}, WAIT));
 
-    char *public_path = zsys_sprintf ("%s/worker", keys.trusted);
-    int64_t added = zclock_mono ();
-    ck_assert_int_eq (zcert_save_public (worker_cert, public_path), 0);
+    int64_t added = s_refused_trust (&refused);
     ck_assert_msg (s_served_within (port, "/next", "GET /next ", 10000),
                    "the worker's named downstream was not back within 10 s of its "
                    "key being trusted");
@@ -620,16 +645,7 @@ START_TEST (test_refused_named_downstream_recovers)
 
     ps_worker_destroy (&worker);
     ps_pipeline_destroy (&pipeline);
-    //  Nothing logs any more: without forks (check-valgrind) the next
-    //  test would find the sender still bound
-    zsys_set_logsender (NULL);
-    zsock_destroy (&logs);
-    zstr_free (&public_path);
-    zstr_free (&worker_path);
-    zstr_free (&cert_path);
-    zcert_destroy (&server);
-    zcert_destroy (&worker_cert);
-    s_keys_remove (&keys);
+    s_refused_fini (&refused);
 }
 END_TEST
 
@@ -640,22 +656,15 @@ END_TEST
 //  metrics show its stage up.
 START_TEST (test_refused_proxy_recovers)
 {
-    keys_t keys;
-    s_keys_init (&keys);
-    zcert_t *server_cert = s_cert (&keys, "server", true);
-    zcert_t *proxy_cert = s_cert (&keys, "proxy", false);
-    char *cert_path = zsys_sprintf ("%s/server", keys.dir);
-    char *proxy_path = zsys_sprintf ("%s/proxy", keys.dir);
-    zsys_set_logsender ("inproc://curve-logs-proxy");
-    zsock_t *logs = zsock_new_sub ("inproc://curve-logs-proxy", "");
-    ck_assert_ptr_nonnull (logs);
+    refused_t refused;
+    s_refused_init (&refused, "proxy", "inproc://curve-logs-proxy");
 
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.listen = "tcp://127.0.0.1:*";
     config.loopback = "tcp://127.0.0.1:*";
     config.metrics = "/metrics";
-    config.curve = (ps_curve_t){.cert = cert_path, .trusted = keys.trusted};
+    config.curve = (ps_curve_t){.cert = refused.server_path, .trusted = refused.keys.trusted};
     ps_server_t *server = ps_server_new (&config);
     ck_assert_ptr_nonnull (server);
     int port = ps_server_port (server);
@@ -669,19 +678,17 @@ START_TEST (test_refused_proxy_recovers)
     proxy_config.report_ms = 100;
     proxy_config.heartbeat_ms = 100;
     proxy_config.curve = (ps_curve_t){
-        .cert = proxy_path, .trusted = keys.trusted, .server = cert_path};
+        .cert = refused.peer_path, .trusted = refused.keys.trusted, .server = refused.server_path};
     ps_proxy_t *proxy = ps_proxy_new (&proxy_config);
     ck_assert_ptr_nonnull (proxy);
-    ck_assert (s_logs_refused (logs, "ps_proxy", (const char *[]){"loopback", NULL}, WAIT));
+    ck_assert (s_logs_refused (refused.logs, "ps_proxy", (const char *[]){"loopback", NULL}, WAIT));
     int status;
     char body[8192];
     s_get (port, "/metrics", &status, body, sizeof body);
     ck_assert_int_eq (status, 200);
     ck_assert_msg (!strstr (body, "stage=\"apart\""), "a refused proxy's report arrived");
 
-    char *public_path = zsys_sprintf ("%s/proxy", keys.trusted);
-    int64_t added = zclock_mono ();
-    ck_assert_int_eq (zcert_save_public (proxy_cert, public_path), 0);
+    int64_t added = s_refused_trust (&refused);
     bool up = false;
     while (!up && zclock_mono () - added < 10000) {
         s_get (port, "/metrics", &status, body, sizeof body);
@@ -695,16 +702,7 @@ START_TEST (test_refused_proxy_recovers)
 
     ps_proxy_destroy (&proxy);
     ps_server_destroy (&server);
-    //  Nothing logs any more: without forks (check-valgrind) the next
-    //  test would find the sender still bound
-    zsys_set_logsender (NULL);
-    zsock_destroy (&logs);
-    zstr_free (&public_path);
-    zstr_free (&proxy_path);
-    zstr_free (&cert_path);
-    zcert_destroy (&server_cert);
-    zcert_destroy (&proxy_cert);
-    s_keys_remove (&keys);
+    s_refused_fini (&refused);
 }
 END_TEST
 
