@@ -167,6 +167,22 @@ s_count_worker (result_t *result, void *arg)
     counts[index]++;
 }
 
+//  Wait (bounded) until the proxy knows exactly workers workers, idle of
+//  them idle; its figures then go to *stats.
+static void
+s_wait_workers (ps_proxy_t *proxy, size_t workers, size_t idle, ps_proxy_stats_t *stats)
+{
+    int64_t deadline = zclock_mono () + ST_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, stats), 0);
+        if (stats->workers == workers && stats->idle == idle)
+            return;
+        zclock_sleep (5);
+    } while (zclock_mono () < deadline);
+    ck_abort_msg ("the proxy knows %zu workers, %zu idle (want %zu, %zu)", stats->workers,
+                  stats->idle, workers, idle);
+}
+
 START_TEST (test_fair_share)
 {
     server_t *server = st_server_new (_i);
@@ -177,6 +193,10 @@ START_TEST (test_fair_share)
     for (int i = 0; i < 3; i++)
         workers[i] = st_worker_new (server, downstream, NULL, st_echo, &records[i]);
 
+    //  All three in the pool before the first job: one that registers late
+    //  (a loaded machine) would miss its share of the first jobs
+    ps_proxy_stats_t stats;
+    s_wait_workers (proxy, 3, 3, &stats);
     //  One job at a time: when it is done, the two other workers have been
     //  idle longer than the one that just finished (whose READY may even be
     //  late), so longest-idle-first sends the jobs round the pool.
@@ -696,22 +716,6 @@ s_count_named (result_t *result, void *arg)
     int *counts = (int *) arg;
     ck_assert (result->worker[0] == 'w' && (result->worker[1] == '0' || result->worker[1] == '1'));
     counts[result->worker[1] - '0']++;
-}
-
-//  Wait (bounded) until the proxy knows exactly workers workers, idle of
-//  them idle; its figures then go to *stats.
-static void
-s_wait_workers (ps_proxy_t *proxy, size_t workers, size_t idle, ps_proxy_stats_t *stats)
-{
-    int64_t deadline = zclock_mono () + ST_TIMEOUT;
-    do {
-        ck_assert_int_eq (ps_proxy_stats (proxy, stats), 0);
-        if (stats->workers == workers && stats->idle == idle)
-            return;
-        zclock_sleep (5);
-    } while (zclock_mono () < deadline);
-    ck_abort_msg ("the proxy knows %zu workers, %zu idle (want %zu, %zu)", stats->workers,
-                  stats->idle, workers, idle);
 }
 
 //  Destroy the proxy and start one again on the same endpoints after
