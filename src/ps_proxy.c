@@ -48,8 +48,8 @@
 #include "ps_actor.h"
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
-#include "ps_proxy_group.h"
 #include "ps_metrics.h"
+#include "ps_proxy_group.h"
 #include "ps_socket.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -135,8 +135,8 @@ typedef struct {
     ps_socket_options_t loopback_options;
 } self_t;
 
-//  The object returned by ps_proxy_new: the actor and what it reported at
-//  start (ps_actor.h).
+//  The object returned by ps_proxy_new (or ps_proxy_group_add): the actor
+//  and what it reported at start (ps_actor.h).
 struct _ps_proxy_t {
     zactor_t *actor;          //  its own, or its group's
     char *bound[2];           //  upstream, downstream
