@@ -35,6 +35,7 @@ typedef struct {
     char *upstream;    //  as bound (or given, for a proxy elsewhere)
     char *downstream;  //  idem
     ps_proxy_t *proxy;
+    bool loopback_late;  //  its proxy started before the server bound the loopback
 } s_stage_t;
 
 struct _ps_pipeline_t {
@@ -532,10 +533,20 @@ ps_pipeline_start (ps_pipeline_t *self)
                                        : self->loopback_given;
             if (s_start_proxy (self, s, loopback))
                 goto failed;
+            entry->loopback_late = !loopback;
         }
     }
     if (s_start_server (self))
         goto failed;
+    //  An entry proxy started before the loopback was bound (wildcard
+    //  ports) is told it now, so its lost-job and stage reports arrive
+    for (size_t s = 0; s < self->stage_count; s++)
+        if (self->stages[s].loopback_late
+            && ps_proxy_group_set_loopback (self->stages[s].proxy, self->loopback) != 0) {
+            s_fail (self, "stage %zu: the proxy cannot connect to the loopback %s", s + 1,
+                    self->loopback);
+            goto failed;
+        }
     for (size_t s = 0; s < self->stage_count; s++)
         if (!self->stages[s].upstream && s_start_proxy (self, s, self->loopback))
             goto failed;

@@ -133,6 +133,7 @@ typedef struct {
     size_t choose_capacity;
     char *loopback_endpoint;  //  for s_renew_refused_loopback
     ps_socket_options_t loopback_options;
+    int hwm;  //  of every socket
 } self_t;
 
 //  The object returned by ps_proxy_new (or ps_proxy_group_add): the actor
@@ -423,6 +424,25 @@ s_socket_bind (int type, const char *role, const char *endpoint, int hwm, ps_cur
     return sock;
 }
 
+//  The PUSH to the server's loopback, for lost-job and stage reports; a
+//  last report may still leave at close. Returns 0, or -1 (logged).
+static int
+s_loopback_connect (self_t *self, const char *endpoint)
+{
+    ps_socket_options_t options = {self->hwm, S_LINGER_MS, -1, self->keys};
+    zsock_t *sock = ps_socket_new (ZMQ_PUSH, &options, "ps_proxy", "loopback");
+    if (sock && ps_socket_attach (sock, false, endpoint, "ps_proxy", "loopback") != 0)
+        ps_socket_destroy (&sock);
+    if (!sock)
+        return -1;
+    self->loopback = sock;
+    self->loopback_h = zsock_resolve (sock);
+    self->loopback_endpoint = strdup (endpoint);
+    assert (self->loopback_endpoint);
+    self->loopback_options = options;
+    return 0;
+}
+
 static self_t *
 s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
 {
@@ -459,23 +479,10 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     if (self->upstream)
         self->downstream = s_socket_bind (ZMQ_ROUTER, "downstream", config->downstream, hwm,
                                           self->keys);
-    if (self->downstream && config->loopback) {
-        //  A last lost-job report may still leave at close
-        self->loopback = ps_socket_new (ZMQ_PUSH,
-                                        &(ps_socket_options_t){hwm, S_LINGER_MS, -1, self->keys},
-                                        "ps_proxy", "loopback");
-        if (self->loopback
-            && ps_socket_attach (self->loopback, false, config->loopback, "ps_proxy", "loopback")
-                   != 0)
-            ps_socket_destroy (&self->loopback);
-        if (!self->loopback) {
-            s_self_destroy (&self);
-            return NULL;
-        }
-        self->loopback_h = zsock_resolve (self->loopback);
-        self->loopback_endpoint = strdup (config->loopback);
-        assert (self->loopback_endpoint);
-        self->loopback_options = (ps_socket_options_t){hwm, S_LINGER_MS, -1, self->keys};
+    self->hwm = hwm;
+    if (self->downstream && config->loopback && s_loopback_connect (self, config->loopback) != 0) {
+        s_self_destroy (&self);
+        return NULL;
     }
     if (!self->upstream || !self->downstream) {
         s_self_destroy (&self);
@@ -489,7 +496,9 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     self->next_scan = self->now + self->heartbeat_ms;
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
-    if (config->stage && self->loopback) {
+    //  Reports go out once there is a loopback (it may come later,
+    //  ps_proxy_group_set_loopback)
+    if (config->stage) {
         self->stage = strndup (config->stage, PS_METRICS_STAGE_NAME_MAX);
         self->report_ms = config->report_ms > 0 ? config->report_ms : 1000;
         self->next_report = self->now;  //  the first at once
@@ -914,7 +923,7 @@ s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
     self_t *self = (self_t *) arg;
     self->now = now;
     int64_t deadline = INT64_MAX;
-    if (self->stage) {
+    if (self->stage && self->loopback) {
         if (now >= self->next_report) {
             s_report_stats (self);
             self->next_report = now + self->report_ms;
@@ -1019,6 +1028,19 @@ s_group_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
         zmsg_send (&reply, group->pipe);
         rc = 0;
     }
+    else if (streq (command, "LOOPBACK") && frame && zframe_size (frame) == sizeof (uint32_t)) {
+        uint32_t index;
+        memcpy (&index, zframe_data (frame), sizeof index);
+        char *endpoint = zmsg_popstr (msg);
+        self_t *self = index < group->count ? group->members[index] : NULL;
+        bool done = self && endpoint
+                    && (self->loopback || s_loopback_connect (self, endpoint) == 0);
+        if (done && self->stage)
+            self->next_report = self->now;  //  the first at once
+        zstr_free (&endpoint);
+        zsock_signal (group->pipe, done ? 0 : 1);
+        rc = 0;
+    }
     else if (streq (command, "STATS") && frame && zframe_size (frame) == sizeof (uint32_t)) {
         uint32_t index;
         memcpy (&index, zframe_data (frame), sizeof index);
@@ -1092,6 +1114,20 @@ ps_proxy_group_add (ps_proxy_group_t *self, const ps_proxy_config_t *config)
     }
     self->count++;
     return proxy;
+}
+
+int
+ps_proxy_group_set_loopback (ps_proxy_t *member, const char *loopback)
+{
+    assert (member);
+    assert (member->group);
+    assert (loopback);
+    zsock_t *pipe = zactor_sock (member->actor);
+    if (zstr_sendm (pipe, "LOOPBACK") != 0
+        || zmq_send (zsock_resolve (pipe), &member->index, sizeof member->index, ZMQ_SNDMORE) == -1
+        || zstr_send (pipe, loopback) != 0)
+        return -1;
+    return zsock_wait (pipe) == 0 ? 0 : -1;
 }
 
 void

@@ -26,6 +26,11 @@ size_t ps_proxy_group_room (ps_proxy_group_t *self);
 //  with a logged reason, when a bind fails or the group is full.
 ps_proxy_t *ps_proxy_group_add (ps_proxy_group_t *self, const ps_proxy_config_t *config);
 
+//  Give a member started without a loopback (the server was not bound yet)
+//  the server's: its lost-job and stage reports go there from now on. A
+//  member that has one keeps it. Returns 0, or -1 if it could not connect.
+int ps_proxy_group_set_loopback (ps_proxy_t *member, const char *loopback);
+
 //  Stop every member and the thread; accepts NULL. Destroy the members'
 //  handles before or after, as convenient.
 void ps_proxy_group_destroy (ps_proxy_group_t **self_p);

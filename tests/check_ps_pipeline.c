@@ -169,6 +169,40 @@ START_TEST (test_many_stages)
 }
 END_TEST
 
+//  With wildcard ports (tcp) the first stage's proxy starts before the
+//  server has bound the loopback; it is told the loopback once bound, so
+//  its reports reach the server as the second stage's do (and a lost job's
+//  report would: the same socket).
+START_TEST (test_late_loopback)
+{
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    config.metrics = "/metrics";
+    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ck_assert_int_eq (ps_pipeline_set_transport (pipeline, "tcp"), 0);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_forward_work, 1, NULL), 0);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 1);
+    ck_assert_msg (ps_pipeline_start (pipeline) == 0, "%s", ps_pipeline_error (pipeline));
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
+    ck_assert_ptr_nonnull (client);
+    bool both = false;
+    int64_t deadline = zclock_mono () + 10000;
+    while (!both && zclock_mono () < deadline) {
+        tu_response_t *response = s_get (client, "/metrics");
+        both = response->status == 200
+               && strstr (response->body, "prime_server_stage_up{stage=\"1\"} 1")
+               && strstr (response->body, "prime_server_stage_up{stage=\"2\"} 1");
+        tu_response_destroy (&response);
+        if (!both)
+            zclock_sleep (50);  //  a proxy reports at once, then every second
+    }
+    ck_assert_msg (both, "both stages' proxies did not report within 10 s");
+    tu_client_destroy (&client);
+    ps_pipeline_destroy (&pipeline);
+}
+END_TEST
+
 //  ---------------------------------------------------------------------
 //  Split: the pipeline runs the server and the proxy; the test runs the
 //  stage's worker, from the reported endpoints alone
@@ -438,6 +472,7 @@ s_suite (void)
     tcase_add_loop_test (tc, test_one_stage, 0, 3);
     tcase_add_loop_test (tc, test_two_stages, 0, 3);
     tcase_add_loop_test (tc, test_many_stages, 0, 3);
+    tcase_add_test (tc, test_late_loopback);
     tcase_add_test (tc, test_reported_endpoints_serve_a_split);
     tcase_add_test (tc, test_drain);
     tcase_add_test (tc, test_destroy_busy);

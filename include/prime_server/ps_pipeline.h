@@ -21,13 +21,12 @@
             ...serve, then ps_pipeline_drain / ps_pipeline_wait_drained...
         ps_pipeline_destroy (&pipeline);
 
-    Every proxy reports jobs lost with a dropped worker to the server's
-    loopback, except in one case: when the first stage's upstream and the
-    loopback are both wildcard ports (the "tcp" transport), that proxy has
-    to start before the server has bound the loopback (the server connects
-    to the proxy at start), so it cannot be told where the loopback is.
-    Such a job ends at the request timeout; give either a fixed port where
-    that matters.
+    Every proxy reports jobs lost with a dropped worker, and its stage's
+    figures, to the server's loopback. When the first stage's upstream and
+    the loopback are both wildcard ports (the "tcp" transport), that proxy
+    starts before the server (which connects to it) and is told the
+    loopback once the server has bound it, before ps_pipeline_start
+    returns.
 
     A graph rather than a line: several workflows in one service. Routes
     (ps_pipeline_add_route) send requests by path to the stages where
