@@ -132,6 +132,26 @@ ps_graph_is_entry (ps_graph_t *self, size_t stage)
     return false;
 }
 
+void
+ps_graph_reached (ps_graph_t *self, size_t stage_count, bool *reached)
+{
+    assert (self);
+    assert (reached || stage_count == 0);
+    bool line = ps_graph_is_line (self);
+    for (size_t s = 0; s < stage_count; s++)
+        reached[s] = line || ps_graph_is_entry (self, s);
+    //  Along the edges until nothing changes: a few stages, a few edges
+    for (bool more = !line; more;) {
+        more = false;
+        for (size_t i = 0; i < self->edge_count; i++) {
+            const ps_graph_edge_t *edge = &self->edges[i];
+            if (edge->from < stage_count && edge->to < stage_count && reached[edge->from]
+                && !reached[edge->to])
+                more = reached[edge->to] = true;
+        }
+    }
+}
+
 const ps_graph_edge_t *
 ps_graph_edges (ps_graph_t *self, size_t *count)
 {

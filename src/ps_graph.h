@@ -44,6 +44,10 @@ int ps_graph_add_route (ps_graph_t *self, size_t stage_count, const ps_route_t *
 //  no routes, stage 0.
 bool ps_graph_is_entry (ps_graph_t *self, size_t stage);
 
+//  Marks in reached (stage_count entries) the stages a job can get to:
+//  the entries, then along the edges (in a line, every stage).
+void ps_graph_reached (ps_graph_t *self, size_t stage_count, bool *reached);
+
 //  What was added, in order (borrowed).
 const ps_graph_edge_t *ps_graph_edges (ps_graph_t *self, size_t *count);
 const ps_graph_route_t *ps_graph_routes (ps_graph_t *self, size_t *count);

@@ -481,6 +481,23 @@ s_start_worker (ps_pipeline_t *self, size_t index, const ps_worker_config_t *giv
     return 0;
 }
 
+//  A stage no route or edge leads to gets jobs only from workers elsewhere
+//  that forward to its upstream: most likely a mistake in the description,
+//  so say which.
+static void
+s_warn_unreached (ps_pipeline_t *self)
+{
+    bool *reached = (bool *) calloc (self->stage_count, sizeof (bool));
+    assert (reached);
+    ps_graph_reached (self->graph, self->stage_count, reached);
+    for (size_t s = 0; s < self->stage_count; s++)
+        if (!reached[s])
+            zsys_warning ("ps_pipeline: stage %zu: no route or edge leads to it, so only "
+                          "workers elsewhere can send it jobs (its upstream: %s)",
+                          s + 1, self->stages[s].upstream);
+    free (reached);
+}
+
 int
 ps_pipeline_start (ps_pipeline_t *self)
 {
@@ -554,6 +571,7 @@ ps_pipeline_start (ps_pipeline_t *self)
         for (size_t w = 0; w < self->stages[s].desc.workers; w++)
             if (s_start_worker (self, s, NULL))
                 goto failed;
+    s_warn_unreached (self);
     return 0;
 
 failed:

@@ -6,7 +6,8 @@
     is fed by the router and by the server (fan-in), and the router fans
     out to A and B. Real HTTP over every transport; then the same graph
     split, the router's worker run by the test from the endpoints the
-    pipeline reports; then descriptions that must be refused.
+    pipeline reports; then descriptions that must be refused, and one
+    with a stage nothing leads to, which is named in a warning.
 */
 #include "testutil.h"
 
@@ -173,6 +174,46 @@ START_TEST (test_refused)
 }
 END_TEST
 
+//  A stage no route or edge leads to is named in a warning at start (it
+//  may still be fed from elsewhere, so it is not refused); the stages a
+//  route or an edge reaches are not.
+START_TEST (test_unreached_stage_named)
+{
+    zsys_set_logsender ("inproc://graph-logs");
+    zsock_t *logs = zsock_new_sub ("inproc://graph-logs", "");
+    ck_assert_ptr_nonnull (logs);
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, s_router, 1, NULL), 0);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 1);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 2);
+    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 3);
+    ck_assert_int_eq (ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/via"}, 0), 0);
+    ck_assert_int_eq (ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/b"}, 2), 0);
+    ck_assert_int_eq (ps_pipeline_add_edge (pipeline, 0, "c", 3), 0);
+    ck_assert_int_eq (ps_pipeline_start (pipeline), 0);
+    //  Said before start returned: what is there now is all there is
+    int warned[4] = {0};
+    zsock_set_rcvtimeo (logs, 500);
+    char *line;
+    while ((line = zstr_recv (logs))) {
+        for (int s = 0; s < 4; s++) {
+            char *name = zsys_sprintf ("stage %d: no route or edge leads to it", s + 1);
+            warned[s] += strstr (line, name) != NULL;
+            zstr_free (&name);
+        }
+        zstr_free (&line);
+    }
+    ck_assert_msg (warned[0] == 0 && warned[1] == 1 && warned[2] == 0 && warned[3] == 0,
+                   "warnings by stage: %d %d %d %d", warned[0], warned[1], warned[2], warned[3]);
+    ps_pipeline_destroy (&pipeline);
+    zsys_set_logsender (NULL);
+    zsock_destroy (&logs);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -183,6 +224,7 @@ s_suite (void)
     tcase_add_loop_test (tc, test_split_router, 0, 3);
     tcase_add_test (tc, test_edges_without_routes);
     tcase_add_test (tc, test_refused);
+    tcase_add_test (tc, test_unreached_stage_named);
     suite_add_tcase (suite, tc);
     return suite;
 }

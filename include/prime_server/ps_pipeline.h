@@ -36,6 +36,8 @@
     an edge or a route, the line's implicit links (server -> stage 0 ->
     stage 1 ...) are gone: the server sends to the routes' stages (stage 0
     without routes), and each stage forwards along its own edges only.
+    A stage no route or edge leads to is named in a warning at start (it
+    gets jobs only from workers elsewhere that forward to its upstream).
     Each pool is sized on its own, and a split deployment runs any stage
     elsewhere with the endpoints reported here: its workers connect to its
     downstream endpoint, and to the upstream endpoints of its edges'
