@@ -497,6 +497,17 @@ s_refused_init (refused_t *self, const char *peer, const char *logs_endpoint)
     zsys_set_logsender (logs_endpoint);
     self->logs = zsock_new_sub (logs_endpoint, "");
     ck_assert_ptr_nonnull (self->logs);
+    //  A SUB hears nothing until its subscription has reached the PUB, and
+    //  a refusal is said once: log probes until one is heard
+    zsock_set_rcvtimeo (self->logs, 50);
+    bool heard = false;
+    for (int64_t deadline = zclock_mono () + WAIT; !heard && zclock_mono () < deadline;) {
+        zsys_info ("check_ps_curve: log probe");
+        char *line = zstr_recv (self->logs);
+        heard = line && strstr (line, "check_ps_curve: log probe");
+        zstr_free (&line);
+    }
+    ck_assert_msg (heard, "the log sender was not heard within %d ms", WAIT);
 }
 
 //  The peer's key joins the trusted directory; returns when, for the
