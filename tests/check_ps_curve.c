@@ -494,20 +494,8 @@ s_refused_init (refused_t *self, const char *peer, const char *logs_endpoint)
     self->server_path = zsys_sprintf ("%s/server", self->keys.dir);
     self->peer_path = zsys_sprintf ("%s/%s", self->keys.dir, peer);
     self->public_path = zsys_sprintf ("%s/%s", self->keys.trusted, peer);
-    zsys_set_logsender (logs_endpoint);
-    self->logs = zsock_new_sub (logs_endpoint, "");
+    self->logs = tu_logs_new (logs_endpoint);
     ck_assert_ptr_nonnull (self->logs);
-    //  A SUB hears nothing until its subscription has reached the PUB, and
-    //  a refusal is said once: log probes until one is heard
-    zsock_set_rcvtimeo (self->logs, 50);
-    bool heard = false;
-    for (int64_t deadline = zclock_mono () + WAIT; !heard && zclock_mono () < deadline;) {
-        zsys_info ("check_ps_curve: log probe");
-        char *line = zstr_recv (self->logs);
-        heard = line && strstr (line, "check_ps_curve: log probe");
-        zstr_free (&line);
-    }
-    ck_assert_msg (heard, "the log sender was not heard within %d ms", WAIT);
 }
 
 //  The peer's key joins the trusted directory; returns when, for the
@@ -523,10 +511,7 @@ s_refused_trust (refused_t *self)
 static void
 s_refused_fini (refused_t *self)
 {
-    //  Nothing logs any more: without forks (check-valgrind) the next
-    //  test would find the sender still bound
-    zsys_set_logsender (NULL);
-    zsock_destroy (&self->logs);
+    tu_logs_destroy (&self->logs);
     zstr_free (&self->public_path);
     zstr_free (&self->peer_path);
     zstr_free (&self->server_path);

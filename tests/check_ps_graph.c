@@ -179,8 +179,7 @@ END_TEST
 //  route or an edge reaches are not.
 START_TEST (test_unreached_stage_named)
 {
-    zsys_set_logsender ("inproc://graph-logs");
-    zsock_t *logs = zsock_new_sub ("inproc://graph-logs", "");
+    zsock_t *logs = tu_logs_new ("inproc://graph-logs");
     ck_assert_ptr_nonnull (logs);
     ps_server_config_t config;
     ps_server_config_defaults (&config);
@@ -209,8 +208,7 @@ START_TEST (test_unreached_stage_named)
     ck_assert_msg (warned[0] == 0 && warned[1] == 1 && warned[2] == 0 && warned[3] == 0,
                    "warnings by stage: %d %d %d %d", warned[0], warned[1], warned[2], warned[3]);
     ps_pipeline_destroy (&pipeline);
-    zsys_set_logsender (NULL);
-    zsock_destroy (&logs);
+    tu_logs_destroy (&logs);
 }
 END_TEST
 

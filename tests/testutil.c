@@ -537,3 +537,33 @@ tu_forward_work (ps_work_t *work, void *arg)
     zmsg_t *frames = zmsg_dup (ps_work_payload (work));
     return ps_work_forward (work, &frames);
 }
+
+//  ---------------------------------------------------------------------
+//  Log lines
+
+zsock_t *
+tu_logs_new (const char *endpoint)
+{
+    zsys_set_logsender (endpoint);
+    zsock_t *logs = zsock_new_sub (endpoint, "");
+    if (!logs)
+        return NULL;
+    zsock_set_rcvtimeo (logs, 50);
+    bool heard = false;
+    for (int64_t deadline = zclock_mono () + 5000; !heard && zclock_mono () < deadline;) {
+        zsys_info ("testutil: log probe");
+        char *line = zstr_recv (logs);
+        heard = line && strstr (line, "testutil: log probe");
+        zstr_free (&line);
+    }
+    if (!heard)
+        tu_logs_destroy (&logs);
+    return logs;
+}
+
+void
+tu_logs_destroy (zsock_t **logs_p)
+{
+    zsys_set_logsender (NULL);
+    zsock_destroy (logs_p);
+}

@@ -138,6 +138,18 @@ typedef struct {
 ps_pipeline_t *tu_pipeline_new (const char *transport, const ps_server_config_t *config,
                                 const tu_stage_t *stages, size_t stage_count);
 
+//  ---------------------------------------------------------------------
+//  Log lines
+
+//  The process's log lines (zsys) sent to endpoint (inproc), and a SUB
+//  that hears them, returned once it has heard a probe line: a SUB hears
+//  nothing before its subscription reaches the PUB, and a line said once
+//  would be missed. NULL if no probe was heard within 5 s. Finish with
+//  tu_logs_destroy, which stops the sending too (without forks the next
+//  test would find the sender still bound).
+zsock_t *tu_logs_new (const char *endpoint);
+void tu_logs_destroy (zsock_t **logs_p);
+
 //  Work functions for pipelines:
 //  echo: replies 200 with "<method> <path> <body>" (HTTP) or the payload
 //  (netstring or stage jobs holding a request), header X-Stage: arg as int.
