@@ -12,9 +12,8 @@
 #include <poll.h>
 #include <string.h>
 
-//  Sockets one loop may listen to: the pipe and the actor's own few (a
-//  proxy group's: two per proxy, see ps_proxy_group_new)
-#define S_MAX_SOCKETS PS_LOOP_MAX_SOCKETS
+//  Sockets one loop may listen to: the pipe and the actor's own few
+#define S_MAX_SOCKETS 8
 //  How many messages the pipe hands us per wake-up
 #define S_PIPE_BATCH 64
 //  While busy, the loop looks at the fds (a syscall) once every this many

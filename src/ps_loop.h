@@ -34,9 +34,6 @@ typedef struct _ps_loop_t ps_loop_t;
 //  Reads what handle (a libzmq socket) has, a batch at most, without
 //  blocking. Returns true once a receive on it said EAGAIN (drained), false
 //  if it stopped before (more may wait).
-//  Sockets one loop may listen to, its pipe included
-#define PS_LOOP_MAX_SOCKETS 16
-
 typedef bool (ps_loop_fn) (ps_loop_t *loop, void *handle, void *arg);
 
 //  Whether the socket is to be read now (say, the proxy reads jobs only

@@ -14,7 +14,7 @@
 */
 #include "prime_server/ps_pipeline.h"
 #include "ps_graph.h"
-#include "ps_proxy_group.h"
+#include "ps_proxy_private.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -54,7 +54,6 @@ struct _ps_pipeline_t {
     char *listen;  //  as bound
     char *loopback;
     char *interrupt;
-    zlistx_t *proxy_groups;  //  of ps_proxy_group_t: the threads the proxies share
     ps_worker_t **workers;
     size_t worker_count;
     size_t worker_max;
@@ -93,12 +92,6 @@ s_strdup (const char *text)
     return text ? strdup (text) : NULL;
 }
 
-static void
-s_proxy_group_destroy (void **item_p)
-{
-    ps_proxy_group_destroy ((ps_proxy_group_t **) item_p);
-}
-
 ps_pipeline_t *
 ps_pipeline_new (const ps_server_config_t *config)
 {
@@ -123,9 +116,6 @@ ps_pipeline_new (const ps_server_config_t *config)
     self->config.access_file = self->access_file;
     self->transport = strdup ("inproc");
     self->ipc_files = zlistx_new ();
-    self->proxy_groups = zlistx_new ();
-    assert (self->proxy_groups);
-    zlistx_set_destructor (self->proxy_groups, s_proxy_group_destroy);
     assert (self->ipc_files);
     zlistx_set_destructor (self->ipc_files, (zlistx_destructor_fn *) zstr_free);
     //  Refused by start, which can say why: new never fails
@@ -153,7 +143,6 @@ s_stop (ps_pipeline_t *self)
     self->worker_count = 0;
     for (size_t s = 0; s < self->stage_count; s++)
         ps_proxy_destroy (&self->stages[s].proxy);
-    zlistx_purge (self->proxy_groups);  //  the proxies stop with their group
     ps_server_destroy (&self->server);
     //  The components remove the ipc files they bound (ps_socket_destroy);
     //  a generated name whose bind failed midway may still be there
@@ -194,7 +183,6 @@ ps_pipeline_destroy (ps_pipeline_t **self_p)
     free (self->loopback);
     free (self->interrupt);
     zlistx_destroy (&self->ipc_files);
-    zlistx_destroy (&self->proxy_groups);
     ps_graph_destroy (&self->graph);
     free (self->cors_origin);
     free (self);
@@ -368,15 +356,7 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
     snprintf (name, sizeof name, "%zu", index + 1);
     if (self->config.metrics)
         config.stage = stage->desc.name ? stage->desc.name : name;
-    //  In one process the proxies share a thread (ps_proxy_group.h); a
-    //  pipeline of more stages than a group holds starts a new one
-    ps_proxy_group_t *group = (ps_proxy_group_t *) zlistx_last (self->proxy_groups);
-    if (!group || ps_proxy_group_room (group) == 0) {
-        group = ps_proxy_group_new ();
-        if (group)
-            zlistx_add_end (self->proxy_groups, group);
-    }
-    stage->proxy = group ? ps_proxy_group_add (group, &config) : NULL;
+    stage->proxy = ps_proxy_new (&config);
     if (stage->proxy) {
         stage->upstream = strdup (ps_proxy_upstream_endpoint (stage->proxy));
         stage->downstream = strdup (ps_proxy_downstream_endpoint (stage->proxy));
@@ -559,7 +539,7 @@ ps_pipeline_start (ps_pipeline_t *self)
     //  ports) is told it now, so its lost-job and stage reports arrive
     for (size_t s = 0; s < self->stage_count; s++)
         if (self->stages[s].loopback_late
-            && ps_proxy_group_set_loopback (self->stages[s].proxy, self->loopback) != 0) {
+            && ps_proxy_set_loopback (self->stages[s].proxy, self->loopback) != 0) {
             s_fail (self, "stage %zu: the proxy cannot connect to the loopback %s", s + 1,
                     self->loopback);
             goto failed;

@@ -49,7 +49,7 @@
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
 #include "ps_metrics.h"
-#include "ps_proxy_group.h"
+#include "ps_proxy_private.h"
 #include "ps_socket.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -136,13 +136,11 @@ typedef struct {
     int hwm;  //  of every socket
 } self_t;
 
-//  The object returned by ps_proxy_new (or ps_proxy_group_add): the actor
-//  and what it reported at start (ps_actor.h).
+//  The object returned by ps_proxy_new: the actor and what it reported at
+//  start (ps_actor.h).
 struct _ps_proxy_t {
-    zactor_t *actor;          //  its own, or its group's
-    char *bound[2];           //  upstream, downstream
-    ps_proxy_group_t *group;  //  NULL: a thread of its own
-    uint32_t index;           //  in the group
+    zactor_t *actor;
+    char *bound[2];  //  upstream, downstream
 };
 
 void
@@ -497,7 +495,7 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     self->upstream_h = zsock_resolve (self->upstream);
     self->downstream_h = zsock_resolve (self->downstream);
     //  Reports go out once there is a loopback (it may come later,
-    //  ps_proxy_group_set_loopback)
+    //  ps_proxy_set_loopback)
     if (config->stage) {
         self->stage = strndup (config->stage, PS_METRICS_STAGE_NAME_MAX);
         self->report_ms = config->report_ms > 0 ? config->report_ms : 1000;
@@ -601,7 +599,7 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
-//  Commands on the pipe besides "$TERM": "STATS".
+//  Commands on the pipe besides "$TERM": "STATS", "LOOPBACK" + endpoint.
 static int
 s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
 {
@@ -610,6 +608,15 @@ s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
     self_t *self = (self_t *) arg;
     if (streq (command, "$TERM"))
         return 0;
+    if (streq (command, "LOOPBACK")) {
+        char *endpoint = zmsg_popstr (msg);
+        bool done = endpoint && (self->loopback || s_loopback_connect (self, endpoint) == 0);
+        if (done && self->stage)
+            self->next_report = self->now;  //  the first at once
+        zstr_free (&endpoint);
+        zsock_signal (self->pipe, done ? 0 : 1);
+        return 0;
+    }
     if (!streq (command, "STATS"))
         return -1;
     self->stats.workers = zhashx_size (self->workers);
@@ -940,17 +947,6 @@ s_handle_timer (ps_loop_t *loop, int64_t now, void *arg)
     return MIN (deadline, self->next_scan);
 }
 
-//  The proxy's sockets join loop (its own, or its group's): workers before
-//  jobs, since a READY frees a worker for a job.
-static void
-s_self_attach (self_t *self, ps_loop_t *loop)
-{
-    self->loop = loop;
-    self->downstream_id = ps_loop_add (loop, self->downstream, s_handle_downstream, self);
-    int upstream_id = ps_loop_add (loop, self->upstream, s_handle_upstream, self);
-    ps_loop_set_gate (loop, upstream_id, s_upstream_gate);
-}
-
 void
 ps_proxy_actor (zsock_t *pipe, void *config)
 {
@@ -961,185 +957,15 @@ ps_proxy_actor (zsock_t *pipe, void *config)
     ps_actor_started (pipe, self != NULL, bound, 2);
     if (!self)
         return;
-    s_self_attach (self, ps_loop_new (pipe, "ps_proxy", s_handle_command, self));
+    self->loop = ps_loop_new (pipe, "ps_proxy", s_handle_command, self);
+    //  The pipe first, then workers (a READY frees a worker for a job),
+    //  then jobs
+    self->downstream_id = ps_loop_add (self->loop, self->downstream, s_handle_downstream, self);
+    int upstream_id = ps_loop_add (self->loop, self->upstream, s_handle_upstream, self);
+    ps_loop_set_gate (self->loop, upstream_id, s_upstream_gate);
     ps_loop_set_timer (self->loop, s_handle_timer, self);
     ps_loop_run (self->loop);
     s_self_destroy (&self);
-}
-
-//  --------------------------------------------------------------------------
-//  Proxy groups (ps_proxy_group.h): several proxies on one thread and one
-//  loop. In a pipeline in one process the proxies are pure routing; on one
-//  thread a job and the READY that frees its worker wake one router
-//  instead of one thread per stage. They share the statics above, so they
-//  live here.
-
-#define S_GROUP_MAX ((PS_LOOP_MAX_SOCKETS - 1) / 2)  //  two sockets each, and the pipe
-
-typedef struct {
-    zsock_t *pipe;
-    ps_loop_t *loop;
-    self_t *members[S_GROUP_MAX];
-    uint32_t count;
-} s_group_t;
-
-struct _ps_proxy_group_t {
-    zactor_t *actor;
-    uint32_t count;  //  members started
-};
-
-static int64_t
-s_group_timer (ps_loop_t *loop, int64_t now, void *arg)
-{
-    s_group_t *group = (s_group_t *) arg;
-    int64_t deadline = INT64_MAX;
-    for (uint32_t i = 0; i < group->count; i++)
-        deadline = MIN (deadline, s_handle_timer (loop, now, group->members[i]));
-    return deadline;
-}
-
-//  "ADD" + a config's address (the caller waits for the answer, so it is
-//  still there): a member more, answered with its status and endpoints as
-//  an actor's start message is. "STATS" + a member's index.
-static int
-s_group_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
-{
-    s_group_t *group = (s_group_t *) arg;
-    if (streq (command, "$TERM"))
-        return 0;
-    zframe_t *frame = zmsg_pop (msg);
-    int rc = -1;
-    if (streq (command, "ADD") && frame && zframe_size (frame) == sizeof (void *)) {
-        const ps_proxy_config_t *config;
-        memcpy (&config, zframe_data (frame), sizeof config);
-        self_t *self = group->count < S_GROUP_MAX ? s_self_new (group->pipe, config) : NULL;
-        if (self) {
-            s_self_attach (self, loop);
-            group->members[group->count++] = self;
-        }
-        zmsg_t *reply = zmsg_new ();
-        zmsg_addstr (reply, self ? "0" : "1");
-        for (int i = 0; i < 2; i++) {
-            char *endpoint = self ? ps_socket_bound_endpoint (i ? self->downstream : self->upstream)
-                                  : NULL;
-            zmsg_addstr (reply, endpoint ? endpoint : "");
-            zstr_free (&endpoint);
-        }
-        zmsg_send (&reply, group->pipe);
-        rc = 0;
-    }
-    else if (streq (command, "LOOPBACK") && frame && zframe_size (frame) == sizeof (uint32_t)) {
-        uint32_t index;
-        memcpy (&index, zframe_data (frame), sizeof index);
-        char *endpoint = zmsg_popstr (msg);
-        self_t *self = index < group->count ? group->members[index] : NULL;
-        bool done = self && endpoint
-                    && (self->loopback || s_loopback_connect (self, endpoint) == 0);
-        if (done && self->stage)
-            self->next_report = self->now;  //  the first at once
-        zstr_free (&endpoint);
-        zsock_signal (group->pipe, done ? 0 : 1);
-        rc = 0;
-    }
-    else if (streq (command, "STATS") && frame && zframe_size (frame) == sizeof (uint32_t)) {
-        uint32_t index;
-        memcpy (&index, zframe_data (frame), sizeof index);
-        if (index < group->count)
-            rc = s_handle_command (loop, command, NULL, group->members[index]);
-    }
-    zframe_destroy (&frame);
-    return rc;
-}
-
-static void
-s_group_actor (zsock_t *pipe, void *args)
-{
-    (void) args;
-    s_group_t group = {.pipe = pipe};
-    group.loop = ps_loop_new (pipe, "ps_proxy", s_group_command, &group);
-    ps_loop_set_timer (group.loop, s_group_timer, &group);
-    zsock_signal (pipe, 0);
-    ps_loop_run (group.loop);
-    for (uint32_t i = 0; i < group.count; i++) {
-        group.members[i]->loop = NULL;  //  the group's, destroyed once below
-        s_self_destroy (&group.members[i]);
-    }
-    ps_loop_destroy (&group.loop);
-}
-
-ps_proxy_group_t *
-ps_proxy_group_new (void)
-{
-    ps_proxy_group_t *self = (ps_proxy_group_t *) zmalloc (sizeof (ps_proxy_group_t));
-    assert (self);
-    self->actor = zactor_new (s_group_actor, NULL);
-    if (!self->actor)
-        ps_proxy_group_destroy (&self);
-    return self;
-}
-
-size_t
-ps_proxy_group_room (ps_proxy_group_t *self)
-{
-    assert (self);
-    return S_GROUP_MAX - self->count;
-}
-
-ps_proxy_t *
-ps_proxy_group_add (ps_proxy_group_t *self, const ps_proxy_config_t *config)
-{
-    assert (self);
-    assert (config);
-    if (self->count >= S_GROUP_MAX)
-        return NULL;
-    ps_proxy_t *proxy = (ps_proxy_t *) zmalloc (sizeof (ps_proxy_t));
-    assert (proxy);
-    proxy->group = self;
-    proxy->index = self->count;
-    proxy->actor = self->actor;
-    zstr_sendm (self->actor, "ADD");
-    zmq_send (zsock_resolve (self->actor), &config, sizeof config, 0);
-    zmsg_t *reply = zmsg_recv (self->actor);
-    char *status = reply ? zmsg_popstr (reply) : NULL;
-    bool started = status && streq (status, "0") && zmsg_size (reply) == 2;
-    for (int i = 0; started && i < 2; i++)
-        proxy->bound[i] = zmsg_popstr (reply);
-    zstr_free (&status);
-    zmsg_destroy (&reply);
-    if (!started) {
-        zstr_free (&proxy->bound[0]);
-        zstr_free (&proxy->bound[1]);
-        free (proxy);
-        return NULL;
-    }
-    self->count++;
-    return proxy;
-}
-
-int
-ps_proxy_group_set_loopback (ps_proxy_t *member, const char *loopback)
-{
-    assert (member);
-    assert (member->group);
-    assert (loopback);
-    zsock_t *pipe = zactor_sock (member->actor);
-    if (zstr_sendm (pipe, "LOOPBACK") != 0
-        || zmq_send (zsock_resolve (pipe), &member->index, sizeof member->index, ZMQ_SNDMORE) == -1
-        || zstr_send (pipe, loopback) != 0)
-        return -1;
-    return zsock_wait (pipe) == 0 ? 0 : -1;
-}
-
-void
-ps_proxy_group_destroy (ps_proxy_group_t **self_p)
-{
-    assert (self_p);
-    ps_proxy_group_t *self = *self_p;
-    if (self) {
-        zactor_destroy (&self->actor);
-        free (self);
-        *self_p = NULL;
-    }
 }
 
 //  --------------------------------------------------------------------------
@@ -1176,10 +1002,7 @@ ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats)
 {
     assert (self);
     assert (stats);
-    int rc = self->group ? zstr_sendm (self->actor, "STATS") : zstr_send (self->actor, "STATS");
-    if (rc == 0 && self->group)
-        rc = zmq_send (zsock_resolve (self->actor), &self->index, sizeof self->index, 0) == -1;
-    if (rc != 0)
+    if (zstr_send (self->actor, "STATS") != 0)
         return -1;
     zsock_t *pipe = zactor_sock (self->actor);
     zpoller_t *poller = zpoller_new (pipe, NULL);
@@ -1187,11 +1010,21 @@ ps_proxy_stats (ps_proxy_t *self, ps_proxy_stats_t *stats)
     bool ready = zpoller_wait (poller, 1000) == pipe;
     zpoller_destroy (&poller);
     zframe_t *frame = ready ? zframe_recv (pipe) : NULL;
-    rc = frame && zframe_size (frame) == sizeof *stats ? 0 : -1;
+    int rc = frame && zframe_size (frame) == sizeof *stats ? 0 : -1;
     if (rc == 0)
         memcpy (stats, zframe_data (frame), sizeof *stats);
     zframe_destroy (&frame);
     return rc;
+}
+
+int
+ps_proxy_set_loopback (ps_proxy_t *self, const char *loopback)
+{
+    assert (self);
+    assert (loopback);
+    if (zstr_sendx (self->actor, "LOOPBACK", loopback, NULL) != 0)
+        return -1;
+    return zsock_wait (self->actor) == 0 ? 0 : -1;
 }
 
 void
@@ -1200,8 +1033,7 @@ ps_proxy_destroy (ps_proxy_t **self_p)
     assert (self_p);
     ps_proxy_t *self = *self_p;
     if (self) {
-        if (!self->group)  //  a member stops with its group
-            zactor_destroy (&self->actor);
+        zactor_destroy (&self->actor);
         zstr_free (&self->bound[0]);
         zstr_free (&self->bound[1]);
         free (self);

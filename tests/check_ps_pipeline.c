@@ -10,7 +10,6 @@
 #include "testutil.h"
 
 #include <check.h>
-#include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,43 +128,6 @@ END_TEST
 START_TEST (test_two_stages)
 {
     s_check_pipeline (TRANSPORTS[_i], 2);
-}
-END_TEST
-
-//  More stages than one shared proxy thread holds (ps_proxy_group.h, 7):
-//  the pipeline starts a second, every stage routes, and each stage's
-//  proxy counts its own jobs and workers.
-START_TEST (test_many_stages)
-{
-    enum { STAGES = 9, REQUESTS = 20 };
-    ps_server_config_t config;
-    ps_server_config_defaults (&config);
-    config.listen = "tcp://127.0.0.1:*";
-    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
-    ck_assert_int_eq (ps_pipeline_set_transport (pipeline, TRANSPORTS[_i]), 0);
-    for (int s = 0; s < STAGES - 1; s++)
-        ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_forward_work, 1, NULL), s);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, (void *) (intptr_t) STAGES),
-                      STAGES - 1);
-    ck_assert_msg (ps_pipeline_start (pipeline) == 0, "%s", ps_pipeline_error (pipeline));
-    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
-    ck_assert_ptr_nonnull (client);
-    for (int i = 0; i < REQUESTS; i++) {
-        tu_response_t *response = s_get (client, "/many");
-        ck_assert_int_eq (response->status, 200);
-        ck_assert_str_eq (response->body, "GET /many ");
-        ck_assert_int_eq (atoi (tu_response_header (response, "X-Stage")), STAGES);
-        tu_response_destroy (&response);
-    }
-    tu_client_destroy (&client);
-    for (size_t s = 0; s < STAGES; s++) {
-        ps_proxy_stats_t stats;
-        ck_assert_int_eq (ps_proxy_stats (ps_pipeline_proxy (pipeline, s), &stats), 0);
-        ck_assert_msg (stats.jobs == REQUESTS && stats.workers == 1,
-                       "stage %zu: %" PRIu64 " jobs, %zu workers", s + 1, stats.jobs,
-                       stats.workers);
-    }
-    ps_pipeline_destroy (&pipeline);
 }
 END_TEST
 
@@ -471,7 +433,6 @@ s_suite (void)
     tcase_set_timeout (tc, 30);
     tcase_add_loop_test (tc, test_one_stage, 0, 3);
     tcase_add_loop_test (tc, test_two_stages, 0, 3);
-    tcase_add_loop_test (tc, test_many_stages, 0, 3);
     tcase_add_test (tc, test_late_loopback);
     tcase_add_test (tc, test_reported_endpoints_serve_a_split);
     tcase_add_test (tc, test_drain);

@@ -51,13 +51,6 @@
         ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/is_prime"}, parse);
         ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/factor"}, parse);
 
-    The stages' proxies share one thread (up to seven of them; more
-    stages start another): in one process they are pure routing, and one
-    routing thread is woken once where one per stage would each be. So a
-    chooser (ps_pipeline_stage_t.choose) runs on that thread for every
-    stage's jobs: keep it short. ps_pipeline_proxy gives each stage's
-    proxy, whose figures (ps_proxy_stats) are its own.
-
     Not thread-safe: one thread describes, starts and stops a pipeline.
 */
 #ifndef PS_PIPELINE_H_INCLUDED
