@@ -132,8 +132,7 @@ typedef struct {
     s_worker_t **choose_workers;
     size_t choose_capacity;
     char *loopback_endpoint;  //  for s_renew_refused_loopback
-    ps_socket_options_t loopback_options;
-    int hwm;  //  of every socket
+    int hwm;                  //  of every socket
 } self_t;
 
 //  The object returned by ps_proxy_new: the actor and what it reported at
@@ -424,10 +423,16 @@ s_socket_bind (int type, const char *role, const char *endpoint, int hwm, ps_cur
 
 //  The PUSH to the server's loopback, for lost-job and stage reports; a
 //  last report may still leave at close. Returns 0, or -1 (logged).
+static ps_socket_options_t
+s_loopback_options (self_t *self)
+{
+    return (ps_socket_options_t){self->hwm, S_LINGER_MS, -1, self->keys};
+}
+
 static int
 s_loopback_connect (self_t *self, const char *endpoint)
 {
-    ps_socket_options_t options = {self->hwm, S_LINGER_MS, -1, self->keys};
+    ps_socket_options_t options = s_loopback_options (self);
     zsock_t *sock = ps_socket_new (ZMQ_PUSH, &options, "ps_proxy", "loopback");
     if (sock && ps_socket_attach (sock, false, endpoint, "ps_proxy", "loopback") != 0)
         ps_socket_destroy (&sock);
@@ -437,7 +442,6 @@ s_loopback_connect (self_t *self, const char *endpoint)
     self->loopback_h = zsock_resolve (sock);
     self->loopback_endpoint = strdup (endpoint);
     assert (self->loopback_endpoint);
-    self->loopback_options = options;
     return 0;
 }
 
@@ -916,7 +920,8 @@ s_report_stats (self_t *self)
 static void
 s_renew_refused_loopback (self_t *self)
 {
-    if (ps_socket_renew_refused (&self->loopback, &self->loopback_options, "ps_proxy", "loopback",
+    ps_socket_options_t options = s_loopback_options (self);
+    if (ps_socket_renew_refused (&self->loopback, &options, "ps_proxy", "loopback",
                                  self->loopback_endpoint))
         self->loopback_h = zsock_resolve (self->loopback);
 }

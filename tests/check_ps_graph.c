@@ -118,16 +118,26 @@ START_TEST (test_split_router)
 }
 END_TEST
 
-//  Edges only: the server sends to stage 0, which forwards by name.
-START_TEST (test_edges_without_routes)
+//  A line-less pipeline on tcp://127.0.0.1:*: the router (stage 0, one
+//  worker), then echo_pools echo pools of one worker (stage i answers
+//  X-Stage: i). The caller adds edges and routes, and starts it.
+static ps_pipeline_t *
+s_router_pipeline (size_t echo_pools)
 {
     ps_server_config_t config;
     ps_server_config_defaults (&config);
     config.listen = "tcp://127.0.0.1:*";
     ps_pipeline_t *pipeline = ps_pipeline_new (&config);
     ck_assert_int_eq (ps_pipeline_add_work (pipeline, s_router, 1, NULL), 0);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, (void *) 1), 1);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, (void *) 2), 2);
+    for (size_t i = 1; i <= echo_pools; i++)
+        ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, (void *) i), (int) i);
+    return pipeline;
+}
+
+//  Edges only: the server sends to stage 0, which forwards by name.
+START_TEST (test_edges_without_routes)
+{
+    ps_pipeline_t *pipeline = s_router_pipeline (2);
     ck_assert_int_eq (ps_pipeline_add_edge (pipeline, 0, "two", 2), 0);
     ck_assert_int_eq (ps_pipeline_start (pipeline), 0);
     tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
@@ -141,12 +151,7 @@ END_TEST
 
 START_TEST (test_refused)
 {
-    ps_server_config_t config;
-    ps_server_config_defaults (&config);
-    config.listen = "tcp://127.0.0.1:*";
-    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, s_router, 1, NULL), 0);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 1);
+    ps_pipeline_t *pipeline = s_router_pipeline (1);
     ck_assert_int_eq (ps_pipeline_add_edge (pipeline, 0, "x", 2), -1);
     ck_assert_ptr_nonnull (strstr (ps_pipeline_error (pipeline), "no stage 2"));
     ck_assert_int_eq (ps_pipeline_add_edge (pipeline, 0, "", 1), -1);
@@ -163,6 +168,9 @@ START_TEST (test_refused)
     ps_pipeline_destroy (&pipeline);
 
     //  Routes in the server config: the pipeline would not know their stages
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
     ps_route_t route = {.path = "/z", .proxy = "inproc://somewhere"};
     config.routes = &route;
     config.route_count = 1;
@@ -181,14 +189,7 @@ START_TEST (test_unreached_stage_named)
 {
     zsock_t *logs = tu_logs_new ("inproc://graph-logs");
     ck_assert_ptr_nonnull (logs);
-    ps_server_config_t config;
-    ps_server_config_defaults (&config);
-    config.listen = "tcp://127.0.0.1:*";
-    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, s_router, 1, NULL), 0);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 1);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 2);
-    ck_assert_int_eq (ps_pipeline_add_work (pipeline, tu_echo_work, 1, NULL), 3);
+    ps_pipeline_t *pipeline = s_router_pipeline (3);
     ck_assert_int_eq (ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/via"}, 0), 0);
     ck_assert_int_eq (ps_pipeline_add_route (pipeline, &(ps_route_t){.path = "/b"}, 2), 0);
     ck_assert_int_eq (ps_pipeline_add_edge (pipeline, 0, "c", 3), 0);
