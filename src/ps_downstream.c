@@ -9,8 +9,8 @@
 typedef struct {
     char *name;
     char *endpoint;  //  for ps_downstream_set_renew_refused
-    zsock_t *sock;
-    void *handle;
+    zsock_t *sock;   //  NULL when the stage is a dispatch in this process
+    ps_sink_t sink;
 } s_entry_t;
 
 struct _ps_downstream_set_t {
@@ -30,6 +30,7 @@ ps_downstream_set_destroy (ps_downstream_set_t **self_p)
         zstr_free (&self->entries[i].name);
         zstr_free (&self->entries[i].endpoint);
         ps_socket_destroy (&self->entries[i].sock);
+        ps_dispatch_destroy (&self->entries[i].sink.dispatch);
     }
     free (self->entries);
     free (self);
@@ -58,6 +59,13 @@ ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
             goto failed;
         }
         s_entry_t *copy = &self->entries[self->size];
+        copy->sink.dispatch = ps_dispatch_find (entry->endpoint);
+        if (copy->sink.dispatch) {
+            copy->name = strdup (entry->name);
+            assert (copy->name);
+            self->size++;
+            continue;
+        }
         copy->sock = ps_socket_new (ZMQ_PUSH, options, "ps_worker", entry->name);
         if (!copy->sock)
             goto failed;
@@ -71,7 +79,7 @@ ps_downstream_set_new (const ps_downstream_t *entries, size_t count,
         self->size++;
         if (ps_socket_attach (copy->sock, false, entry->endpoint, "ps_worker", entry->name) != 0)
             goto failed;
-        copy->handle = zsock_resolve (copy->sock);
+        copy->sink.handle = zsock_resolve (copy->sock);
     }
     return self;
 
@@ -80,22 +88,22 @@ failed:
     return NULL;
 }
 
-void *
+const ps_sink_t *
 ps_downstream_set_find (ps_downstream_set_t *self, const char *name)
 {
     assert (self);
     assert (name);
     for (size_t i = 0; i < self->size; i++)
         if (streq (self->entries[i].name, name))
-            return self->entries[i].handle;
+            return &self->entries[i].sink;
     return NULL;
 }
 
-void *
+const ps_sink_t *
 ps_downstream_set_only (ps_downstream_set_t *self)
 {
     assert (self);
-    return self->size == 1 ? self->entries[0].handle : NULL;
+    return self->size == 1 ? &self->entries[0].sink : NULL;
 }
 
 size_t
@@ -111,8 +119,9 @@ ps_downstream_set_renew_refused (ps_downstream_set_t *self)
     assert (self);
     for (size_t i = 0; i < self->size; i++) {
         s_entry_t *entry = &self->entries[i];
-        if (ps_socket_renew_refused (&entry->sock, &self->options, "ps_worker", entry->name,
-                                     entry->endpoint))
-            entry->handle = zsock_resolve (entry->sock);
+        if (entry->sock
+            && ps_socket_renew_refused (&entry->sock, &self->options, "ps_worker", entry->name,
+                                        entry->endpoint))
+            entry->sink.handle = zsock_resolve (entry->sock);
     }
 }

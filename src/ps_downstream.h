@@ -3,12 +3,14 @@
 
     One PUSH per name, connected to that stage's proxy upstream, made with
     the worker's socket options through ps_socket.c, and made anew if the
-    next stage refused our key.
+    next stage refused our key; or, for a stage that is a dispatch in this
+    process (ps_dispatch.h), that dispatch.
 */
 #ifndef PS_DOWNSTREAM_H_INCLUDED
 #define PS_DOWNSTREAM_H_INCLUDED
 
 #include "prime_server/ps_worker.h"
+#include "ps_dispatch.h"
 #include "ps_socket.h"
 
 typedef struct _ps_downstream_set_t ps_downstream_set_t;
@@ -23,11 +25,11 @@ ps_downstream_set_t *ps_downstream_set_new (const ps_downstream_t *entries, size
 //  Closes the sockets. Accepts NULL.
 void ps_downstream_set_destroy (ps_downstream_set_t **self_p);
 
-//  The raw socket handle for name, or NULL if there is no such name.
-void *ps_downstream_set_find (ps_downstream_set_t *self, const char *name);
+//  Where name's jobs go, or NULL if there is no such name.
+const ps_sink_t *ps_downstream_set_find (ps_downstream_set_t *self, const char *name);
 
-//  The handle when the set has exactly one entry, else NULL.
-void *ps_downstream_set_only (ps_downstream_set_t *self);
+//  The sink when the set has exactly one entry, else NULL.
+const ps_sink_t *ps_downstream_set_only (ps_downstream_set_t *self);
 
 size_t ps_downstream_set_size (ps_downstream_set_t *self);
 

@@ -24,10 +24,10 @@
 #define S_BUSY_LOOK_MS 10
 
 typedef struct {
-    zsock_t *sock;
-    void *handle;  //  its libzmq socket
-    int fd;        //  its ZMQ_FD
-    bool clean;    //  drained to EAGAIN since the last operation on it
+    zsock_t *sock;  //  or NULL: a plain fd
+    void *handle;   //  its libzmq socket, or NULL
+    int fd;         //  its ZMQ_FD, or the plain fd
+    bool clean;     //  drained to EAGAIN since the last operation on it
     ps_loop_fn *handler;
     ps_loop_gate_fn *gate;  //  or NULL: always read
     void *arg;
@@ -112,6 +112,19 @@ ps_loop_add (ps_loop_t *self, zsock_t *sock, ps_loop_fn *handler, void *arg)
     return id;
 }
 
+int
+ps_loop_add_fd (ps_loop_t *self, int fd, ps_loop_fn *handler, void *arg)
+{
+    assert (self);
+    assert (fd >= 0);
+    assert (handler);
+    assert (self->count < S_MAX_SOCKETS);
+    int id = self->count++;
+    s_socket_t *socket = &self->sockets[id];
+    *socket = (s_socket_t){.fd = fd, .handler = handler, .arg = arg};
+    return id;
+}
+
 void
 ps_loop_set_gate (ps_loop_t *self, int id, ps_loop_gate_fn *gate)
 {
@@ -164,6 +177,7 @@ ps_loop_peek (ps_loop_t *self, int id)
 {
     assert (self);
     s_socket_t *socket = &self->sockets[id];
+    assert (socket->sock);
     //  ZMQ_EVENTS first: a receive on an empty socket costs more
     int events = 0;
     size_t size = sizeof (events);

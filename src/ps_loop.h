@@ -58,6 +58,11 @@ void ps_loop_destroy (ps_loop_t **self_p);
 //  handlers run in the order of their adding. Returns the socket's id.
 int ps_loop_add (ps_loop_t *self, zsock_t *sock, ps_loop_fn *handler, void *arg);
 
+//  Listens to a plain fd that is readable while its handler has work
+//  (level-triggered: the handler must clear it), as socket ids do; handle
+//  is NULL in its calls. Returns its id.
+int ps_loop_add_fd (ps_loop_t *self, int fd, ps_loop_fn *handler, void *arg);
+
 //  Reads socket id only while gate says so (its arg is the handler's).
 void ps_loop_set_gate (ps_loop_t *self, int id, ps_loop_gate_fn *gate);
 

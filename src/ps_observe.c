@@ -73,6 +73,20 @@ s_chunk_free (void *data, void *hint)
     zchunk_destroy (&chunk);
 }
 
+//  A stage that is a dispatch in this process has no proxy to report it:
+//  its figures are read at scrape time, as if just reported.
+static void
+s_dispatch_stage (const char *stage, const ps_dispatch_stats_t *stats, void *arg)
+{
+    ps_server_self_t *server = (ps_server_self_t *) arg;
+    ps_metrics_stage_t figures = {.workers = stats->workers,
+                                  .idle = stats->idle,
+                                  .queued = stats->queued,
+                                  .jobs = stats->jobs,
+                                  .interval_ms = 1000};
+    ps_metrics_stage_report (server->metrics, stage, strlen (stage), &figures, zclock_mono ());
+}
+
 bool
 ps_observe_metrics (ps_server_self_t *server, ps_request_t *request, const char *path)
 {
@@ -90,6 +104,7 @@ ps_observe_metrics (ps_server_self_t *server, ps_request_t *request, const char 
             gauges.in_flight += zlistx_size (session->requests);
     zlistx_destroy (&sessions);
     gauges.in_flight -= gauges.in_flight > 0;
+    ps_dispatch_each_stage (server->loopback, s_dispatch_stage, server);
     zchunk_t *text = ps_metrics_render (server->metrics, &gauges, zclock_mono ());
     request->answer = PS_ANSWER_RESULT;
     request->status = 200;

@@ -13,6 +13,7 @@
     starts first and every proxy gets the loopback as bound.
 */
 #include "prime_server/ps_pipeline.h"
+#include "ps_dispatch.h"
 #include "ps_graph.h"
 #include "ps_proxy_private.h"
 
@@ -35,7 +36,8 @@ typedef struct {
     char *upstream;    //  as bound (or given, for a proxy elsewhere)
     char *downstream;  //  idem
     ps_proxy_t *proxy;
-    bool loopback_late;  //  its proxy started before the server bound the loopback
+    ps_dispatch_t *dispatch;  //  in place of the proxy (ps_dispatch.h), or NULL
+    bool loopback_late;       //  its proxy started before the server bound the loopback
 } s_stage_t;
 
 struct _ps_pipeline_t {
@@ -141,8 +143,10 @@ s_stop (ps_pipeline_t *self)
     for (size_t i = 0; i < self->worker_count; i++)
         ps_worker_destroy (&self->workers[i]);
     self->worker_count = 0;
-    for (size_t s = 0; s < self->stage_count; s++)
+    for (size_t s = 0; s < self->stage_count; s++) {
         ps_proxy_destroy (&self->stages[s].proxy);
+        ps_dispatch_destroy (&self->stages[s].dispatch);
+    }
     ps_server_destroy (&self->server);
     //  The components remove the ipc files they bound (ps_socket_destroy);
     //  a generated name whose bind failed midway may still be there
@@ -326,6 +330,19 @@ s_endpoint (ps_pipeline_t *self, const char *given, const char *role)
     return given ? strdup (given) : s_generate (self, role);
 }
 
+//  Whether a stage can do without a proxy thread (ps_dispatch.h): its
+//  endpoints are our own inproc names, so only this process reaches it, its
+//  pool is started with the pipeline (a stage of no workers waits for
+//  others, who may be plain sockets), and no chooser needs a proxy's view
+//  of the workers.
+static bool
+s_dispatch_fits (ps_pipeline_t *self, const s_stage_t *stage, const char *upstream)
+{
+    return streq (self->transport, "inproc") && stage->desc.workers > 0 && !stage->desc.choose
+           && (!stage->desc.upstream || stage->desc.upstream == stage->upstream_given)
+           && !stage->desc.downstream && strncmp (upstream, "inproc://", 9) == 0;
+}
+
 static int
 s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
 {
@@ -342,6 +359,18 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
     }
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
+    char name[24];
+    snprintf (name, sizeof name, "%zu", index + 1);
+    const char *stage_name = stage->desc.name ? stage->desc.name : name;
+    if (s_dispatch_fits (self, stage, upstream)) {
+        stage->dispatch = ps_dispatch_new (upstream, downstream, (size_t) config.hwm,
+                                           self->config.metrics ? stage_name : NULL, loopback);
+        if (stage->dispatch) {
+            stage->upstream = upstream;
+            stage->downstream = downstream;
+            return 0;
+        }
+    }
     config.upstream = upstream;
     config.downstream = downstream;
     config.choose = stage->desc.choose;
@@ -352,10 +381,8 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
         config.heartbeat_ms = stage->desc.heartbeat_ms;
     if (stage->desc.expiry_ms)
         config.expiry_ms = stage->desc.expiry_ms;
-    char name[24];
-    snprintf (name, sizeof name, "%zu", index + 1);
     if (self->config.metrics)
-        config.stage = stage->desc.name ? stage->desc.name : name;
+        config.stage = stage_name;
     stage->proxy = ps_proxy_new (&config);
     if (stage->proxy) {
         stage->upstream = strdup (ps_proxy_upstream_endpoint (stage->proxy));
@@ -522,8 +549,10 @@ ps_pipeline_start (ps_pipeline_t *self)
             entry->upstream_given = s_generate (self, role);
             entry->desc.upstream = entry->upstream_given;
         }
-        bool proxy_first = s_endpoint_wildcard (entry->desc.upstream)
-                           && !entry->desc.proxy_elsewhere;
+        //  A dispatch must be registered before the server looks for it
+        bool proxy_first = (s_endpoint_wildcard (entry->desc.upstream)
+                            && !entry->desc.proxy_elsewhere)
+                           || s_dispatch_fits (self, entry, entry->desc.upstream);
         if (proxy_first) {
             const char *loopback = s_endpoint_wildcard (self->loopback_given)
                                        ? NULL

@@ -93,9 +93,10 @@ ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **
 {
     assert (self);
     assert (request);
-    void *push_h = request->route >= 0 ? zsock_resolve (self->route_push[request->route])
-                                       : self->push_h;
-    if (!push_h || ps_request_table_size (self->requests) >= self->config.max_in_flight) {
+    const ps_sink_t *sink = request->route >= 0 ? &self->route_sinks[request->route]
+                                                : &self->push_sink;
+    if (!(sink->handle || sink->dispatch)
+        || ps_request_table_size (self->requests) >= self->config.max_in_flight) {
         zmsg_destroy (payload_p);
         return -1;
     }
@@ -108,7 +109,7 @@ ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **
                               .flags = request->head ? PS_FLAG_HEAD : 0,
                               .kind = (uint8_t) kind,
                               .id = request->id};
-    if (ps_envelope_send (&envelope, payload_p, push_h) != 0) {
+    if (ps_sink_send (sink, &envelope, payload_p, 0) != 0) {
         zmsg_destroy (payload_p);
         if (self->config.verbose)
             zsys_warning ("ps_server: the queue towards the proxy is full, answering 503");
@@ -395,6 +396,22 @@ s_socket (self_t *self, int type, const char *endpoint, bool bind, const char *r
     return sock;
 }
 
+//  Where jobs for endpoint go: the dispatch in this process registered
+//  under it (ps_dispatch.h), else a PUSH connected to it (*sock_p).
+static int
+s_sink_open (self_t *self, ps_sink_t *sink, zsock_t **sock_p, const char *endpoint,
+             const char *role)
+{
+    sink->dispatch = ps_dispatch_find (endpoint);
+    if (sink->dispatch)
+        return 0;
+    *sock_p = s_socket (self, ZMQ_PUSH, endpoint, false, role, 0);
+    if (!*sock_p)
+        return -1;
+    sink->handle = zsock_resolve (*sock_p);
+    return 0;
+}
+
 //  The routing table and a PUSH to each route's proxy. The parser admits
 //  bodies up to the largest limit; s_route applies each route's own.
 static int
@@ -406,13 +423,14 @@ s_routes_new (self_t *self, const ps_server_config_t *config)
     }
     self->routes = ps_route_table_new ();
     self->route_push = (zsock_t **) zmalloc (config->route_count * sizeof (zsock_t *));
+    self->route_sinks = (ps_sink_t *) zmalloc (config->route_count * sizeof (ps_sink_t));
     self->max_body = self->config.limits.max_body;
     for (size_t i = 0; i < config->route_count; i++) {
         if (ps_route_table_add (self->routes, &config->routes[i]) < 0)
             return -1;
         const ps_route_t *route = ps_route_table_get (self->routes, i);
-        self->route_push[i] = s_socket (self, ZMQ_PUSH, route->proxy, false, "route", 0);
-        if (!self->route_push[i])
+        if (s_sink_open (self, &self->route_sinks[i], &self->route_push[i], route->proxy, "route")
+            != 0)
             return -1;
         self->config.limits.max_body = MAX (self->config.limits.max_body, route->max_body);
     }
@@ -444,12 +462,16 @@ s_self_destroy (self_t **self_p)
     zlistx_destroy (&self->stream_watch);
     ps_socket_destroy (&self->stream);
     ps_socket_destroy (&self->push);
+    ps_dispatch_destroy (&self->push_sink.dispatch);
     ps_socket_destroy (&self->pull);
     ps_socket_destroy (&self->pub);
     ps_curve_keys_destroy (&self->keys);
-    for (size_t i = 0; self->route_push && i < ps_route_table_size (self->routes); i++)
+    for (size_t i = 0; self->route_push && i < ps_route_table_size (self->routes); i++) {
         ps_socket_destroy (&self->route_push[i]);
+        ps_dispatch_destroy (&self->route_sinks[i].dispatch);
+    }
     free (self->route_push);
+    free (self->route_sinks);
     ps_route_table_destroy (&self->routes);
     zstr_free (&self->cors_origin);
     ps_pairs_destroy (&self->text_headers);
@@ -530,10 +552,8 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         goto failed;
     self->stream_h = zsock_resolve (self->stream);
     if (self->proxy) {
-        self->push = s_socket (self, ZMQ_PUSH, self->proxy, false, "proxy", 0);
-        if (!self->push)
+        if (s_sink_open (self, &self->push_sink, &self->push, self->proxy, "proxy") != 0)
             goto failed;
-        self->push_h = zsock_resolve (self->push);
     }
     if (self->loopback) {
         self->pull = s_socket (self, ZMQ_PULL, self->loopback, true, "loopback", 0);

@@ -15,6 +15,7 @@
 #define PS_SERVER_PRIVATE_H_INCLUDED
 
 #include "ps_curve_private.h"
+#include "ps_dispatch.h"
 #include "ps_loop.h"
 #include "ps_request.h"
 #include "ps_route.h"
@@ -35,7 +36,7 @@ typedef struct {
     zsock_t *pull;
     zsock_t *pub;
     void *stream_h;
-    void *push_h;
+    ps_sink_t push_sink;  //  the PUSH's handle, or the first stage's dispatch
     void *pull_h;
     void *pub_h;
     ps_loop_t *loop;
@@ -61,6 +62,7 @@ typedef struct {
     struct _ps_access_log_t *access_file;  //  NULL unless an access log file is set
     ps_route_table_t *routes;              //  NULL: no routes, every request goes to push
     zsock_t **route_push;                  //  PUSH to each route's proxy, by route index
+    ps_sink_t *route_sinks;                //  each route's PUSH handle, or its dispatch
     size_t max_body;                       //  the server's own body limit (limits.max_body is
                                            //  raised to the largest route's, for the parser)
     char *cors_origin;

@@ -41,6 +41,7 @@
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
 #include "ps_socket.h"
+#include "ps_dispatch.h"
 #include "ps_downstream.h"
 #include "ps_part_pool.h"
 #include <errno.h>
@@ -103,13 +104,15 @@ struct _ps_work_t {
 
 struct _s_self_t {
     zsock_t *pipe;
-    zsock_t *upstream;    //  DEALER to our proxy
-    zsock_t *downstream;  //  PUSH to the next proxy, or NULL
-    zsock_t *loopback;    //  PUSH to the server
-    zsock_t *interrupt;   //  SUB from the server
-    void *upstream_h;     //  raw handles
-    void *downstream_h;
+    zsock_t *upstream;          //  DEALER to our proxy
+    zsock_t *downstream;        //  PUSH to the next proxy, or NULL
+    zsock_t *loopback;          //  PUSH to the server
+    zsock_t *interrupt;         //  SUB from the server
+    void *upstream_h;           //  raw handles
+    ps_sink_t downstream_sink;  //  the PUSH's handle, or the next stage's dispatch
     void *loopback_h;
+    ps_dispatch_t *dispatch;   //  our stage's, in this process: then no upstream
+    ps_dispatch_seat_t *seat;  //  our place at it
     ps_loop_t *loop;
     int upstream_id;  //  in the loop
     int interrupt_id;
@@ -457,10 +460,10 @@ ps_work_cancelled (ps_work_t *work)
     return work->cancelled || s_stopping (self);
 }
 
-//  Sends frames (taken) to the proxy upstream at handle; NULL: none, for
+//  Sends frames (taken) to the next stage at sink; NULL or empty: none, for
 //  the reason failure gives.
 static int
-s_forward (ps_work_t *work, void *handle, const char *failure, zmsg_t **frames_p)
+s_forward (ps_work_t *work, const ps_sink_t *sink, const char *failure, zmsg_t **frames_p)
 {
     s_self_t *self = work->self;
     zmsg_t *frames = *frames_p;
@@ -470,21 +473,19 @@ s_forward (ps_work_t *work, void *handle, const char *failure, zmsg_t **frames_p
         zmsg_destroy (&frames);
         return -1;
     }
-    if (!handle) {
+    if (!sink || !(sink->handle || sink->dispatch)) {
         work->failure = failure;
         zmsg_destroy (&frames);
         return -1;
     }
     ps_envelope_t envelope = {
         .type = PS_MSG_JOB, .flags = work->flags, .kind = PS_KIND_STAGE, .id = work->id};
-    zframe_t *envelope_frame = ps_envelope_encode (&envelope);
-    bool more = frames && zmsg_size (frames) > 0;
-    s_before_send (self, handle);
-    int rc = zframe_send (&envelope_frame, handle, more ? ZFRAME_MORE : 0);
-    if (rc == 0 && more)
-        rc = zmsg_send (&frames, handle);
-    zframe_destroy (&envelope_frame);
-    zmsg_destroy (&frames);
+    int timeout = self->options.send_timeout_ms;
+    if (sink->handle)
+        s_before_send (self, sink->handle);
+    else if (s_stopping (self))
+        timeout = (int) MAX (self->stop_deadline - zclock_mono (), 0);
+    int rc = ps_sink_send (sink, &envelope, &frames, timeout);
     if (rc != 0) {
         work->failure = "next stage unreachable";
         if (self->verbose)
@@ -502,10 +503,10 @@ ps_work_forward (ps_work_t *work, zmsg_t **frames_p)
     assert (work);
     assert (frames_p);
     s_self_t *self = work->self;
-    void *handle = self->downstream_h;
-    if (!handle && self->downstreams)
-        handle = ps_downstream_set_only (self->downstreams);
-    return s_forward (work, handle,
+    const ps_sink_t *sink = &self->downstream_sink;
+    if (!sink->handle && !sink->dispatch && self->downstreams)
+        sink = ps_downstream_set_only (self->downstreams);
+    return s_forward (work, sink,
                       self->downstreams ? "several next stages: forward names one"
                                         : "no next stage to forward to",
                       frames_p);
@@ -518,13 +519,14 @@ ps_work_forward_to (ps_work_t *work, const char *name, zmsg_t **frames_p)
     assert (name);
     assert (frames_p);
     s_self_t *self = work->self;
-    void *handle = self->downstreams ? ps_downstream_set_find (self->downstreams, name) : NULL;
-    if (!handle && !work->answered) {
+    const ps_sink_t *sink = self->downstreams ? ps_downstream_set_find (self->downstreams, name)
+                                              : NULL;
+    if (!sink && !work->answered) {
         //  The work function's mistake, not the client's: said every time
         snprintf (work->failure_text, sizeof work->failure_text, "no downstream named '%s'", name);
         zsys_error ("ps_worker: job %" PRIu64 ": %s", work->id, work->failure_text);
     }
-    return s_forward (work, handle, work->failure_text, frames_p);
+    return s_forward (work, sink, work->failure_text, frames_p);
 }
 
 int
@@ -790,9 +792,12 @@ ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size)
 //  --------------------------------------------------------------------------
 //  The actor
 
+static void s_run_job (s_self_t *self, zmsg_t *msg);
+
 static bool
 s_handle_job (ps_loop_t *loop, void *handle, void *arg)
 {
+    (void) loop;
     s_self_t *self = (s_self_t *) arg;
     zmsg_t *msg = zmsg_recv (handle);
     if (!msg)
@@ -800,6 +805,31 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
     //  Any message is a word from the proxy; the time is taken by the loop,
     //  so a job costs no clock read here.
     self->heard = true;
+    s_run_job (self, msg);
+    return false;
+}
+
+//  Our stage's dispatch: the job handed to us, else the next one queued.
+//  Drained (the seat idle) when there is none.
+static bool
+s_handle_seat (ps_loop_t *loop, void *handle, void *arg)
+{
+    (void) loop;
+    (void) handle;
+    s_self_t *self = (s_self_t *) arg;
+    zmsg_t *msg = ps_dispatch_next (self->seat);
+    if (!msg)
+        return true;
+    s_run_job (self, msg);
+    return false;
+}
+
+//  A job as the proxy or the dispatch gave it: [envelope][payload...]
+//  (taken). Answers it one way or another, then says we are free.
+static void
+s_run_job (s_self_t *self, zmsg_t *msg)
+{
+    ps_loop_t *loop = self->loop;
     zframe_t *envelope_frame = zmsg_pop (msg);
     ps_envelope_t envelope;
     int rc = envelope_frame ? ps_envelope_decode (envelope_frame, &envelope) : -1;
@@ -807,7 +837,7 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
         //  The proxy's answer to a beat: it is alive, nothing to do.
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
-        return false;
+        return;
     }
     if (rc == -1 || envelope.type != PS_MSG_JOB) {
         ps_envelope_log_junk ("ps_worker", "upstream", envelope_frame,
@@ -817,8 +847,9 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
         zmsg_destroy (&msg);
         //  Whatever it was, we are still free: say so, in case a proxy of
         //  another version counts this as a job given to us.
-        s_send_ready (self);
-        return false;
+        if (!self->dispatch)
+            s_send_ready (self);
+        return;
     }
     zframe_destroy (&envelope_frame);
 
@@ -866,9 +897,8 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
     ps_http_request_destroy (&work->request);
     zmsg_destroy (&work->payload);
     self->busy = false;
-    if (!s_stopping (self))
+    if (!s_stopping (self) && !self->dispatch)
         s_send_ready (self);
-    return false;
 }
 
 //  A socket with our options, connected to endpoint; id, if given, is its
@@ -945,7 +975,7 @@ s_renew_refused (s_self_t *self)
         self->loopback_h = zsock_resolve (self->loopback);
     if (ps_socket_renew_refused (&self->downstream, &self->options, "ps_worker", "downstream",
                                  self->downstream_endpoint))
-        self->downstream_h = zsock_resolve (self->downstream);
+        self->downstream_sink.handle = zsock_resolve (self->downstream);
     if (ps_socket_renew_refused (&self->interrupt, &self->options, "ps_worker", "interrupt",
                                  self->interrupt_endpoint)) {
         zsock_set_subscribe (self->interrupt, "");
@@ -1000,6 +1030,9 @@ s_self_destroy (s_self_t **self_p)
         ps_socket_destroy (&self->downstream);
         ps_socket_destroy (&self->loopback);
         ps_socket_destroy (&self->interrupt);
+        ps_dispatch_seat_destroy (&self->seat);
+        ps_dispatch_destroy (&self->dispatch);
+        ps_dispatch_destroy (&self->downstream_sink.dispatch);
         ps_curve_keys_destroy (&self->beat.keys);
         ps_downstream_set_destroy (&self->downstreams);
         ps_part_pool_destroy (&self->part_pool);
@@ -1074,33 +1107,51 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     self->interrupt = s_socket_connect (self, ZMQ_SUB, "interrupt", config->interrupt, NULL);
     if (self->interrupt)
         self->loopback = s_socket_connect (self, ZMQ_PUSH, "loopback", config->loopback, NULL);
-    if (self->loopback && config->downstream)
+    //  A stage in this process may be a dispatch (ps_dispatch.h) instead
+    //  of a proxy: found by endpoint, in place of the socket.
+    self->downstream_sink.dispatch = ps_dispatch_find (config->downstream);
+    if (self->loopback && config->downstream && !self->downstream_sink.dispatch)
         self->downstream = s_socket_connect (self, ZMQ_PUSH, "downstream", config->downstream,
                                              NULL);
+    bool downstream_ok = self->downstream || self->downstream_sink.dispatch || !config->downstream;
     bool named = config->downstream_count > 0;
-    if (named && self->loopback && (self->downstream || !config->downstream))
+    if (named && self->loopback && downstream_ok)
         self->downstreams = ps_downstream_set_new (config->downstreams, config->downstream_count,
                                                    &self->options);
-    if (self->loopback && (self->downstream || !config->downstream)
-        && (self->downstreams || !named))
-        self->upstream = s_socket_connect (self, ZMQ_DEALER, "upstream", config->upstream,
-                                           self->beat.id);
+    bool upstream_ok = false;
+    if (self->loopback && downstream_ok && (self->downstreams || !named)) {
+        self->dispatch = ps_dispatch_find (config->upstream);
+        if (self->dispatch) {
+            //  Nobody to beat to or to hear from: the dispatch is in this
+            //  process and goes only with it.
+            self->seat = ps_dispatch_seat_new (self->dispatch);
+            self->heartbeat_ms = self->expiry_ms = 0;
+            upstream_ok = self->seat != NULL;
+        }
+        else {
+            self->upstream = s_socket_connect (self, ZMQ_DEALER, "upstream", config->upstream,
+                                               self->beat.id);
+            upstream_ok = self->upstream != NULL;
+        }
+    }
     if (self->upstream && self->heartbeat_ms > 0) {
         self->beater = zactor_new (s_beater, &self->beat);
         assert (self->beater);
     }
-    if (!self->upstream) {
+    if (!upstream_ok) {
         s_self_destroy (&self);
         return NULL;
     }
-    self->upstream_h = zsock_resolve (self->upstream);
-    self->downstream_h = self->downstream ? zsock_resolve (self->downstream) : NULL;
+    self->upstream_h = self->upstream ? zsock_resolve (self->upstream) : NULL;
+    self->downstream_sink.handle = self->downstream ? zsock_resolve (self->downstream) : NULL;
     self->loopback_h = zsock_resolve (self->loopback);
     //  Cancels before jobs, so a job whose CANCEL overtook it is skipped;
     //  reading them while idle also keeps the SUB queue short.
     self->loop = ps_loop_new (pipe, "ps_worker", s_handle_command, self);
     self->interrupt_id = ps_loop_add (self->loop, self->interrupt, s_handle_interrupts, self);
-    self->upstream_id = ps_loop_add (self->loop, self->upstream, s_handle_job, self);
+    self->upstream_id = self->seat ? ps_loop_add_fd (self->loop, ps_dispatch_seat_fd (self->seat),
+                                                     s_handle_seat, self)
+                                   : ps_loop_add (self->loop, self->upstream, s_handle_job, self);
     if (self->heartbeat_ms > 0)
         ps_loop_set_timer (self->loop, s_handle_timer, self);
     return self;
@@ -1115,7 +1166,8 @@ ps_worker_actor (zsock_t *pipe, void *config)
     ps_actor_started (pipe, self != NULL, NULL, 0);
     if (!self)
         return;
-    s_send_ready (self);
+    if (!self->dispatch)
+        s_send_ready (self);
     //  A first beat at once tells the proxy that we beat, so it may expire
     //  us if we fall silent.
     if (self->heartbeat_ms > 0)

@@ -82,7 +82,11 @@ s_check_pipeline (const char *transport, size_t stages)
     for (size_t s = 0; s < stages; s++) {
         endpoints[count++] = ps_pipeline_upstream_endpoint (pipeline, s);
         endpoints[count++] = ps_pipeline_downstream_endpoint (pipeline, s);
-        ck_assert_ptr_nonnull (ps_pipeline_proxy (pipeline, s));
+        //  In one process a stage of its own workers needs no proxy
+        if (streq (transport, "inproc"))
+            ck_assert_ptr_null (ps_pipeline_proxy (pipeline, s));
+        else
+            ck_assert_ptr_nonnull (ps_pipeline_proxy (pipeline, s));
     }
     for (size_t i = 0; i < count; i++) {
         s_check_endpoint (endpoints[i], transport);
@@ -160,6 +164,77 @@ START_TEST (test_late_loopback)
             zclock_sleep (50);  //  a proxy reports at once, then every second
     }
     ck_assert_msg (both, "both stages' proxies did not report within 10 s");
+    tu_client_destroy (&client);
+    ps_pipeline_destroy (&pipeline);
+}
+END_TEST
+
+//  The value of sample (a whole metric name with labels, then a space) in
+//  a metrics exposition, or -1 if absent.
+static double
+s_sample (const char *text, const char *sample)
+{
+    const char *at = strstr (text, sample);
+    return at ? atof (at + strlen (sample)) : -1;
+}
+
+//  Over inproc, stages of their own workers run without proxies: the
+//  server and the workers hand jobs to each other. Jobs still reach every
+//  worker (one added while running too), and the stages' figures are in
+//  the metrics as proxies would report them.
+START_TEST (test_inproc_without_proxy)
+{
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    config.metrics = "/metrics";
+    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ps_pipeline_stage_t first = {
+        .work = tu_forward_work, .workers = 2, .arg = (void *) 1, .name = "parse"};
+    ps_pipeline_stage_t second = {
+        .work = tu_echo_work, .workers = 1, .arg = (void *) 2, .name = "echo"};
+    ck_assert_int_eq (ps_pipeline_add_stage (pipeline, &first), 0);
+    ck_assert_int_eq (ps_pipeline_add_stage (pipeline, &second), 1);
+    ck_assert_msg (ps_pipeline_start (pipeline) == 0, "%s", ps_pipeline_error (pipeline));
+    ck_assert_ptr_null (ps_pipeline_proxy (pipeline, 0));
+    ck_assert_ptr_null (ps_pipeline_proxy (pipeline, 1));
+    ck_assert_int_eq (ps_pipeline_add_worker (pipeline, 1, NULL), 0);
+
+    tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
+    ck_assert_ptr_nonnull (client);
+    for (int i = 0; i < 20; i++) {
+        tu_response_t *response = s_get (client, "/hello");
+        ck_assert_int_eq (response->status, 200);
+        ck_assert_str_eq (response->body, "GET /hello ");
+        ck_assert_str_eq (tu_response_header (response, "X-Stage"), "2");
+        tu_response_destroy (&response);
+    }
+    //  Once every worker is back at its stage: all idle, 20 jobs each
+    bool settled = false;
+    char *text = NULL;
+    int64_t deadline = zclock_mono () + 10000;
+    while (!settled && zclock_mono () < deadline) {
+        zstr_free (&text);
+        tu_response_t *response = s_get (client, "/metrics");
+        ck_assert_int_eq (response->status, 200);
+        text = strdup (response->body);
+        tu_response_destroy (&response);
+        settled = s_sample (text, "prime_server_stage_workers{stage=\"parse\",state=\"idle\"} ")
+                      == 2
+                  && s_sample (text, "prime_server_stage_workers{stage=\"echo\",state=\"idle\"} ")
+                         == 2;
+        if (!settled)
+            zclock_sleep (20);  //  a worker goes back to its stage after its answer
+    }
+    ck_assert_msg (settled, "the workers did not all come back idle:\n%s", text);
+    ck_assert_double_eq (s_sample (text, "prime_server_stage_up{stage=\"parse\"} "), 1);
+    ck_assert_double_eq (s_sample (text, "prime_server_stage_up{stage=\"echo\"} "), 1);
+    ck_assert_double_eq (
+        s_sample (text, "prime_server_stage_workers{stage=\"echo\",state=\"busy\"} "), 0);
+    ck_assert_double_eq (s_sample (text, "prime_server_stage_queued_jobs{stage=\"parse\"} "), 0);
+    ck_assert_double_eq (s_sample (text, "prime_server_stage_jobs_total{stage=\"parse\"} "), 20);
+    ck_assert_double_eq (s_sample (text, "prime_server_stage_jobs_total{stage=\"echo\"} "), 20);
+    zstr_free (&text);
     tu_client_destroy (&client);
     ps_pipeline_destroy (&pipeline);
 }
@@ -434,6 +509,7 @@ s_suite (void)
     tcase_add_loop_test (tc, test_one_stage, 0, 3);
     tcase_add_loop_test (tc, test_two_stages, 0, 3);
     tcase_add_test (tc, test_late_loopback);
+    tcase_add_test (tc, test_inproc_without_proxy);
     tcase_add_test (tc, test_reported_endpoints_serve_a_split);
     tcase_add_test (tc, test_drain);
     tcase_add_test (tc, test_destroy_busy);

@@ -28,6 +28,19 @@
     loopback once the server has bound it, before ps_pipeline_start
     returns.
 
+    In one process a proxy is pure routing, and costs two thread hand-offs
+    per job. So over the inproc transport, a stage whose endpoints are
+    generated, whose workers are started with the pipeline (workers > 0)
+    and that has no chooser runs without one: the server and the workers
+    hand its jobs to each other directly, the longest idle worker first,
+    and a worker that finishes takes the next queued job itself. Such a
+    stage has no proxy (ps_pipeline_proxy gives NULL) and no heartbeats;
+    its endpoints are names that only this library's components in this
+    process resolve (a server, ps_pipeline_add_worker, a ps_worker given
+    the downstream endpoint), not libzmq endpoints. Its figures are in the
+    server's metrics as a proxy's would be. For a proxy anyway, use ipc or
+    tcp, or a stage of no workers with ps_pipeline_add_worker.
+
     A graph rather than a line: several workflows in one service. Routes
     (ps_pipeline_add_route) send requests by path to the stages where
     their workflows begin; named edges (ps_pipeline_add_edge) say where a
@@ -157,8 +170,9 @@ PS_EXPORT const char *ps_pipeline_error (ps_pipeline_t *self);
 //  The server (borrowed; NULL before start), for its other calls.
 PS_EXPORT ps_server_t *ps_pipeline_server (ps_pipeline_t *self);
 
-//  Stage's proxy (borrowed), or NULL before start, for an unknown stage
-//  and for a proxy that runs elsewhere.
+//  Stage's proxy (borrowed), or NULL before start, for an unknown stage,
+//  for a proxy that runs elsewhere and for an inproc stage that needs none
+//  (see above).
 PS_EXPORT ps_proxy_t *ps_pipeline_proxy (ps_pipeline_t *self, size_t stage);
 
 //  Stages described.

@@ -1,0 +1,97 @@
+/*  ps_dispatch: a stage's jobs handed between threads of one process, with
+    no proxy between them. Private.
+
+    In one process a proxy is pure routing, and it costs two thread
+    hand-offs per job (sender -> proxy -> worker) plus a READY from the
+    worker. A dispatch is the same routing done by the threads themselves
+    under a mutex: the sender gives a job straight to the longest idle
+    worker, or queues it; a worker that finishes takes the next queued job
+    itself before it says it is idle. While every worker is busy, a job
+    costs no syscall and wakes nobody; an idle worker is woken through an
+    eventfd of its own.
+
+    A dispatch is found by endpoint: ps_pipeline registers one under its
+    stage's two inproc endpoint names instead of starting a proxy, and the
+    server and the workers (ps_dispatch_find) use it in place of a socket
+    to that endpoint, so no config changes. Jobs are zmsg_t as a worker's
+    DEALER would receive them: [envelope][payload frames...]. Every
+    function is safe from any thread.
+*/
+#ifndef PS_DISPATCH_H_INCLUDED
+#define PS_DISPATCH_H_INCLUDED
+
+#include "ps_envelope_private.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _ps_dispatch_t ps_dispatch_t;
+typedef struct _ps_dispatch_seat_t ps_dispatch_seat_t;
+
+//  The figures of a stage, as a proxy reports them
+typedef struct {
+    size_t workers;  //  seated
+    size_t idle;
+    size_t queued;  //  jobs waiting for a worker
+    uint64_t jobs;  //  handed to workers, in all
+} ps_dispatch_stats_t;
+
+//  A dispatch registered under the given endpoints (copied; up is the one
+//  senders use, down the one workers use), queueing at most hwm jobs. stage
+//  (or NULL) names it in the metrics of the server whose loopback is
+//  loopback (or NULL). Returns NULL if either endpoint is taken.
+ps_dispatch_t *ps_dispatch_new (const char *up, const char *down, size_t hwm, const char *stage,
+                                const char *loopback);
+
+//  Drops a reference; the last one takes the endpoints off the registry
+//  and frees the dispatch and any job still queued.
+void ps_dispatch_destroy (ps_dispatch_t **self_p);
+
+//  The dispatch registered under endpoint, with a reference the caller
+//  drops with ps_dispatch_destroy; NULL if none (an ordinary endpoint).
+ps_dispatch_t *ps_dispatch_find (const char *endpoint);
+
+//  Gives a job (taken, destroyed on failure) to an idle worker, or queues
+//  it. If the queue is full, waits up to timeout_ms for room (0: not at
+//  all, negative: for good). Returns 0, or -1 (errno EAGAIN: full; EPIPE:
+//  closed).
+int ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms);
+
+//  Where a job goes next: a dispatch in this process, else a libzmq socket
+//  towards a proxy; both NULL: nowhere.
+typedef struct {
+    ps_dispatch_t *dispatch;
+    void *handle;
+} ps_sink_t;
+
+//  Sends a job, [envelope][payload frames] (payload taken; NULL or empty:
+//  none), to sink: on its socket with that socket's own send timeout, or
+//  to its dispatch, waiting up to timeout_ms for room (as
+//  ps_dispatch_submit). Returns 0, or -1.
+int ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t **payload_p,
+                  int timeout_ms);
+
+//  No more jobs are taken, and waiting submits fail; queued jobs stay for
+//  the workers.
+void ps_dispatch_close (ps_dispatch_t *self);
+
+//  A worker's place at the dispatch. The seat's fd (ps_dispatch_seat_fd)
+//  becomes readable when a job is handed to it while idle.
+ps_dispatch_seat_t *ps_dispatch_seat_new (ps_dispatch_t *self);
+void ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p);
+int ps_dispatch_seat_fd (ps_dispatch_seat_t *seat);
+
+//  The job handed to seat, else the oldest queued one; NULL if none, and
+//  then the seat is idle (waits for its fd) until a job is handed to it.
+zmsg_t *ps_dispatch_next (ps_dispatch_seat_t *seat);
+
+//  The dispatch's figures now.
+void ps_dispatch_stats (ps_dispatch_t *self, ps_dispatch_stats_t *stats);
+
+//  Calls fn for every registered dispatch with a stage name whose loopback
+//  is loopback.
+typedef void (ps_dispatch_stage_fn) (const char *stage, const ps_dispatch_stats_t *stats,
+                                     void *arg);
+void ps_dispatch_each_stage (const char *loopback, ps_dispatch_stage_fn *fn, void *arg);
+
+#endif

@@ -1,0 +1,335 @@
+/*  check_ps_dispatch: a stage's jobs handed between threads without a
+    proxy. The registry by endpoint, the longest idle worker first, the
+    queue and its bound, a seat's eventfd readable exactly while a job
+    waits in it, close, a leaving worker's job, and many threads at once
+    with every job delivered exactly once.
+*/
+#include "../src/ps_dispatch.h"
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+
+//  A job: its envelope carries id
+static zmsg_t *
+s_job (uint64_t id)
+{
+    zmsg_t *job = zmsg_new ();
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = id};
+    zframe_t *frame = ps_envelope_encode (&envelope);
+    zmsg_append (job, &frame);
+    zmsg_addstr (job, "payload");
+    return job;
+}
+
+//  The id of a job (destroyed), or 0 for none.
+static uint64_t
+s_id (zmsg_t **job_p)
+{
+    if (!*job_p)
+        return 0;
+    ps_envelope_t envelope;
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (*job_p), &envelope), 0);
+    zmsg_destroy (job_p);
+    return envelope.id;
+}
+
+static bool
+s_readable (ps_dispatch_seat_t *seat, int timeout_ms)
+{
+    struct pollfd fd = {ps_dispatch_seat_fd (seat), POLLIN, 0};
+    return poll (&fd, 1, timeout_ms) == 1;
+}
+
+START_TEST (test_registry)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://t-up", "inproc://t-down", 10, NULL, NULL);
+    ck_assert_ptr_nonnull (dispatch);
+    ck_assert_ptr_null (ps_dispatch_new ("inproc://t-up", "inproc://other", 10, NULL, NULL));
+    ck_assert_ptr_null (ps_dispatch_new ("inproc://other", "inproc://t-down", 10, NULL, NULL));
+    ck_assert_ptr_null (ps_dispatch_find ("inproc://other"));
+    ck_assert_ptr_null (ps_dispatch_find (NULL));
+    ps_dispatch_t *by_up = ps_dispatch_find ("inproc://t-up");
+    ps_dispatch_t *by_down = ps_dispatch_find ("inproc://t-down");
+    ck_assert_ptr_eq (by_up, dispatch);
+    ck_assert_ptr_eq (by_down, dispatch);
+    //  Registered while any reference lives, gone with the last
+    ps_dispatch_destroy (&dispatch);
+    ck_assert_ptr_null (dispatch);
+    ps_dispatch_destroy (&by_up);
+    by_up = ps_dispatch_find ("inproc://t-up");
+    ck_assert_ptr_eq (by_up, by_down);
+    ps_dispatch_destroy (&by_up);
+    ps_dispatch_destroy (&by_down);
+    ck_assert_ptr_null (ps_dispatch_find ("inproc://t-up"));
+    dispatch = ps_dispatch_new ("inproc://t-up", "inproc://t-down", 10, NULL, NULL);
+    ck_assert_ptr_nonnull (dispatch);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+START_TEST (test_longest_idle_first)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://i-up", "inproc://i-down", 10, NULL, NULL);
+    ps_dispatch_seat_t *a = ps_dispatch_seat_new (dispatch);
+    ps_dispatch_seat_t *b = ps_dispatch_seat_new (dispatch);
+    ck_assert_ptr_null (ps_dispatch_next (a));  //  idle first
+    ck_assert_ptr_null (ps_dispatch_next (b));
+    ck_assert_ptr_null (ps_dispatch_next (a));  //  still idle, still first
+    ps_dispatch_stats_t stats;
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.workers, 2);
+    ck_assert_uint_eq (stats.idle, 2);
+    ck_assert (!s_readable (a, 0) && !s_readable (b, 0));
+
+    zmsg_t *job = s_job (1);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ck_assert_ptr_null (job);
+    ck_assert (s_readable (a, 0) && !s_readable (b, 0));
+    job = s_job (2);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ck_assert (s_readable (b, 0));
+    job = s_job (3);  //  nobody idle: queued
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.idle, 0);
+    ck_assert_uint_eq (stats.queued, 1);
+
+    job = ps_dispatch_next (a);
+    ck_assert_uint_eq (s_id (&job), 1);
+    ck_assert (!s_readable (a, 0));  //  cleared by taking the job
+    job = ps_dispatch_next (a);      //  done with 1: takes the queued one
+    ck_assert_uint_eq (s_id (&job), 3);
+    ck_assert_ptr_null (ps_dispatch_next (a));
+    job = ps_dispatch_next (b);
+    ck_assert_uint_eq (s_id (&job), 2);
+    ck_assert (!s_readable (b, 0));
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.jobs, 3);
+    ck_assert_uint_eq (stats.queued, 0);
+    ck_assert_uint_eq (stats.idle, 1);
+
+    ps_dispatch_seat_destroy (&a);
+    ps_dispatch_seat_destroy (&b);
+    ck_assert_ptr_null (a);
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.workers, 0);
+    ck_assert_uint_eq (stats.idle, 0);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+//  A worker that leaves with a job handed to it gives it back to the
+//  others, first in line.
+START_TEST (test_leaving_worker)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://l-up", "inproc://l-down", 10, NULL, NULL);
+    ps_dispatch_seat_t *leaving = ps_dispatch_seat_new (dispatch);
+    ck_assert_ptr_null (ps_dispatch_next (leaving));
+    zmsg_t *job = s_job (1);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    job = s_job (2);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ps_dispatch_seat_destroy (&leaving);
+    ps_dispatch_seat_t *staying = ps_dispatch_seat_new (dispatch);
+    job = ps_dispatch_next (staying);
+    ck_assert_uint_eq (s_id (&job), 1);
+    job = ps_dispatch_next (staying);
+    ck_assert_uint_eq (s_id (&job), 2);
+    ps_dispatch_seat_destroy (&staying);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+typedef struct {
+    ps_dispatch_t *dispatch;
+    uint64_t id;
+    int rc;
+} s_submit_t;
+
+static void *
+s_submit_thread (void *arg)
+{
+    s_submit_t *submit = (s_submit_t *) arg;
+    zmsg_t *job = s_job (submit->id);
+    submit->rc = ps_dispatch_submit (submit->dispatch, &job, -1);
+    return NULL;
+}
+
+//  The queue holds hwm jobs: past that a submit fails at once, or after
+//  its timeout, or waits for room for good; close fails it, and leaves
+//  queued jobs to the workers.
+START_TEST (test_bound_and_close)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://b-up", "inproc://b-down", 2, NULL, NULL);
+    for (uint64_t id = 1; id <= 2; id++) {
+        zmsg_t *job = s_job (id);
+        ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    }
+    zmsg_t *job = s_job (3);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), -1);
+    ck_assert_int_eq (errno, EAGAIN);
+    ck_assert_ptr_null (job);  //  destroyed
+    job = s_job (3);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 20), -1);
+    ck_assert_int_eq (errno, EAGAIN);
+
+    //  A blocked submit goes through once a worker takes a job
+    s_submit_t submit = {dispatch, 4, 99};
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_submit_thread, &submit), 0);
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (s_id (&job), 1);
+    pthread_join (thread, NULL);
+    ck_assert_int_eq (submit.rc, 0);
+
+    //  Full again: a submit waiting for good is released by close
+    submit = (s_submit_t){dispatch, 5, 99};
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_submit_thread, &submit), 0);
+    ps_dispatch_close (dispatch);
+    pthread_join (thread, NULL);
+    ck_assert_int_eq (submit.rc, -1);
+    job = s_job (6);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), -1);
+    ck_assert_int_eq (errno, EPIPE);
+    job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (s_id (&job), 2);
+    job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (s_id (&job), 4);
+    ck_assert_ptr_null (ps_dispatch_next (seat));
+    ps_dispatch_seat_destroy (&seat);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+//  ps_sink_send to a dispatch: the envelope goes in front of the payload.
+START_TEST (test_sink_send)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://s-up", "inproc://s-down", 4, NULL, NULL);
+    ps_sink_t sink = {.dispatch = dispatch};
+    zmsg_t *payload = zmsg_new ();
+    zmsg_addstr (payload, "a");
+    zmsg_addstr (payload, "b");
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 42};
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
+    ck_assert_ptr_null (payload);
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, NULL, 0), 0);
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    zmsg_t *job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (zmsg_size (job), 3);
+    char *last = zframe_strdup (zmsg_last (job));
+    ck_assert_str_eq (last, "b");
+    free (last);
+    ck_assert_uint_eq (s_id (&job), 42);
+    job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (zmsg_size (job), 1);
+    ck_assert_uint_eq (s_id (&job), 42);
+    ps_dispatch_seat_destroy (&seat);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+//  Many senders and workers at once, workers sleeping in poll(2) on their
+//  fds as ps_worker does: every job arrives exactly once.
+#define S_SENDERS 3
+#define S_WORKERS 3
+#define S_JOBS    20000  //  per sender
+
+typedef struct {
+    ps_dispatch_t *dispatch;
+    size_t index;
+    uint64_t sum;
+    uint64_t count;
+    _Atomic bool *done;
+} s_party_t;
+
+static void *
+s_sender (void *arg)
+{
+    s_party_t *party = (s_party_t *) arg;
+    for (uint64_t i = 1; i <= S_JOBS; i++) {
+        zmsg_t *job = s_job (party->index * S_JOBS + i);
+        ck_assert_int_eq (ps_dispatch_submit (party->dispatch, &job, 10000), 0);
+    }
+    return NULL;
+}
+
+static void *
+s_worker (void *arg)
+{
+    s_party_t *party = (s_party_t *) arg;
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (party->dispatch);
+    int64_t deadline = zclock_mono () + 30000;
+    while (zclock_mono () < deadline) {
+        //  Read before looking: done is set after the last submit, so an
+        //  empty look after it means nothing more will come to us
+        bool finished = *party->done;
+        zmsg_t *job = ps_dispatch_next (seat);
+        if (job) {
+            party->sum += s_id (&job);
+            party->count++;
+            continue;
+        }
+        if (finished)
+            break;
+        s_readable (seat, 10);  //  the timeout only to look at done
+    }
+    ps_dispatch_seat_destroy (&seat);
+    return NULL;
+}
+
+START_TEST (test_threads)
+{
+    //  A small queue, so senders also wait for room
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://m-up", "inproc://m-down", 64, NULL, NULL);
+    _Atomic bool done = false;
+    s_party_t senders[S_SENDERS], workers[S_WORKERS];
+    pthread_t sender_threads[S_SENDERS], worker_threads[S_WORKERS];
+    for (size_t i = 0; i < S_WORKERS; i++) {
+        workers[i] = (s_party_t){.dispatch = dispatch, .done = &done};
+        pthread_create (&worker_threads[i], NULL, s_worker, &workers[i]);
+    }
+    for (size_t i = 0; i < S_SENDERS; i++) {
+        senders[i] = (s_party_t){.dispatch = dispatch, .index = i, .done = &done};
+        pthread_create (&sender_threads[i], NULL, s_sender, &senders[i]);
+    }
+    for (size_t i = 0; i < S_SENDERS; i++)
+        pthread_join (sender_threads[i], NULL);
+    done = true;
+    uint64_t sum = 0, count = 0;
+    for (size_t i = 0; i < S_WORKERS; i++) {
+        pthread_join (worker_threads[i], NULL);
+        sum += workers[i].sum;
+        count += workers[i].count;
+    }
+    uint64_t total = (uint64_t) S_SENDERS * S_JOBS;
+    ck_assert_uint_eq (count, total);
+    ck_assert_uint_eq (sum, total * (total + 1) / 2);
+    ps_dispatch_stats_t stats;
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.jobs, total);
+    ck_assert_uint_eq (stats.queued, 0);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("ps_dispatch");
+    TCase *tcase = tcase_create ("dispatch");
+    tcase_set_timeout (tcase, 60);
+    tcase_add_test (tcase, test_registry);
+    tcase_add_test (tcase, test_longest_idle_first);
+    tcase_add_test (tcase, test_leaving_worker);
+    tcase_add_test (tcase, test_bound_and_close);
+    tcase_add_test (tcase, test_sink_send);
+    tcase_add_test (tcase, test_threads);
+    suite_add_tcase (suite, tcase);
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? 1 : 0;
+}
