@@ -3,11 +3,13 @@
 
     One mutex per dispatch guards the queue (a ring of hwm jobs), the idle
     seats (a FIFO: the longest idle worker gets the next job, as with a
-    proxy) and the figures. The eventfd of a seat is written under that
-    mutex when a job is handed to it, so the worker that takes the job
-    (under the mutex too) knows the write has happened and clears the fd
-    with one read: exactly one write and one read per hand-off, and a seat
-    fd is readable only while a job waits in it.
+    proxy) and the figures; no syscall is made while holding it, or the
+    threads would queue on it. A job handed to an idle seat is followed by
+    one write to the seat's eventfd, after the unlock; the worker, once
+    woken, reads the fd before it looks for the job (so a hand-off that
+    comes after the read still leaves the fd readable, and none is missed).
+    A worker that never slept does not read: a job taken from the queue
+    costs no syscall at all.
 
     The registry of dispatches by endpoint is a short list under a mutex of
     its own, which also guards the reference counts.
@@ -22,9 +24,10 @@
 struct _ps_dispatch_seat_t {
     ps_dispatch_t *dispatch;
     int fd;
-    zmsg_t *handed;  //  a job given to us while idle, not yet taken
-    bool idle;       //  in the idle FIFO
-    ps_dispatch_seat_t *prev;
+    zmsg_t *handed;            //  a job given to us while idle, not yet taken
+    bool idle;                 //  in the idle FIFO
+    bool slept;                //  the worker's own: it found nothing last time
+    ps_dispatch_seat_t *prev;  //  in the idle FIFO, or the retired list (next)
     ps_dispatch_seat_t *next;
 };
 
@@ -40,8 +43,9 @@ struct _ps_dispatch_t {
     pthread_cond_t room;  //  signalled when a job leaves a full queue, or at close
     zmsg_t **ring;
     size_t capacity;
-    size_t head;   //  oldest job
-    size_t count;  //  jobs queued
+    size_t head;                  //  oldest job
+    size_t count;                 //  jobs queued
+    ps_dispatch_seat_t *retired;  //  seats left: a sender may still write to their fd
     ps_dispatch_seat_t *idle_first;
     ps_dispatch_seat_t *idle_last;
     size_t idle;
@@ -66,6 +70,12 @@ s_registry_find (const char *endpoint)
 static void
 s_free (ps_dispatch_t *self)
 {
+    while (self->retired) {
+        ps_dispatch_seat_t *seat = self->retired;
+        self->retired = seat->next;
+        close (seat->fd);
+        free (seat);
+    }
     for (size_t i = 0; i < self->count; i++)
         zmsg_destroy (&self->ring[(self->head + i) % self->capacity]);
     free (self->ring);
@@ -217,10 +227,13 @@ ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
     if (seat) {
         seat->handed = *job_p;
         *job_p = NULL;
-        uint64_t one = 1;
-        ssize_t rc = write (seat->fd, &one, sizeof one);
-        assert (rc == sizeof one);
+        //  The seat may be left before we write, but its fd stays open
+        //  while the dispatch lives (ps_dispatch_seat_destroy)
+        int fd = seat->fd;
         pthread_mutex_unlock (&self->lock);
+        uint64_t one = 1;
+        ssize_t rc = write (fd, &one, sizeof one);
+        assert (rc == sizeof one);
         return 0;
     }
     if (self->count == self->capacity && !self->closed && timeout_ms != 0) {
@@ -305,7 +318,8 @@ ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p)
     if (seat->idle)
         s_idle_remove (self, seat);
     //  A job handed to a worker that is leaving goes back to the front of
-    //  the queue for the others (there is room: it never took a place).
+    //  the queue for the others, if there is room (else it is lost, as
+    //  with a worker that dies holding it: the server times it out).
     if (seat->handed) {
         if (self->count < self->capacity) {
             self->head = (self->head + self->capacity - 1) % self->capacity;
@@ -314,11 +328,15 @@ ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p)
             seat->handed = NULL;
         }
     }
+    zmsg_t *lost = seat->handed;
+    seat->handed = NULL;
     self->workers--;
+    //  Kept, fd open, until the dispatch goes: a sender that handed it a
+    //  job may not have written to the fd yet (it writes after the unlock)
+    seat->next = self->retired;
+    self->retired = seat;
     pthread_mutex_unlock (&self->lock);
-    zmsg_destroy (&seat->handed);
-    close (seat->fd);
-    free (seat);
+    zmsg_destroy (&lost);
 }
 
 int
@@ -333,9 +351,16 @@ ps_dispatch_next (ps_dispatch_seat_t *seat)
 {
     assert (seat);
     ps_dispatch_t *self = seat->dispatch;
+    if (seat->slept) {
+        //  Woken (or looking again): clear the fd before looking, never
+        //  after, so a job handed from now on leaves it readable
+        uint64_t count;
+        ssize_t rc = read (seat->fd, &count, sizeof count);
+        assert (rc == sizeof count || errno == EAGAIN);
+        seat->slept = false;
+    }
     pthread_mutex_lock (&self->lock);
     zmsg_t *job = seat->handed;
-    bool handed = job != NULL;
     seat->handed = NULL;
     if (!job && self->count > 0) {
         job = self->ring[self->head];
@@ -349,12 +374,7 @@ ps_dispatch_next (ps_dispatch_seat_t *seat)
     else if (!seat->idle)
         s_idle_append (self, seat);
     pthread_mutex_unlock (&self->lock);
-    if (handed) {
-        //  Written under the lock before we could take the job: never blocks
-        uint64_t count;
-        ssize_t rc = read (seat->fd, &count, sizeof count);
-        assert (rc == sizeof count);
-    }
+    seat->slept = job == NULL;
     return job;
 }
 

@@ -89,7 +89,9 @@ typedef struct {
                                  //  process (ps_pipeline_add_worker, or other processes
                                  //  connecting to the stage's downstream endpoint)
     size_t credit;               //  jobs a worker may hold at once (ps_worker_config_t);
-                                 //  0: the worker's default
+                                 //  0: the worker's default; moot without a proxy
+                                 //  (inproc, see above): a worker takes the next job
+                                 //  when it is done, with no round trip to wait for
     ps_proxy_choose_fn *choose;  //  optional: the proxy's chooser
     void *choose_arg;            //  the chooser's argument
     int heartbeat_ms;            //  liveness beats of proxy and workers; 0: their default
