@@ -16,7 +16,9 @@
     drain.
 
     Sends never block the front: the STREAM and PUSH sockets are used with
-    ZMQ_DONTWAIT; a full queue towards the proxy answers 503.
+    ZMQ_DONTWAIT; a full queue towards the proxy answers 503. A first stage
+    that is a dispatch in this process (ps_dispatch.h) takes the PUSH's
+    place, with the same rule.
 */
 #include "ps_actor.h"
 #include "ps_loop.h"

@@ -12,6 +12,12 @@
     the DEALER's queue, where CANCELs still reach them (a job whose id is in
     the ring is skipped).
 
+    In one process a stage may have no proxy (ps_dispatch.h): when the
+    upstream endpoint names a dispatch, the worker takes its jobs from it
+    instead (the seat's eventfd in the loop in place of the DEALER), with
+    no READY, beats or reconnection; a downstream, named or not, that
+    names a dispatch is handed jobs the same way.
+
     Cancellation is cooperative and cheap: ps_work_cancelled only looks at
     the SUB and pipe sockets' ZMQ_EVENTS and reads what is already queued.
     CANCELs are remembered in a small ring, because one may overtake its job
