@@ -13,6 +13,12 @@
 #   WORKER_CREDIT=1 bench/bench_split.sh      --worker-credit for every worker
 #                                         (default: each daemon's own default)
 #   MIX=0 bench/bench_split.sh            leave out the mixed load
+#   CONFIGS="one ipc ipc3" bench/bench_split.sh   only these configurations
+#                                         (default: one ipc tcp curve ipc3 tcp3)
+#
+# ipc3 and tcp3 are the same split with each stage in one process:
+# prime_workerd --proxy runs the stage's proxy beside its workers (3
+# processes: prime_httpd and one per stage).
 #
 # Cheap (possible_prime=7) and expensive (possible_prime=32416190071)
 # requests, wrk -t1 -c64 -d10s --latency, WORKERS (default 2) workers per
@@ -118,6 +124,26 @@ start() {
     one)
       launch "$BIN/prime_serverd" --quiet "${credit_args[@]}" "tcp://127.0.0.1:$port" "$WORKERS"
       ;;
+    ipc3 | tcp3)
+      # Each stage one process: prime_workerd --proxy runs the stage's proxy
+      # beside its workers
+      local parse_up parse_down compute_up compute_down loopback interrupt
+      if [ "$config" = ipc3 ]; then
+        e="ipc://$tmp/t"
+        parse_up=$e.pu parse_down=$e.pd compute_up=$e.cu compute_down=$e.cd
+        loopback=$e.lb interrupt=$e.in
+      else
+        e="tcp://127.0.0.1"
+        parse_up=$e:$(free_port) parse_down=$e:$(free_port) compute_up=$e:$(free_port)
+        compute_down=$e:$(free_port) loopback=$e:$(free_port) interrupt=$e:$(free_port)
+      fi
+      launch "$BIN/prime_httpd" --quiet "tcp://127.0.0.1:$port" "$parse_up" "$loopback" "$interrupt"
+      launch "$BIN/prime_workerd" --quiet --stage compute "${credit_args[@]}" --workers "$WORKERS" \
+        --proxy "$compute_up,$compute_down" - - "$loopback" "$interrupt"
+      sleep 0.2 # the compute proxy bound before parse forwards to it
+      launch "$BIN/prime_workerd" --quiet --stage parse "${credit_args[@]}" --workers "$WORKERS" \
+        --proxy "$parse_up,$parse_down" - "$compute_up" "$loopback" "$interrupt"
+      ;;
     ipc | tcp | curve)
       local parse_up parse_down compute_up compute_down loopback interrupt
       local -a keys=() worker_keys=()
@@ -195,8 +221,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] 
 # All three services run side by side (idle ones cost nothing) and the
 # runs are interleaved, so that a change in the machine's load during the
 # benchmark hits every configuration alike.
-configs=(one ipc tcp curve)
+configs=(${CONFIGS:-one ipc tcp curve ipc3 tcp3})
 declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc (5 processes)" [tcp]="split over tcp (5 processes)"
+  [ipc3]="ipc, proxy in each stage (3 proc.)" [tcp3]="tcp, proxy in each stage (3 proc.)"
   [curve]="split over tcp + CURVE")
 field() { awk -v i="$2" '{print $i}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -256,12 +283,16 @@ if [ "$MIX" = 1 ]; then
     bench_row runs "$config" "$WORKERS" mix $m "$(ratio "$(field "$m" 1)" "$(field "${result[one,mix]:-0}" 1)")"
   done
 fi
-for target in "ipc cheap 0.60" "ipc expensive 0.90" "tcp cheap 0.50" "tcp expensive 0.85"; do
+ran() { [[ " ${configs[*]} " == *" $1 "* ]]; }
+for target in "ipc cheap 0.60" "ipc expensive 0.90" "tcp cheap 0.50" "tcp expensive 0.85" \
+  "ipc3 cheap 0.60" "ipc3 expensive 0.90" "tcp3 cheap 0.50" "tcp3 expensive 0.85"; do
   read -r config load limit <<<"$target"
+  ran "$config" && ran one || continue
   r=$(ratio "$(field "${result[$config,$load]:-0}" 1)" "$(field "${result[one,$load]:-0}" 1)")
   verdict=$(awk -v r="$r" -v l="$limit" 'BEGIN { print (r != "-" && r >= l) ? "met" : "NOT met" }')
-  echo "target: split over $config >= $limit of one process on $load requests: $r ($verdict)"
+  echo "target: ${names[$config]} >= $limit of one process on $load requests: $r ($verdict)"
 done
+ran curve && ran tcp &&
 for load in cheap expensive; do
   r=$(ratio "$(field "${result[curve,$load]:-0}" 1)" "$(field "${result[tcp,$load]:-0}" 1)")
   limit=0.80

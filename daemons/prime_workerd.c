@@ -13,6 +13,12 @@
     both its downstreams as DOWNSTREAM "prime=ENDPOINT,factor=ENDPOINT";
     with one plain endpoint it is the parse stage of the /is_prime line.
 
+    With --proxy UP,DOWN the process also runs its stage's proxy, bound to
+    UP (jobs in) and DOWN (workers of other processes), and its own workers
+    take jobs from it over inproc: each job crosses one process boundary
+    fewer, and no READY crosses one. UPSTREAM is then '-'. The stage still
+    grows by starting plain prime_workerd processes on DOWN.
+
     On SIGTERM/SIGINT the workers stop; a job in hand sees the cancellation
     (the prime compute stage stops dividing) and its client gets 503. The
     number of jobs taken is printed on exit, which tells an operator (and
@@ -26,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_MAX_WORKERS 256
 
@@ -45,6 +52,10 @@ static const char *s_usage_text =
     "                             /factor pool), echo (JSON description of the\n"
     "                             request), file (static files under --root)\n"
     "  -w, --workers N            worker threads, 1 to 256 (default 1)\n"
+    "  -p, --proxy UP,DOWN        also run this stage's proxy here: bind UP (jobs in,\n"
+    "                             as prime_proxyd's UPSTREAM) and DOWN (workers of\n"
+    "                             other processes); ours take jobs from it in-process\n"
+    "                             and report it as --stage; UPSTREAM is then '-'\n"
     "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4\n"
     "                             for parse, compute and echo, 1 for factor and file):\n"
     "                             more saves a round trip per job, but a job may wait\n"
@@ -73,6 +84,9 @@ typedef struct {
     size_t workers;
     size_t credit;  //  0 until --worker-credit: then the stage's default
     const char *endpoints[4];
+    char *proxy_text;      //  --proxy, copied and cut at the comma
+    const char *proxy_up;  //  in proxy_text, or NULL
+    const char *proxy_down;
     file_stage_config_t file;
     bool verbose;
     bool quiet;
@@ -125,6 +139,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     static const struct option long_options[] = {
         {"stage", required_argument, NULL, 's'},
         {"workers", required_argument, NULL, 'w'},
+        {"proxy", required_argument, NULL, 'p'},
         {"worker-credit", required_argument, NULL, OPT_CREDIT},
         {"root", required_argument, NULL, 'r'},
         {"listing", no_argument, NULL, OPT_LISTING},
@@ -143,7 +158,7 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     bool file_options = false;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long (argc, argv, ":s:w:r:vqhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":s:w:p:r:vqhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 's': {
             const char *names[] = {"parse", "compute", "echo", "file", "factor"};
@@ -161,6 +176,23 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
             options->workers = (size_t) ps_service_parse_count (optarg, "--workers", 1,
                                                                 S_MAX_WORKERS);
             break;
+        case 'p': {
+            free (options->proxy_text);
+            options->proxy_text = strdup (optarg);
+            assert (options->proxy_text);
+            char *comma = strchr (options->proxy_text, ',');
+            if (!comma || strchr (comma + 1, ','))
+                ps_service_usage_error ("--proxy wants UP,DOWN: two endpoints, not '%s'", optarg);
+            *comma = '\0';
+            options->proxy_up = options->proxy_text;
+            options->proxy_down = comma + 1;
+            ps_daemon_check_endpoint (options->proxy_up, "--proxy UP", true);
+            ps_daemon_check_endpoint (options->proxy_down, "--proxy DOWN", true);
+            if (streq (options->proxy_up, options->proxy_down))
+                ps_service_usage_error ("--proxy UP and DOWN are the same endpoint '%s'",
+                                        options->proxy_up);
+            break;
+        }
         case OPT_CREDIT:
             options->credit = (size_t) ps_service_parse_count (optarg, "--worker-credit", 1, 1024);
             break;
@@ -220,6 +252,11 @@ s_parse_arguments (int argc, char *argv[], s_options_t *options)
     const char *names[4] = {"UPSTREAM", "DOWNSTREAM", "LOOPBACK", "INTERRUPT"};
     for (int i = 0; i < 4; i++) {
         options->endpoints[i] = argv[optind + i];
+        if (i == 0 && (options->proxy_up != NULL) != streq (options->endpoints[i], "-"))
+            ps_service_usage_error (options->proxy_up ? "with --proxy, UPSTREAM is '-'"
+                                                      : "UPSTREAM '-' is for --proxy");
+        if (i == 0 && options->proxy_up)
+            continue;
         if (i == 1 && streq (options->endpoints[i], "-")) {
             if (options->stage == S_PARSE)
                 ps_service_usage_error ("the parse stage needs a DOWNSTREAM to forward to");
@@ -252,6 +289,26 @@ s_counted_work (ps_work_t *work, void *arg)
     s_counter_t *counter = (s_counter_t *) arg;
     atomic_fetch_add_explicit (&counter->jobs, 1, memory_order_relaxed);
     return counter->work (work, counter->arg);
+}
+
+//  The stage's proxy in this process (--proxy): bound to UP and DOWN for
+//  the others, and to an inproc endpoint (*local_p) for our own workers;
+//  its figures go to the loopback under the stage's name.
+static ps_proxy_t *
+s_proxy_new (const s_options_t *options, char **local_p)
+{
+    *local_p = zsys_sprintf ("inproc://prime_workerd-%d-proxy", (int) getpid ());
+    char *downstream = zsys_sprintf ("%s,%s", options->proxy_down, *local_p);
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = options->proxy_up;
+    config.downstream = downstream;
+    config.loopback = options->endpoints[2];
+    config.stage = options->stage_name;
+    config.verbose = options->verbose;
+    ps_proxy_t *proxy = ps_proxy_new (&config);
+    zstr_free (&downstream);
+    return proxy;
 }
 
 int
@@ -305,6 +362,24 @@ main (int argc, char *argv[])
     ps_daemon_curve_config ("worker", &config.curve);
     config.downstreams = options.named_count ? options.named : NULL;
     config.downstream_count = options.named_count;
+    ps_proxy_t *proxy = NULL;
+    char *local = NULL;
+    if (options.proxy_up) {
+        if (config.curve.cert)
+            ps_service_usage_error ("--proxy does not take --keys yet: for a CURVE-secured "
+                                    "stage, run prime_proxyd");
+        proxy = s_proxy_new (&options, &local);
+        if (!proxy) {
+            fprintf (stderr, "prime_workerd: cannot bind the proxy to %s and %s\n",
+                     options.proxy_up, options.proxy_down);
+            free (options.proxy_text);
+            free (options.named_text);
+            file_stage_destroy (&files);
+            zsys_shutdown ();
+            return 1;
+        }
+        config.upstream = local;
+    }
     ps_worker_t **workers = (ps_worker_t **) zmalloc (options.workers * sizeof (ps_worker_t *));
     assert (workers);
     int rc = 0;
@@ -319,7 +394,10 @@ main (int argc, char *argv[])
         if (!options.quiet) {
             fprintf (stderr, "prime_workerd: %zu %s worker%s (credit %zu), jobs from %s",
                      options.workers, options.stage_name, options.workers == 1 ? "" : "s",
-                     config.credit, options.endpoints[0]);
+                     config.credit, proxy ? "the proxy here" : options.endpoints[0]);
+            if (proxy)
+                fprintf (stderr, " (jobs in on %s, workers elsewhere on %s)", options.proxy_up,
+                         options.proxy_down);
             if (options.endpoints[1])
                 fprintf (stderr, ", forwarding to %s", options.endpoints[1]);
             for (size_t i = 0; i < options.named_count; i++)
@@ -342,6 +420,10 @@ main (int argc, char *argv[])
     for (size_t i = 0; i < options.workers; i++)
         ps_worker_destroy (&workers[i]);
     free (workers);
+    //  After the workers, so none waits for a proxy that is gone
+    ps_proxy_destroy (&proxy);
+    zstr_free (&local);
+    free (options.proxy_text);
     file_stage_destroy (&files);
     free (options.named_text);
     if (rc == 0 && !options.quiet)

@@ -414,10 +414,20 @@ s_socket_bind (int type, const char *role, const char *endpoint, int hwm, ps_cur
         //  still around.
         zsock_set_router_handover (sock, 1);
     }
-    //  A wildcard port is the kernel's pick, which ps_proxy_upstream_endpoint
-    //  and the like report
-    if (sock && ps_socket_attach (sock, true, endpoint, "ps_proxy", role) != 0)
-        ps_socket_destroy (&sock);
+    //  A list binds each endpoint, the first last: libzmq reports the last
+    //  bound (a wildcard port as the kernel's pick), and the first is the
+    //  one ps_proxy_upstream_endpoint and the like report.
+    char *list = strdup (endpoint);
+    assert (list);
+    for (char *comma = strrchr (list, ','); sock; comma = strrchr (list, ',')) {
+        const char *item = comma ? comma + 1 : list;
+        if (ps_socket_attach (sock, true, item, "ps_proxy", role) != 0)
+            ps_socket_destroy (&sock);
+        if (!comma)
+            break;
+        *comma = '\0';
+    }
+    free (list);
     return sock;
 }
 

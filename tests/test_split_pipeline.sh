@@ -11,6 +11,9 @@
 #   (primes, composites, every kind of error, HEAD, POST, pipelining)
 #   exactly as the one-process prime_serverd does: status, Content-Type,
 #   Allow and body;
+# - the same, with each stage in one process (prime_workerd --proxy: the
+#   stage's proxy beside its workers), over ipc and tcp; a plain compute
+#   worker process that joins the stage's DOWN endpoint takes jobs;
 # - a second compute worker process started while the service is under
 #   load takes jobs (its exit line counts them), and no answer is wrong;
 # - the Python worker (py/prime_worker.py) in the same compute pool as a C
@@ -42,7 +45,11 @@ usage_checks prime_workerd "" "$ipc|$ipc.2|$ipc.3" "--stage|bogus|$ipc|$ipc.2|$i
   "--workers|257|$ipc|-|$ipc.3|$ipc.4" "--stage|compute|--root|/|$ipc|-|$ipc.3|$ipc.4" \
   "tcp://*:5555|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4|$ipc.5" "--stage" \
   "--max-file-size|0|$ipc|-|$ipc.3|$ipc.4" "--worker-credit|0|$ipc|-|$ipc.3|$ipc.4" \
-  "--worker-credit|1025|$ipc|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4" "--root|/|$ipc|-|$ipc.3|$ipc.4"
+  "--worker-credit|1025|$ipc|-|$ipc.3|$ipc.4" "$ipc|-|$ipc.3|$ipc.4" "--root|/|$ipc|-|$ipc.3|$ipc.4" \
+  "--stage|compute|--proxy|$ipc.5|-|-|$ipc.3|$ipc.4" "--stage|compute|--proxy|$ipc.5,$ipc.6|$ipc|-|$ipc.3|$ipc.4" \
+  "--stage|compute|-|-|$ipc.3|$ipc.4" "--stage|compute|--proxy|$ipc.5,$ipc.5|-|-|$ipc.3|$ipc.4" \
+  "--stage|compute|--proxy|$ipc.5,$ipc.6,$ipc.7|-|-|$ipc.3|$ipc.4" \
+  "--stage|compute|--proxy|$ipc.5,tcp://127.0.0.1|-|-|$ipc.3|$ipc.4"
 
 # ---------------------------------------------------------------------------
 # The reference: prime_serverd, one process.
@@ -192,6 +199,84 @@ for transport in ipc tcp; do
   if start_split $transport 2; then
     compare_with_reference "$transport"
     stop_split "$transport"
+  fi
+done
+
+# start_stages TRANSPORT: the same service with each stage in one process,
+# its proxy beside its workers (prime_workerd --proxy); sets $url and the
+# endpoint variables. Retries on other ports if a bind loses a race.
+start_stages() {
+  local transport=$1 try listen
+  for ((try = 0; try < 4; try++)); do
+    if [ "$transport" = ipc ]; then
+      local d="ipc://$tmp/stages$try"
+      parse_up=$d.parse_up parse_down=$d.parse_down compute_up=$d.compute_up
+      compute_down=$d.compute_down loopback=$d.loopback interrupt=$d.interrupt
+    else
+      parse_up=tcp://127.0.0.1:$(free_port) parse_down=tcp://127.0.0.1:$(free_port)
+      compute_up=tcp://127.0.0.1:$(free_port) compute_down=tcp://127.0.0.1:$(free_port)
+      loopback=tcp://127.0.0.1:$(free_port) interrupt=tcp://127.0.0.1:$(free_port)
+    fi
+    listen=$(free_port)
+    start httpd "$bindir/prime_httpd" --drain-seconds 2 --metrics /metrics --route /is_prime \
+      --route /factor "tcp://127.0.0.1:$listen" "$parse_up" "$loopback" "$interrupt"
+    # The startup line comes once the proxy is bound
+    start compute "$bindir/prime_workerd" --stage compute --workers 2 \
+      --proxy "$compute_up,$compute_down" - - "$loopback" "$interrupt"
+    if wait_port httpd "$listen" && wait_line compute "compute workers"; then
+      start parse "$bindir/prime_workerd" --stage parse --workers 2 \
+        --proxy "$parse_up,$parse_down" - "$compute_up" "$loopback" "$interrupt"
+      if wait_line parse "parse workers"; then
+        grep -q "jobs from the proxy here (jobs in on $compute_up, workers elsewhere on $compute_down)" \
+          "$tmp/compute.err" || fail "compute: $(cat "$tmp/compute.err")"
+        url="http://127.0.0.1:$listen"
+        return 0
+      fi
+    fi
+    echo "note: stage processes did not start (try $try): $(cat "$tmp"/{httpd,parse,compute}.err 2>/dev/null | tail -n 3)"
+    kill_now httpd parse compute
+  done
+  fail "$transport: the stage processes did not start"
+  return 1
+}
+
+# A plain compute worker process joins the stage's DOWN: once the stage's
+# proxy counts it (the stage's figures in the metrics), sequential requests
+# go to the longest idle worker in turn, so it takes some.
+check_stage_grows() {
+  local label=$1 i ok=0 counted=0
+  start remote "$bindir/prime_workerd" --stage compute "$compute_down" - "$loopback" "$interrupt"
+  for ((i = 0; i < 100; i++)); do
+    if curl -s --max-time 5 "$url/metrics" |
+      grep -q '^prime_server_stage_workers{stage="compute",state="idle"} 3$'; then
+      counted=1
+      break
+    fi
+    sleep 0.1
+  done
+  [ $counted = 1 ] || fail "$label: the compute proxy did not count the worker that joined"
+  for ((i = 0; i < 30; i++)); do
+    [ "$(curl -s --max-time 10 "$url/is_prime?possible_prime=97")" = '{"possible_prime":97,"is_prime":true}' ] &&
+      ok=$((ok + 1))
+  done
+  [ $ok = 30 ] || fail "$label: $ok of 30 right answers with the joined worker"
+  stop remote 3000
+  if grep -q "stopped after [1-9][0-9]* jobs" "$tmp/remote.err"; then
+    pass "$label: a worker process joining the stage took jobs ($(grep -o 'after [0-9]* jobs' "$tmp/remote.err"))"
+  else
+    fail "$label: the joined worker: $(tail -n 1 "$tmp/remote.err")"
+  fi
+}
+
+for transport in ipc tcp; do
+  if start_stages $transport; then
+    compare_with_reference "$transport, a proxy in each stage's process"
+    check_stage_grows "$transport, a proxy in each stage's process"
+    stop parse 3000
+    stop compute 3000
+    grep -q "stopped after [1-9][0-9]* jobs" "$tmp/compute.err" ||
+      fail "$transport stages: compute workers: $(tail -n 1 "$tmp/compute.err")"
+    stop httpd 3000
   fi
 done
 

@@ -44,6 +44,10 @@ typedef int (ps_proxy_choose_fn) (zmsg_t *job, zframe_t **heartbeats, size_t cou
 typedef struct {
     const char *upstream;        //  PULL, bound: jobs in
     const char *downstream;      //  ROUTER, bound: workers connect here
+                                 //  (either may list several endpoints,
+                                 //  comma-separated: each is bound, the
+                                 //  first reported; say, tcp:// for workers
+                                 //  elsewhere and inproc:// for this process)
     ps_proxy_choose_fn *choose;  //  NULL: the longest idle worker
     void *choose_arg;
     int hwm;       //  send/receive HWM of both sockets; 0: 10000
