@@ -846,6 +846,44 @@ END_TEST
 
 //  A proxy bound on wildcard ports reports the ports it got, and a server
 //  and a worker that connect there exchange a job.
+//  A list of endpoints: each is bound and the first reported, so workers
+//  of other processes (tcp) and of this one (inproc) share the proxy.
+START_TEST (test_several_endpoints)
+{
+    server_t *server = st_server_new (ST_TCP);
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = "tcp://127.0.0.1:*";
+    config.downstream = "tcp://127.0.0.1:*,inproc://check-ps-proxy-several";
+    ps_proxy_t *proxy = ps_proxy_new (&config);
+    ck_assert_ptr_nonnull (proxy);
+    const char *downstream = ps_proxy_downstream_endpoint (proxy);
+    ck_assert (strncmp (downstream, "tcp://127.0.0.1:", 16) == 0 && atoi (downstream + 16) > 0);
+    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s",
+              ps_proxy_upstream_endpoint (proxy));
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    record_t records[2] = {{.name = "w0"}, {.name = "w1"}};
+    ps_worker_t *workers[2] = {
+        st_worker_new (server, downstream, NULL, st_echo, &records[0]),
+        st_worker_new (server, "inproc://check-ps-proxy-several", NULL, st_echo, &records[1])};
+    ps_proxy_stats_t stats;
+    s_wait_workers (proxy, 2, 2, &stats);
+    //  One at a time: longest idle first takes turns between the two
+    int counts[3] = {0, 0, 0};
+    s_run_jobs (server, 20, 1, s_count_worker, counts);
+    ck_assert_msg (counts[0] >= 5 && counts[1] >= 5, "jobs by endpoint: tcp %d, inproc %d",
+                   counts[0], counts[1]);
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ps_proxy_destroy (&proxy);
+
+    //  Every endpoint must bind: one taken fails the whole proxy
+    config.downstream = "inproc://check-ps-proxy-taken,inproc://check-ps-proxy-taken";
+    ck_assert_ptr_null (ps_proxy_new (&config));
+    st_server_destroy (&server);
+}
+END_TEST
+
 START_TEST (test_bound_endpoints)
 {
     server_t *server = st_server_new (ST_TCP);
@@ -1375,6 +1413,7 @@ main (void)
     st_add (suite, "test_proxy_restart", test_proxy_restart, ST_TRANSPORTS);
     st_add (suite, "test_version1_peer", test_version1_peer, 1);
     st_add (suite, "test_bound_endpoints", test_bound_endpoints, 1);
+    st_add (suite, "test_several_endpoints", test_several_endpoints, 1);
     st_add (suite, "test_zeroed_config", test_zeroed_config, 1);
     st_add (suite, "test_proxy_restart_moments", test_proxy_restart_moments, 2 * S_RESTART_MOMENTS);
     st_add (suite, "test_credit_limit", test_credit_limit, 2);
