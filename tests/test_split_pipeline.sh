@@ -62,20 +62,26 @@ for ((try = 0; try < 5; try++)); do
 done
 [ -n "$ref_url" ] || { fail "prime_serverd did not start: $(cat "$tmp/serverd.err")"; finish; }
 
+# split_endpoints TRANSPORT NAME: sets the six endpoints of a split service,
+# ipc files named after NAME or free tcp ports on loopback.
+split_endpoints() {
+  if [ "$1" = ipc ]; then
+    local d="ipc://$tmp/$2"
+    parse_up=$d.parse_up parse_down=$d.parse_down compute_up=$d.compute_up
+    compute_down=$d.compute_down loopback=$d.loopback interrupt=$d.interrupt
+  else
+    parse_up=tcp://127.0.0.1:$(free_port) parse_down=tcp://127.0.0.1:$(free_port)
+    compute_up=tcp://127.0.0.1:$(free_port) compute_down=tcp://127.0.0.1:$(free_port)
+    loopback=tcp://127.0.0.1:$(free_port) interrupt=tcp://127.0.0.1:$(free_port)
+  fi
+}
+
 # start_split TRANSPORT COMPUTE_WORKERS: the split service; sets $url and the
 # endpoint variables. Retries on other ports if a bind loses a race.
 start_split() {
   local transport=$1 workers=$2 try listen
   for ((try = 0; try < 4; try++)); do
-    if [ "$transport" = ipc ]; then
-      local d="ipc://$tmp/$transport$try"
-      parse_up=$d.parse_up parse_down=$d.parse_down compute_up=$d.compute_up
-      compute_down=$d.compute_down loopback=$d.loopback interrupt=$d.interrupt
-    else
-      parse_up=tcp://127.0.0.1:$(free_port) parse_down=tcp://127.0.0.1:$(free_port)
-      compute_up=tcp://127.0.0.1:$(free_port) compute_down=tcp://127.0.0.1:$(free_port)
-      loopback=tcp://127.0.0.1:$(free_port) interrupt=tcp://127.0.0.1:$(free_port)
-    fi
+    split_endpoints "$transport" "$transport$try"
     listen=$(free_port)
     # Binding sides first, then the workers that connect to them
     # The routes prime_serverd has: other paths get the server's own 404
@@ -208,15 +214,7 @@ done
 start_stages() {
   local transport=$1 try listen
   for ((try = 0; try < 4; try++)); do
-    if [ "$transport" = ipc ]; then
-      local d="ipc://$tmp/stages$try"
-      parse_up=$d.parse_up parse_down=$d.parse_down compute_up=$d.compute_up
-      compute_down=$d.compute_down loopback=$d.loopback interrupt=$d.interrupt
-    else
-      parse_up=tcp://127.0.0.1:$(free_port) parse_down=tcp://127.0.0.1:$(free_port)
-      compute_up=tcp://127.0.0.1:$(free_port) compute_down=tcp://127.0.0.1:$(free_port)
-      loopback=tcp://127.0.0.1:$(free_port) interrupt=tcp://127.0.0.1:$(free_port)
-    fi
+    split_endpoints "$transport" "stages$try"
     listen=$(free_port)
     start httpd "$bindir/prime_httpd" --drain-seconds 2 --metrics /metrics --route /is_prime \
       --route /factor "tcp://127.0.0.1:$listen" "$parse_up" "$loopback" "$interrupt"
