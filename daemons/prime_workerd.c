@@ -372,6 +372,7 @@ main (int argc, char *argv[])
         if (!proxy) {
             fprintf (stderr, "prime_workerd: cannot bind the proxy to %s and %s\n",
                      options.proxy_up, options.proxy_down);
+            zstr_free (&local);
             free (options.proxy_text);
             free (options.named_text);
             file_stage_destroy (&files);

@@ -51,6 +51,16 @@ usage_checks prime_workerd "" "$ipc|$ipc.2|$ipc.3" "--stage|bogus|$ipc|$ipc.2|$i
   "--stage|compute|--proxy|$ipc.5,$ipc.6,$ipc.7|-|-|$ipc.3|$ipc.4" \
   "--stage|compute|--proxy|$ipc.5,tcp://127.0.0.1|-|-|$ipc.3|$ipc.4"
 
+# A proxy that cannot bind: exit 1, saying so (no worker started)
+out=$(timeout 10 "$bindir/prime_workerd" --stage compute --proxy \
+  "ipc:///nonexistent-dir/up,ipc:///nonexistent-dir/down" - - "$ipc.3" "$ipc.4" 2>&1)
+rc=$?
+if [ $rc = 1 ] && grep -q "^prime_workerd: cannot bind the proxy to ipc:///nonexistent-dir/up" <<<"$out"; then
+  pass "prime_workerd --proxy that cannot bind: exit 1, said"
+else
+  fail "prime_workerd --proxy that cannot bind: exit $rc: $out"
+fi
+
 # ---------------------------------------------------------------------------
 # The reference: prime_serverd, one process.
 ref_url=""
