@@ -83,6 +83,8 @@ fi
 source "$here/bench_out.sh"
 # shellcheck source-path=SCRIPTDIR source=wait_200.sh
 source "$here/wait_200.sh"
+# shellcheck source-path=SCRIPTDIR source=split_endpoints.sh
+source "$here/split_endpoints.sh"
 bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
@@ -135,7 +137,7 @@ stop_config() {
 
 # start CONFIG: its processes in cpids/clabels, its URL in $url
 start_config() {
-  local config=$1 port e parse_up parse_down compute_up compute_down loopback interrupt
+  local config=$1 port parse_up parse_down compute_up compute_down loopback interrupt
   port=$(free_port)
   url="http://127.0.0.1:$port"
   case "$config" in
@@ -143,15 +145,7 @@ start_config() {
       launch prime_serverd "$BIN/prime_serverd" --quiet "tcp://127.0.0.1:$port" "$WORKERS"
       ;;
     ipc | tcp)
-      if [ "$config" = ipc ]; then
-        e="ipc://$tmp/s"
-        parse_up=$e.pu parse_down=$e.pd compute_up=$e.cu compute_down=$e.cd
-        loopback=$e.lb interrupt=$e.in
-      else
-        e="tcp://127.0.0.1"
-        parse_up=$e:$(free_port) parse_down=$e:$(free_port) compute_up=$e:$(free_port)
-        compute_down=$e:$(free_port) loopback=$e:$(free_port) interrupt=$e:$(free_port)
-      fi
+      split_endpoints "$config" s
       launch prime_httpd "$BIN/prime_httpd" --quiet "tcp://127.0.0.1:$port" "$parse_up" "$loopback" "$interrupt"
       launch prime_proxyd:parse "$BIN/prime_proxyd" --quiet "$parse_up" "$parse_down"
       launch prime_proxyd:compute "$BIN/prime_proxyd" --quiet "$compute_up" "$compute_down"

@@ -74,6 +74,8 @@ fi
 source "$here/bench_out.sh"
 # shellcheck source-path=SCRIPTDIR source=wait_200.sh
 source "$here/wait_200.sh"
+# shellcheck source-path=SCRIPTDIR source=split_endpoints.sh
+source "$here/split_endpoints.sh"
 bench_out_init bench_split "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd \
@@ -114,25 +116,10 @@ stop_all() {
   pids=()
 }
 
-# endpoints CONFIG NAME: sets the six endpoints of a split, ipc files under
-# $tmp named after NAME for ipc and ipc3, free loopback ports otherwise
-endpoints() {
-  local e
-  if [ "$1" = ipc ] || [ "$1" = ipc3 ]; then
-    e="ipc://$tmp/$2"
-    parse_up=$e.pu parse_down=$e.pd compute_up=$e.cu compute_down=$e.cd
-    loopback=$e.lb interrupt=$e.in
-  else
-    e="tcp://127.0.0.1"
-    parse_up=$e:$(free_port) parse_down=$e:$(free_port) compute_up=$e:$(free_port)
-    compute_down=$e:$(free_port) loopback=$e:$(free_port) interrupt=$e:$(free_port)
-  fi
-}
-
 # start CONFIG: the service; sets url[CONFIG]
 declare -A url
 start() {
-  local config=$1 port e
+  local config=$1 port
   port=$(free_port)
   url[$config]="http://127.0.0.1:$port"
   case "$config" in
@@ -143,7 +130,7 @@ start() {
       # Each stage one process: prime_workerd --proxy runs the stage's proxy
       # beside its workers
       local parse_up parse_down compute_up compute_down loopback interrupt
-      endpoints "$config" t
+      split_endpoints "${config%3}" t
       launch "$BIN/prime_httpd" --quiet "tcp://127.0.0.1:$port" "$parse_up" "$loopback" "$interrupt"
       launch "$BIN/prime_workerd" --quiet --stage compute "${credit_args[@]}" --workers "$WORKERS" \
         --proxy "$compute_up,$compute_down" - - "$loopback" "$interrupt"
@@ -158,7 +145,7 @@ start() {
         [ -d "$tmp/keys" ] || "$BIN/prime_keygen" "$tmp/keys" server worker >/dev/null
         keys=(--keys "$tmp/keys") worker_keys=(--keys "$tmp/keys" --key worker)
       fi
-      endpoints "$config" s
+      split_endpoints "$config" s
       launch "$BIN/prime_httpd" --quiet "${keys[@]}" "tcp://127.0.0.1:$port" "$parse_up" "$loopback" \
         "$interrupt"
       launch "$BIN/prime_proxyd" --quiet "${keys[@]}" "$parse_up" "$parse_down"

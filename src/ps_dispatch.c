@@ -40,7 +40,7 @@ struct _ps_dispatch_t {
     int references;  //  under s_registry_lock
 
     pthread_mutex_t lock;
-    pthread_cond_t room;  //  signalled when a job leaves a full queue, or at close
+    pthread_cond_t room;  //  signalled when a job leaves a full queue
     zmsg_t **ring;
     size_t capacity;
     size_t head;                  //  oldest job
@@ -51,7 +51,6 @@ struct _ps_dispatch_t {
     size_t idle;
     size_t workers;
     uint64_t jobs;
-    bool closed;
 };
 
 static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -150,7 +149,7 @@ ps_dispatch_find (const char *endpoint)
     if (!endpoint)
         return NULL;
     pthread_mutex_lock (&s_registry_lock);
-    ps_dispatch_t *self = s_registry ? s_registry_find (endpoint) : NULL;
+    ps_dispatch_t *self = s_registry_find (endpoint);
     if (self)
         self->references++;
     pthread_mutex_unlock (&s_registry_lock);
@@ -158,23 +157,6 @@ ps_dispatch_find (const char *endpoint)
 }
 
 //  Under the lock.
-static ps_dispatch_seat_t *
-s_idle_pop (ps_dispatch_t *self)
-{
-    ps_dispatch_seat_t *seat = self->idle_first;
-    if (!seat)
-        return NULL;
-    self->idle_first = seat->next;
-    if (self->idle_first)
-        self->idle_first->prev = NULL;
-    else
-        self->idle_last = NULL;
-    seat->prev = seat->next = NULL;
-    seat->idle = false;
-    self->idle--;
-    return seat;
-}
-
 static void
 s_idle_remove (ps_dispatch_t *self, ps_dispatch_seat_t *seat)
 {
@@ -205,6 +187,16 @@ s_idle_append (ps_dispatch_t *self, ps_dispatch_seat_t *seat)
     self->idle++;
 }
 
+//  The longest idle seat, out of the FIFO; NULL if none is idle.
+static ps_dispatch_seat_t *
+s_idle_pop (ps_dispatch_t *self)
+{
+    ps_dispatch_seat_t *seat = self->idle_first;
+    if (seat)
+        s_idle_remove (self, seat);
+    return seat;
+}
+
 static void
 s_deadline (struct timespec *deadline, int timeout_ms)
 {
@@ -223,7 +215,7 @@ ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
     assert (self);
     assert (job_p && *job_p);
     pthread_mutex_lock (&self->lock);
-    ps_dispatch_seat_t *seat = self->closed ? NULL : s_idle_pop (self);
+    ps_dispatch_seat_t *seat = s_idle_pop (self);
     if (seat) {
         seat->handed = *job_p;
         *job_p = NULL;
@@ -236,11 +228,11 @@ ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
         assert (rc == sizeof one);
         return 0;
     }
-    if (self->count == self->capacity && !self->closed && timeout_ms != 0) {
+    if (self->count == self->capacity && timeout_ms != 0) {
         struct timespec deadline;
         if (timeout_ms > 0)
             s_deadline (&deadline, timeout_ms);
-        while (self->count == self->capacity && !self->closed)
+        while (self->count == self->capacity)
             if (timeout_ms > 0) {
                 if (pthread_cond_timedwait (&self->room, &self->lock, &deadline) == ETIMEDOUT)
                     break;
@@ -248,15 +240,15 @@ ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
             else
                 pthread_cond_wait (&self->room, &self->lock);
     }
-    int error = self->closed ? EPIPE : self->count == self->capacity ? EAGAIN : 0;
-    if (!error) {
+    bool full = self->count == self->capacity;
+    if (!full) {
         self->ring[(self->head + self->count++) % self->capacity] = *job_p;
         *job_p = NULL;
     }
     pthread_mutex_unlock (&self->lock);
-    if (error) {
+    if (full) {
         zmsg_destroy (job_p);
-        errno = error;
+        errno = EAGAIN;
         return -1;
     }
     return 0;
@@ -276,16 +268,6 @@ ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t **pay
     zframe_t *head = ps_envelope_encode (envelope);
     zmsg_prepend (job, &head);
     return ps_dispatch_submit (sink->dispatch, &job, timeout_ms);
-}
-
-void
-ps_dispatch_close (ps_dispatch_t *self)
-{
-    assert (self);
-    pthread_mutex_lock (&self->lock);
-    self->closed = true;
-    pthread_cond_broadcast (&self->room);
-    pthread_mutex_unlock (&self->lock);
 }
 
 ps_dispatch_seat_t *
@@ -320,15 +302,14 @@ ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p)
     //  A job handed to a worker that is leaving goes back to the front of
     //  the queue for the others, if there is room (else it is lost, as
     //  with a worker that dies holding it: the server times it out).
-    if (seat->handed) {
-        if (self->count < self->capacity) {
-            self->head = (self->head + self->capacity - 1) % self->capacity;
-            self->ring[self->head] = seat->handed;
-            self->count++;
-            seat->handed = NULL;
-        }
+    zmsg_t *lost = NULL;
+    if (seat->handed && self->count < self->capacity) {
+        self->head = (self->head + self->capacity - 1) % self->capacity;
+        self->ring[self->head] = seat->handed;
+        self->count++;
     }
-    zmsg_t *lost = seat->handed;
+    else
+        lost = seat->handed;
     seat->handed = NULL;
     self->workers--;
     //  Kept, fd open, until the dispatch goes: a sender that handed it a

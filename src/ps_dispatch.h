@@ -53,8 +53,7 @@ ps_dispatch_t *ps_dispatch_find (const char *endpoint);
 
 //  Gives a job (taken, destroyed on failure) to an idle worker, or queues
 //  it. If the queue is full, waits up to timeout_ms for room (0: not at
-//  all, negative: for good). Returns 0, or -1 (errno EAGAIN: full; EPIPE:
-//  closed).
+//  all, negative: for good). Returns 0, or -1 (errno EAGAIN: full).
 int ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms);
 
 //  Where a job goes next: a dispatch in this process, else a libzmq socket
@@ -70,10 +69,6 @@ typedef struct {
 //  ps_dispatch_submit). Returns 0, or -1.
 int ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t **payload_p,
                   int timeout_ms);
-
-//  No more jobs are taken, and waiting submits fail; queued jobs stay for
-//  the workers.
-void ps_dispatch_close (ps_dispatch_t *self);
 
 //  A worker's place at the dispatch. The seat's fd (ps_dispatch_seat_fd)
 //  becomes readable when a job is handed to it while idle.

@@ -32,6 +32,7 @@
 typedef struct {
     ps_pipeline_stage_t desc;  //  upstream and downstream point at the copies below
     char *upstream_given;
+    bool upstream_generated;  //  upstream_given is ours (an entry stage's, at start)
     char *downstream_given;
     char *upstream;    //  as bound (or given, for a proxy elsewhere)
     char *downstream;  //  idem
@@ -336,11 +337,10 @@ s_endpoint (ps_pipeline_t *self, const char *given, const char *role)
 //  others, who may be plain sockets), and no chooser needs a proxy's view
 //  of the workers.
 static bool
-s_dispatch_fits (ps_pipeline_t *self, const s_stage_t *stage, const char *upstream)
+s_dispatch_fits (ps_pipeline_t *self, const s_stage_t *stage)
 {
     return streq (self->transport, "inproc") && stage->desc.workers > 0 && !stage->desc.choose
-           && (!stage->desc.upstream || stage->desc.upstream == stage->upstream_given)
-           && !stage->desc.downstream && strncmp (upstream, "inproc://", 9) == 0;
+           && (!stage->desc.upstream || stage->upstream_generated) && !stage->desc.downstream;
 }
 
 static int
@@ -362,7 +362,7 @@ s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
     char name[24];
     snprintf (name, sizeof name, "%zu", index + 1);
     const char *stage_name = stage->desc.name ? stage->desc.name : name;
-    if (s_dispatch_fits (self, stage, upstream)) {
+    if (s_dispatch_fits (self, stage)) {
         stage->dispatch = ps_dispatch_new (upstream, downstream, (size_t) config.hwm,
                                            self->config.metrics ? stage_name : NULL, loopback);
         if (stage->dispatch) {
@@ -548,11 +548,12 @@ ps_pipeline_start (ps_pipeline_t *self)
             snprintf (role, sizeof role, "stage%zu-up", s + 1);
             entry->upstream_given = s_generate (self, role);
             entry->desc.upstream = entry->upstream_given;
+            entry->upstream_generated = true;
         }
         //  A dispatch must be registered before the server looks for it
         bool proxy_first = (s_endpoint_wildcard (entry->desc.upstream)
                             && !entry->desc.proxy_elsewhere)
-                           || s_dispatch_fits (self, entry, entry->desc.upstream);
+                           || s_dispatch_fits (self, entry);
         if (proxy_first) {
             const char *loopback = s_endpoint_wildcard (self->loopback_given)
                                        ? NULL

@@ -846,6 +846,24 @@ END_TEST
 
 //  A proxy bound on wildcard ports reports the ports it got, and a server
 //  and a worker that connect there exchange a job.
+//  A proxy of config (its downstream given) with a wildcard tcp upstream,
+//  which the test server then sends to; both ends report the kernel's
+//  port on 127.0.0.1.
+static ps_proxy_t *
+s_wildcard_proxy_new (server_t *server, ps_proxy_config_t *config)
+{
+    config->upstream = "tcp://127.0.0.1:*";
+    ps_proxy_t *proxy = ps_proxy_new (config);
+    ck_assert_ptr_nonnull (proxy);
+    const char *upstream = ps_proxy_upstream_endpoint (proxy);
+    const char *downstream = ps_proxy_downstream_endpoint (proxy);
+    ck_assert (strncmp (upstream, "tcp://127.0.0.1:", 16) == 0 && atoi (upstream + 16) > 0);
+    ck_assert (strncmp (downstream, "tcp://127.0.0.1:", 16) == 0 && atoi (downstream + 16) > 0);
+    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s", upstream);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", upstream), 0);
+    return proxy;
+}
+
 //  A list of endpoints: each is bound and the first reported, so workers
 //  of other processes (tcp) and of this one (inproc) share the proxy.
 START_TEST (test_several_endpoints)
@@ -853,15 +871,9 @@ START_TEST (test_several_endpoints)
     server_t *server = st_server_new (ST_TCP);
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
-    config.upstream = "tcp://127.0.0.1:*";
     config.downstream = "tcp://127.0.0.1:*,inproc://check-ps-proxy-several";
-    ps_proxy_t *proxy = ps_proxy_new (&config);
-    ck_assert_ptr_nonnull (proxy);
+    ps_proxy_t *proxy = s_wildcard_proxy_new (server, &config);
     const char *downstream = ps_proxy_downstream_endpoint (proxy);
-    ck_assert (strncmp (downstream, "tcp://127.0.0.1:", 16) == 0 && atoi (downstream + 16) > 0);
-    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s",
-              ps_proxy_upstream_endpoint (proxy));
-    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
     record_t records[2] = {{.name = "w0"}, {.name = "w1"}};
     ps_worker_t *workers[2] = {
         st_worker_new (server, downstream, NULL, st_echo, &records[0]),
@@ -889,17 +901,10 @@ START_TEST (test_bound_endpoints)
     server_t *server = st_server_new (ST_TCP);
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
-    config.upstream = "tcp://127.0.0.1:*";
     config.downstream = "tcp://127.0.0.1:*";
-    ps_proxy_t *proxy = ps_proxy_new (&config);
-    ck_assert_ptr_nonnull (proxy);
-    const char *upstream = ps_proxy_upstream_endpoint (proxy);
+    ps_proxy_t *proxy = s_wildcard_proxy_new (server, &config);
     const char *downstream = ps_proxy_downstream_endpoint (proxy);
-    ck_assert (strncmp (upstream, "tcp://127.0.0.1:", 16) == 0 && atoi (upstream + 16) > 0);
-    ck_assert (strncmp (downstream, "tcp://127.0.0.1:", 16) == 0 && atoi (downstream + 16) > 0);
-    ck_assert_str_ne (upstream, downstream);
-    snprintf (server->upstream_ep, sizeof server->upstream_ep, "%s", upstream);
-    ck_assert_int_eq (zsock_connect (server->push, "%s", upstream), 0);
+    ck_assert_str_ne (ps_proxy_upstream_endpoint (proxy), downstream);
     record_t record = {.name = "w"};
     ps_worker_t *worker = st_worker_new (server, downstream, NULL, st_echo, &record);
     s_run_jobs (server, 10, 2, NULL, NULL);
