@@ -56,10 +56,10 @@ static const char *s_usage_text =
     "                             as prime_proxyd's UPSTREAM) and DOWN (workers of\n"
     "                             other processes); ours take jobs from it in-process\n"
     "                             and report it as --stage; UPSTREAM is then '-'\n"
-    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4\n"
-    "                             for parse, compute and echo, 1 for factor and file):\n"
-    "                             more saves a round trip per job, but a job may wait\n"
-    "                             behind a slow one at the same worker\n"
+    "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4;\n"
+    "                             1 for factor): more saves a round trip per job, but a\n"
+    "                             job may wait behind a slow one at the same worker\n"
+    "                             (not behind a streamed file: those go back)\n"
     "  -r, --root DIR             file: the directory served (default .)\n"
     "      --listing              file: HTML listings of directories without index.html\n"
     "      --max-file-size B      file: larger files get 500 (default: no limit; large\n"
@@ -99,14 +99,15 @@ typedef struct {
 //  (worker -> proxy -> worker, through both sides' I/O threads) between
 //  two jobs; with more, the next job is already in its socket. The proxy
 //  gives a job to a worker that holds none first, so a short job waits
-//  behind another only when every worker is busy. Short stages take 4, as
-//  prime_serverd does in one process (docs/DEPLOY.md has the figures); a
-//  factor job may take seconds and a file may stream for as long as its
-//  client reads, so a job held behind one of those would wait for nothing.
+//  behind another only when every worker is busy. Short stages take 4
+//  (docs/DEPLOY.md has the figures), and so does file: a file that
+//  streams for as long as its client reads gives the jobs queued behind
+//  it back to the proxy (RETURN). A factor job may take seconds with no
+//  sign of it beforehand, so a job held behind one would wait for nothing.
 static size_t
 s_default_credit (s_stage_t stage)
 {
-    return stage == S_PARSE || stage == S_COMPUTE || stage == S_ECHO ? 4 : 1;
+    return stage == S_FACTOR ? 1 : 4;
 }
 
 //  DOWNSTREAM as "prime=ENDPOINT,factor=ENDPOINT" (either order, both).

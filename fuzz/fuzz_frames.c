@@ -27,7 +27,7 @@ s_check_envelope (zframe_t *frame, const ps_envelope_t *envelope)
     zframe_t *encoded = ps_envelope_encode (envelope);
     FUZZ_CHECK (zframe_size (encoded) == PS_ENVELOPE_SIZE);
     FUZZ_CHECK (memcmp (zframe_data (frame), zframe_data (encoded), PS_ENVELOPE_SIZE) == 0);
-    FUZZ_CHECK (envelope->type >= PS_MSG_JOB && envelope->type <= PS_MSG_GRANT);
+    FUZZ_CHECK (envelope->type >= PS_MSG_JOB && envelope->type <= PS_MSG_RETURN);
     FUZZ_CHECK (ps_envelope_version (frame) == PS_PROTOCOL_VERSION);
     zframe_destroy (&encoded);
 }
@@ -123,7 +123,8 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t input_size)
     if (ps_envelope_decode (first, &envelope) == 0) {
         s_check_envelope (first, &envelope);
         switch (envelope.type) {
-        case PS_MSG_JOB: {
+        case PS_MSG_JOB:
+        case PS_MSG_RETURN: {
             //  the proxy and the worker pop the envelope, the rest is payload
             zframe_t *head = zmsg_pop (msg);
             if (envelope.kind == PS_KIND_HTTP)

@@ -44,7 +44,7 @@ ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
     const byte *data = zframe_data (frame);
     if (data[0] != PS_PROTOCOL_VERSION)
         return -1;
-    if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_GRANT)
+    if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_RETURN)
         return -1;
     envelope->type = data[1];
     envelope->flags = data[2];

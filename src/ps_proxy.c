@@ -22,6 +22,12 @@
     a job queues at a busy worker only when none is free. With credit 1 a
     worker is idle exactly when it holds no job.
 
+    A job queued at a worker whose job in hand turned out long (a streamed
+    answer, or ps_work_return_queued) comes back unstarted as a RETURN;
+    that worker then counts as busy until its next READY, and the job goes
+    to another worker before any new one (the returned list, beside the
+    held job).
+
     Liveness: the table also remembers busy workers and the jobs each holds.
     Workers that beat (BEAT messages: idle beats from their job socket,
     busy beats naming them from a second socket) and then fall
@@ -118,6 +124,8 @@ typedef struct {
     zframe_t *held_envelope;  //  the job waiting for a worker, or NULL
     zmsg_t *held_payload;
     ps_envelope_t held;  //  its envelope, decoded
+    zlistx_t *returned;  //  zmsg_t [envelope JOB][payload...]: jobs workers gave
+                         //  back, to go before any new one, oldest first
 
     int heartbeat_ms;  //  scan period for silent workers
     int expiry_ms;     //  0: never expire
@@ -180,6 +188,12 @@ s_job_destroy (void **item_p)
 {
     free (*item_p);
     *item_p = NULL;
+}
+
+static void
+s_msg_destroy (void **item_p)
+{
+    zmsg_destroy ((zmsg_t **) item_p);
 }
 
 static void
@@ -386,6 +400,7 @@ s_self_destroy (self_t **self_p)
         zhashx_destroy (&self->workers);
         zframe_destroy (&self->held_envelope);
         zmsg_destroy (&self->held_payload);
+        zlistx_destroy (&self->returned);
         free (self->choose_heartbeats);
         free (self->choose_workers);
         ps_socket_destroy (&self->upstream);
@@ -475,6 +490,9 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
     zhashx_set_key_duplicator (self->workers, NULL);
     zhashx_set_key_destructor (self->workers, NULL);
     zhashx_set_destructor (self->workers, s_worker_destroy);
+    self->returned = zlistx_new ();
+    assert (self->returned);
+    zlistx_set_destructor (self->returned, s_msg_destroy);
 
     //  A zero field means its default (ps_proxy.h); a negative interval, off
     ps_proxy_config_t defaults;
@@ -585,11 +603,34 @@ s_choose (self_t *self)
     return self->choose_workers[index];
 }
 
-//  Try to hand the held job to an idle worker. Returns true once it left.
+//  Hold the oldest job a worker gave back, if none is held. Returns true
+//  if a job is held.
+static bool
+s_hold_returned (self_t *self)
+{
+    if (!self->held_envelope && zlistx_size (self->returned) > 0) {
+        zmsg_t *msg = (zmsg_t *) zlistx_detach (self->returned, NULL);
+        self->held_envelope = zmsg_pop (msg);
+        self->held_payload = msg;
+        int rc = ps_envelope_decode (self->held_envelope, &self->held);
+        assert (rc == 0);  //  checked when it came back
+    }
+    return self->held_envelope != NULL;
+}
+
+//  Jobs are waiting for a worker: one held, or given back.
+static bool
+s_waiting (self_t *self)
+{
+    return self->held_envelope || zlistx_size (self->returned) > 0;
+}
+
+//  Hand the held job, then those given back, to idle workers while there
+//  are some. Returns true once no job waits.
 static bool
 s_dispatch_held (self_t *self)
 {
-    while (self->held_envelope && self->idle_count > 0) {
+    while (s_hold_returned (self) && self->idle_count > 0) {
         s_worker_t *worker = self->choose ? s_choose (self) : self->idle_head;
         if (!worker)
             return false;  //  the chooser wants it to wait
@@ -598,7 +639,7 @@ s_dispatch_held (self_t *self)
             s_idle_remove (self, worker);
             s_jobs_push (self, worker, &self->held);
             s_idle_update (self, worker);
-            return true;
+            continue;
         }
         //  Gone, or (against protocol) not reading; the job goes to the
         //  next one.
@@ -607,7 +648,7 @@ s_dispatch_held (self_t *self)
         else
             s_worker_drop (self, worker, "not accepting, dropped");
     }
-    return self->held_envelope == NULL;
+    return !s_waiting (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -644,7 +685,7 @@ static bool
 s_upstream_gate (void *arg)
 {
     self_t *self = (self_t *) arg;
-    return self->idle_count > 0 && !self->held_envelope;
+    return self->idle_count > 0 && !s_waiting (self);
 }
 
 //  Jobs from upstream: [envelope type=JOB][payload...].
@@ -799,7 +840,39 @@ s_handle_beat (self_t *self, zframe_t **identity_p, const ps_envelope_t *envelop
     return changed;
 }
 
-//  Worker messages: [identity][envelope type=READY][heartbeat]?
+//  A job given back unstarted by the worker it was queued at, whose job in
+//  hand turned out long: [identity][envelope RETURN][payload...]. It goes
+//  to another worker before any new job, and that worker gets none until
+//  its next READY. A worker we do not know (we restarted) gave back a job
+//  all the same. Takes the frames.
+static void
+s_handle_return (self_t *self, zframe_t **identity_p, zframe_t **envelope_p,
+                 const ps_envelope_t *envelope, zmsg_t **payload_p, int64_t now)
+{
+    s_worker_t *worker = (s_worker_t *) zhashx_lookup (self->workers, *identity_p);
+    zframe_destroy (identity_p);
+    if (worker) {
+        worker->last_seen = now;
+        //  Given back, it is no longer one of the worker's; the newest first
+        for (s_job_t *job = (s_job_t *) zlistx_last (worker->jobs); job;
+             job = (s_job_t *) zlistx_prev (worker->jobs))
+            if (job->id == envelope->id) {
+                zlistx_delete (worker->jobs, zlistx_cursor (worker->jobs));
+                break;
+            }
+        worker->busy = true;
+        if (worker->idle)
+            s_idle_remove (self, worker);
+    }
+    zframe_data (*envelope_p)[1] = PS_MSG_JOB;
+    zmsg_prepend (*payload_p, envelope_p);
+    zlistx_add_end (self->returned, *payload_p);
+    *payload_p = NULL;
+    self->stats.returned++;
+}
+
+//  Worker messages: [identity][envelope type=READY][heartbeat]?, BEATs and
+//  RETURNs
 static bool
 s_handle_downstream (ps_loop_t *loop, void *handle, void *arg)
 {
@@ -813,9 +886,15 @@ s_handle_downstream (ps_loop_t *loop, void *handle, void *arg)
         size_t frames = zmsg_size (msg);
         zframe_t *identity = zmsg_pop (msg);
         zframe_t *envelope_frame = zmsg_pop (msg);
-        zframe_t *heartbeat = zmsg_pop (msg);
         ps_envelope_t envelope;
-        if (frames < 2 || frames > 3 || ps_envelope_decode (envelope_frame, &envelope) == -1
+        bool valid = frames >= 2 && ps_envelope_decode (envelope_frame, &envelope) == 0;
+        if (valid && envelope.type == PS_MSG_RETURN) {
+            s_handle_return (self, &identity, &envelope_frame, &envelope, &msg, now);
+            s_dispatch_held (self);
+            continue;
+        }
+        zframe_t *heartbeat = zmsg_pop (msg);
+        if (!valid || frames > 3
             || (envelope.type != PS_MSG_READY && envelope.type != PS_MSG_BEAT)) {
             ps_envelope_log_junk ("ps_proxy", "downstream", envelope_frame, frames, self->verbose,
                                   &self->downstream_version_warned);
@@ -828,7 +907,7 @@ s_handle_downstream (ps_loop_t *loop, void *handle, void *arg)
         zframe_destroy (&envelope_frame);
         zmsg_destroy (&msg);
         if (envelope.type == PS_MSG_BEAT) {
-            if (s_handle_beat (self, &identity, &envelope, &heartbeat, now) && self->held_envelope)
+            if (s_handle_beat (self, &identity, &envelope, &heartbeat, now) && s_waiting (self))
                 s_dispatch_held (self);
             continue;
         }
@@ -865,7 +944,7 @@ s_handle_downstream (ps_loop_t *loop, void *handle, void *arg)
         }
         if (joined)
             s_log_worker (self, worker, "registered");
-        if (self->held_envelope)
+        if (s_waiting (self))
             s_dispatch_held (self);
     }
     return false;
@@ -903,7 +982,8 @@ s_report_stats (self_t *self)
 {
     ps_metrics_stage_t figures = {.workers = zhashx_size (self->workers),
                                   .idle = self->idle_count,
-                                  .queued = self->held_envelope ? 1 : 0,
+                                  .queued = (self->held_envelope ? 1 : 0)
+                                            + zlistx_size (self->returned),
                                   .jobs = self->stats.jobs,
                                   .lost = self->stats.lost,
                                   .interval_ms = (uint32_t) self->report_ms};

@@ -105,6 +105,7 @@ struct _ps_work_t {
     bool streaming;           //  a stream was started and is not yet ended or aborted
     uint64_t stream_sent;     //  body bytes of the stream sent
     uint64_t stream_granted;  //  body bytes the server lets us send in all
+    bool returning;           //  said BUSY: the jobs queued behind this one go back
     char failure_text[160];   //  a failure that names something
 };
 
@@ -317,17 +318,21 @@ s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, 
     return rc == 0 ? 0 : -1;
 }
 
+//  READY, or with PS_FLAG_BUSY a READY that answers no job and asks for
+//  none until the next plain one.
 static void
-s_send_ready (s_self_t *self)
+s_send_ready (s_self_t *self, uint8_t flags)
 {
     //  A send may swallow the signal of a job now waiting on the socket.
     ps_loop_dirty (self->loop, self->upstream_id);
     //  The proxy keeps our credit's worth of jobs with us, and counts one
     //  done per READY.
-    ps_envelope_t envelope = {.type = PS_MSG_READY, .credit = (uint16_t) self->credit};
+    ps_envelope_t envelope = {
+        .type = PS_MSG_READY, .flags = flags, .credit = (uint16_t) self->credit};
     zframe_t *envelope_frame = ps_envelope_encode (&envelope);
-    int rc = zframe_send (&envelope_frame, self->upstream_h, self->heartbeat ? ZFRAME_MORE : 0);
-    if (rc == 0 && self->heartbeat)
+    bool heartbeat = self->heartbeat && !(flags & PS_FLAG_BUSY);
+    int rc = zframe_send (&envelope_frame, self->upstream_h, heartbeat ? ZFRAME_MORE : 0);
+    if (rc == 0 && heartbeat)
         rc = zframe_send (&self->heartbeat, self->upstream_h, ZFRAME_REUSE);
     if (rc != 0) {
         zframe_destroy (&envelope_frame);
@@ -561,6 +566,61 @@ ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *
 }
 
 //  --------------------------------------------------------------------------
+//  Jobs given back
+
+//  With credit above 1 jobs queue in our socket behind the one in hand;
+//  once that one turns out long they would wait for all of it. So they go
+//  back to the proxy, unstarted, as RETURNs, and run at a free worker. The
+//  first time in a job we also say BUSY, so the proxy queues no more with
+//  us until our next READY; any that crossed that word on the way are
+//  given back as they come (every stream part and grant wait looks).
+static void
+s_return_queued (s_self_t *self)
+{
+    if (self->dispatch || self->credit <= 1 || !self->busy || s_stopping (self))
+        return;  //  in one process no job ever waits at a worker
+    ps_work_t *work = &self->work;
+    if (!work->returning) {
+        work->returning = true;
+        s_send_ready (self, PS_FLAG_BUSY);
+    }
+    while (zsock_events (self->upstream) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (self->upstream);
+        if (!msg)
+            break;
+        self->heard = true;
+        zframe_t *envelope_frame = zmsg_pop (msg);
+        ps_envelope_t envelope;
+        int rc = envelope_frame ? ps_envelope_decode (envelope_frame, &envelope) : -1;
+        if (rc == 0 && envelope.type == PS_MSG_JOB) {
+            //  Cancelled or not, it goes back: the proxy counts it as ours
+            //  until then, and the worker it goes to knows the CANCEL too.
+            zframe_data (envelope_frame)[1] = PS_MSG_RETURN;
+            zmsg_prepend (msg, &envelope_frame);
+            s_before_send (self, self->upstream_h);
+            if (zmsg_send (&msg, self->upstream_h) != 0)
+                zsys_warning ("ps_worker: job %" PRIu64 " could not be given back: %s", envelope.id,
+                              zmq_strerror (errno));
+        }
+        else if (rc == -1 || envelope.type != PS_MSG_PING)
+            ps_envelope_log_junk ("ps_worker", "upstream", envelope_frame,
+                                  zmsg_size (msg) + (envelope_frame ? 1 : 0), self->verbose,
+                                  &self->upstream_version_warned);
+        zframe_destroy (&envelope_frame);
+        zmsg_destroy (&msg);
+    }
+    //  What we read and sent may have taken the socket's signal
+    ps_loop_dirty (self->loop, self->upstream_id);
+}
+
+void
+ps_work_return_queued (ps_work_t *work)
+{
+    assert (work);
+    s_return_queued (work->self);
+}
+
+//  --------------------------------------------------------------------------
 //  Streamed answers
 
 //  [envelope type][frames...] to the loopback; frames may be NULL.
@@ -614,6 +674,8 @@ ps_work_stream_start (ps_work_t *work, int status, ps_pairs_t **headers_p, int64
     }
     work->answered = true;
     work->streaming = true;
+    //  A stream lasts as long as its client reads: nothing waits behind it
+    s_return_queued (work->self);
     return 0;
 }
 
@@ -652,10 +714,14 @@ s_wait_grant (ps_work_t *work)
                           work->id, self->stream_stall_ms);
             return -1;
         }
-        zmq_pollitem_t items[2] = {{zsock_resolve (self->interrupt), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll (items, 2, (long) MIN (deadline - now, 1000)) == -1 && errno == ETERM)
+        //  The job socket too: a job that reaches us meanwhile goes back
+        zmq_pollitem_t items[3] = {{zsock_resolve (self->interrupt), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+                                   {self->upstream_h, 0, ZMQ_POLLIN, 0}};
+        int count = self->upstream_h ? 3 : 2;
+        if (zmq_poll (items, count, (long) MIN (deadline - now, 1000)) == -1 && errno == ETERM)
             return -1;
+        s_return_queued (self);
     }
     return 0;
 }
@@ -672,6 +738,7 @@ s_stream_part_ready (ps_work_t *work)
     //  A client gone mid-stream: stop at the next part, not at the grant
     if (ps_work_cancelled (work))
         return -1;
+    s_return_queued (work->self);
     if (work->flags & PS_FLAG_HEAD)
         return 0;
     if (s_wait_grant (work) != 0)
@@ -854,7 +921,7 @@ s_run_job (s_self_t *self, zmsg_t *msg)
         //  Whatever it was, we are still free: say so, in case a proxy of
         //  another version counts this as a job given to us.
         if (!self->dispatch)
-            s_send_ready (self);
+            s_send_ready (self, 0);
         return;
     }
     zframe_destroy (&envelope_frame);
@@ -904,7 +971,7 @@ s_run_job (s_self_t *self, zmsg_t *msg)
     zmsg_destroy (&work->payload);
     self->busy = false;
     if (!s_stopping (self) && !self->dispatch)
-        s_send_ready (self);
+        s_send_ready (self, 0);
 }
 
 //  A socket with our options, connected to endpoint; id, if given, is its
@@ -1173,7 +1240,7 @@ ps_worker_actor (zsock_t *pipe, void *config)
     if (!self)
         return;
     if (!self->dispatch)
-        s_send_ready (self);
+        s_send_ready (self, 0);
     //  A first beat at once tells the proxy that we beat, so it may expire
     //  us if we fall silent.
     if (self->heartbeat_ms > 0)

@@ -58,9 +58,12 @@ s_query_int (const ps_http_request_t *request, const char *name, int fallback)
     return value ? atoi (value) : fallback;
 }
 
+//  Where /endless?gate=1 waits for a word from the test before it starts
+#define S_GATE "inproc://e2e-stream-gate"
+
 //  /stream?parts=N&known=0|1&frames=0|1: N parts of the pattern, size
 //  given or not; frames=1: every other part a frame, taken without a copy.
-//  /endless: 64 KiB parts until cancelled. /abort: a start, two parts,
+//  /endless: parts of state->part until cancelled (gate=1: from S_GATE's word). /abort: a start, two parts,
 //  an abort. Anything else: a small whole answer naming the path.
 static int
 s_work (ps_work_t *work, void *arg)
@@ -97,6 +100,16 @@ s_work (ps_work_t *work, void *arg)
         return ps_work_stream_end (work);
     }
     if (streq (path, "/endless")) {
+        if (s_query_int (request, "gate", 0)) {
+            //  Starts when the test says so (it waits for jobs to queue)
+            zsock_t *gate = zsock_new_pull (">" S_GATE);
+            zsock_set_rcvtimeo (gate, WAIT);
+            char *go = zstr_recv (gate);
+            zsock_destroy (&gate);
+            if (!go)
+                return -1;
+            zstr_free (&go);
+        }
         if (ps_work_stream_start (work, 200, NULL, -1))
             return -1;
         atomic_store (&state->endless_state, 1);
@@ -386,6 +399,17 @@ s_wait_state (state_t *state, int value)
     ck_assert_int_eq (atomic_load (&state->endless_state), value);
 }
 
+//  Waits until the proxy has handed out this many jobs in all
+static void
+s_wait_proxy_jobs (ps_proxy_t *proxy, uint64_t jobs)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    ps_proxy_stats_t stats = {0};
+    while (ps_proxy_stats (proxy, &stats) == 0 && stats.jobs < jobs && zclock_mono () < deadline)
+        zclock_sleep (5);
+    ck_assert_uint_eq (stats.jobs, jobs);
+}
+
 //  A client that reads nothing: its worker stops within the grant (the
 //  window, a part in flight, and what the client's small receive buffer
 //  took), another client is served meanwhile, and the send timeout ends
@@ -565,6 +589,72 @@ START_TEST (test_slow_pipeliner_holds_one_worker)
 }
 END_TEST
 
+//  Between processes, with credit above 1, jobs queue at a worker behind
+//  its job in hand. A stream lasts as long as its client reads, so the
+//  jobs queued behind one go back to the proxy and another worker answers
+//  them while the stream is still stalled.
+START_TEST (test_stream_returns_queued)
+{
+    state_t state = {.part = 16384};
+    ps_server_config_t config;
+    ps_server_config_defaults (&config);
+    config.listen = "tcp://127.0.0.1:*";
+    config.stream_window = 128 * 1024;
+    ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+    ck_assert_int_eq (ps_pipeline_set_transport (pipeline, _i ? "tcp" : "ipc"), 0);
+    ps_pipeline_stage_t stage = {.work = s_work, .arg = &state};
+    ck_assert_int_eq (ps_pipeline_add_stage (pipeline, &stage), 0);
+    ck_assert_int_eq (ps_pipeline_start (pipeline), 0);
+    ps_proxy_t *proxy = ps_pipeline_proxy (pipeline, 0);
+    ck_assert_ptr_nonnull (proxy);
+    ps_worker_config_t worker;
+    ps_worker_config_defaults (&worker);
+    worker.work = s_work;
+    worker.work_arg = &state;
+    worker.credit = 4;
+    ck_assert_int_eq (ps_pipeline_add_worker (pipeline, 0, &worker), 0);
+    zsock_t *gate = zsock_new_push ("@" S_GATE);
+    ck_assert_ptr_nonnull (gate);
+    int port = ps_pipeline_port (pipeline);
+
+    //  The stream's job first, then two small ones: all three at the
+    //  one worker (credit 4), the stream not yet started
+    tu_client_t *stuck = tu_client_new_rcvbuf (port, 16384);
+    ck_assert_ptr_nonnull (stuck);
+    ck_assert_int_eq (tu_client_sendstr (stuck, "GET /endless?gate=1 HTTP/1.1\r\nHost: a\r\n\r\n"),
+                      0);
+    s_wait_proxy_jobs (proxy, 1);
+    tu_client_t *small[2];
+    for (int i = 0; i < 2; i++) {
+        small[i] = tu_client_new (port);
+        ck_assert_ptr_nonnull (small[i]);
+        ck_assert_int_eq (tu_client_sendstr (small[i], "GET /small HTTP/1.1\r\nHost: a\r\n\r\n"),
+                          0);
+    }
+    s_wait_proxy_jobs (proxy, 3);
+    ck_assert_int_eq (zstr_send (gate, "go"), 0);
+    s_wait_stalled (&state, 300);
+
+    //  A second worker joins and answers both while the stream stalls
+    ck_assert_int_eq (ps_pipeline_add_worker (pipeline, 0, &worker), 0);
+    for (int i = 0; i < 2; i++) {
+        tu_response_t *response = tu_client_read (small[i], WAIT, false);
+        ck_assert_msg (response != NULL, "small request %d not answered", i);
+        ck_assert_str_eq (response->body, "small /small");
+        tu_response_destroy (&response);
+        tu_client_destroy (&small[i]);
+    }
+    ck_assert_int_eq (atomic_load (&state.endless_state), 1);  //  still streaming
+    ps_proxy_stats_t stats;
+    ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+    ck_assert_uint_eq (stats.returned, 2);
+    tu_client_destroy (&stuck);
+    s_wait_state (&state, 2);  //  the client gone cancels the stream
+    zsock_destroy (&gate);
+    ps_pipeline_destroy (&pipeline);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -579,6 +669,7 @@ s_suite (void)
     tcase_add_test (tc, test_disconnect_cancels_stream);
     tcase_add_test (tc, test_budget_defers_pipelined);
     tcase_add_test (tc, test_slow_pipeliner_holds_one_worker);
+    tcase_add_loop_test (tc, test_stream_returns_queued, 0, 2);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -83,7 +83,7 @@ START_TEST (test_junk)
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);
     data[0] = PS_PROTOCOL_VERSION;
-    data[1] = PS_MSG_GRANT + 1;  //  unknown type
+    data[1] = PS_MSG_RETURN + 1;  //  unknown type
     frame = zframe_new (data, sizeof data);
     ck_assert_int_eq (ps_envelope_decode (frame, &back), -1);
     zframe_destroy (&frame);

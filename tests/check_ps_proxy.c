@@ -1398,6 +1398,98 @@ START_TEST (test_credit_lost)
 }
 END_TEST
 
+//  A worker whose job in hand turned out long gives back the jobs queued
+//  behind it (RETURN): they go, unchanged, to another worker before any
+//  new job, oldest given back first, and the worker that gave them back
+//  gets nothing more until its next READY, which answers its job in hand.
+START_TEST (test_credit_return)
+{
+    server_t *server = st_server_new (_i);
+    char downstream[256];
+    ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
+    zsock_t *slow = s_fake_new_credit (downstream, "slow3", 3);
+    for (uint64_t id = 1; id <= 3; id++) {
+        ps_envelope_t envelope = {.type = PS_MSG_JOB,
+                                  .kind = PS_KIND_STAGE,
+                                  .flags = id == 2 ? PS_FLAG_HEAD : 0,
+                                  .id = id};
+        zmsg_t *payload = zmsg_new ();
+        zmsg_addstrf (payload, "job%" PRIu64, id);
+        ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
+    }
+    ps_envelope_t envelope;
+    zmsg_t *held[4] = {NULL};
+    for (uint64_t id = 1; id <= 3; id++) {
+        held[id] = s_recv_envelope (slow, ST_TIMEOUT, &envelope);
+        ck_assert_ptr_nonnull (held[id]);
+        ck_assert_uint_eq (envelope.id, id);
+    }
+    //  Job 1 turns out long: BUSY, then 2 and 3 go back as they came
+    s_send_envelope (slow, PS_MSG_READY, PS_FLAG_BUSY);
+    for (uint64_t id = 2; id <= 3; id++) {
+        zframe_t *head = zmsg_pop (held[id]);
+        ck_assert_int_eq (ps_envelope_decode (head, &envelope), 0);
+        envelope.type = PS_MSG_RETURN;
+        zframe_destroy (&head);
+        ck_assert_int_eq (ps_envelope_send (&envelope, &held[id], slow), 0);
+    }
+    zmsg_destroy (&held[1]);
+
+    //  A free worker (READY, no beat: no PING to read) takes them, job 2
+    //  first, flags, kind and payload intact
+    zsock_t *free1 = zsock_new_dealer (downstream);
+    ck_assert_ptr_nonnull (free1);
+    zsock_set_linger (free1, 0);
+    s_send_envelope (free1, PS_MSG_READY, 0);
+    zmsg_t *job = s_recv_envelope (free1, ST_TIMEOUT, &envelope);
+    ck_assert_ptr_nonnull (job);
+    ck_assert_uint_eq (envelope.type, PS_MSG_JOB);
+    ck_assert_uint_eq (envelope.id, 2);
+    ck_assert_uint_eq (envelope.flags, PS_FLAG_HEAD);
+    ck_assert_uint_eq (envelope.kind, PS_KIND_STAGE);
+    ck_assert_uint_eq (zmsg_size (job), 2);
+    char *text = zframe_strdup (zmsg_last (job));
+    ck_assert_str_eq (text, "job2");
+    zstr_free (&text);
+    zmsg_destroy (&job);
+
+    //  A new job waits behind job 3; the busy worker is given neither
+    st_send_job (server->push, 4, "job4");
+    ck_assert_ptr_null (s_recv_envelope (slow, 200, &envelope));
+    uint64_t order[2];
+    for (int index = 0; index < 2; index++) {
+        s_send_envelope (free1, PS_MSG_READY, 0);
+        job = s_recv_envelope (free1, ST_TIMEOUT, &envelope);
+        ck_assert_ptr_nonnull (job);
+        order[index] = envelope.id;
+        zmsg_destroy (&job);
+    }
+    ck_assert_uint_eq (order[0], 3);
+    ck_assert_uint_eq (order[1], 4);
+
+    //  Job 1 done: the slow worker holds nothing, so its credit is whole
+    //  again: three new jobs all go to it while the other is on job 4.
+    ps_envelope_t ready = {.type = PS_MSG_READY, .credit = 3};
+    ck_assert_int_eq (ps_envelope_send (&ready, NULL, slow), 0);
+    for (uint64_t id = 5; id <= 7; id++)
+        st_send_job (server->push, id, "more");
+    for (uint64_t id = 5; id <= 7; id++) {
+        job = s_recv_envelope (slow, ST_TIMEOUT, &envelope);
+        ck_assert_ptr_nonnull (job);
+        ck_assert_uint_eq (envelope.id, id);
+        zmsg_destroy (&job);
+    }
+    ps_proxy_stats_t stats;
+    ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+    ck_assert_uint_eq (stats.returned, 2);
+    ck_assert_uint_eq (stats.jobs, 9);  //  7, and 2 handed on again
+    zsock_destroy (&free1);
+    zsock_destroy (&slow);
+    ps_proxy_destroy (&proxy);
+    st_server_destroy (&server);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1424,5 +1516,6 @@ main (void)
     st_add (suite, "test_credit_limit", test_credit_limit, 2);
     st_add (suite, "test_credit_prefers_free", test_credit_prefers_free, 2);
     st_add (suite, "test_credit_lost", test_credit_lost, ST_TRANSPORTS);
+    st_add (suite, "test_credit_return", test_credit_return, ST_TRANSPORTS);
     return st_run (suite);
 }

@@ -45,8 +45,11 @@ typedef enum {
     PS_MSG_PART = 9,    //  [env][body bytes] (not empty)
     PS_MSG_END = 10,    //  [env]: the body is complete
     PS_MSG_ABORT = 11,  //  [env]: the body cannot be completed; the client is disconnected
-    PS_MSG_GRANT = 12   //  server interrupt PUB -> workers: [env id][8 bytes: body bytes
+    PS_MSG_GRANT = 12,  //  server interrupt PUB -> workers: [env id][8 bytes: body bytes
                         //  the worker may have sent in all]
+    //  A job given back unstarted by the worker it was queued at (that
+    //  worker's job in hand turned out long), to run at another:
+    PS_MSG_RETURN = 13  //  worker -> proxy: the JOB's envelope and payload, type RETURN
 } ps_msg_type_t;
 
 //  Body bytes a streaming worker may send before its first GRANT.

@@ -100,6 +100,8 @@ typedef struct {
                            //  aside until its next beat (one between two connections)
     uint64_t jobs;         //  jobs handed to workers
     uint64_t lost;         //  jobs reported lost with their worker
+    uint64_t returned;     //  jobs given back unstarted (RETURN) by a worker whose
+                           //  job in hand turned out long, to go to another
 } ps_proxy_stats_t;
 
 //  Fill stats with the proxy's figures now. Returns 0, or -1 if the proxy

@@ -106,6 +106,13 @@ PS_EXPORT bool ps_work_head (ps_work_t *work);
 //  The heartbeat sent with this worker's next READY (copied).
 PS_EXPORT void ps_work_set_heartbeat (ps_work_t *work, const void *data, size_t size);
 
+//  This job will take long: the jobs queued at this worker behind it
+//  (credit above 1) go back to the proxy to run at a free worker, and the
+//  proxy gives this worker no more until the job is done. A streamed
+//  answer does this by itself at its start. Does nothing in one process,
+//  where no job waits at a worker, and with credit 1.
+PS_EXPORT void ps_work_return_queued (ps_work_t *work);
+
 //  The user's work function: 0 after forward or reply, -1 on failure.
 typedef int (ps_work_fn) (ps_work_t *work, void *arg);
 //  Called after every job, whatever happened.
