@@ -9,7 +9,7 @@
 #   RUNS=5 WORKERS=1 SIZE=16384 bench/bench_file_split.sh
 #   SMOKE=1 bench/bench_file_split.sh         1 s, one run: proves the output
 #   WORKER_CREDIT=4 bench/bench_file_split.sh  --worker-credit for the split's
-#                                             file workers (default: theirs, 1)
+#                                             file workers (default: theirs, 16)
 #
 # Load: wrk -t1 -c64 --latency GET of one small file (SIZE bytes, default
 # 1024) on keep-alive connections, WORKERS (default 2) file workers each
@@ -107,7 +107,7 @@ for config in "${configs[@]}"; do
 done
 
 echo "bench_file_split: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "GET of a $SIZE-byte file, wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS file workers, split's worker credit ${WORKER_CREDIT:-1 (default)}"
+echo "GET of a $SIZE-byte file, wrk -t1 -c64 -d${SECONDS_PER_RUN}s, median of $RUNS, $WORKERS file workers, split's worker credit ${WORKER_CREDIT:-16 (default)}"
 printf '%-32s %10s %8s %8s %8s\n' "" "req/s" "p50 ms" "p99 ms" "ratio"
 bench_csv runs config workers size rps p50_ms p99_ms ratio_to_one
 for config in "${configs[@]}"; do

@@ -57,9 +57,9 @@ static const char *s_usage_text =
     "                             other processes); ours take jobs from it in-process\n"
     "                             and report it as --stage; UPSTREAM is then '-'\n"
     "      --worker-credit N      jobs each worker may hold at once, 1 to 1024 (default 4;\n"
-    "                             1 for factor): more saves a round trip per job, but a\n"
-    "                             job may wait behind a slow one at the same worker\n"
-    "                             (not behind a streamed file: those go back)\n"
+    "                             16 for file, 1 for factor): more saves a round trip\n"
+    "                             per job, but a job may wait behind a slow one at the\n"
+    "                             same worker (not behind a streamed file: those go back)\n"
     "  -r, --root DIR             file: the directory served (default .)\n"
     "      --listing              file: HTML listings of directories without index.html\n"
     "      --max-file-size B      file: larger files get 500 (default: no limit; large\n"
@@ -100,14 +100,17 @@ typedef struct {
 //  two jobs; with more, the next job is already in its socket. The proxy
 //  gives a job to a worker that holds none first, so a short job waits
 //  behind another only when every worker is busy. Short stages take 4
-//  (docs/DEPLOY.md has the figures), and so does file: a file that
-//  streams for as long as its client reads gives the jobs queued behind
-//  it back to the proxy (RETURN). A factor job may take seconds with no
-//  sign of it beforehand, so a job held behind one would wait for nothing.
+//  (docs/DEPLOY.md has the figures). File takes 16: a file answered whole
+//  is one read of at most 64 KiB, and one that streams for as long as its
+//  client reads gives the jobs queued behind it back to the proxy
+//  (RETURN); with 4 a file worker still waited for READY round trips
+//  (bench_file_split.sh: 0.58 of prime_filed over ipc, 0.80 with 16). A
+//  factor job may take seconds with no sign of it beforehand, so a job
+//  held behind one would wait for nothing.
 static size_t
 s_default_credit (s_stage_t stage)
 {
-    return stage == S_FACTOR ? 1 : 4;
+    return stage == S_FACTOR ? 1 : stage == S_FILE ? 16 : 4;
 }
 
 //  DOWNSTREAM as "prime=ENDPOINT,factor=ENDPOINT" (either order, both).

@@ -332,8 +332,8 @@ if wait_line fhttpd "(port [0-9]*)" && wait_line fproxy "workers on"; then
     "$d.loop" "$d.int"
   wait_line fworker "file workers" || fail "prime_workerd --stage file did not start"
   # A streamed file gives back the jobs queued behind it, so file workers
-  # take credit as the short stages do
-  grep -q "file workers (credit 4)" "$tmp/fworker.err" && pass "split: file stage credit 4" ||
+  # take a credit of 16
+  grep -q "file workers (credit 16)" "$tmp/fworker.err" && pass "split: file stage credit 16" ||
     fail "file stage credit: $(cat "$tmp/fworker.err")"
   u="http://127.0.0.1:$port"
   expect "split: binary file" 200 "application/octet-stream" "$root/big.bin" "$u/big.bin"

@@ -147,7 +147,9 @@ typedef struct {
     //  is already there when one ends), which pays with many short jobs,
     //  but a queued job waits for the ones before it at the same worker
     //  even when another worker is free: a cheap job can wait behind a
-    //  costly one. With 1, a job waits in the proxy until a worker is free.
+    //  costly one, unless that one streams its answer or calls
+    //  ps_work_return_queued (the queued jobs then go back to the proxy).
+    //  With 1, a job waits in the proxy until a worker is free.
     //  The credit rides in the worker's READY (docs/PROTOCOL.md); a proxy
     //  that predates it gives one job at a time.
     size_t credit;
