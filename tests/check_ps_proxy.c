@@ -575,6 +575,22 @@ s_fake_jobs (zsock_t *fake, uint64_t *id)
     return jobs;
 }
 
+//  Jobs 1..count of kind STAGE, payload "job<id>", job 2 with flag HEAD:
+//  a worker must keep each job's own flags.
+static void
+s_send_stage_jobs (server_t *server, uint64_t count)
+{
+    for (uint64_t id = 1; id <= count; id++) {
+        ps_envelope_t envelope = {.type = PS_MSG_JOB,
+                                  .kind = PS_KIND_STAGE,
+                                  .flags = id == 2 ? PS_FLAG_HEAD : 0,
+                                  .id = id};
+        zmsg_t *payload = zmsg_new ();
+        zmsg_addstrf (payload, "job%" PRIu64, id);
+        ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
+    }
+}
+
 //  A worker that dies holding a job: its job is reported lost to the
 //  loopback (502, LOST, the job's own flags and kind), within the expiry,
 //  and the next jobs are served by the others.
@@ -1357,15 +1373,7 @@ START_TEST (test_credit_lost)
     char downstream[256];
     ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
     zsock_t *fake = s_fake_new_credit (downstream, "dies3", 3);
-    for (uint64_t id = 1; id <= 4; id++) {
-        ps_envelope_t envelope = {.type = PS_MSG_JOB,
-                                  .kind = PS_KIND_STAGE,
-                                  .flags = id == 2 ? PS_FLAG_HEAD : 0,
-                                  .id = id};
-        zmsg_t *payload = zmsg_new ();
-        zmsg_addstr (payload, "x");
-        ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
-    }
+    s_send_stage_jobs (server, 4);
     int jobs = 0;
     ps_envelope_t envelope;
     zmsg_t *job;
@@ -1408,15 +1416,7 @@ START_TEST (test_credit_return)
     char downstream[256];
     ps_proxy_t *proxy = s_live_proxy_new (server, downstream);
     zsock_t *slow = s_fake_new_credit (downstream, "slow3", 3);
-    for (uint64_t id = 1; id <= 3; id++) {
-        ps_envelope_t envelope = {.type = PS_MSG_JOB,
-                                  .kind = PS_KIND_STAGE,
-                                  .flags = id == 2 ? PS_FLAG_HEAD : 0,
-                                  .id = id};
-        zmsg_t *payload = zmsg_new ();
-        zmsg_addstrf (payload, "job%" PRIu64, id);
-        ck_assert_int_eq (ps_envelope_send (&envelope, &payload, server->push), 0);
-    }
+    s_send_stage_jobs (server, 3);
     ps_envelope_t envelope;
     zmsg_t *held[4] = {NULL};
     for (uint64_t id = 1; id <= 3; id++) {
