@@ -104,7 +104,8 @@ typedef struct {
 //  is one read of at most 64 KiB, and one that streams for as long as its
 //  client reads gives the jobs queued behind it back to the proxy
 //  (RETURN); with 4 a file worker still waited for READY round trips
-//  (bench_file_split.sh: 0.58 of prime_filed over ipc, 0.80 with 16). A
+//  (bench_file_split.sh over ipc: 0.58-0.60 of prime_filed at 4, 0.68 at
+//  16, 0.22 at 1; bench/README.md). A
 //  factor job may take seconds with no sign of it beforehand, so a job
 //  held behind one would wait for nothing.
 static size_t

@@ -626,14 +626,14 @@ s_waiting (self_t *self)
 }
 
 //  Hand the held job, then those given back, to idle workers while there
-//  are some. Returns true once no job waits.
-static bool
+//  are some.
+static void
 s_dispatch_held (self_t *self)
 {
     while (s_hold_returned (self) && self->idle_count > 0) {
         s_worker_t *worker = self->choose ? s_choose (self) : self->idle_head;
         if (!worker)
-            return false;  //  the chooser wants it to wait
+            return;  //  the chooser wants it to wait
         if (s_send_job (self, worker) == 0) {
             //  Round robin: if it may take more, it goes to the back.
             s_idle_remove (self, worker);
@@ -648,7 +648,6 @@ s_dispatch_held (self_t *self)
         else
             s_worker_drop (self, worker, "not accepting, dropped");
     }
-    return !s_waiting (self);
 }
 
 //  --------------------------------------------------------------------------
