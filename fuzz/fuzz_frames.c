@@ -45,29 +45,26 @@ s_check_pairs (zframe_t *frame, bool nocase)
     return pairs;
 }
 
-//  The 8-frame request form: what decodes, re-encodes to an equal request
+//  The request's wire form (one frame, or the earlier frame per field):
+//  what decodes re-encodes, in one frame, to an equal request
 static void
 s_check_request (zmsg_t *msg)
 {
     ps_http_request_t *request = ps_http_request_decode (msg);
     if (!request)
         return;
-    FUZZ_CHECK (zmsg_size (msg) == 8 || zmsg_size (msg) == 9);
+    size_t frames = zmsg_size (msg);
+    FUZZ_CHECK (frames == 1 || frames == 8 || frames == 9);
     zmsg_t *encoded = ps_http_request_encode (request);
+    FUZZ_CHECK (zmsg_size (encoded) == 1);
     ps_http_request_t *again = ps_http_request_decode (encoded);
     FUZZ_CHECK (again);
     FUZZ_CHECK (fuzz_request_equal (request, again));
-    const char *client = ps_http_request_client (request);
-    FUZZ_CHECK (streq (client, ps_http_request_client (again)));
-    //  Every field has one form, so the frames come back byte for byte; an
-    //  empty ninth frame (address unknown) is not sent again
-    FUZZ_CHECK (zmsg_size (encoded) == (*client ? 9u : 8u));
-    zframe_t *x = zmsg_first (msg), *y = zmsg_first (encoded);
-    for (size_t index = 0; index < zmsg_size (encoded); index++) {
-        FUZZ_CHECK (zframe_eq (x, y));
-        x = zmsg_next (msg);
-        y = zmsg_next (encoded);
-    }
+    FUZZ_CHECK (streq (ps_http_request_client (request), ps_http_request_client (again)));
+    //  Every field has one form, so a one-frame request comes back byte
+    //  for byte
+    if (frames == 1)
+        FUZZ_CHECK (zframe_eq (zmsg_first (msg), zmsg_first (encoded)));
     ps_http_request_destroy (&again);
     zmsg_destroy (&encoded);
     ps_http_request_destroy (&request);

@@ -7,8 +7,9 @@
   limits or a piecewise tail;
 - fuzz_netstring: handwritten streams, good and bad, behind the 3-byte header
   (cut point, limit);
-- fuzz_frames: backend messages (JOB with the 8-frame request form, READY,
-  CANCEL, RESULT, and junk), frames joined by the FE FF separator.
+- fuzz_frames: backend messages (JOB with the request in one frame and in
+  the earlier frame-per-field form, READY, CANCEL, RESULT, and junk),
+  frames joined by the FE FF separator.
 
 Seeds only guide the fuzzer; the harnesses decide what is right.
 """
@@ -112,7 +113,13 @@ def frames_seeds():
                pairs([(b"Host", b"x"), (b"Accept", b"*/*")]), b"", b""]
     post = [b"POST", b"/", b"/", b"10", b"", pairs([(b"Content-Length", b"5")]), b"hello",
             pairs([(b"X-T", b"1")])]
+    # The one-frame form servers send, and the frame-per-field form of
+    # earlier servers, with the client's address as a ninth frame
+    one_frame = [b"".join(netstring(field) for field in request + [b"127.0.0.1"])]
     messages = [
+        [envelope(1)] + one_frame,
+        [b"".join(netstring(field) for field in post + [b""])],
+        [envelope(1)] + request + [b"::1"],
         [envelope(1)] + request,
         [envelope(1, flags=2, request_id=2**63)] + post,
         request,

@@ -140,9 +140,9 @@ def envelope_unpack(frame):
     return type_, flags, kind, status, id_
 
 
-def pairs_decode(frame):
-    """A pairs frame (netstrings: name, value, ...) as a list of (bytes, bytes)."""
-    data = bytes(frame)
+def netstrings_decode(data):
+    """Consecutive netstrings ("<length>:<bytes>,") as a list of bytes."""
+    data = bytes(data)
     strings = []
     i = 0
     while i < len(data):
@@ -155,13 +155,18 @@ def pairs_decode(frame):
         end = colon + 1 + length
         if end >= len(data) or data[end:end + 1] != b",":
             raise ProtocolError("netstring not terminated")
-        value = data[colon + 1:end]
-        if b"\0" in value:
-            raise ProtocolError("NUL inside a pairs string")
-        strings.append(value)
+        strings.append(data[colon + 1:end])
         i = end + 1
+    return strings
+
+
+def pairs_decode(frame):
+    """A pairs list (netstrings: name, value, ...) as a list of (bytes, bytes)."""
+    strings = netstrings_decode(frame)
+    if any(b"\0" in value for value in strings):
+        raise ProtocolError("NUL inside a pairs string")
     if len(strings) % 2:
-        raise ProtocolError("odd number of strings in a pairs frame")
+        raise ProtocolError("odd number of strings in a pairs list")
     return list(zip(strings[0::2], strings[1::2]))
 
 
@@ -178,8 +183,9 @@ def pairs_encode(pairs):
 
 
 class Request:
-    """An HTTP request as the server parsed it (the 8 frames of a kind-1 JOB,
-    and a ninth, the client's address, when the server knows it: .client).
+    """An HTTP request as the server parsed it: the payload of a kind-1 JOB,
+    one frame of nine netstrings (the last the client's address: .client),
+    or, from servers before that form, 8 frames and a ninth for the address.
 
     Text fields are str decoded as UTF-8 with surrogateescape, so any byte
     survives a round trip; raw bytes are in the *_bytes attributes. query,
@@ -187,14 +193,20 @@ class Request:
     """
 
     def __init__(self, frames):
-        if len(frames) not in (8, 9):
-            raise ProtocolError("HTTP job of %d frames, not 8 or 9" % len(frames))
-        # A ninth frame is the client's address, as the server saw it
-        client = bytes(frames[8]) if len(frames) == 9 else b""
+        if len(frames) == 1:
+            fields = netstrings_decode(frames[0])
+            if len(fields) != 9:
+                raise ProtocolError("HTTP job of %d fields, not 9" % len(fields))
+        elif len(frames) in (8, 9):
+            fields = [bytes(f) for f in frames] + [b""] * (9 - len(frames))
+        else:
+            raise ProtocolError("HTTP job of %d frames, not 1, 8 or 9" % len(frames))
+        # The last field is the client's address, as the server saw it
+        client = fields[8]
         if len(client) > 63 or client.strip(b"0123456789abcdefABCDEF.:"):
             raise ProtocolError("bad client address")
         self.client = client.decode("ascii")
-        method, target, path, version, query, headers, body, trailers = (bytes(f) for f in frames[:8])
+        method, target, path, version, query, headers, body, trailers = fields[:8]
         if not method or not target or version not in (b"10", b"11"):
             raise ProtocolError("bad method, target or version")
         if b"\0" in method or b"\0" in target or b"\0" in path:

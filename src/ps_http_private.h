@@ -28,7 +28,7 @@ struct _ps_http_request_t {
     bool keep_alive;
     bool expect_continue;
     ps_http_request_t *next;              //  the parser's queue of finished requests
-    char client[PS_HTTP_CLIENT_MAX + 1];  //  the client's address (wire frame 8), or "":
+    char client[PS_HTTP_CLIENT_MAX + 1];  //  the client's address (wire field 9), or "":
                                           //  unknown; inline, so no allocation per request
 };
 
@@ -77,11 +77,12 @@ bool ps_http_list_has (const char *list, const char *token);
 zchunk_t *ps_http_response_format_stream (int version, int status, const ps_pairs_t *headers,
                                           int64_t length, bool chunked, bool head, bool keep_alive);
 
-//  The structured wire form (docs/PROTOCOL.md) has this many frames, and
-//  one more, the client's address, when the server knows it.
-#define PS_HTTP_REQUEST_FRAMES 8
+//  The structured wire form (docs/PROTOCOL.md) has this many fields
+//  besides the client's address, which is the last. The earlier form sent
+//  each field as a frame, the address only when known.
+#define PS_HTTP_REQUEST_FIELDS 8
 
-//  The client's address (copied; NULL: unknown), sent as the ninth frame.
+//  The client's address (copied; NULL: unknown), sent as the last field.
 void ps_http_request_set_client (ps_http_request_t *self, const char *address);
 
 #endif

@@ -10,46 +10,51 @@
     parser. A parsed request is one allocation: the object, its strings and
     the room of its query and headers (embedded pairs, ps_pairs_private.h).
 
-    Wire form (ps_http_request_encode / ps_http_request_decode), one zmsg of
-    8 frames, in this order, and a ninth when the client's address is known:
+    Wire form (ps_http_request_encode / ps_http_request_decode): one frame,
+    nine netstrings "<decimal length>:<bytes>," in this order:
 
-      frame 0  method    the method token as sent, ASCII, e.g. "GET"
-                         (1 or more tchar, RFC 9110 5.6.2)
-      frame 1  target    the raw request-target as sent, e.g.
-                         "/is_prime?possible_prime=7" (not empty, no NUL)
-      frame 2  path      the target's path, percent-decoded: raw bytes
-                         (UTF-8 if the client sent UTF-8), no NUL; "+" is
-                         kept as "+"; "*" for OPTIONS *; for an absolute-form
-                         target the path after the authority ("/" if none)
-      frame 3  version   2 ASCII bytes: "10" (HTTP/1.0) or "11" (HTTP/1.1)
-      frame 4  query     a pairs frame (ps_pairs_encode): the query split on
-                         '&' and then on the first '=', each part decoded
-                         afterwards ("%26" and "%3D" stay inside names and
-                         values, "+" becomes a space); empty segments
-                         ("a=1&&b=2") are skipped, a segment without '='
-                         has the value ""; in order, duplicates kept;
-                         empty frame when the target has no query
-      frame 5  headers   a pairs frame: header fields in order as received,
-                         names as sent (compare them ignoring ASCII case),
-                         values without leading/trailing whitespace
-      frame 6  body      the decoded body (chunked framing removed), any
-                         bytes, may be empty
-      frame 7  trailers  a pairs frame: trailer fields of a chunked body,
-                         usually empty
-      frame 8  client    the client's address (ps_http_request_client):
-                         hex digits, '.' and ':', at most 63 bytes; may be
-                         empty (unknown); absent when the server has none
+      1  method    the method token as sent, ASCII, e.g. "GET"
+                   (1 or more tchar, RFC 9110 5.6.2)
+      2  target    the raw request-target as sent, e.g.
+                   "/is_prime?possible_prime=7" (not empty, no NUL)
+      3  path      the target's path, percent-decoded: raw bytes (UTF-8 if
+                   the client sent UTF-8), no NUL; "+" is kept as "+"; "*"
+                   for OPTIONS *; for an absolute-form target the path
+                   after the authority ("/" if none)
+      4  version   2 ASCII bytes: "10" (HTTP/1.0) or "11" (HTTP/1.1)
+      5  query     a pairs list (ps_pairs_encode): the query split on '&'
+                   and then on the first '=', each part decoded afterwards
+                   ("%26" and "%3D" stay inside names and values, "+"
+                   becomes a space); empty segments ("a=1&&b=2") are
+                   skipped, a segment without '=' has the value ""; in
+                   order, duplicates kept; empty when there is no query
+      6  headers   a pairs list: header fields in order as received, names
+                   as sent (compare them ignoring ASCII case), values
+                   without leading/trailing whitespace
+      7  body      the decoded body (chunked framing removed), any bytes
+      8  trailers  a pairs list: trailer fields of a chunked body, usually
+                   empty
+      9  client    the client's address (ps_http_request_client): hex
+                   digits, '.' and ':', at most 63 bytes; empty if unknown
 
-    A pairs frame is a sequence of netstrings "<decimal length>:<bytes>,"
-    alternating name and value, e.g. "4:Host,9:localhost,"; an empty frame
-    is an empty list. Keep-alive and Expect are not sent: the receiver
-    derives them from the version and the headers, as the server did.
-    ps_http_request_decode returns NULL for anything else: another frame
-    count, a ninth frame that is not an address, an empty or non-token
-    method, an empty target, a NUL in method, target or path, a version
-    other than "10"/"11", a malformed pairs frame.
+    A pairs list is itself a sequence of netstrings, alternating name and
+    value, e.g. "4:Host,9:localhost,", nested whole in its field's
+    netstring: "19:4:Host,9:localhost,,". One frame rather than one per
+    field because a job crosses threads: every frame is a few allocations
+    that the sender makes and the receiver frees, under the sender's
+    allocator lock. Keep-alive and Expect are not sent: the receiver derives
+    them from the version and the headers, as the server did.
+
+    The decoder also reads the earlier form, still valid within protocol 2:
+    fields 1 to 8 as 8 frames of their bare bytes, and field 9 as a ninth
+    frame when the address is known. ps_http_request_decode returns NULL for
+    anything else: another frame count, bytes after the ninth netstring, a
+    client that is not an address, an empty or non-token method, an empty
+    target, a NUL in method, target or path, a version other than
+    "10"/"11", a malformed pairs list.
 */
 #include "ps_http_private.h"
+#include "prime_server/ps_netstring.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -508,36 +513,65 @@ ps_http_request_expect_continue (const ps_http_request_t *self)
     return self->expect_continue;
 }
 
+//  A netstring whose payload is a pairs list, written in place; returns
+//  the end of what it wrote.
+static char *
+s_put_pairs (char *out, const ps_pairs_t *pairs, size_t size)
+{
+    size_t total = ps_netstring_encoded_size (size);
+    ps_netstring_write (out, NULL, size);
+    size_t written = ps_pairs_write (pairs, out + total - size - 1);
+    assert (written == size);
+    (void) written;
+    return out + total;
+}
+
 zmsg_t *
 ps_http_request_encode (const ps_http_request_t *self)
 {
     assert (self);
-    //  Each pairs frame is written straight into its zframe (one size pass,
-    //  no intermediate copy); the other frames are copies of our strings.
+    //  Sized once, then written straight into the frame
+    size_t method_size = strlen (self->method);
+    size_t path_size = strlen (self->path);
+    size_t client_size = strlen (self->client);
+    size_t query_size = ps_pairs_encoded_size (&self->query);
+    size_t headers_size = ps_pairs_encoded_size (&self->headers);
+    size_t trailers_size = ps_pairs_encoded_size (&self->trailers);
+    size_t total = ps_netstring_encoded_size (method_size)
+                   + ps_netstring_encoded_size (self->target_size)
+                   + ps_netstring_encoded_size (path_size) + ps_netstring_encoded_size (2)
+                   + ps_netstring_encoded_size (query_size)
+                   + ps_netstring_encoded_size (headers_size)
+                   + ps_netstring_encoded_size (self->body_size)
+                   + ps_netstring_encoded_size (trailers_size)
+                   + ps_netstring_encoded_size (client_size);
+    zframe_t *frame = zframe_new (NULL, total);
+    assert (frame);
+    char *start = (char *) zframe_data (frame);
+    char *out = start;
+    out += ps_netstring_write (out, self->method, method_size);
+    out += ps_netstring_write (out, self->target, self->target_size);
+    out += ps_netstring_write (out, self->path, path_size);
+    out += ps_netstring_write (out, self->version == 10 ? "10" : "11", 2);
+    out = s_put_pairs (out, &self->query, query_size);
+    out = s_put_pairs (out, &self->headers, headers_size);
+    out += ps_netstring_write (out, self->body, self->body_size);
+    out = s_put_pairs (out, &self->trailers, trailers_size);
+    out += ps_netstring_write (out, self->client, client_size);
+    assert ((size_t) (out - start) == total);
     zmsg_t *msg = zmsg_new ();
     assert (msg);
-    zmsg_addmem (msg, self->method, strlen (self->method));
-    zmsg_addmem (msg, self->target, self->target_size);
-    zmsg_addmem (msg, self->path, strlen (self->path));
-    zmsg_addmem (msg, self->version == 10 ? "10" : "11", 2);
-    zframe_t *frame = ps_pairs_encode (&self->query);
     zmsg_append (msg, &frame);
-    frame = ps_pairs_encode (&self->headers);
-    zmsg_append (msg, &frame);
-    zmsg_addmem (msg, self->body, self->body_size);
-    frame = ps_pairs_encode (&self->trailers);
-    zmsg_append (msg, &frame);
-    if (self->client[0])
-        zmsg_addmem (msg, self->client, strlen (self->client));
     return msg;
 }
 
-//  The checks of the wire form, then one allocation for the object, its
-//  strings and the string bytes of its query and headers; their entries
-//  and the trailers grow on the heap; one more for a non-empty body.
+//  The checks of the wire form, given its fields 1 to 8 (the client is
+//  checked apart), then one allocation for the object, its strings and
+//  the entries and string bytes of its query and headers; the trailers
+//  grow on the heap; one more for a non-empty body.
 static ps_http_request_t *
-s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
-                 const size_t size[PS_HTTP_REQUEST_FRAMES])
+s_decode_fields (const void *const data[PS_HTTP_REQUEST_FIELDS],
+                 const size_t size[PS_HTTP_REQUEST_FIELDS])
 {
     assert (data && size);
     const char *method = (const char *) data[0];
@@ -559,8 +593,9 @@ s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
     if (size[3] != 2 || version[0] != '1' || (version[1] != '0' && version[1] != '1'))
         return NULL;
 
-    //  Each pairs frame's size bounds the bytes of its strings
-    s_room_t room = {0, size[5], 0, size[4], path_size};
+    //  Each pairs list's size bounds the bytes of its strings
+    s_room_t room = {ps_pairs_count_encoded (data[5], size[5]), size[5],
+                     ps_pairs_count_encoded (data[4], size[4]), size[4], path_size};
     ps_http_request_t *self = s_new (method, method_size, target, target_size, &room);
     if (path_size)
         memcpy ((char *) self->path, path, path_size);
@@ -584,14 +619,12 @@ s_decode_frames (const void *const data[PS_HTTP_REQUEST_FRAMES],
     return self;
 }
 
-//  The ninth frame: an address in text (hex digits, '.' and ':'), or empty.
+//  Field 9: an address in text (hex digits, '.' and ':'), or empty.
 static bool
-s_client_valid (zframe_t *frame)
+s_client_valid (const char *data, size_t size)
 {
-    size_t size = zframe_size (frame);
     if (size > PS_HTTP_CLIENT_MAX)
         return false;
-    const char *data = (const char *) zframe_data (frame);
     for (size_t index = 0; index < size; index++)
         if (!strchr ("0123456789abcdefABCDEF.:", data[index]) || data[index] == 0)
             return false;
@@ -601,25 +634,52 @@ s_client_valid (zframe_t *frame)
 ps_http_request_t *
 ps_http_request_decode (zmsg_t *msg)
 {
-    if (!msg || zmsg_size (msg) < PS_HTTP_REQUEST_FRAMES
-        || zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES + 1)
+    if (!msg)
         return NULL;
-    zframe_t *client = zmsg_size (msg) > PS_HTTP_REQUEST_FRAMES ? zmsg_last (msg) : NULL;
-    if (client && !s_client_valid (client))
-        return NULL;
-    const void *data[PS_HTTP_REQUEST_FRAMES];
-    size_t size[PS_HTTP_REQUEST_FRAMES];
-    zframe_t *frame = zmsg_first (msg);
-    for (int index = 0; index < PS_HTTP_REQUEST_FRAMES; index++) {
-        data[index] = zframe_data (frame);
-        size[index] = zframe_size (frame);
-        frame = zmsg_next (msg);
+    size_t frames = zmsg_size (msg);
+    const void *data[PS_HTTP_REQUEST_FIELDS + 1];
+    size_t size[PS_HTTP_REQUEST_FIELDS + 1];
+    if (frames == 1) {
+        //  The nine netstrings of one frame, and nothing after them
+        zframe_t *frame = zmsg_first (msg);
+        const char *cursor = (const char *) zframe_data (frame);
+        size_t left = zframe_size (frame);
+        for (int index = 0; index <= PS_HTTP_REQUEST_FIELDS; index++) {
+            const char *payload;
+            ssize_t used = ps_netstring_parse (cursor, left, left, &payload, &size[index], NULL);
+            if (used < 0)
+                return NULL;
+            data[index] = payload;
+            cursor += used;
+            left -= (size_t) used;
+        }
+        if (left)
+            return NULL;
     }
-    ps_http_request_t *self = s_decode_frames (data, size);
-    if (self && client) {
+    else if (frames == PS_HTTP_REQUEST_FIELDS || frames == PS_HTTP_REQUEST_FIELDS + 1) {
+        //  The earlier form: a frame per field, the client's when known
+        zframe_t *frame = zmsg_first (msg);
+        for (size_t index = 0; index < frames; index++) {
+            data[index] = zframe_data (frame);
+            size[index] = zframe_size (frame);
+            frame = zmsg_next (msg);
+        }
+        if (frames == PS_HTTP_REQUEST_FIELDS) {
+            data[PS_HTTP_REQUEST_FIELDS] = "";
+            size[PS_HTTP_REQUEST_FIELDS] = 0;
+        }
+    }
+    else
+        return NULL;
+    const char *client = (const char *) data[PS_HTTP_REQUEST_FIELDS];
+    size_t client_size = size[PS_HTTP_REQUEST_FIELDS];
+    if (!s_client_valid (client, client_size))
+        return NULL;
+    ps_http_request_t *self = s_decode_fields (data, size);
+    if (self) {
         //  s_client_valid bounds it by PS_HTTP_CLIENT_MAX
-        memcpy (self->client, zframe_data (client), zframe_size (client));
-        self->client[zframe_size (client)] = 0;
+        memcpy (self->client, client, client_size);
+        self->client[client_size] = 0;
     }
     return self;
 }

@@ -61,7 +61,6 @@ size_t
 ps_netstring_write (char *dest, const void *data, size_t size)
 {
     assert (dest);
-    assert (data || size == 0);
     char digits[24];
     size_t ndigits = 0;
     size_t rest = size;
@@ -73,7 +72,7 @@ ps_netstring_write (char *dest, const void *data, size_t size)
     while (ndigits)
         *p++ = digits[--ndigits];
     *p++ = ':';
-    if (size)
+    if (data && size)
         memcpy (p, data, size);
     p += size;
     *p++ = ',';

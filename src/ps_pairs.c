@@ -234,10 +234,11 @@ ps_pairs_count (const ps_pairs_t *self, const char *name)
 }
 
 //  Bytes of the wire form, and the wire form written into dest (which
-//  holds s_encoded_size bytes): ps_pairs_encode sizes its frame once and
-//  writes into it in place.
-static size_t
-s_encoded_size (const ps_pairs_t *self)
+//  holds ps_pairs_encoded_size bytes): ps_pairs_encode sizes its frame
+//  once and writes into it in place, as the HTTP request's one-frame form
+//  does with its three lists.
+size_t
+ps_pairs_encoded_size (const ps_pairs_t *self)
 {
     assert (self);
     size_t total = 0;
@@ -247,8 +248,8 @@ s_encoded_size (const ps_pairs_t *self)
     return total;
 }
 
-static size_t
-s_write (const ps_pairs_t *self, char *dest)
+size_t
+ps_pairs_write (const ps_pairs_t *self, char *dest)
 {
     assert (self);
     assert (dest || self->size == 0);
@@ -264,13 +265,33 @@ s_write (const ps_pairs_t *self, char *dest)
 zframe_t *
 ps_pairs_encode (const ps_pairs_t *self)
 {
-    size_t total = s_encoded_size (self);
+    size_t total = ps_pairs_encoded_size (self);
     zframe_t *frame = zframe_new (NULL, total);
     assert (frame);
-    size_t written = s_write (self, (char *) zframe_data (frame));
+    size_t written = ps_pairs_write (self, (char *) zframe_data (frame));
     assert (written == total);
     (void) written;
     return frame;
+}
+
+size_t
+ps_pairs_count_encoded (const void *data, size_t size)
+{
+    assert (data || size == 0);
+    const char *cursor = (const char *) data;
+    const char *end = cursor + size;
+    size_t strings = 0;
+    while (cursor < end) {
+        const char *payload;
+        size_t payload_size;
+        ssize_t used = ps_netstring_parse (cursor, (size_t) (end - cursor), size, &payload,
+                                           &payload_size, NULL);
+        if (used < 0)
+            break;
+        cursor += used;
+        strings++;
+    }
+    return strings / 2;
 }
 
 int

@@ -41,6 +41,15 @@ void ps_pairs_init (ps_pairs_t *self, bool nocase, ps_pairs_entry_t *entries, si
 //  Free what the object took from the heap; it is then empty and unusable.
 void ps_pairs_fini (ps_pairs_t *self);
 
+//  Bytes of the wire form (ps_pairs_encode), and the wire form written
+//  into dest, which holds that many; returns the bytes written.
+size_t ps_pairs_encoded_size (const ps_pairs_t *self);
+size_t ps_pairs_write (const ps_pairs_t *self, char *dest);
+
+//  How many pairs a wire form holds, counted without copying; a malformed
+//  form counts what comes before the fault (decoding it then fails).
+size_t ps_pairs_count_encoded (const void *data, size_t size);
+
 //  Append the wire form (ps_pairs_encode) to an initialised object.
 //  Returns 0, or -1 on malformed input (the object then holds a prefix).
 int ps_pairs_decode_into (ps_pairs_t *self, const void *data, size_t size);

@@ -206,18 +206,16 @@ static int
 s_region_choose (zmsg_t *job, zframe_t **heartbeats, size_t count, void *arg)
 {
     (void) arg;
-    zframe_t *target = zmsg_first (job);
-    target = zmsg_next (job);  //  frame 2: the raw target
-    if (!target)
+    ps_http_request_t *request = ps_http_request_decode (job);
+    if (!request)
         return -1;
-    char *text = zframe_strdup (target);
-    const char *region = strstr (text, "region=");
+    const char *region = strstr (ps_http_request_target (request), "region=");
     int chosen = -1;
     for (size_t i = 0; region && i < count; i++)
         if (heartbeats[i] && zframe_size (heartbeats[i]) == 1
             && zframe_data (heartbeats[i])[0] == (byte) region[7])
             chosen = (int) i;
-    free (text);
+    ps_http_request_destroy (&request);
     return chosen;
 }
 

@@ -1074,6 +1074,28 @@ END_TEST
 //  ---------------------------------------------------------------------
 //  Wire form
 
+//  The fields of a one-frame wire form, split on its netstrings; returns
+//  how many there were (at most 12), or -1 if the frame is not netstrings.
+static int
+s_fields (zmsg_t *msg, const char *data[12], size_t size[12])
+{
+    if (zmsg_size (msg) != 1)
+        return -1;
+    zframe_t *frame = zmsg_first (msg);
+    const char *cursor = (const char *) zframe_data (frame);
+    size_t left = zframe_size (frame);
+    int count = 0;
+    while (left && count < 12) {
+        ssize_t used = ps_netstring_parse (cursor, left, left, &data[count], &size[count], NULL);
+        if (used < 0)
+            return -1;
+        cursor += used;
+        left -= (size_t) used;
+        count++;
+    }
+    return left ? -1 : count;
+}
+
 START_TEST (test_encode_decode)
 {
     const char raw[] = "POST /a%20b/c?x=1&y=%26&x=2&flag HTTP/1.1\r\nHost: h\r\n"
@@ -1087,21 +1109,27 @@ START_TEST (test_encode_decode)
     ck_assert_uint_eq (result.count, 1);
     ps_http_request_t *request = result.requests[0];
     zmsg_t *msg = ps_http_request_encode (request);
-    ck_assert_uint_eq (zmsg_size (msg), 8);
-    //  the layout, frame by frame
-    ck_assert (zframe_streq (zmsg_first (msg), "POST"));
-    ck_assert (zframe_streq (zmsg_next (msg), "/a%20b/c?x=1&y=%26&x=2&flag"));
-    ck_assert (zframe_streq (zmsg_next (msg), "/a b/c"));
-    ck_assert (zframe_streq (zmsg_next (msg), "11"));
-    ck_assert (zframe_streq (zmsg_next (msg), "1:x,1:1,1:y,1:&,1:x,1:2,4:flag,0:,"));
-    zframe_t *frame = zmsg_next (msg);
-    ps_pairs_t *headers = ps_pairs_decode (zframe_data (frame), zframe_size (frame), true);
+    //  the layout: one frame of nine netstrings, field by field
+    const char *data[12];
+    size_t size[12];
+    ck_assert_int_eq (s_fields (msg, data, size), 9);
+    const char *expected[9] = {"POST", "/a%20b/c?x=1&y=%26&x=2&flag", "/a b/c", "11",
+                               "1:x,1:1,1:y,1:&,1:x,1:2,4:flag,0:,", NULL, NULL,
+                               "5:T-One,1:1,5:T-Two,1:2,", ""};
+    for (int index = 0; index < 9; index++)
+        if (expected[index]) {
+            ck_assert_uint_eq (size[index], strlen (expected[index]));
+            ck_assert_mem_eq (data[index], expected[index], size[index]);
+        }
+    ps_pairs_t *headers = ps_pairs_decode (data[5], size[5], true);
     ck_assert_uint_eq (ps_pairs_size (headers), 7);
+    ck_assert_str_eq (ps_pairs_get (headers, "x-dup"), "1");
     ps_pairs_destroy (&headers);
-    frame = zmsg_next (msg);
-    ck_assert_uint_eq (zframe_size (frame), 4);
-    ck_assert_mem_eq (zframe_data (frame), "a\0b\n", 4);
-    ck_assert (zframe_streq (zmsg_next (msg), "5:T-One,1:1,5:T-Two,1:2,"));
+    ck_assert_uint_eq (size[6], 4);
+    ck_assert_mem_eq (data[6], "a\0b\n", 4);
+    //  a pairs list nests whole in its field's netstring
+    const char *frame = (const char *) zframe_data (zmsg_first (msg));
+    ck_assert_ptr_nonnull (strstr (frame, ",34:1:x,1:1,1:y,1:&,1:x,1:2,4:flag,0:,,"));
 
     ps_http_request_t *copy = ps_http_request_decode (msg);
     ck_assert_ptr_nonnull (copy);
@@ -1132,95 +1160,144 @@ START_TEST (test_encode_decode)
 }
 END_TEST
 
-//  A valid 8-frame message with frame index replaced by data
+//  A valid request in either wire form, field index (0 to 8) replaced by
+//  data: one frame of nine netstrings, or (earlier servers) a frame per
+//  field, the ninth only when not empty.
+static const char *s_wire_fields[9] = {"GET", "/x?a=1", "/x", "11", "1:a,1:1,",
+                                       "4:Host,1:h,", "", "", ""};
+
+static zmsg_t *
+s_wire_one (int index, const void *data, size_t size)
+{
+    char buffer[512];
+    char *out = buffer;
+    for (int at = 0; at < 9; at++) {
+        const void *field = at == index ? data : s_wire_fields[at];
+        size_t field_size = at == index ? size : strlen (s_wire_fields[at]);
+        ck_assert_uint_lt (ps_netstring_encoded_size (field_size), 100);
+        out += ps_netstring_write (out, field, field_size);
+    }
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, buffer, (size_t) (out - buffer));
+    return msg;
+}
+
 static zmsg_t *
 s_wire (int index, const void *data, size_t size)
 {
-    const char *frames[8] = {"GET", "/x?a=1", "/x", "11", "1:a,1:1,", "4:Host,1:h,", "", ""};
     zmsg_t *msg = zmsg_new ();
-    for (int at = 0; at < 8; at++)
-        if (at == index)
-            zmsg_addmem (msg, data, size);
-        else
-            zmsg_addmem (msg, frames[at], strlen (frames[at]));
+    for (int at = 0; at < 9; at++) {
+        const void *field = at == index ? data : s_wire_fields[at];
+        size_t field_size = at == index ? size : strlen (s_wire_fields[at]);
+        if (at < 8 || field_size)
+            zmsg_addmem (msg, field, field_size);
+    }
     return msg;
 }
+
+typedef zmsg_t *(s_wire_fn) (int index, const void *data, size_t size);
 
 START_TEST (test_decode_junk)
 {
     ck_assert_ptr_null (ps_http_request_decode (NULL));
-    //  the reference message itself is fine
-    zmsg_t *msg = s_wire (-1, NULL, 0);
-    ps_http_request_t *request = ps_http_request_decode (msg);
-    ck_assert_ptr_nonnull (request);
-    ck_assert_str_eq (ps_http_request_path (request), "/x");
-    ck_assert_str_eq (ps_pairs_get (ps_http_request_query (request), "a"), "1");
-    ps_http_request_destroy (&request);
-    //  wrong frame counts
-    for (int drop = 0; drop <= 8; drop++) {
-        zmsg_t *copy = zmsg_dup (msg);
-        for (int index = 0; index < drop; index++) {
-            zframe_t *frame = zmsg_pop (copy);
-            zframe_destroy (&frame);
-        }
-        if (drop == 0)
-            zmsg_addstr (copy, "extra");
-        ck_assert_ptr_null (ps_http_request_decode (copy));
-        zmsg_destroy (&copy);
-    }
-
-    //  the client's address, a ninth frame: an address, or empty for none
-    const char *clients[] = {"127.0.0.1", "2001:db8::1", ""};
-    for (size_t index = 0; index < 3; index++) {
-        zmsg_t *copy = zmsg_dup (msg);
-        zmsg_addstr (copy, clients[index]);
-        request = ps_http_request_decode (copy);
+    s_wire_fn *forms[2] = {s_wire_one, s_wire};
+    for (int form = 0; form < 2; form++) {
+        //  the reference message itself is fine
+        zmsg_t *msg = forms[form](-1, NULL, 0);
+        ps_http_request_t *request = ps_http_request_decode (msg);
         ck_assert_ptr_nonnull (request);
-        ck_assert_str_eq (ps_http_request_client (request), clients[index]);
-        //  and back: encoded with it (not when empty)
-        zmsg_t *again = ps_http_request_encode (request);
-        ck_assert_uint_eq (zmsg_size (again), index < 2 ? 9 : 8);
-        zmsg_destroy (&again);
+        ck_assert_str_eq (ps_http_request_path (request), "/x");
+        ck_assert_str_eq (ps_pairs_get (ps_http_request_query (request), "a"), "1");
+        ck_assert_str_eq (ps_pairs_get (ps_http_request_headers (request), "host"), "h");
         ps_http_request_destroy (&request);
-        zmsg_destroy (&copy);
-    }
-    //  not an address: refused
-    const char *bad_clients[] = {
-        "extra", "1.2.3.4 ", "::1\n",
-        "1234567890123456789012345678901234567890123456789012345678901234"};
-    for (size_t index = 0; index < 4; index++) {
-        zmsg_t *copy = zmsg_dup (msg);
-        zmsg_addstr (copy, bad_clients[index]);
-        ck_assert_ptr_null (ps_http_request_decode (copy));
-        zmsg_destroy (&copy);
-    }
-    zmsg_destroy (&msg);
+        zmsg_destroy (&msg);
 
-    //  bad frames, one at a time
-    const struct {
-        int index;
-        const char *data;
-        size_t size;
-    } bad[] = {
-        {0, "", 0},          {0, "G T", 3},     {0, "G\0T", 3}, {0, "G:", 2},    {1, "", 0},
-        {1, "/a\0b", 4},     {2, "/a\0b", 4},   {3, "12", 2},   {3, "1", 1},     {3, "111", 3},
-        {3, "09", 2},        {3, "", 0},        {4, "1:a,", 4}, {4, "3:ab,", 5}, {4, "x:a,1:b,", 8},
-        {5, "1:a,1:\0,", 8}, {5, "1:a,1:b", 7}, {7, "1:a,", 4}, {7, "junk", 4},  {4, "0:", 2},
-    };
-    for (size_t index = 0; index < sizeof (bad) / sizeof (bad[0]); index++) {
-        msg = s_wire (bad[index].index, bad[index].data, bad[index].size);
-        ck_assert_msg (ps_http_request_decode (msg) == NULL, "accepted bad frame %zu", index);
+        //  the client's address: an address, or empty for none; encoded
+        //  back in the one-frame form, the same bytes
+        const char *clients[] = {"127.0.0.1", "2001:db8::1", ""};
+        for (size_t index = 0; index < 3; index++) {
+            msg = forms[form](8, clients[index], strlen (clients[index]));
+            request = ps_http_request_decode (msg);
+            ck_assert_ptr_nonnull (request);
+            ck_assert_str_eq (ps_http_request_client (request), clients[index]);
+            zmsg_t *again = ps_http_request_encode (request);
+            zmsg_t *one = s_wire_one (8, clients[index], strlen (clients[index]));
+            ck_assert_uint_eq (zmsg_size (again), 1);
+            ck_assert (zframe_eq (zmsg_first (again), zmsg_first (one)));
+            zmsg_destroy (&one);
+            zmsg_destroy (&again);
+            ps_http_request_destroy (&request);
+            zmsg_destroy (&msg);
+        }
+
+        //  bad fields, one at a time
+        const struct {
+            int index;
+            const char *data;
+            size_t size;
+        } bad[] = {
+            {0, "", 0},          {0, "G T", 3},     {0, "G\0T", 3}, {0, "G:", 2},    {1, "", 0},
+            {1, "/a\0b", 4},     {2, "/a\0b", 4},   {3, "12", 2},   {3, "1", 1},     {3, "111", 3},
+            {3, "09", 2},        {3, "", 0},        {4, "1:a,", 4}, {4, "3:ab,", 5}, {4, "x:a,1:b,", 8},
+            {5, "1:a,1:\0,", 8}, {5, "1:a,1:b", 7}, {7, "1:a,", 4}, {7, "junk", 4},  {4, "0:", 2},
+            {8, "extra", 5},     {8, "1.2.3.4 ", 8}, {8, "::1\n", 4}, {8, "1.2\0", 4},
+            {8, "1234567890123456789012345678901234567890123456789012345678901234", 64},
+        };
+        for (size_t index = 0; index < sizeof (bad) / sizeof (bad[0]); index++) {
+            msg = forms[form](bad[index].index, bad[index].data, bad[index].size);
+            ck_assert_msg (ps_http_request_decode (msg) == NULL, "form %d accepted bad field %zu",
+                           form, index);
+            zmsg_destroy (&msg);
+        }
+    }
+
+    //  wrong frame counts: the fields, in order, as 0, 2 to 7, 10 or 11
+    //  frames (the valid ones, 8 and 9, are checked above)
+    zmsg_t *msg;
+    for (int count = 0; count <= 11; count++) {
+        if (count == 1 || count == 8 || count == 9)
+            continue;
+        msg = zmsg_new ();
+        for (int at = 0; at < count; at++)
+            zmsg_addstr (msg, at < 8 ? s_wire_fields[at] : "::1");
+        ck_assert_msg (ps_http_request_decode (msg) == NULL, "accepted %d frames", count);
         zmsg_destroy (&msg);
     }
 
-    //  random garbage frames: never a crash, and only NULL or a request
-    uint32_t state = 12345;
-    for (int round = 0; round < 2000; round++) {
+    //  one frame: not nine netstrings exactly, or bytes after them
+    const char *frames[] = {
+        "",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,0:,0:,",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,0:,x",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,0:",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,1:,",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,00:,",
+        "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,99:4:Host,1:h,,0:,0:,0:,",
+        "3:GET,6:/x?a=1,2:/x,2:11,7:1:a,1:1,,11:4:Host,1:h,,0:,0:,0:,",
+    };
+    for (size_t index = 0; index < sizeof (frames) / sizeof (frames[0]); index++) {
         msg = zmsg_new ();
-        size_t count = round % 3 ? 8 : s_random (&state) % 12;
+        zmsg_addstr (msg, frames[index]);
+        ck_assert_msg (ps_http_request_decode (msg) == NULL, "accepted frame %zu", index);
+        zmsg_destroy (&msg);
+    }
+    //  and the good one, to show the bad ones differ from it in one place
+    msg = zmsg_new ();
+    zmsg_addstr (msg, "3:GET,6:/x?a=1,2:/x,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,0:,");
+    ps_http_request_t *request = ps_http_request_decode (msg);
+    ck_assert_ptr_nonnull (request);
+    ps_http_request_destroy (&request);
+    zmsg_destroy (&msg);
+
+    //  random garbage: never a crash, and only NULL or a request
+    uint32_t state = 12345;
+    for (int round = 0; round < 3000; round++) {
+        msg = zmsg_new ();
+        size_t count = round % 3 == 0 ? 1 : round % 3 == 1 ? 8 : s_random (&state) % 12;
         for (size_t at = 0; at < count; at++) {
-            char data[32];
-            size_t size = s_random (&state) % sizeof (data);
+            char data[96];
+            size_t size = s_random (&state) % (count == 1 ? sizeof (data) : 32);
             for (size_t byte = 0; byte < size; byte++)
                 data[byte] = round % 2 ? (char) s_random (&state)
                                        : "0123456789:,ab"[s_random (&state) % 14];
@@ -1228,7 +1305,7 @@ START_TEST (test_decode_junk)
         }
         request = ps_http_request_decode (msg);
         if (request)
-            ck_assert (count == 8 || count == 9);
+            ck_assert (count == 1 || count == 8 || count == 9);
         ps_http_request_destroy (&request);
         zmsg_destroy (&msg);
     }

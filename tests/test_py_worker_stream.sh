@@ -7,7 +7,8 @@
 # GET /stream?bytes=N streams N bytes (byte k is k % 251) in 64 KiB parts.
 # Checked with curl: 3,000,000 bytes byte for byte with Content-Length, the
 # same chunked (size not announced), HTTP/1.0 close-delimited, HEAD with the
-# length and no body, and an empty body.
+# length and no body, and an empty body. Then prime_worker.Request on both
+# wire forms of a request.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/split_lib.sh"
 
@@ -69,6 +70,26 @@ fi
 fetch "empty" "$url/stream?bytes=0"
 [ ! -s "$tmp/got" ] && [ "$(header content-length)" = 0 ] && pass "an empty streamed body" ||
   fail "empty: $(wc -c <"$tmp/got") bytes, Content-Length '$(header content-length)'"
+
+# The requests above came in the one-frame form (docs/PROTOCOL.md, kind 1);
+# the frame-per-field form of earlier servers reads the same, junk is refused
+if out=$(cd "$srcdir/py" && "$PYZMQ" -c '
+import prime_worker as pw
+one = pw.Request([b"3:GET,6:/p?a=1,2:/p,2:11,8:1:a,1:1,,11:4:Host,1:h,,0:,0:,3:::1,"])
+old = pw.Request([b"GET", b"/p?a=1", b"/p", b"11", b"1:a,1:1,", b"4:Host,1:h,", b"", b"", b"::1"])
+assert vars(one) == vars(old), (vars(one), vars(old))
+assert one.query == [("a", "1")] and one.header("host") == "h" and one.client == "::1"
+for junk in ([b"3:GET,"], [b"3:GET,6:/p?a=1,2:/p,2:11,0:,0:,0:,0:,0:,x"], [b"GET", b"/"]):
+    try:
+        pw.Request(junk)
+        raise SystemExit("accepted %r" % junk)
+    except pw.ProtocolError:
+        pass
+print("ok")' 2>&1) && [ "$out" = ok ]; then
+  pass "the Python worker reads both request forms and refuses junk"
+else
+  fail "request forms: $out"
+fi
 
 stop py 3000
 stop proxy 3000

@@ -506,7 +506,8 @@ tu_echo_work (ps_work_t *work, void *arg)
     zmsg_t *payload = ps_work_payload (work);
     const ps_http_request_t *request = ps_work_request (work);
     ps_http_request_t *decoded = NULL;
-    if (!request && ps_work_kind (work) == PS_KIND_STAGE && zmsg_size (payload) >= 8)
+    //  A stage's payload may be a request forwarded as it came
+    if (!request && ps_work_kind (work) == PS_KIND_STAGE)
         request = decoded = ps_http_request_decode (payload);
     int rc;
     if (request) {

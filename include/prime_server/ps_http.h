@@ -70,10 +70,11 @@ PS_EXPORT bool ps_http_request_expect_continue (const ps_http_request_t *self);
 //  reported), or "" when unknown.
 PS_EXPORT const char *ps_http_request_client (const ps_http_request_t *self);
 
-//  Structured wire form (frames, see docs/PROTOCOL.md). Caller owns.
+//  Structured wire form (docs/PROTOCOL.md, kind 1): one frame of nine
+//  netstrings. Caller owns.
 PS_EXPORT zmsg_t *ps_http_request_encode (const ps_http_request_t *self);
-//  Parse the wire form (borrowed msg, read from its first frame). NULL on
-//  malformed input.
+//  Parse the wire form (borrowed msg, read from its first frame), or the
+//  earlier frame-per-field form (8 or 9 frames). NULL on malformed input.
 PS_EXPORT ps_http_request_t *ps_http_request_decode (zmsg_t *msg);
 
 //  ---------------------------------------------------------------------

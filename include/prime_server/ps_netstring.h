@@ -22,6 +22,8 @@ PS_EXPORT size_t ps_netstring_encoded_size (size_t size);
 
 //  Write the netstring of data into dest, which must hold
 //  ps_netstring_encoded_size (size) bytes. Returns the bytes written.
+//  With data NULL only the length and the comma are written: the size
+//  bytes between them are the caller's to fill, in place.
 PS_EXPORT size_t ps_netstring_write (char *dest, const void *data, size_t size);
 
 //  Netstring of data as a new chunk. Caller owns.

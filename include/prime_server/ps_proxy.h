@@ -31,7 +31,8 @@
 extern "C" {
 #endif
 
-//  Pick a worker for job (borrowed payload frames, without envelope) among
+//  Pick a worker for job (borrowed payload frames, without envelope; an
+//  HTTP job's request reads with ps_http_request_decode) among
 //  count idle workers, longest idle first; heartbeats[i] is worker i's last
 //  heartbeat (NULL if it sent none). Return an index in [0, count), or -1 to
 //  leave the job waiting until another worker becomes idle. arg is the
