@@ -13,6 +13,15 @@
 
     The registry of dispatches by endpoint is a short list under a mutex of
     its own, which also guards the reference counts.
+
+    A job crosses threads as one block (s_job_t) that the sender allocates
+    and the receiver frees, with its frames' bytes inline; each side builds
+    and frees its zmsg itself. With glibc a chunk freed by another thread
+    than the one that allocated it is freed under the lock of that thread's
+    arena, while that thread allocates from it: a zmsg is five or more
+    chunks per frame side (zmsg, list, nodes, zframes, data), and those
+    frees were most of the futex calls of a cheap request. A large frame
+    is moved whole rather than copied.
 */
 #include "ps_dispatch.h"
 #include <errno.h>
@@ -21,10 +30,23 @@
 #include <time.h>
 #include <unistd.h>
 
+//  Frames up to this size travel inline in the job's block
+#define S_INLINE_MAX 4096
+
+typedef struct {
+    size_t size;
+    zframe_t *frame;  //  a large frame, moved; NULL: size bytes inline
+} s_part_t;
+
+typedef struct {
+    size_t count;
+    s_part_t parts[];  //  then the inline bytes, in order
+} s_job_t;
+
 struct _ps_dispatch_seat_t {
     ps_dispatch_t *dispatch;
     int fd;
-    zmsg_t *handed;            //  a job given to us while idle, not yet taken
+    s_job_t *handed;           //  a job given to us while idle, not yet taken
     bool idle;                 //  in the idle FIFO
     bool slept;                //  the worker's own: it found nothing last time
     ps_dispatch_seat_t *prev;  //  in the idle FIFO, or the retired list (next)
@@ -41,7 +63,7 @@ struct _ps_dispatch_t {
 
     pthread_mutex_t lock;
     pthread_cond_t room;  //  signalled when a job leaves a full queue
-    zmsg_t **ring;
+    s_job_t **ring;
     size_t capacity;
     size_t head;                  //  oldest job
     size_t count;                 //  jobs queued
@@ -55,6 +77,82 @@ struct _ps_dispatch_t {
 
 static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ps_dispatch_t *s_registry = NULL;
+
+//  ---------------------------------------------------------------------
+//  Jobs as blocks
+
+//  The block of [envelope, if any][the frames of msg], which is taken.
+static s_job_t *
+s_job_new (const ps_envelope_t *envelope, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    size_t count = (envelope ? 1 : 0) + (msg ? zmsg_size (msg) : 0);
+    size_t bytes = envelope ? PS_ENVELOPE_SIZE : 0;
+    for (zframe_t *frame = msg ? zmsg_first (msg) : NULL; frame; frame = zmsg_next (msg))
+        if (zframe_size (frame) <= S_INLINE_MAX)
+            bytes += zframe_size (frame);
+    s_job_t *job = (s_job_t *) malloc (sizeof (s_job_t) + count * sizeof (s_part_t) + bytes);
+    assert (job);
+    job->count = count;
+    byte *cursor = (byte *) (job->parts + count);
+    s_part_t *part = job->parts;
+    if (envelope) {
+        ps_envelope_pack (envelope, cursor);
+        *part++ = (s_part_t){PS_ENVELOPE_SIZE, NULL};
+        cursor += PS_ENVELOPE_SIZE;
+    }
+    zframe_t *frame;
+    while (msg && (frame = zmsg_pop (msg))) {
+        size_t size = zframe_size (frame);
+        if (size > S_INLINE_MAX)
+            *part++ = (s_part_t){size, frame};
+        else {
+            *part++ = (s_part_t){size, NULL};
+            memcpy (cursor, zframe_data (frame), size);
+            cursor += size;
+            zframe_destroy (&frame);
+        }
+    }
+    zmsg_destroy (msg_p);
+    return job;
+}
+
+//  The job's frames as a zmsg of the calling thread's; frees the block.
+static zmsg_t *
+s_job_take (s_job_t **job_p)
+{
+    s_job_t *job = *job_p;
+    *job_p = NULL;
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    const byte *cursor = (const byte *) (job->parts + job->count);
+    for (size_t index = 0; index < job->count; index++) {
+        s_part_t *part = &job->parts[index];
+        if (part->frame)
+            zmsg_append (msg, &part->frame);
+        else {
+            zmsg_addmem (msg, cursor, part->size);
+            cursor += part->size;
+        }
+    }
+    free (job);
+    return msg;
+}
+
+static void
+s_job_destroy (s_job_t **job_p)
+{
+    s_job_t *job = *job_p;
+    if (!job)
+        return;
+    *job_p = NULL;
+    for (size_t index = 0; index < job->count; index++)
+        zframe_destroy (&job->parts[index].frame);
+    free (job);
+}
+
+//  ---------------------------------------------------------------------
+//  The registry
 
 //  Under s_registry_lock.
 static ps_dispatch_t *
@@ -76,7 +174,7 @@ s_free (ps_dispatch_t *self)
         free (seat);
     }
     for (size_t i = 0; i < self->count; i++)
-        zmsg_destroy (&self->ring[(self->head + i) % self->capacity]);
+        s_job_destroy (&self->ring[(self->head + i) % self->capacity]);
     free (self->ring);
     pthread_cond_destroy (&self->room);
     pthread_mutex_destroy (&self->lock);
@@ -100,7 +198,7 @@ ps_dispatch_new (const char *up, const char *down, size_t hwm, const char *stage
     self->stage = stage ? strdup (stage) : NULL;
     self->loopback = loopback ? strdup (loopback) : NULL;
     self->capacity = hwm > 0 ? hwm : 1;
-    self->ring = (zmsg_t **) zmalloc (self->capacity * sizeof (zmsg_t *));
+    self->ring = (s_job_t **) zmalloc (self->capacity * sizeof (s_job_t *));
     assert (self->ring);
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->room, NULL);
@@ -209,11 +307,10 @@ s_deadline (struct timespec *deadline, int timeout_ms)
     }
 }
 
-int
-ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
+//  Hands job (taken, destroyed on failure) to an idle seat or the queue.
+static int
+s_submit (ps_dispatch_t *self, s_job_t **job_p, int timeout_ms)
 {
-    assert (self);
-    assert (job_p && *job_p);
     pthread_mutex_lock (&self->lock);
     ps_dispatch_seat_t *seat = s_idle_pop (self);
     if (seat) {
@@ -247,11 +344,20 @@ ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
     }
     pthread_mutex_unlock (&self->lock);
     if (full) {
-        zmsg_destroy (job_p);
+        s_job_destroy (job_p);
         errno = EAGAIN;
         return -1;
     }
     return 0;
+}
+
+int
+ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
+{
+    assert (self);
+    assert (job_p && *job_p);
+    s_job_t *job = s_job_new (NULL, job_p);
+    return s_submit (self, &job, timeout_ms);
 }
 
 int
@@ -262,12 +368,9 @@ ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t **pay
     assert (sink->dispatch || sink->handle);
     if (!sink->dispatch)
         return ps_envelope_send (envelope, payload_p, sink->handle);
-    zmsg_t *job = (payload_p && *payload_p) ? *payload_p : zmsg_new ();
-    if (payload_p)
-        *payload_p = NULL;
-    zframe_t *head = ps_envelope_encode (envelope);
-    zmsg_prepend (job, &head);
-    return ps_dispatch_submit (sink->dispatch, &job, timeout_ms);
+    zmsg_t *none = NULL;
+    s_job_t *job = s_job_new (envelope, payload_p ? payload_p : &none);
+    return s_submit (sink->dispatch, &job, timeout_ms);
 }
 
 ps_dispatch_seat_t *
@@ -302,7 +405,7 @@ ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p)
     //  A job handed to a worker that is leaving goes back to the front of
     //  the queue for the others, if there is room (else it is lost, as
     //  with a worker that dies holding it: the server times it out).
-    zmsg_t *lost = NULL;
+    s_job_t *lost = NULL;
     if (seat->handed && self->count < self->capacity) {
         self->head = (self->head + self->capacity - 1) % self->capacity;
         self->ring[self->head] = seat->handed;
@@ -317,7 +420,7 @@ ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p)
     seat->next = self->retired;
     self->retired = seat;
     pthread_mutex_unlock (&self->lock);
-    zmsg_destroy (&lost);
+    s_job_destroy (&lost);
 }
 
 int
@@ -341,7 +444,7 @@ ps_dispatch_next (ps_dispatch_seat_t *seat)
         seat->slept = false;
     }
     pthread_mutex_lock (&self->lock);
-    zmsg_t *job = seat->handed;
+    s_job_t *job = seat->handed;
     seat->handed = NULL;
     if (!job && self->count > 0) {
         job = self->ring[self->head];
@@ -356,7 +459,7 @@ ps_dispatch_next (ps_dispatch_seat_t *seat)
         s_idle_append (self, seat);
     pthread_mutex_unlock (&self->lock);
     seat->slept = job == NULL;
-    return job;
+    return job ? s_job_take (&job) : NULL;
 }
 
 void
