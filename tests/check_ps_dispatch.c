@@ -1,8 +1,8 @@
 /*  check_ps_dispatch: a stage's jobs handed between threads without a
     proxy. The registry by endpoint, the longest idle worker first, the
     queue and its bound, a seat's eventfd readable exactly while a job
-    waits in it, a leaving worker's job, and many threads at once
-    with every job delivered exactly once.
+    waits in it, a leaving worker's job, frames of every size intact, and
+    many threads at once with every job delivered exactly once.
 */
 #include "../src/ps_dispatch.h"
 #include <check.h>
@@ -224,6 +224,45 @@ START_TEST (test_sink_send)
 }
 END_TEST
 
+//  A job's frames arrive as they were sent, whatever their sizes: empty,
+//  small ones (copied inline) and large ones (moved whole), in order; a
+//  job still queued when the dispatch goes is freed with it.
+START_TEST (test_frames_intact)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://f-up", "inproc://f-down", 4, NULL, NULL);
+    ps_sink_t sink = {.dispatch = dispatch};
+    size_t sizes[] = {0, 1, 4096, 4097, 200000, 3};
+    size_t count = sizeof (sizes) / sizeof (sizes[0]);
+    zmsg_t *payload = zmsg_new ();
+    for (size_t index = 0; index < count; index++) {
+        zframe_t *frame = zframe_new (NULL, sizes[index]);
+        for (size_t at = 0; at < sizes[index]; at++)
+            zframe_data (frame)[at] = (byte) (at * 31 + index);
+        zmsg_append (payload, &frame);
+    }
+    zmsg_t *copy = zmsg_dup (payload);
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_STAGE, .id = 7};
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
+    ck_assert_ptr_null (payload);
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    zmsg_t *job = ps_dispatch_next (seat);
+    ck_assert_uint_eq (zmsg_size (job), count + 1);
+    zmsg_first (job);
+    zframe_t *got = zmsg_next (job);  //  after the envelope
+    for (zframe_t *want = zmsg_first (copy); want; want = zmsg_next (copy)) {
+        ck_assert_ptr_nonnull (got);
+        ck_assert_msg (zframe_eq (got, want), "a frame of %zu bytes came as %zu",
+                       zframe_size (want), zframe_size (got));
+        got = zmsg_next (job);
+    }
+    ck_assert_uint_eq (s_id (&job), 7);
+    //  the same again, left queued: freed with the dispatch
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, &copy, 0), 0);
+    ps_dispatch_seat_destroy (&seat);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
 //  Many senders and workers at once, workers sleeping in poll(2) on their
 //  fds as ps_worker does: every job arrives exactly once.
 #define S_SENDERS 3
@@ -319,6 +358,7 @@ main (void)
     tcase_add_test (tcase, test_leaving_worker);
     tcase_add_test (tcase, test_bound);
     tcase_add_test (tcase, test_sink_send);
+    tcase_add_test (tcase, test_frames_intact);
     tcase_add_test (tcase, test_threads);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);

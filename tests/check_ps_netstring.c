@@ -220,6 +220,10 @@ START_TEST (test_encode)
     ck_assert (memcmp (buf, "0:,", 3) == 0);
     ck_assert_uint_eq (ps_netstring_write (buf, "hello world!", 12), 16);
     ck_assert (memcmp (buf, "12:hello world!,", 16) == 0);
+    //  no data: the length and the comma around room left as it was
+    memset (buf, '.', sizeof buf);
+    ck_assert_uint_eq (ps_netstring_write (buf, NULL, 11), 15);
+    ck_assert (memcmp (buf, "11:...........,.", 16) == 0);
 
     zchunk_t *chunk = ps_netstring_encode ("a\0b", 3);
     ck_assert_uint_eq (zchunk_size (chunk), 6);
