@@ -1113,9 +1113,9 @@ START_TEST (test_encode_decode)
     const char *data[12];
     size_t size[12];
     ck_assert_int_eq (s_fields (msg, data, size), 9);
-    const char *expected[9] = {"POST", "/a%20b/c?x=1&y=%26&x=2&flag", "/a b/c", "11",
-                               "1:x,1:1,1:y,1:&,1:x,1:2,4:flag,0:,", NULL, NULL,
-                               "5:T-One,1:1,5:T-Two,1:2,", ""};
+    const char *expected[9] = {"POST", "/a%20b/c?x=1&y=%26&x=2&flag",        "/a b/c",
+                               "11",   "1:x,1:1,1:y,1:&,1:x,1:2,4:flag,0:,", NULL,
+                               NULL,   "5:T-One,1:1,5:T-Two,1:2,",           ""};
     for (int index = 0; index < 9; index++)
         if (expected[index]) {
             ck_assert_uint_eq (size[index], strlen (expected[index]));
@@ -1163,8 +1163,8 @@ END_TEST
 //  A valid request in either wire form, field index (0 to 8) replaced by
 //  data: one frame of nine netstrings, or (earlier servers) a frame per
 //  field, the ninth only when not empty.
-static const char *s_wire_fields[9] = {"GET", "/x?a=1", "/x", "11", "1:a,1:1,",
-                                       "4:Host,1:h,", "", "", ""};
+static const char *s_wire_fields[9] = {"GET",         "/x?a=1", "/x", "11", "1:a,1:1,",
+                                       "4:Host,1:h,", "",       "",   ""};
 
 static zmsg_t *
 s_wire_one (int index, const void *data, size_t size)
@@ -1236,11 +1236,30 @@ START_TEST (test_decode_junk)
             const char *data;
             size_t size;
         } bad[] = {
-            {0, "", 0},          {0, "G T", 3},     {0, "G\0T", 3}, {0, "G:", 2},    {1, "", 0},
-            {1, "/a\0b", 4},     {2, "/a\0b", 4},   {3, "12", 2},   {3, "1", 1},     {3, "111", 3},
-            {3, "09", 2},        {3, "", 0},        {4, "1:a,", 4}, {4, "3:ab,", 5}, {4, "x:a,1:b,", 8},
-            {5, "1:a,1:\0,", 8}, {5, "1:a,1:b", 7}, {7, "1:a,", 4}, {7, "junk", 4},  {4, "0:", 2},
-            {8, "extra", 5},     {8, "1.2.3.4 ", 8}, {8, "::1\n", 4}, {8, "1.2\0", 4},
+            {0, "", 0},
+            {0, "G T", 3},
+            {0, "G\0T", 3},
+            {0, "G:", 2},
+            {1, "", 0},
+            {1, "/a\0b", 4},
+            {2, "/a\0b", 4},
+            {3, "12", 2},
+            {3, "1", 1},
+            {3, "111", 3},
+            {3, "09", 2},
+            {3, "", 0},
+            {4, "1:a,", 4},
+            {4, "3:ab,", 5},
+            {4, "x:a,1:b,", 8},
+            {5, "1:a,1:\0,", 8},
+            {5, "1:a,1:b", 7},
+            {7, "1:a,", 4},
+            {7, "junk", 4},
+            {4, "0:", 2},
+            {8, "extra", 5},
+            {8, "1.2.3.4 ", 8},
+            {8, "::1\n", 4},
+            {8, "1.2\0", 4},
             {8, "1234567890123456789012345678901234567890123456789012345678901234", 64},
         };
         for (size_t index = 0; index < sizeof (bad) / sizeof (bad[0]); index++) {

@@ -511,8 +511,7 @@ static const rcase_t s_rcases[] = {
     //  Malformed
     {"HTTP/1.1 abc OK\r\n\r\n", BIG, "", false, "!Invalid response status"},
     {"XTTP/1.1 200 OK\r\n\r\n", BIG, "", false, "!Expected HTTP/"},
-    {OK200 "Content-Length: x\r\n\r\n", BIG, "", false,
-     "!Invalid character in Content-Length"},
+    {OK200 "Content-Length: x\r\n\r\n", BIG, "", false, "!Invalid character in Content-Length"},
     {OK200 "Transfer-Encoding: chunked\r\n\r\nzz\r\n", BIG, "", false,
      "!Invalid character in chunk size"},
     //  We never ask for an upgrade
