@@ -16,12 +16,12 @@
 
     A job crosses threads as one block (s_job_t) that the sender allocates
     and the receiver frees, with its frames' bytes inline; each side builds
-    and frees its zmsg itself. With glibc a chunk freed by another thread
-    than the one that allocated it is freed under the lock of that thread's
-    arena, while that thread allocates from it: a zmsg is five or more
-    chunks per frame side (zmsg, list, nodes, zframes, data), and those
-    frees were most of the futex calls of a cheap request. A large frame
-    is moved whole rather than copied.
+    and frees its zmsg itself. With glibc, a chunk that one thread frees
+    and another allocated is freed under the lock of the other's arena,
+    while that thread allocates from it. A zmsg is several chunks per frame
+    (the zframe, often its data, a list node) besides its own two, and
+    those frees were most of the futex calls of a cheap request. A large
+    frame is moved whole rather than copied.
 */
 #include "ps_dispatch.h"
 #include <errno.h>
