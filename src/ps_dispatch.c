@@ -2,14 +2,22 @@
     ps_dispatch.h).
 
     One mutex per dispatch guards the queue (a ring of hwm jobs), the idle
-    seats (a FIFO: the longest idle worker gets the next job, as with a
-    proxy) and the figures; no syscall is made while holding it, or the
+    seats and the figures; no syscall is made while holding it, or the
     threads would queue on it. A job handed to an idle seat is followed by
     one write to the seat's eventfd, after the unlock; the worker, once
     woken, reads the fd before it looks for the job (so a hand-off that
     comes after the read still leaves the fd readable, and none is missed).
     A worker that never slept does not read: a job taken from the queue
     costs no syscall at all.
+
+    The idle seats are a stack: the worker idle for the shortest time gets
+    the next job, unlike a proxy's longest idle first. It is the likeliest
+    to be still on its way to poll(2), so the hand-off wakes nobody, and its
+    caches are warm; the others sleep on. With 8 workers per stage this
+    took the simulation from 26.3 to 21.5 CPU us per request, and at ab -k
+    -c 8 the switches from 1.6-1.9 to 1.3-1.4 per request (bench/README.md).
+    Nothing here promises workers equal shares: a stage that picks its
+    worker (a chooser) keeps a proxy.
 
     The registry of dispatches by endpoint is a short list under a mutex of
     its own, which also guards the reference counts.
@@ -47,9 +55,9 @@ struct _ps_dispatch_seat_t {
     ps_dispatch_t *dispatch;
     int fd;
     s_job_t *handed;           //  a job given to us while idle, not yet taken
-    bool idle;                 //  in the idle FIFO
+    bool idle;                 //  in the idle stack
     bool slept;                //  the worker's own: it found nothing last time
-    ps_dispatch_seat_t *prev;  //  in the idle FIFO, or the retired list (next)
+    ps_dispatch_seat_t *prev;  //  in the idle stack, or the retired list (next)
     ps_dispatch_seat_t *next;
 };
 
@@ -285,11 +293,11 @@ s_idle_append (ps_dispatch_t *self, ps_dispatch_seat_t *seat)
     self->idle++;
 }
 
-//  The longest idle seat, out of the FIFO; NULL if none is idle.
+//  The seat idle for the shortest time, off the stack; NULL if none is.
 static ps_dispatch_seat_t *
 s_idle_pop (ps_dispatch_t *self)
 {
-    ps_dispatch_seat_t *seat = self->idle_first;
+    ps_dispatch_seat_t *seat = self->idle_last;
     if (seat)
         s_idle_remove (self, seat);
     return seat;

@@ -4,8 +4,8 @@
     In one process a proxy is pure routing, and it costs two thread
     hand-offs per job (sender -> proxy -> worker) plus a READY from the
     worker. A dispatch is the same routing done by the threads themselves
-    under a mutex: the sender gives a job straight to the longest idle
-    worker, or queues it; a worker that finishes takes the next queued job
+    under a mutex: the sender gives a job straight to the most recently
+    idle worker, or queues it; a worker that finishes takes the next queued job
     itself before it says it is idle. While every worker is busy, a job
     costs no syscall and wakes nobody; an idle worker is woken through an
     eventfd of its own.

@@ -1,5 +1,5 @@
 /*  check_ps_dispatch: a stage's jobs handed between threads without a
-    proxy. The registry by endpoint, the longest idle worker first, the
+    proxy. The registry by endpoint, the most recently idle worker first, the
     queue and its bound, a seat's eventfd readable exactly while a job
     waits in it, a leaving worker's job, frames of every size intact, and
     many threads at once with every job delivered exactly once.
@@ -68,14 +68,16 @@ START_TEST (test_registry)
 }
 END_TEST
 
-START_TEST (test_longest_idle_first)
+//  The worker idle for the shortest time gets the next job: the likeliest
+//  to be awake still (ps_dispatch.c)
+START_TEST (test_latest_idle_first)
 {
     ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://i-up", "inproc://i-down", 10, NULL, NULL);
     ps_dispatch_seat_t *a = ps_dispatch_seat_new (dispatch);
     ps_dispatch_seat_t *b = ps_dispatch_seat_new (dispatch);
     ck_assert_ptr_null (ps_dispatch_next (a));  //  idle first
-    ck_assert_ptr_null (ps_dispatch_next (b));
-    ck_assert_ptr_null (ps_dispatch_next (a));  //  still idle, still first
+    ck_assert_ptr_null (ps_dispatch_next (b));  //  idle last
+    ck_assert_ptr_null (ps_dispatch_next (a));  //  still idle: its place is kept
     ps_dispatch_stats_t stats;
     ps_dispatch_stats (dispatch, &stats);
     ck_assert_uint_eq (stats.workers, 2);
@@ -85,27 +87,33 @@ START_TEST (test_longest_idle_first)
     zmsg_t *job = s_job (1);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
     ck_assert_ptr_null (job);
-    ck_assert (s_readable (a, 0) && !s_readable (b, 0));
+    ck_assert (s_readable (b, 0) && !s_readable (a, 0));
     job = s_job (2);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
-    ck_assert (s_readable (b, 0));
+    ck_assert (s_readable (a, 0));
     job = s_job (3);  //  nobody idle: queued
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
     ps_dispatch_stats (dispatch, &stats);
     ck_assert_uint_eq (stats.idle, 0);
     ck_assert_uint_eq (stats.queued, 1);
 
-    job = ps_dispatch_next (a);
-    ck_assert_uint_eq (s_id (&job), 1);
-    ck_assert (!s_readable (a, 0));  //  cleared by taking the job
-    job = ps_dispatch_next (a);      //  done with 1: takes the queued one
-    ck_assert_uint_eq (s_id (&job), 3);
-    ck_assert_ptr_null (ps_dispatch_next (a));
     job = ps_dispatch_next (b);
+    ck_assert_uint_eq (s_id (&job), 1);
+    ck_assert (!s_readable (b, 0));  //  cleared by taking the job
+    job = ps_dispatch_next (b);      //  done with 1: takes the queued one
+    ck_assert_uint_eq (s_id (&job), 3);
+    ck_assert_ptr_null (ps_dispatch_next (b));  //  idle again
+    job = ps_dispatch_next (a);
     ck_assert_uint_eq (s_id (&job), 2);
-    ck_assert (!s_readable (b, 0));
+    ck_assert (!s_readable (a, 0));
+    ck_assert_ptr_null (ps_dispatch_next (a));  //  idle now, after b
+    job = s_job (4);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ck_assert (s_readable (a, 0) && !s_readable (b, 0));
+    job = ps_dispatch_next (a);
+    ck_assert_uint_eq (s_id (&job), 4);
     ps_dispatch_stats (dispatch, &stats);
-    ck_assert_uint_eq (stats.jobs, 3);
+    ck_assert_uint_eq (stats.jobs, 4);
     ck_assert_uint_eq (stats.queued, 0);
     ck_assert_uint_eq (stats.idle, 1);
 
@@ -354,7 +362,7 @@ main (void)
     TCase *tcase = tcase_create ("dispatch");
     tcase_set_timeout (tcase, 60);
     tcase_add_test (tcase, test_registry);
-    tcase_add_test (tcase, test_longest_idle_first);
+    tcase_add_test (tcase, test_latest_idle_first);
     tcase_add_test (tcase, test_leaving_worker);
     tcase_add_test (tcase, test_bound);
     tcase_add_test (tcase, test_sink_send);

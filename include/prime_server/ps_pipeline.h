@@ -32,9 +32,10 @@
     per job. So over the inproc transport, a stage whose endpoints are
     generated, whose workers are started with the pipeline (workers > 0)
     and that has no chooser runs without one: the server and the workers
-    hand its jobs to each other directly, the longest idle worker first,
-    and a worker that finishes takes the next queued job itself. Such a
-    stage has no proxy (ps_pipeline_proxy gives NULL) and no heartbeats;
+    hand its jobs to each other directly, the most recently idle worker
+    first (the likeliest to be awake still), and a worker that finishes
+    takes the next queued job itself. Such a stage has no proxy
+    (ps_pipeline_proxy gives NULL) and no heartbeats;
     its endpoints are names that only this library's components in this
     process resolve (a server, ps_pipeline_add_worker, a ps_worker given
     the downstream endpoint), not libzmq endpoints. Its figures are in the
