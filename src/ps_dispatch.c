@@ -29,7 +29,10 @@
     while that thread allocates from it. A zmsg is several chunks per frame
     (the zframe, often its data, a list node) besides its own two, and
     those frees were most of the futex calls of a cheap request. A large
-    frame is moved whole rather than copied.
+    frame is moved whole rather than copied, and so is a large libzmq
+    message (a stream part in a pooled buffer, ps_sink_send_msg); a seat
+    that reads libzmq messages (the server's, ps_dispatch_next_parts) gets
+    a moved frame wrapped, not copied.
 */
 #include "ps_dispatch.h"
 #include <errno.h>
@@ -43,7 +46,8 @@
 
 typedef struct {
     size_t size;
-    zframe_t *frame;  //  a large frame, moved; NULL: size bytes inline
+    zframe_t *frame;  //  a large frame, moved; or
+    zmq_msg_t *msg;   //  a large message, moved; both NULL: size bytes inline
 } s_part_t;
 
 typedef struct {
@@ -106,16 +110,16 @@ s_job_new (const ps_envelope_t *envelope, zmsg_t **msg_p)
     s_part_t *part = job->parts;
     if (envelope) {
         ps_envelope_pack (envelope, cursor);
-        *part++ = (s_part_t){PS_ENVELOPE_SIZE, NULL};
+        *part++ = (s_part_t){PS_ENVELOPE_SIZE, NULL, NULL};
         cursor += PS_ENVELOPE_SIZE;
     }
     zframe_t *frame;
     while (msg && (frame = zmsg_pop (msg))) {
         size_t size = zframe_size (frame);
         if (size > S_INLINE_MAX)
-            *part++ = (s_part_t){size, frame};
+            *part++ = (s_part_t){size, frame, NULL};
         else {
-            *part++ = (s_part_t){size, NULL};
+            *part++ = (s_part_t){size, NULL, NULL};
             memcpy (cursor, zframe_data (frame), size);
             cursor += size;
             zframe_destroy (&frame);
@@ -123,6 +127,49 @@ s_job_new (const ps_envelope_t *envelope, zmsg_t **msg_p)
     }
     zmsg_destroy (msg_p);
     return job;
+}
+
+//  The block of [envelope][data], data taken (moved if large, so a
+//  zero-copy message stays one).
+static s_job_t *
+s_job_new_msg (const ps_envelope_t *envelope, zmq_msg_t *data)
+{
+    size_t size = zmq_msg_size (data);
+    bool inline_data = size <= S_INLINE_MAX;
+    s_job_t *job = (s_job_t *) malloc (sizeof (s_job_t) + 2 * sizeof (s_part_t) + PS_ENVELOPE_SIZE
+                                       + (inline_data ? size : 0));
+    assert (job);
+    job->count = 2;
+    byte *cursor = (byte *) (job->parts + 2);
+    ps_envelope_pack (envelope, cursor);
+    job->parts[0] = (s_part_t){PS_ENVELOPE_SIZE, NULL, NULL};
+    job->parts[1] = (s_part_t){size, NULL, NULL};
+    if (inline_data) {
+        memcpy (cursor + PS_ENVELOPE_SIZE, zmq_msg_data (data), size);
+        zmq_msg_close (data);
+    }
+    else {
+        job->parts[1].msg = (zmq_msg_t *) malloc (sizeof (zmq_msg_t));
+        assert (job->parts[1].msg);
+        zmq_msg_init (job->parts[1].msg);
+        zmq_msg_move (job->parts[1].msg, data);
+        zmq_msg_close (data);
+    }
+    return job;
+}
+
+//  A moved message as a frame (copied: no worker is handed one today, only
+//  a server's loopback seat, which takes parts)
+static zframe_t *
+s_msg_frame (zmq_msg_t **msg_p)
+{
+    zmq_msg_t *msg = *msg_p;
+    *msg_p = NULL;
+    zframe_t *frame = zframe_new (zmq_msg_data (msg), zmq_msg_size (msg));
+    assert (frame);
+    zmq_msg_close (msg);
+    free (msg);
+    return frame;
 }
 
 //  The job's frames as a zmsg of the calling thread's; frees the block.
@@ -138,6 +185,10 @@ s_job_take (s_job_t **job_p)
         s_part_t *part = &job->parts[index];
         if (part->frame)
             zmsg_append (msg, &part->frame);
+        else if (part->msg) {
+            zframe_t *frame = s_msg_frame (&part->msg);
+            zmsg_append (msg, &frame);
+        }
         else {
             zmsg_addmem (msg, cursor, part->size);
             cursor += part->size;
@@ -154,9 +205,59 @@ s_job_destroy (s_job_t **job_p)
     if (!job)
         return;
     *job_p = NULL;
-    for (size_t index = 0; index < job->count; index++)
+    for (size_t index = 0; index < job->count; index++) {
         zframe_destroy (&job->parts[index].frame);
+        if (job->parts[index].msg) {
+            zmq_msg_close (job->parts[index].msg);
+            free (job->parts[index].msg);
+        }
+    }
     free (job);
+}
+
+static void
+s_frame_free (void *data, void *hint)
+{
+    (void) data;
+    zframe_t *frame = (zframe_t *) hint;
+    zframe_destroy (&frame);
+}
+
+//  The job's first max parts as messages into parts (initialised here; the
+//  caller closes them), the rest dropped; frees the block. Returns how
+//  many parts the job had. A moved frame or message is not copied.
+static size_t
+s_job_take_parts (s_job_t **job_p, zmq_msg_t *parts, size_t max)
+{
+    s_job_t *job = *job_p;
+    *job_p = NULL;
+    size_t count = job->count;
+    const byte *cursor = (const byte *) (job->parts + count);
+    for (size_t index = 0; index < count && index < max; index++) {
+        s_part_t *part = &job->parts[index];
+        zmq_msg_t *target = &parts[index];
+        if (part->msg) {
+            zmq_msg_init (target);
+            zmq_msg_move (target, part->msg);
+            zmq_msg_close (part->msg);
+            free (part->msg);
+            part->msg = NULL;
+        }
+        else if (part->frame) {
+            //  The frame goes when libzmq lets go of the message
+            int rc = zmq_msg_init_data (target, zframe_data (part->frame), part->size, s_frame_free,
+                                        part->frame);
+            assert (rc == 0);
+            part->frame = NULL;
+        }
+        else {
+            zmq_msg_init_size (target, part->size);
+            memcpy (zmq_msg_data (target), cursor, part->size);
+            cursor += part->size;
+        }
+    }
+    s_job_destroy (&job);  //  what is left beyond max
+    return count;
 }
 
 //  ---------------------------------------------------------------------
@@ -381,6 +482,28 @@ ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t **pay
     return s_submit (sink->dispatch, &job, timeout_ms);
 }
 
+int
+ps_sink_send_msg (const ps_sink_t *sink, const ps_envelope_t *envelope, zmq_msg_t *data,
+                  int timeout_ms)
+{
+    assert (sink);
+    assert (sink->dispatch || sink->handle);
+    assert (envelope);
+    assert (data);
+    if (!sink->dispatch) {
+        byte head[PS_ENVELOPE_SIZE];
+        ps_envelope_pack (envelope, head);
+        if (zmq_send (sink->handle, head, sizeof head, ZMQ_SNDMORE) == -1
+            || zmq_msg_send (data, sink->handle, 0) == -1) {
+            zmq_msg_close (data);
+            return -1;
+        }
+        return 0;
+    }
+    s_job_t *job = s_job_new_msg (envelope, data);
+    return s_submit (sink->dispatch, &job, timeout_ms);
+}
+
 ps_dispatch_seat_t *
 ps_dispatch_seat_new (ps_dispatch_t *self)
 {
@@ -438,10 +561,10 @@ ps_dispatch_seat_fd (ps_dispatch_seat_t *seat)
     return seat->fd;
 }
 
-zmsg_t *
-ps_dispatch_next (ps_dispatch_seat_t *seat)
+//  The job handed to seat, else the oldest queued; NULL (the seat idle).
+static s_job_t *
+s_next (ps_dispatch_seat_t *seat)
 {
-    assert (seat);
     ps_dispatch_t *self = seat->dispatch;
     if (seat->slept) {
         //  Woken (or looking again): clear the fd before looking, never
@@ -467,7 +590,28 @@ ps_dispatch_next (ps_dispatch_seat_t *seat)
         s_idle_append (self, seat);
     pthread_mutex_unlock (&self->lock);
     seat->slept = job == NULL;
+    return job;
+}
+
+zmsg_t *
+ps_dispatch_next (ps_dispatch_seat_t *seat)
+{
+    assert (seat);
+    s_job_t *job = s_next (seat);
     return job ? s_job_take (&job) : NULL;
+}
+
+bool
+ps_dispatch_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, size_t *count)
+{
+    assert (seat);
+    assert (parts || max == 0);
+    assert (count);
+    s_job_t *job = s_next (seat);
+    if (!job)
+        return false;
+    *count = s_job_take_parts (&job, parts, max);
+    return true;
 }
 
 void

@@ -57,6 +57,7 @@ struct _ps_pipeline_t {
     char *listen;  //  as bound
     char *loopback;
     char *interrupt;
+    ps_dispatch_t *results;  //  the loopback as our workers reach it, or NULL
     ps_worker_t **workers;
     size_t worker_count;
     size_t worker_max;
@@ -149,6 +150,7 @@ s_stop (ps_pipeline_t *self)
         ps_dispatch_destroy (&self->stages[s].dispatch);
     }
     ps_server_destroy (&self->server);
+    ps_dispatch_destroy (&self->results);
     //  The components remove the ipc files they bound (ps_socket_destroy);
     //  a generated name whose bind failed midway may still be there
     for (char *path = (char *) zlistx_first (self->ipc_files); path;
@@ -343,6 +345,22 @@ s_dispatch_fits (ps_pipeline_t *self, const s_stage_t *stage)
            && (!stage->desc.upstream || stage->upstream_generated) && !stage->desc.downstream;
 }
 
+//  The loopback's dispatch, registered under the loopback's name (the
+//  server takes its one seat) and a second name of its own.
+static int
+s_results_new (ps_pipeline_t *self)
+{
+    ps_server_config_t defaults;
+    ps_server_config_defaults (&defaults);
+    int hwm = self->config.hwm > 0 ? self->config.hwm : defaults.hwm;
+    char *seat = zsys_sprintf ("%s-results", self->loopback_given);
+    self->results = ps_dispatch_new (self->loopback_given, seat, (size_t) hwm, NULL, NULL);
+    zstr_free (&seat);
+    if (!self->results)
+        s_fail (self, "the loopback %s is taken", self->loopback_given);
+    return self->results ? 0 : -1;
+}
+
 static int
 s_start_proxy (ps_pipeline_t *self, size_t index, const char *loopback)
 {
@@ -534,8 +552,15 @@ ps_pipeline_start (ps_pipeline_t *self)
     self->started = true;
     //  Names generated for the server's sockets must be the ones the
     //  proxies connect to: fix them now (a wildcard stays one until bound)
-    if (!self->loopback_given)
+    if (!self->loopback_given) {
         self->loopback_given = s_generate (self, "loopback");
+        //  Our own inproc name: the workers of this process hand their
+        //  results to the server as a dispatch's jobs (ps_dispatch.h), not
+        //  over a PUSH, which costs the server a libzmq wake-up per batch.
+        //  The PULL stays bound for the proxies.
+        if (streq (self->transport, "inproc") && s_results_new (self) != 0)
+            goto failed;
+    }
     if (!self->interrupt_given)
         self->interrupt_given = s_generate (self, "interrupt");
     //  The stages the server connects to (the first, or each route's)

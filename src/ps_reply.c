@@ -1,7 +1,8 @@
 /*  ps_reply: results coming back and the answers they make (see ps_reply.h).
 
     Every stage's final answer arrives on the loopback PULL as a RESULT
-    [envelope][headers][body]. Its id finds the pending request; a result
+    [envelope][headers][body], or from a worker of this process through the
+    loopback's dispatch, if the pipeline made one (ps_dispatch.h). Its id finds the pending request; a result
     for an id no longer pending (timed out, cancelled, its client left) is
     dropped quietly. The body frame moves into the request, so its bytes
     are copied once, into the response.
@@ -217,6 +218,23 @@ ps_reply_handle_loopback (ps_server_self_t *server)
             zmq_msg_close (&extra);
             count++;
         }
+        s_handle_result (server, parts, count);
+        for (size_t i = 0; i < count && i < 3; i++)
+            zmq_msg_close (&parts[i]);
+    }
+    return false;
+}
+
+bool
+ps_reply_handle_seat (ps_server_self_t *server)
+{
+    assert (server);
+    assert (server->results_seat);
+    for (int n = 0; n < PS_SERVER_BATCH; n++) {
+        zmq_msg_t parts[3];
+        size_t count;
+        if (!ps_dispatch_next_parts (server->results_seat, parts, 3, &count))
+            return true;
         s_handle_result (server, parts, count);
         for (size_t i = 0; i < count && i < 3; i++)
             zmq_msg_close (&parts[i]);

@@ -13,6 +13,10 @@
 //  when it is next in line. True once a receive said EAGAIN (ps_loop_fn).
 bool ps_reply_handle_loopback (ps_server_self_t *server);
 
+//  The same for what the workers of this process handed to the loopback's
+//  dispatch (server->results_seat). True once there was nothing left.
+bool ps_reply_handle_seat (ps_server_self_t *server);
+
 //  A local answer (health check, 408, 502, 503, 504): status, static text
 //  (NULL: "<status> <reason>\n") and borrowed headers (NULL: text/plain).
 void ps_reply_local (ps_request_t *request, int status, const char *text,

@@ -318,6 +318,14 @@ s_handle_loopback (ps_loop_t *loop, void *handle, void *arg)
     return ps_reply_handle_loopback ((self_t *) arg);
 }
 
+static bool
+s_handle_results (ps_loop_t *loop, void *handle, void *arg)
+{
+    (void) loop;
+    (void) handle;
+    return ps_reply_handle_seat ((self_t *) arg);
+}
+
 //  ---------------------------------------------------------------------
 //  Set-up
 
@@ -466,6 +474,8 @@ s_self_destroy (self_t **self_p)
     ps_socket_destroy (&self->push);
     ps_dispatch_destroy (&self->push_sink.dispatch);
     ps_socket_destroy (&self->pull);
+    ps_dispatch_seat_destroy (&self->results_seat);
+    ps_dispatch_destroy (&self->results);
     ps_socket_destroy (&self->pub);
     ps_curve_keys_destroy (&self->keys);
     for (size_t i = 0; self->route_push && i < ps_route_table_size (self->routes); i++) {
@@ -562,6 +572,10 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
         if (!self->pull)
             goto failed;
         self->pull_h = zsock_resolve (self->pull);
+        //  The PULL stays, for proxies and for workers of other processes
+        self->results = ps_dispatch_find (self->loopback);
+        if (self->results && !(self->results_seat = ps_dispatch_seat_new (self->results)))
+            goto failed;
     }
     if (self->interrupt) {
         self->pub = s_socket (self, ZMQ_PUB, self->interrupt, true, "interrupt", LINGER_MS);
@@ -574,6 +588,9 @@ s_self_new (zsock_t *pipe, const ps_server_config_t *config)
     self->stream_id = ps_loop_add (self->loop, self->stream, s_handle_stream, self);
     if (self->pull)
         ps_loop_add (self->loop, self->pull, s_handle_loopback, self);
+    if (self->results_seat)
+        ps_loop_add_fd (self->loop, ps_dispatch_seat_fd (self->results_seat), s_handle_results,
+                        self);
     ps_loop_set_timer (self->loop, s_handle_timers, self);
     return self;
 

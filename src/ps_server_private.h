@@ -38,6 +38,10 @@ typedef struct {
     void *stream_h;
     ps_sink_t push_sink;  //  the PUSH's handle, or the first stage's dispatch
     void *pull_h;
+    //  The loopback's dispatch, if ps_pipeline made one: the results of
+    //  the workers in this process, without libzmq's hand-off (ps_dispatch.h)
+    ps_dispatch_t *results;
+    ps_dispatch_seat_t *results_seat;
     void *pub_h;
     ps_loop_t *loop;
     int stream_id;       //  in the loop: every write to the stream marks it dirty

@@ -117,9 +117,9 @@ struct _s_self_t {
     zsock_t *interrupt;         //  SUB from the server
     void *upstream_h;           //  raw handles
     ps_sink_t downstream_sink;  //  the PUSH's handle, or the next stage's dispatch
-    void *loopback_h;
-    ps_dispatch_t *dispatch;   //  our stage's, in this process: then no upstream
-    ps_dispatch_seat_t *seat;  //  our place at it
+    ps_sink_t loopback_sink;    //  the PUSH's handle, or the server's dispatch (one process)
+    ps_dispatch_t *dispatch;    //  our stage's, in this process: then no upstream
+    ps_dispatch_seat_t *seat;   //  our place at it
     ps_loop_t *loop;
     int upstream_id;  //  in the loop
     int interrupt_id;
@@ -288,6 +288,19 @@ s_before_send (s_self_t *self, void *handle)
     }
 }
 
+//  The timeout of a send to sink now: a socket has its own (shortened
+//  once stopping, s_before_send); a dispatch is given the configured one,
+//  or what is left of it once stopping.
+static int
+s_sink_timeout (s_self_t *self, const ps_sink_t *sink)
+{
+    if (sink->handle)
+        s_before_send (self, sink->handle);
+    else if (s_stopping (self))
+        return (int) MAX (self->stop_deadline - zclock_mono (), 0);
+    return self->options.send_timeout_ms;
+}
+
 //  [envelope type=RESULT][headers][body] to the loopback.
 static int
 s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, size_t body_size)
@@ -298,23 +311,16 @@ s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, 
                               .kind = work->kind,
                               .status = (uint16_t) status,
                               .id = work->id};
-    zframe_t *envelope_frame = ps_envelope_encode (&envelope);
-    zframe_t *body_frame = zframe_new (body, body_size);
+    zmsg_t *payload = zmsg_new ();
     if (!headers)
         headers = zframe_new_empty ();
-    s_before_send (self, self->loopback_h);
-    int rc = zframe_send (&envelope_frame, self->loopback_h, ZFRAME_MORE);
-    //  PUSH queues the rest of a message once its first frame is in.
-    if (rc == 0)
-        rc = zframe_send (&headers, self->loopback_h, ZFRAME_MORE);
-    if (rc == 0)
-        rc = zframe_send (&body_frame, self->loopback_h, 0);
+    zmsg_append (payload, &headers);
+    zmsg_addmem (payload, body, body_size);
+    const ps_sink_t *sink = &self->loopback_sink;
+    int rc = ps_sink_send (sink, &envelope, &payload, s_sink_timeout (self, sink));
     if (rc != 0 && self->verbose)
         zsys_warning ("ps_worker: result %" PRIu64 " not sent to loopback: %s", work->id,
                       zmq_strerror (errno));
-    zframe_destroy (&envelope_frame);
-    zframe_destroy (&headers);
-    zframe_destroy (&body_frame);
     return rc == 0 ? 0 : -1;
 }
 
@@ -491,12 +497,7 @@ s_forward (ps_work_t *work, const ps_sink_t *sink, const char *failure, zmsg_t *
     }
     ps_envelope_t envelope = {
         .type = PS_MSG_JOB, .flags = work->flags, .kind = PS_KIND_STAGE, .id = work->id};
-    int timeout = self->options.send_timeout_ms;
-    if (sink->handle)
-        s_before_send (self, sink->handle);
-    else if (s_stopping (self))
-        timeout = (int) MAX (self->stop_deadline - zclock_mono (), 0);
-    int rc = ps_sink_send (sink, &envelope, &frames, timeout);
+    int rc = ps_sink_send (sink, &envelope, &frames, s_sink_timeout (self, sink));
     if (rc != 0) {
         work->failure = "next stage unreachable";
         if (self->verbose)
@@ -633,8 +634,8 @@ s_send_stream (ps_work_t *work, ps_msg_type_t type, int status, zmsg_t **frames_
                               .kind = work->kind,
                               .status = (uint16_t) status,
                               .id = work->id};
-    s_before_send (self, self->loopback_h);
-    int rc = ps_envelope_send (&envelope, frames_p, self->loopback_h);
+    const ps_sink_t *sink = &self->loopback_sink;
+    int rc = ps_sink_send (sink, &envelope, frames_p, s_sink_timeout (self, sink));
     if (rc != 0 && self->verbose)
         zsys_warning ("ps_worker: job %" PRIu64 ": stream message lost: %s", work->id,
                       zmq_strerror (errno));
@@ -753,16 +754,12 @@ s_send_part (ps_work_t *work, zmq_msg_t *data)
 {
     s_self_t *self = work->self;
     ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = work->kind, .id = work->id};
-    byte head[PS_ENVELOPE_SIZE];
-    ps_envelope_pack (&envelope, head);
     size_t size = zmq_msg_size (data);
-    s_before_send (self, self->loopback_h);
-    if (zmq_send (self->loopback_h, head, sizeof head, ZMQ_SNDMORE) == -1
-        || zmq_msg_send (data, self->loopback_h, 0) == -1) {
+    const ps_sink_t *sink = &self->loopback_sink;
+    if (ps_sink_send_msg (sink, &envelope, data, s_sink_timeout (self, sink)) != 0) {
         if (self->verbose)
             zsys_warning ("ps_worker: job %" PRIu64 ": part lost: %s", work->id,
                           zmq_strerror (errno));
-        zmq_msg_close (data);
         return -1;
     }
     work->stream_sent += size;
@@ -1045,7 +1042,7 @@ s_renew_refused (s_self_t *self)
 {
     if (ps_socket_renew_refused (&self->loopback, &self->options, "ps_worker", "loopback",
                                  self->loopback_endpoint))
-        self->loopback_h = zsock_resolve (self->loopback);
+        self->loopback_sink.handle = zsock_resolve (self->loopback);
     if (ps_socket_renew_refused (&self->downstream, &self->options, "ps_worker", "downstream",
                                  self->downstream_endpoint))
         self->downstream_sink.handle = zsock_resolve (self->downstream);
@@ -1106,6 +1103,7 @@ s_self_destroy (s_self_t **self_p)
         ps_dispatch_seat_destroy (&self->seat);
         ps_dispatch_destroy (&self->dispatch);
         ps_dispatch_destroy (&self->downstream_sink.dispatch);
+        ps_dispatch_destroy (&self->loopback_sink.dispatch);
         ps_curve_keys_destroy (&self->beat.keys);
         ps_downstream_set_destroy (&self->downstreams);
         ps_part_pool_destroy (&self->part_pool);
@@ -1178,21 +1176,23 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     assert (self->loopback_endpoint && self->interrupt_endpoint);
     //  The SUB first, so it is subscribed as early as possible.
     self->interrupt = s_socket_connect (self, ZMQ_SUB, "interrupt", config->interrupt, NULL);
-    if (self->interrupt)
+    //  The server's loopback, and a stage, may be a dispatch (ps_dispatch.h)
+    //  in this process: found by endpoint, in place of the socket.
+    self->loopback_sink.dispatch = ps_dispatch_find (config->loopback);
+    if (self->interrupt && !self->loopback_sink.dispatch)
         self->loopback = s_socket_connect (self, ZMQ_PUSH, "loopback", config->loopback, NULL);
-    //  A stage in this process may be a dispatch (ps_dispatch.h) instead
-    //  of a proxy: found by endpoint, in place of the socket.
+    bool loopback_ok = self->interrupt && (self->loopback || self->loopback_sink.dispatch);
     self->downstream_sink.dispatch = ps_dispatch_find (config->downstream);
-    if (self->loopback && config->downstream && !self->downstream_sink.dispatch)
+    if (loopback_ok && config->downstream && !self->downstream_sink.dispatch)
         self->downstream = s_socket_connect (self, ZMQ_PUSH, "downstream", config->downstream,
                                              NULL);
     bool downstream_ok = self->downstream || self->downstream_sink.dispatch || !config->downstream;
     bool named = config->downstream_count > 0;
-    if (named && self->loopback && downstream_ok)
+    if (named && loopback_ok && downstream_ok)
         self->downstreams = ps_downstream_set_new (config->downstreams, config->downstream_count,
                                                    &self->options);
     bool upstream_ok = false;
-    if (self->loopback && downstream_ok && (self->downstreams || !named)) {
+    if (loopback_ok && downstream_ok && (self->downstreams || !named)) {
         self->dispatch = ps_dispatch_find (config->upstream);
         if (self->dispatch) {
             //  Nobody to beat to or to hear from: the dispatch is in this
@@ -1217,7 +1217,7 @@ s_self_new (zsock_t *pipe, const ps_worker_config_t *config)
     }
     self->upstream_h = self->upstream ? zsock_resolve (self->upstream) : NULL;
     self->downstream_sink.handle = self->downstream ? zsock_resolve (self->downstream) : NULL;
-    self->loopback_h = zsock_resolve (self->loopback);
+    self->loopback_sink.handle = self->loopback ? zsock_resolve (self->loopback) : NULL;
     //  Cancels before jobs, so a job whose CANCEL overtook it is skipped;
     //  reading them while idle also keeps the SUB queue short.
     self->loop = ps_loop_new (pipe, "ps_worker", s_handle_command, self);

@@ -271,6 +271,94 @@ START_TEST (test_frames_intact)
 }
 END_TEST
 
+//  A server's loopback seat reads parts as libzmq messages: small ones
+//  copied out of the block, large ones handed over without a copy (a
+//  pooled stream part stays the pool's until the server closes it), parts
+//  past the caller's room dropped but counted.
+static void
+s_note_free (void *data, void *hint)
+{
+    (void) data;
+    (*(int *) hint)++;
+}
+
+START_TEST (test_parts)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://p-up", "inproc://p-down", 4, NULL, NULL);
+    ps_sink_t sink = {.dispatch = dispatch};
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    size_t count;
+    zmq_msg_t parts[3];
+    ck_assert (!ps_dispatch_next_parts (seat, parts, 3, &count));
+
+    //  [envelope][a large message of our own]: the same bytes, not a copy
+    static byte large[10000];
+    for (size_t at = 0; at < sizeof large; at++)
+        large[at] = (byte) (at * 7);
+    int freed = 0;
+    zmq_msg_t data;
+    zmq_msg_init_data (&data, large, sizeof large, s_note_free, &freed);
+    ps_envelope_t envelope = {.type = PS_MSG_PART, .kind = PS_KIND_HTTP, .id = 9};
+    ck_assert_int_eq (ps_sink_send_msg (&sink, &envelope, &data, 0), 0);
+    //  and a small one, copied
+    zmq_msg_init_size (&data, 5);
+    memcpy (zmq_msg_data (&data), "hello", 5);
+    envelope.id = 10;
+    ck_assert_int_eq (ps_sink_send_msg (&sink, &envelope, &data, 0), 0);
+
+    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert_uint_eq (count, 2);
+    ps_envelope_t got;
+    zframe_t *head = zframe_new (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
+    ck_assert_int_eq (ps_envelope_decode (head, &got), 0);
+    zframe_destroy (&head);
+    ck_assert_uint_eq (got.type, PS_MSG_PART);
+    ck_assert_uint_eq (got.id, 9);
+    ck_assert_ptr_eq (zmq_msg_data (&parts[1]), large);
+    ck_assert_uint_eq (zmq_msg_size (&parts[1]), sizeof large);
+    ck_assert_int_eq (freed, 0);
+    zmq_msg_close (&parts[0]);
+    zmq_msg_close (&parts[1]);
+    ck_assert_int_eq (freed, 1);
+
+    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert_uint_eq (count, 2);
+    ck_assert_uint_eq (zmq_msg_size (&parts[1]), 5);
+    ck_assert_mem_eq (zmq_msg_data (&parts[1]), "hello", 5);
+    zmq_msg_close (&parts[0]);
+    zmq_msg_close (&parts[1]);
+
+    //  A job of 6 frames, one of them large, into room for 3
+    zmsg_t *payload = zmsg_new ();
+    size_t sizes[] = {3, 5000, 0, 8, 6000};
+    for (size_t index = 0; index < 5; index++) {
+        zframe_t *frame = zframe_new (NULL, sizes[index]);
+        memset (zframe_data (frame), 'a' + (int) index, sizes[index]);
+        zmsg_append (payload, &frame);
+    }
+    envelope = (ps_envelope_t){.type = PS_MSG_RESULT, .status = 200, .id = 11};
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
+    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert_uint_eq (count, 6);
+    ck_assert_uint_eq (zmq_msg_size (&parts[1]), 3);
+    ck_assert_mem_eq (zmq_msg_data (&parts[1]), "aaa", 3);
+    ck_assert_uint_eq (zmq_msg_size (&parts[2]), 5000);
+    for (size_t at = 0; at < 5000; at++)
+        ck_assert_int_eq (((byte *) zmq_msg_data (&parts[2]))[at], 'b');
+    for (size_t index = 0; index < 3; index++)
+        zmq_msg_close (&parts[index]);
+    ck_assert (!ps_dispatch_next_parts (seat, parts, 3, &count));
+
+    //  Left queued, a large message is released with the dispatch
+    zmq_msg_init_data (&data, large, sizeof large, s_note_free, &freed);
+    ck_assert_int_eq (ps_sink_send_msg (&sink, &envelope, &data, 0), 0);
+    ps_dispatch_seat_destroy (&seat);
+    ck_assert_int_eq (freed, 1);
+    ps_dispatch_destroy (&dispatch);
+    ck_assert_int_eq (freed, 2);
+}
+END_TEST
+
 //  Many senders and workers at once, workers sleeping in poll(2) on their
 //  fds as ps_worker does: every job arrives exactly once.
 #define S_SENDERS 3
@@ -367,6 +455,7 @@ main (void)
     tcase_add_test (tcase, test_bound);
     tcase_add_test (tcase, test_sink_send);
     tcase_add_test (tcase, test_frames_intact);
+    tcase_add_test (tcase, test_parts);
     tcase_add_test (tcase, test_threads);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);

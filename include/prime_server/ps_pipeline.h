@@ -42,6 +42,12 @@
     server's metrics as a proxy's would be. For a proxy anyway, use ipc or
     tcp, or a stage of no workers with ps_pipeline_add_worker.
 
+    Likewise over inproc with a generated loopback, the workers of this
+    process (the pipeline's, ps_pipeline_add_worker's, or a ps_worker
+    given ps_pipeline_loopback_endpoint) hand their results to the server
+    the same way rather than over a PUSH; the server's PULL stays bound
+    for the proxies' reports.
+
     A graph rather than a line: several workflows in one service. Routes
     (ps_pipeline_add_route) send requests by path to the stages where
     their workflows begin; named edges (ps_pipeline_add_edge) say where a
