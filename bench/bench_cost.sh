@@ -10,6 +10,9 @@
 #   ipc  prime_httpd + prime_proxyd x2 + prime_workerd parse + compute over
 #        ipc (5 processes, started as bench/bench_split.sh does)
 #   tcp  the same split over tcp on loopback
+#   ipc3, tcp3  each stage one process: prime_httpd + prime_workerd --proxy
+#        parse + compute (3 processes, the proxy beside its workers, as
+#        bench/bench_split.sh's ipc3/tcp3)
 # Every figure is summed over all the configuration's processes and threads.
 #
 # Load: keep-alive requests `ab -k -c 8` on /is_prime?possible_prime=7 (the
@@ -155,6 +158,15 @@ start_config() {
       launch prime_workerd:compute "$BIN/prime_workerd" --quiet --stage compute --workers "$WORKERS" \
         "$compute_down" - "$loopback" "$interrupt"
       ;;
+    ipc3 | tcp3)
+      split_endpoints "${config%3}" t
+      launch prime_httpd "$BIN/prime_httpd" --quiet "tcp://127.0.0.1:$port" "$parse_up" "$loopback" "$interrupt"
+      launch prime_workerd:compute "$BIN/prime_workerd" --quiet --stage compute --workers "$WORKERS" \
+        --proxy "$compute_up,$compute_down" - - "$loopback" "$interrupt"
+      sleep 0.2 # the compute proxy bound before parse forwards to it
+      launch prime_workerd:parse "$BIN/prime_workerd" --quiet --stage parse --workers "$WORKERS" \
+        --proxy "$parse_up,$parse_down" - "$compute_up" "$loopback" "$interrupt"
+      ;;
   esac
   wait_200 "$url$CHEAP" ||
     { echo "bench_cost: $config did not start: $(tail -n 5 "$tmp/daemons.err")" >&2; exit 1; }
@@ -256,7 +268,8 @@ for config in $CONFIGS; do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc" [tcp]="split over tcp")
+declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc" [tcp]="split over tcp"
+  [ipc3]="ipc, proxy in each stage" [tcp3]="tcp, proxy in each stage")
 field() { awk -v i="$2" '{ print $i }' <<<"$1"; }
 
 echo "bench_cost: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load_before -> $load_after"
