@@ -297,23 +297,22 @@ s_counted_work (ps_work_t *work, void *arg)
 }
 
 //  The stage's proxy in this process (--proxy): bound to UP and DOWN for
-//  the others, and to an inproc endpoint (*local_p) for our own workers;
-//  its figures go to the loopback under the stage's name.
+//  the others; our own workers take their jobs from its thread directly
+//  under a local name (*local_p; ps_proxy.h, "local"); its figures go to
+//  the loopback under the stage's name.
 static ps_proxy_t *
 s_proxy_new (const s_options_t *options, char **local_p)
 {
     *local_p = zsys_sprintf ("inproc://prime_workerd-%d-proxy", (int) getpid ());
-    char *downstream = zsys_sprintf ("%s,%s", options->proxy_down, *local_p);
     ps_proxy_config_t config;
     ps_proxy_config_defaults (&config);
     config.upstream = options->proxy_up;
-    config.downstream = downstream;
+    config.downstream = options->proxy_down;
+    config.local = *local_p;
     config.loopback = options->endpoints[2];
     config.stage = options->stage_name;
     config.verbose = options->verbose;
-    ps_proxy_t *proxy = ps_proxy_new (&config);
-    zstr_free (&downstream);
-    return proxy;
+    return ps_proxy_new (&config);
 }
 
 int

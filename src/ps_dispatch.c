@@ -85,6 +85,9 @@ struct _ps_dispatch_t {
     size_t idle;
     size_t workers;
     uint64_t jobs;
+    int watch_fd;     //  a feeder's eventfd (ps_dispatch_watch_fd), or -1
+    bool watching;    //  the feeder found no room: tell it when there is
+    size_t feed_max;  //  jobs the feeder may queue now
 };
 
 static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -285,6 +288,8 @@ s_free (ps_dispatch_t *self)
     for (size_t i = 0; i < self->count; i++)
         s_job_destroy (&self->ring[(self->head + i) % self->capacity]);
     free (self->ring);
+    if (self->watch_fd != -1)
+        close (self->watch_fd);
     pthread_cond_destroy (&self->room);
     pthread_mutex_destroy (&self->lock);
     zstr_free (&self->up);
@@ -312,6 +317,7 @@ ps_dispatch_new (const char *up, const char *down, size_t hwm, const char *stage
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->room, NULL);
     self->references = 1;
+    self->watch_fd = -1;
 
     pthread_mutex_lock (&s_registry_lock);
     bool taken = s_registry_find (up) || s_registry_find (down);
@@ -461,6 +467,57 @@ s_submit (ps_dispatch_t *self, s_job_t **job_p, int timeout_ms)
 }
 
 int
+ps_dispatch_watch_fd (ps_dispatch_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    if (self->watch_fd == -1)
+        self->watch_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int fd = self->watch_fd;
+    pthread_mutex_unlock (&self->lock);
+    return fd;
+}
+
+void
+ps_dispatch_watch_clear (ps_dispatch_t *self)
+{
+    assert (self);
+    uint64_t count;
+    if (self->watch_fd != -1) {
+        ssize_t rc = read (self->watch_fd, &count, sizeof count);
+        assert (rc == sizeof count || errno == EAGAIN);
+    }
+}
+
+bool
+ps_dispatch_room_or_watch (ps_dispatch_t *self, bool queue)
+{
+    assert (self);
+    assert (self->watch_fd != -1);
+    pthread_mutex_lock (&self->lock);
+    self->feed_max = queue ? MIN (self->workers, self->capacity) : 0;
+    bool room = self->idle > 0 || self->count < self->feed_max;
+    if (!room)
+        self->watching = true;
+    pthread_mutex_unlock (&self->lock);
+    return room;
+}
+
+int
+ps_dispatch_hand (ps_dispatch_t *self, const ps_envelope_t *envelope, zmsg_t **payload_p,
+                  bool queue)
+{
+    assert (self);
+    if (!ps_dispatch_room_or_watch (self, queue))
+        return -1;
+    //  A seat that was idle a moment ago may have left since (its worker
+    //  stopping); then the job waits in the queue for the others.
+    zmsg_t *none = NULL;
+    s_job_t *job = s_job_new (envelope, payload_p ? payload_p : &none);
+    return s_submit (self, &job, 0) == 0 ? 0 : -2;
+}
+
+int
 ps_dispatch_submit (ps_dispatch_t *self, zmsg_t **job_p, int timeout_ms)
 {
     assert (self);
@@ -577,18 +634,30 @@ s_next (ps_dispatch_seat_t *seat)
     pthread_mutex_lock (&self->lock);
     s_job_t *job = seat->handed;
     seat->handed = NULL;
+    bool room = false;  //  made room for a feeder's job
     if (!job && self->count > 0) {
         job = self->ring[self->head];
         self->ring[self->head] = NULL;
         self->head = (self->head + 1) % self->capacity;
         if (self->count-- == self->capacity)
             pthread_cond_broadcast (&self->room);
+        room = self->count < self->feed_max;
     }
     if (job)
         self->jobs++;
-    else if (!seat->idle)
+    else if (!seat->idle) {
         s_idle_append (self, seat);
+        room = true;
+    }
+    bool tell = room && self->watching;
+    if (tell)
+        self->watching = false;
     pthread_mutex_unlock (&self->lock);
+    if (tell) {
+        uint64_t one = 1;
+        ssize_t rc = write (self->watch_fd, &one, sizeof one);
+        assert (rc == sizeof one);
+    }
     seat->slept = job == NULL;
     return job;
 }

@@ -85,6 +85,27 @@ int ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t *
 int ps_sink_send_msg (const ps_sink_t *sink, const ps_envelope_t *envelope, zmq_msg_t *data,
                       int timeout_ms);
 
+//  A feeder: a thread that gives the dispatch jobs only while a seat is
+//  idle, or, if it says queue, while the queue holds fewer jobs than there
+//  are seats (a proxy, whose other workers are sockets: a job must not
+//  wait for a busy worker here while another is free there, so it queues
+//  only while it has no others). Its eventfd becomes readable when there
+//  is room again after the feeder found none (ps_dispatch_room_or_watch,
+//  ps_dispatch_hand): a seat went idle, or took a queued job. It reads the
+//  fd with ps_dispatch_watch_clear. One feeder per dispatch.
+int ps_dispatch_watch_fd (ps_dispatch_t *self);
+void ps_dispatch_watch_clear (ps_dispatch_t *self);
+
+//  Whether a job could go now; if not, the watch fd will say when.
+bool ps_dispatch_room_or_watch (ps_dispatch_t *self, bool queue);
+
+//  Gives [envelope][payload] (payload taken on success) to an idle seat,
+//  else, if queue, to the queue while it holds fewer jobs than there are
+//  seats. Returns 0; -1 if neither (payload kept; the watch is set); -2 if
+//  the job was lost (a seat left meanwhile and the queue is full).
+int ps_dispatch_hand (ps_dispatch_t *self, const ps_envelope_t *envelope, zmsg_t **payload_p,
+                      bool queue);
+
 //  A worker's place at the dispatch. The seat's fd (ps_dispatch_seat_fd)
 //  becomes readable when a job is handed to it while idle.
 ps_dispatch_seat_t *ps_dispatch_seat_new (ps_dispatch_t *self);

@@ -52,6 +52,7 @@
 */
 #include "prime_server/prime_server.h"
 #include "ps_actor.h"
+#include "ps_dispatch.h"
 #include "ps_envelope_private.h"
 #include "ps_loop.h"
 #include "ps_metrics.h"
@@ -106,7 +107,8 @@ typedef struct {
     void *upstream_h;
     void *downstream_h;
     ps_loop_t *loop;
-    int downstream_id;  //  in the loop
+    int downstream_id;     //  in the loop
+    ps_dispatch_t *local;  //  workers of this process (config.local), or NULL
     ps_proxy_choose_fn *choose;
     void *choose_arg;
     bool verbose;
@@ -406,6 +408,7 @@ s_self_destroy (self_t **self_p)
         ps_socket_destroy (&self->upstream);
         ps_socket_destroy (&self->downstream);
         ps_socket_destroy (&self->loopback);
+        ps_dispatch_destroy (&self->local);
         ps_curve_keys_destroy (&self->keys);
         free (self->stage);
         free (self->loopback_endpoint);
@@ -470,6 +473,30 @@ s_loopback_connect (self_t *self, const char *endpoint)
     return 0;
 }
 
+//  The dispatch through which this process's workers take jobs from us
+//  (ps_dispatch.h), under config->local. Returns 0, or -1 (logged).
+static int
+s_local_new (self_t *self, const ps_proxy_config_t *config)
+{
+    if (config->choose) {
+        zsys_error ("ps_proxy: a chooser picks from the workers' heartbeats, which local workers "
+                    "do not send: use a chooser or local, not both");
+        return -1;
+    }
+    char *feed = zsys_sprintf ("%s-feed", config->local);
+    self->local = ps_dispatch_new (feed, config->local, (size_t) self->hwm, NULL, NULL);
+    zstr_free (&feed);
+    if (!self->local) {
+        zsys_error ("ps_proxy: the local endpoint %s is taken", config->local);
+        return -1;
+    }
+    if (ps_dispatch_watch_fd (self->local) == -1) {
+        zsys_error ("ps_proxy: no eventfd for the local workers: %s", strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
 static self_t *
 s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
 {
@@ -514,7 +541,7 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
         s_self_destroy (&self);
         return NULL;
     }
-    if (!self->upstream || !self->downstream) {
+    if (!self->upstream || !self->downstream || (config->local && s_local_new (self, config))) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -625,12 +652,37 @@ s_waiting (self_t *self)
     return self->held_envelope || zlistx_size (self->returned) > 0;
 }
 
+//  Whether jobs may wait for the workers of this process: only while no
+//  worker of the socket is known (then a worker that finishes takes its
+//  next job itself, waking nobody); else a job waits here, for whichever
+//  worker is free first.
+static bool
+s_local_queue (self_t *self)
+{
+    return zhashx_size (self->workers) == 0;
+}
+
 //  Hand the held job, then those given back, to idle workers while there
 //  are some.
 static void
 s_dispatch_held (self_t *self)
 {
-    while (s_hold_returned (self) && self->idle_count > 0) {
+    while (s_hold_returned (self)) {
+        //  A worker of this process first: no socket, no READY
+        int rc = self->local ? ps_dispatch_hand (self->local, &self->held, &self->held_payload,
+                                                 s_local_queue (self))
+                             : -1;
+        if (rc != -1) {
+            if (rc == 0)
+                self->stats.jobs++;
+            else
+                s_report_lost (self, &(s_job_t){self->held.id, self->held.flags, self->held.kind});
+            zframe_destroy (&self->held_envelope);
+            zmsg_destroy (&self->held_payload);
+            continue;
+        }
+        if (self->idle_count == 0)
+            return;
         s_worker_t *worker = self->choose ? s_choose (self) : self->idle_head;
         if (!worker)
             return;  //  the chooser wants it to wait
@@ -653,6 +705,20 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
+//  The workers we know and how many of them are idle, local ones included.
+static void
+s_count_workers (self_t *self, size_t *workers, size_t *idle)
+{
+    *workers = zhashx_size (self->workers);
+    *idle = self->idle_count;
+    if (self->local) {
+        ps_dispatch_stats_t stats;
+        ps_dispatch_stats (self->local, &stats);
+        *workers += stats.workers;
+        *idle += stats.idle;
+    }
+}
+
 //  Commands on the pipe besides "$TERM": "STATS", "LOOPBACK" + endpoint.
 static int
 s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
@@ -673,8 +739,7 @@ s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
     }
     if (!streq (command, "STATS"))
         return -1;
-    self->stats.workers = zhashx_size (self->workers);
-    self->stats.idle = self->idle_count;
+    s_count_workers (self, &self->stats.workers, &self->stats.idle);
     zmq_send (zsock_resolve (self->pipe), &self->stats, sizeof self->stats, 0);
     return 0;
 }
@@ -684,7 +749,21 @@ static bool
 s_upstream_gate (void *arg)
 {
     self_t *self = (self_t *) arg;
-    return self->idle_count > 0 && !s_waiting (self);
+    return !s_waiting (self)
+           && (self->idle_count > 0
+               || (self->local && ps_dispatch_room_or_watch (self->local, s_local_queue (self))));
+}
+
+//  A local worker went idle after we found none: a job may leave now.
+static bool
+s_handle_local (ps_loop_t *loop, void *handle, void *arg)
+{
+    (void) loop;
+    (void) handle;
+    self_t *self = (self_t *) arg;
+    ps_dispatch_watch_clear (self->local);
+    s_dispatch_held (self);
+    return true;
 }
 
 //  Jobs from upstream: [envelope type=JOB][payload...].
@@ -979,8 +1058,10 @@ s_expire_silent (self_t *self, int64_t now)
 static void
 s_report_stats (self_t *self)
 {
-    ps_metrics_stage_t figures = {.workers = zhashx_size (self->workers),
-                                  .idle = self->idle_count,
+    size_t workers, idle;
+    s_count_workers (self, &workers, &idle);
+    ps_metrics_stage_t figures = {.workers = workers,
+                                  .idle = idle,
                                   .queued = (self->held_envelope ? 1 : 0)
                                             + zlistx_size (self->returned),
                                   .jobs = self->stats.jobs,
@@ -1057,6 +1138,8 @@ ps_proxy_actor (zsock_t *pipe, void *config)
     self->downstream_id = ps_loop_add (self->loop, self->downstream, s_handle_downstream, self);
     int upstream_id = ps_loop_add (self->loop, self->upstream, s_handle_upstream, self);
     ps_loop_set_gate (self->loop, upstream_id, s_upstream_gate);
+    if (self->local)
+        ps_loop_add_fd (self->loop, ps_dispatch_watch_fd (self->local), s_handle_local, self);
     ps_loop_set_timer (self->loop, s_handle_timer, self);
     ps_loop_run (self->loop);
     s_self_destroy (&self);

@@ -1490,6 +1490,171 @@ START_TEST (test_credit_return)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Workers of this process (config.local): jobs from the proxy's thread,
+//  no socket, no READY
+
+//  A front proxy whose local name no other proxy of this process has;
+//  written to local (256 bytes).
+static ps_proxy_t *
+s_local_proxy_new (server_t *server, char *downstream, char *local)
+{
+    static int s_count;
+    snprintf (local, 256, "inproc://check_ps_proxy-%d-local-%d", (int) getpid (), ++s_count);
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.local = local;
+    ps_proxy_t *proxy = st_proxy_new_config (server->transport, server->upstream_ep, downstream,
+                                             &config);
+    ck_assert_int_eq (zsock_connect (server->push, "%s", server->upstream_ep), 0);
+    return proxy;
+}
+
+//  Its figures once they read workers and idle, or as they are after a while
+static void
+s_wait_stats (ps_proxy_t *proxy, size_t workers, size_t idle, ps_proxy_stats_t *stats)
+{
+    int64_t deadline = zclock_mono () + ST_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, stats), 0);
+        if (stats->workers == workers && stats->idle == idle)
+            return;
+        zclock_sleep (5);
+    } while (zclock_mono () < deadline);
+}
+
+//  Local workers serve a stream of jobs, and count as the proxy's workers
+START_TEST (test_local_workers)
+{
+    server_t *server = st_server_new (_i);
+    char downstream[256], local[256];
+    ps_proxy_t *proxy = s_local_proxy_new (server, downstream, local);
+    record_t records[2] = {{.name = "l1"}, {.name = "l2"}};
+    ps_worker_t *workers[2];
+    for (int i = 0; i < 2; i++)
+        workers[i] = st_worker_new (server, local, NULL, st_echo, &records[i]);
+    ps_proxy_stats_t stats;
+    s_wait_stats (proxy, 2, 2, &stats);
+    ck_assert_uint_eq (stats.workers, 2);
+    ck_assert_uint_eq (stats.idle, 2);
+    s_run_jobs (server, 2000, 100, NULL, NULL);
+    ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+    ck_assert (stats.jobs == 2000);
+    for (int i = 0; i < 2; i++)
+        ps_worker_destroy (&workers[i]);
+    ck_assert_int_eq (records[0].calls + records[1].calls, 2000);
+    ps_proxy_destroy (&proxy);
+    st_server_destroy (&server);
+}
+END_TEST
+
+//  An idle local worker goes first; while it is busy, a job goes to an idle
+//  worker of the socket rather than wait behind it.
+START_TEST (test_local_first)
+{
+    atomic_store (&s_gate_open, false);
+    server_t *server = st_server_new (_i);
+    char downstream[256], local[256];
+    ps_proxy_t *proxy = s_local_proxy_new (server, downstream, local);
+    zsock_t *pull = NULL;
+    zsock_t *started = st_started_pair (_i, &pull);
+    record_t record = {.name = "local", .started = started};
+    ps_worker_t *worker = st_worker_new (server, local, NULL, s_gated, &record);
+    zsock_t *remote = s_fake_new_credit (downstream, "remote", 1);
+    ps_proxy_stats_t stats;
+    s_wait_stats (proxy, 2, 2, &stats);
+    ck_assert_uint_eq (stats.workers, 2);
+
+    st_send_job (server->push, 1, "x");
+    st_expect_started (pull, 1);  //  the local one, though both were idle
+    st_send_job (server->push, 2, "x");
+    ck_assert_uint_eq (s_fake_job (remote), 2);
+    atomic_store (&s_gate_open, true);
+    result_t result;
+    st_expect_result (server, &result);
+    ck_assert_uint_eq (result.envelope.id, 1);
+    ck_assert_str_eq (result.worker, "local");
+    //  The remote one still holds job 2: the next goes local again
+    st_send_job (server->push, 3, "x");
+    st_expect_result (server, &result);
+    ck_assert_uint_eq (result.envelope.id, 3);
+    ck_assert_str_eq (result.worker, "local");
+
+    zsock_destroy (&remote);
+    ps_worker_destroy (&worker);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&started);
+    zsock_destroy (&pull);
+    st_server_destroy (&server);
+}
+END_TEST
+
+//  With no worker of the socket, jobs wait at the local workers (as many
+//  as they are), and the proxy hands on the others as room comes: none is
+//  lost or reordered.
+START_TEST (test_local_queue)
+{
+    atomic_store (&s_gate_open, false);
+    server_t *server = st_server_new (_i);
+    char downstream[256], local[256];
+    ps_proxy_t *proxy = s_local_proxy_new (server, downstream, local);
+    zsock_t *pull = NULL;
+    zsock_t *started = st_started_pair (_i, &pull);
+    record_t record = {.name = "local", .started = started};
+    ps_worker_t *worker = st_worker_new (server, local, NULL, s_gated, &record);
+    for (uint64_t id = 1; id <= 6; id++)
+        st_send_job (server->push, id, "x");
+    st_expect_started (pull, 1);
+    //  One job in hand, one queued behind it; the proxy keeps the rest
+    ps_proxy_stats_t stats;
+    int64_t deadline = zclock_mono () + ST_TIMEOUT;
+    do {
+        ck_assert_int_eq (ps_proxy_stats (proxy, &stats), 0);
+        if (stats.jobs >= 2)
+            break;
+        zclock_sleep (5);
+    } while (zclock_mono () < deadline);
+    ck_assert (stats.jobs == 2);
+    ck_assert_uint_eq (stats.idle, 0);
+    result_t result;
+    ck_assert (!st_recv_result (server, 100, &result));
+    atomic_store (&s_gate_open, true);
+    for (uint64_t id = 1; id <= 6; id++) {
+        st_expect_result (server, &result);
+        ck_assert_uint_eq (result.envelope.id, id);
+        ck_assert_str_eq (result.worker, "local");
+    }
+    ps_worker_destroy (&worker);
+    ck_assert_int_eq (record.calls, 6);
+    ps_proxy_destroy (&proxy);
+    zsock_destroy (&started);
+    zsock_destroy (&pull);
+    st_server_destroy (&server);
+}
+END_TEST
+
+//  A local name is refused with a chooser, and when another proxy has it
+START_TEST (test_local_refused)
+{
+    char local[64];
+    snprintf (local, sizeof local, "inproc://check_ps_proxy-%d-refused", (int) getpid ());
+    ps_proxy_config_t config;
+    ps_proxy_config_defaults (&config);
+    config.upstream = "inproc://check_ps_proxy-refused-up";
+    config.downstream = "inproc://check_ps_proxy-refused-down";
+    config.local = local;
+    config.choose = st_choose_match;
+    ck_assert_ptr_null (ps_proxy_new (&config));
+    config.choose = NULL;
+    ps_proxy_t *proxy = ps_proxy_new (&config);
+    ck_assert_ptr_nonnull (proxy);
+    config.upstream = "inproc://check_ps_proxy-refused-up2";
+    config.downstream = "inproc://check_ps_proxy-refused-down2";
+    ck_assert_ptr_null (ps_proxy_new (&config));
+    ps_proxy_destroy (&proxy);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1517,5 +1682,9 @@ main (void)
     st_add (suite, "test_credit_prefers_free", test_credit_prefers_free, 2);
     st_add (suite, "test_credit_lost", test_credit_lost, ST_TRANSPORTS);
     st_add (suite, "test_credit_return", test_credit_return, ST_TRANSPORTS);
+    st_add (suite, "test_local_workers", test_local_workers, ST_TRANSPORTS);
+    st_add (suite, "test_local_first", test_local_first, 2);
+    st_add (suite, "test_local_queue", test_local_queue, 2);
+    st_add (suite, "test_local_refused", test_local_refused, 1);
     return st_run (suite);
 }

@@ -68,6 +68,14 @@ typedef struct {
     //  metrics show this stage even when the proxy runs elsewhere.
     const char *stage;  //  the stage's name (1 to 128 bytes); NULL: no reports
     int report_ms;      //  0: 1000
+    //  Workers of this process (ps_worker given this name as upstream) take
+    //  jobs from the proxy's thread directly, with no socket and no READY:
+    //  the proxy hands a job to one of them when it is idle, else to an
+    //  idle worker of the downstream socket, so no job waits for a busy
+    //  worker while another is free. An inproc-style name that only this
+    //  process's ps_workers resolve (not bound); not with choose (local
+    //  workers send no heartbeats). NULL: none.
+    const char *local;
 } ps_proxy_config_t;
 
 //  Fills config with the defaults above, written out (a zeroed config means
