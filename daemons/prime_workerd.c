@@ -15,9 +15,11 @@
 
     With --proxy UP,DOWN the process also runs its stage's proxy, bound to
     UP (jobs in) and DOWN (workers of other processes), and its own workers
-    take jobs from it over inproc: each job crosses one process boundary
-    fewer, and no READY crosses one. UPSTREAM is then '-'. The stage still
-    grows by starting plain prime_workerd processes on DOWN.
+    take jobs from its thread directly (ps_proxy.h, "local": no socket, no
+    READY): each job crosses one process boundary fewer, and no READY
+    crosses one. UPSTREAM is then '-'. The stage still grows by starting
+    plain prime_workerd processes on DOWN; they get the jobs that come
+    while ours are busy.
 
     On SIGTERM/SIGINT the workers stop; a job in hand sees the cancellation
     (the prime compute stage stops dividing) and its client gets 503. The

@@ -13,6 +13,13 @@
     A chooser may pick the worker for a job from the idle workers'
     heartbeats (traffic shaping).
 
+    Workers of the proxy's own process may instead take jobs from its
+    thread directly (config.local): no socket, no READY, so a job costs
+    them no libzmq hand-off. An idle local worker gets the next job before
+    the socket's; while none is idle a job goes to an idle socket worker,
+    and it waits for a local one (one per local worker) only while no
+    socket worker is known.
+
     Workers that send liveness beats are dropped when they fall silent, and
     every job a dropped worker held is reported lost to the server; a job is
     never handed to a worker the proxy cannot reach (the next idle one gets
