@@ -705,17 +705,20 @@ s_dispatch_held (self_t *self)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
-//  The workers we know and how many of them are idle, local ones included.
+//  The workers we know and how many of them are idle, local ones included,
+//  and how many jobs wait for a local one.
 static void
-s_count_workers (self_t *self, size_t *workers, size_t *idle)
+s_count_workers (self_t *self, size_t *workers, size_t *idle, size_t *queued)
 {
     *workers = zhashx_size (self->workers);
     *idle = self->idle_count;
+    *queued = 0;
     if (self->local) {
         ps_dispatch_stats_t stats;
         ps_dispatch_stats (self->local, &stats);
         *workers += stats.workers;
         *idle += stats.idle;
+        *queued = stats.queued;
     }
 }
 
@@ -739,7 +742,8 @@ s_handle_command (ps_loop_t *loop, const char *command, zmsg_t *msg, void *arg)
     }
     if (!streq (command, "STATS"))
         return -1;
-    s_count_workers (self, &self->stats.workers, &self->stats.idle);
+    size_t queued;
+    s_count_workers (self, &self->stats.workers, &self->stats.idle, &queued);
     zmq_send (zsock_resolve (self->pipe), &self->stats, sizeof self->stats, 0);
     return 0;
 }
@@ -1052,17 +1056,18 @@ s_expire_silent (self_t *self, int64_t now)
 
 //  The stage's figures to the server: [envelope STATS][stage][figures].
 //  Jobs waiting for a worker to start them are the one the proxy holds
-//  and those queued at a worker behind the one it is on; jobs still in
+//  and those queued at a worker behind the one it is on, or waiting for a
+//  local worker; jobs still in
 //  the ZeroMQ queue before the proxy cannot be seen (libzmq shows no queue
 //  depths). Never blocks: a report that does not fit is skipped.
 static void
 s_report_stats (self_t *self)
 {
-    size_t workers, idle;
-    s_count_workers (self, &workers, &idle);
+    size_t workers, idle, queued;
+    s_count_workers (self, &workers, &idle, &queued);
     ps_metrics_stage_t figures = {.workers = workers,
                                   .idle = idle,
-                                  .queued = (self->held_envelope ? 1 : 0)
+                                  .queued = queued + (self->held_envelope ? 1 : 0)
                                             + zlistx_size (self->returned),
                                   .jobs = self->stats.jobs,
                                   .lost = self->stats.lost,

@@ -1548,19 +1548,50 @@ START_TEST (test_local_workers)
 }
 END_TEST
 
+//  A proxy with one local worker, "local", stuck in its first job until
+//  the gate opens; it says on pull when it started a job.
+typedef struct {
+    server_t *server;
+    char downstream[256];
+    char local[256];
+    ps_proxy_t *proxy;
+    zsock_t *pull;
+    zsock_t *started;
+    record_t record;
+    ps_worker_t *worker;
+} s_gated_local_t;
+
+static void
+s_gated_local_start (s_gated_local_t *self, int transport)
+{
+    atomic_store (&s_gate_open, false);
+    self->server = st_server_new (transport);
+    self->proxy = s_local_proxy_new (self->server, self->downstream, self->local);
+    self->started = st_started_pair (transport, &self->pull);
+    self->record = (record_t){.name = "local", .started = self->started};
+    self->worker = st_worker_new (self->server, self->local, NULL, s_gated, &self->record);
+}
+
+static void
+s_gated_local_stop (s_gated_local_t *self)
+{
+    ps_worker_destroy (&self->worker);
+    ps_proxy_destroy (&self->proxy);
+    zsock_destroy (&self->started);
+    zsock_destroy (&self->pull);
+    st_server_destroy (&self->server);
+}
+
 //  An idle local worker goes first; while it is busy, a job goes to an idle
 //  worker of the socket rather than wait behind it.
 START_TEST (test_local_first)
 {
-    atomic_store (&s_gate_open, false);
-    server_t *server = st_server_new (_i);
-    char downstream[256], local[256];
-    ps_proxy_t *proxy = s_local_proxy_new (server, downstream, local);
-    zsock_t *pull = NULL;
-    zsock_t *started = st_started_pair (_i, &pull);
-    record_t record = {.name = "local", .started = started};
-    ps_worker_t *worker = st_worker_new (server, local, NULL, s_gated, &record);
-    zsock_t *remote = s_fake_new_credit (downstream, "remote", 1);
+    s_gated_local_t fixture;
+    s_gated_local_start (&fixture, _i);
+    server_t *server = fixture.server;
+    ps_proxy_t *proxy = fixture.proxy;
+    zsock_t *pull = fixture.pull;
+    zsock_t *remote = s_fake_new_credit (fixture.downstream, "remote", 1);
     ps_proxy_stats_t stats;
     s_wait_stats (proxy, 2, 2, &stats);
     ck_assert_uint_eq (stats.workers, 2);
@@ -1579,13 +1610,8 @@ START_TEST (test_local_first)
     st_expect_result (server, &result);
     ck_assert_uint_eq (result.envelope.id, 3);
     ck_assert_str_eq (result.worker, "local");
-
     zsock_destroy (&remote);
-    ps_worker_destroy (&worker);
-    ps_proxy_destroy (&proxy);
-    zsock_destroy (&started);
-    zsock_destroy (&pull);
-    st_server_destroy (&server);
+    s_gated_local_stop (&fixture);
 }
 END_TEST
 
@@ -1594,17 +1620,13 @@ END_TEST
 //  lost or reordered.
 START_TEST (test_local_queue)
 {
-    atomic_store (&s_gate_open, false);
-    server_t *server = st_server_new (_i);
-    char downstream[256], local[256];
-    ps_proxy_t *proxy = s_local_proxy_new (server, downstream, local);
-    zsock_t *pull = NULL;
-    zsock_t *started = st_started_pair (_i, &pull);
-    record_t record = {.name = "local", .started = started};
-    ps_worker_t *worker = st_worker_new (server, local, NULL, s_gated, &record);
+    s_gated_local_t fixture;
+    s_gated_local_start (&fixture, _i);
+    server_t *server = fixture.server;
+    ps_proxy_t *proxy = fixture.proxy;
     for (uint64_t id = 1; id <= 6; id++)
         st_send_job (server->push, id, "x");
-    st_expect_started (pull, 1);
+    st_expect_started (fixture.pull, 1);
     //  One job in hand, one queued behind it; the proxy keeps the rest
     ps_proxy_stats_t stats;
     int64_t deadline = zclock_mono () + ST_TIMEOUT;
@@ -1624,12 +1646,9 @@ START_TEST (test_local_queue)
         ck_assert_uint_eq (result.envelope.id, id);
         ck_assert_str_eq (result.worker, "local");
     }
-    ps_worker_destroy (&worker);
-    ck_assert_int_eq (record.calls, 6);
-    ps_proxy_destroy (&proxy);
-    zsock_destroy (&started);
-    zsock_destroy (&pull);
-    st_server_destroy (&server);
+    ps_worker_destroy (&fixture.worker);
+    ck_assert_int_eq (fixture.record.calls, 6);
+    s_gated_local_stop (&fixture);
 }
 END_TEST
 
