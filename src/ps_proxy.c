@@ -758,7 +758,8 @@ s_upstream_gate (void *arg)
                || (self->local && ps_dispatch_room_or_watch (self->local, s_local_queue (self))));
 }
 
-//  A local worker went idle after we found none: a job may leave now.
+//  A local worker went idle, or took a queued job, after we found no room:
+//  a job may leave now.
 static bool
 s_handle_local (ps_loop_t *loop, void *handle, void *arg)
 {

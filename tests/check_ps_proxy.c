@@ -1510,19 +1510,6 @@ s_local_proxy_new (server_t *server, char *downstream, char *local)
     return proxy;
 }
 
-//  Its figures once they read workers and idle, or as they are after a while
-static void
-s_wait_stats (ps_proxy_t *proxy, size_t workers, size_t idle, ps_proxy_stats_t *stats)
-{
-    int64_t deadline = zclock_mono () + ST_TIMEOUT;
-    do {
-        ck_assert_int_eq (ps_proxy_stats (proxy, stats), 0);
-        if (stats->workers == workers && stats->idle == idle)
-            return;
-        zclock_sleep (5);
-    } while (zclock_mono () < deadline);
-}
-
 //  Local workers serve a stream of jobs, and count as the proxy's workers
 START_TEST (test_local_workers)
 {
@@ -1534,7 +1521,7 @@ START_TEST (test_local_workers)
     for (int i = 0; i < 2; i++)
         workers[i] = st_worker_new (server, local, NULL, st_echo, &records[i]);
     ps_proxy_stats_t stats;
-    s_wait_stats (proxy, 2, 2, &stats);
+    s_wait_workers (proxy, 2, 2, &stats);
     ck_assert_uint_eq (stats.workers, 2);
     ck_assert_uint_eq (stats.idle, 2);
     s_run_jobs (server, 2000, 100, NULL, NULL);
@@ -1593,7 +1580,7 @@ START_TEST (test_local_first)
     zsock_t *pull = fixture.pull;
     zsock_t *remote = s_fake_new_credit (fixture.downstream, "remote", 1);
     ps_proxy_stats_t stats;
-    s_wait_stats (proxy, 2, 2, &stats);
+    s_wait_workers (proxy, 2, 2, &stats);
     ck_assert_uint_eq (stats.workers, 2);
 
     st_send_job (server->push, 1, "x");
