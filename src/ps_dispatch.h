@@ -30,12 +30,14 @@
 #define PS_DISPATCH_H_INCLUDED
 
 #include "ps_envelope_private.h"
+#include "ps_span.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 typedef struct _ps_dispatch_t ps_dispatch_t;
 typedef struct _ps_dispatch_seat_t ps_dispatch_seat_t;
+typedef struct _ps_dispatch_job_t ps_dispatch_job_t;
 
 //  The figures of a stage, as a proxy reports them
 typedef struct {
@@ -85,6 +87,12 @@ int ps_sink_send (const ps_sink_t *sink, const ps_envelope_t *envelope, zmsg_t *
 int ps_sink_send_msg (const ps_sink_t *sink, const ps_envelope_t *envelope, zmq_msg_t *data,
                       int timeout_ms);
 
+//  Sends [envelope][frames] to sink, as ps_sink_send, the frames' bytes
+//  copied (into the job's one block, or by libzmq): a sender that has its
+//  frames in buffers of its own builds no zmsg. Returns 0, or -1.
+int ps_sink_send_spans (const ps_sink_t *sink, const ps_envelope_t *envelope, const ps_span_t *frames,
+                        size_t count, int timeout_ms);
+
 //  A feeder: a thread that gives the dispatch jobs only while a seat is
 //  idle, or, if it says queue, while the queue holds fewer jobs than there
 //  are seats (a proxy, whose other workers are sockets: a job must not
@@ -115,6 +123,16 @@ int ps_dispatch_seat_fd (ps_dispatch_seat_t *seat);
 //  The job handed to seat, else the oldest queued one; NULL if none, and
 //  then the seat is idle (waits for its fd) until a job is handed to it.
 zmsg_t *ps_dispatch_next (ps_dispatch_seat_t *seat);
+
+//  As ps_dispatch_next, the job as it crossed: one block, its frames read
+//  in place. How many frames it has, and the first max of them into
+//  frames (valid until the job is destroyed); its frames from first on as
+//  a zmsg (a copy, but a large frame is moved: its span stays valid while
+//  the zmsg lives); and its end.
+ps_dispatch_job_t *ps_dispatch_next_job (ps_dispatch_seat_t *seat);
+size_t ps_dispatch_job_frames (ps_dispatch_job_t *job, ps_span_t *frames, size_t max);
+zmsg_t *ps_dispatch_job_msg (ps_dispatch_job_t *job, size_t first);
+void ps_dispatch_job_destroy (ps_dispatch_job_t **job_p);
 
 //  As ps_dispatch_next, for a seat that reads libzmq messages (a server's
 //  loopback): the job's first max parts into parts (initialised here, for

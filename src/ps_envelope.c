@@ -36,12 +36,12 @@ ps_envelope_encode (const ps_envelope_t *envelope)
 }
 
 int
-ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
+ps_envelope_unpack (const void *bytes, size_t size, ps_envelope_t *envelope)
 {
     assert (envelope);
-    if (!frame || zframe_size (frame) != PS_ENVELOPE_SIZE)
+    if (!bytes || size != PS_ENVELOPE_SIZE)
         return -1;
-    const byte *data = zframe_data (frame);
+    const byte *data = (const byte *) bytes;
     if (data[0] != PS_PROTOCOL_VERSION)
         return -1;
     if (data[1] < PS_MSG_JOB || data[1] > PS_MSG_RETURN)
@@ -53,6 +53,15 @@ ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
     envelope->credit = (uint16_t) ((data[6] << 8) | data[7]);
     envelope->id = ps_get_u64 (data + 8);
     return 0;
+}
+
+int
+ps_envelope_decode (zframe_t *frame, ps_envelope_t *envelope)
+{
+    assert (envelope);
+    if (!frame)
+        return -1;
+    return ps_envelope_unpack (zframe_data (frame), zframe_size (frame), envelope);
 }
 
 int

@@ -15,6 +15,9 @@
 void ps_envelope_log_junk (const char *component, const char *socket, zframe_t *envelope_frame,
                            size_t frames, bool verbose, bool *version_warned);
 
+//  As ps_envelope_decode, from the bytes of the frame.
+int ps_envelope_unpack (const void *bytes, size_t size, ps_envelope_t *envelope);
+
 //  The protocol's 8-byte big-endian integers (envelope id, STATS figures,
 //  a stream's size and grants), written and read in one place.
 static inline void

@@ -10,6 +10,7 @@
 
 #include "prime_server/ps_http.h"
 #include "ps_pairs_private.h"
+#include "ps_span.h"
 
 //  The longest client address on the wire (an IPv6 address is at most 45).
 #define PS_HTTP_CLIENT_MAX 63
@@ -81,6 +82,14 @@ zchunk_t *ps_http_response_format_stream (int version, int status, const ps_pair
 //  besides the client's address, which is the last. The earlier form sent
 //  each field as a frame, the address only when known.
 #define PS_HTTP_REQUEST_FIELDS 8
+
+//  The wire form's size in bytes, and the wire form written at out (that
+//  many bytes; returned), for a sender that has its own buffer.
+size_t ps_http_request_encoded_size (const ps_http_request_t *self);
+size_t ps_http_request_encode_into (const ps_http_request_t *self, char *out);
+
+//  As ps_http_request_decode, from the bytes of the count frames.
+ps_http_request_t *ps_http_request_decode_spans (const ps_span_t *frames, size_t count);
 
 //  The client's address (copied; NULL: unknown), sent as the last field.
 void ps_http_request_set_client (ps_http_request_t *self, const char *address);

@@ -526,39 +526,49 @@ s_put_pairs (char *out, const ps_pairs_t *pairs, size_t size)
     return out + total;
 }
 
+size_t
+ps_http_request_encoded_size (const ps_http_request_t *self)
+{
+    assert (self);
+    return ps_netstring_encoded_size (strlen (self->method))
+           + ps_netstring_encoded_size (self->target_size)
+           + ps_netstring_encoded_size (strlen (self->path)) + ps_netstring_encoded_size (2)
+           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->query))
+           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->headers))
+           + ps_netstring_encoded_size (self->body_size)
+           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->trailers))
+           + ps_netstring_encoded_size (strlen (self->client));
+}
+
+size_t
+ps_http_request_encode_into (const ps_http_request_t *self, char *start)
+{
+    assert (self);
+    assert (start);
+    char *out = start;
+    out += ps_netstring_write (out, self->method, strlen (self->method));
+    out += ps_netstring_write (out, self->target, self->target_size);
+    out += ps_netstring_write (out, self->path, strlen (self->path));
+    out += ps_netstring_write (out, self->version == 10 ? "10" : "11", 2);
+    out = s_put_pairs (out, &self->query, ps_pairs_encoded_size (&self->query));
+    out = s_put_pairs (out, &self->headers, ps_pairs_encoded_size (&self->headers));
+    out += ps_netstring_write (out, self->body, self->body_size);
+    out = s_put_pairs (out, &self->trailers, ps_pairs_encoded_size (&self->trailers));
+    out += ps_netstring_write (out, self->client, strlen (self->client));
+    return (size_t) (out - start);
+}
+
 zmsg_t *
 ps_http_request_encode (const ps_http_request_t *self)
 {
     assert (self);
     //  Sized once, then written straight into the frame
-    size_t method_size = strlen (self->method);
-    size_t path_size = strlen (self->path);
-    size_t client_size = strlen (self->client);
-    size_t query_size = ps_pairs_encoded_size (&self->query);
-    size_t headers_size = ps_pairs_encoded_size (&self->headers);
-    size_t trailers_size = ps_pairs_encoded_size (&self->trailers);
-    size_t total = ps_netstring_encoded_size (method_size)
-                   + ps_netstring_encoded_size (self->target_size)
-                   + ps_netstring_encoded_size (path_size) + ps_netstring_encoded_size (2)
-                   + ps_netstring_encoded_size (query_size)
-                   + ps_netstring_encoded_size (headers_size)
-                   + ps_netstring_encoded_size (self->body_size)
-                   + ps_netstring_encoded_size (trailers_size)
-                   + ps_netstring_encoded_size (client_size);
+    size_t total = ps_http_request_encoded_size (self);
     zframe_t *frame = zframe_new (NULL, total);
     assert (frame);
-    char *start = (char *) zframe_data (frame);
-    char *out = start;
-    out += ps_netstring_write (out, self->method, method_size);
-    out += ps_netstring_write (out, self->target, self->target_size);
-    out += ps_netstring_write (out, self->path, path_size);
-    out += ps_netstring_write (out, self->version == 10 ? "10" : "11", 2);
-    out = s_put_pairs (out, &self->query, query_size);
-    out = s_put_pairs (out, &self->headers, headers_size);
-    out += ps_netstring_write (out, self->body, self->body_size);
-    out = s_put_pairs (out, &self->trailers, trailers_size);
-    out += ps_netstring_write (out, self->client, client_size);
-    assert ((size_t) (out - start) == total);
+    size_t written = ps_http_request_encode_into (self, (char *) zframe_data (frame));
+    assert (written == total);
+    (void) written;
     zmsg_t *msg = zmsg_new ();
     assert (msg);
     zmsg_append (msg, &frame);
@@ -632,18 +642,15 @@ s_client_valid (const char *data, size_t size)
 }
 
 ps_http_request_t *
-ps_http_request_decode (zmsg_t *msg)
+ps_http_request_decode_spans (const ps_span_t *frames, size_t count)
 {
-    if (!msg)
-        return NULL;
-    size_t frames = zmsg_size (msg);
+    assert (frames || count == 0);
     const void *data[PS_HTTP_REQUEST_FIELDS + 1];
     size_t size[PS_HTTP_REQUEST_FIELDS + 1];
-    if (frames == 1) {
+    if (count == 1) {
         //  The nine netstrings of one frame, and nothing after them
-        zframe_t *frame = zmsg_first (msg);
-        const char *cursor = (const char *) zframe_data (frame);
-        size_t left = zframe_size (frame);
+        const char *cursor = (const char *) frames[0].data;
+        size_t left = frames[0].size;
         for (int index = 0; index <= PS_HTTP_REQUEST_FIELDS; index++) {
             const char *payload;
             ssize_t used = ps_netstring_parse (cursor, left, left, &payload, &size[index], NULL);
@@ -656,15 +663,13 @@ ps_http_request_decode (zmsg_t *msg)
         if (left)
             return NULL;
     }
-    else if (frames == PS_HTTP_REQUEST_FIELDS || frames == PS_HTTP_REQUEST_FIELDS + 1) {
+    else if (count == PS_HTTP_REQUEST_FIELDS || count == PS_HTTP_REQUEST_FIELDS + 1) {
         //  The earlier form: a frame per field, the client's when known
-        zframe_t *frame = zmsg_first (msg);
-        for (size_t index = 0; index < frames; index++) {
-            data[index] = zframe_data (frame);
-            size[index] = zframe_size (frame);
-            frame = zmsg_next (msg);
+        for (size_t index = 0; index < count; index++) {
+            data[index] = frames[index].data;
+            size[index] = frames[index].size;
         }
-        if (frames == PS_HTTP_REQUEST_FIELDS) {
+        if (count == PS_HTTP_REQUEST_FIELDS) {
             data[PS_HTTP_REQUEST_FIELDS] = "";
             size[PS_HTTP_REQUEST_FIELDS] = 0;
         }
@@ -682,6 +687,21 @@ ps_http_request_decode (zmsg_t *msg)
         self->client[client_size] = 0;
     }
     return self;
+}
+
+ps_http_request_t *
+ps_http_request_decode (zmsg_t *msg)
+{
+    if (!msg)
+        return NULL;
+    size_t count = zmsg_size (msg);
+    ps_span_t frames[PS_HTTP_REQUEST_FIELDS + 1];
+    if (count > PS_HTTP_REQUEST_FIELDS + 1)
+        return NULL;
+    size_t index = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg))
+        frames[index++] = (ps_span_t){zframe_data (frame), zframe_size (frame)};
+    return ps_http_request_decode_spans (frames, count);
 }
 
 void

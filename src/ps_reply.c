@@ -125,8 +125,7 @@ s_handle_lost (ps_server_self_t *server, ps_request_t *request)
                       request->retry && !request->retried ? ", sending it again" : "");
     if (request->retry && !request->retried) {
         request->retried = true;
-        zmsg_t *payload = ps_http_request_encode (request->retry);
-        if (ps_server_submit (server, request, PS_KIND_HTTP, &payload) == 0)
+        if (ps_server_submit_http (server, request, request->retry) == 0)
             return;
     }
     ps_reply_local (request, 502, "502 Bad Gateway: worker lost\n", NULL);

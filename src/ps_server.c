@@ -21,6 +21,7 @@
     place, with the same rule.
 */
 #include "ps_actor.h"
+#include "ps_http_private.h"
 #include "ps_loop.h"
 #include "ps_observe.h"
 #include "ps_reply.h"
@@ -91,17 +92,16 @@ s_route (self_t *self, ps_request_t *request, const ps_http_request_t *parsed)
 }
 
 int
-ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **payload_p)
+ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, const ps_span_t *frames,
+                  size_t count)
 {
     assert (self);
     assert (request);
     const ps_sink_t *sink = request->route >= 0 ? &self->route_sinks[request->route]
                                                 : &self->push_sink;
     if (!(sink->handle || sink->dispatch)
-        || ps_request_table_size (self->requests) >= self->config.max_in_flight) {
-        zmsg_destroy (payload_p);
+        || ps_request_table_size (self->requests) >= self->config.max_in_flight)
         return -1;
-    }
     request->id = ps_request_table_new_id (self->requests);
     //  A retry's time starts again; the table keeps deadline order.
     request->sent = request->retried ? zclock_mono () : request->started;
@@ -111,14 +111,35 @@ ps_server_submit (self_t *self, ps_request_t *request, ps_kind_t kind, zmsg_t **
                               .flags = request->head ? PS_FLAG_HEAD : 0,
                               .kind = (uint8_t) kind,
                               .id = request->id};
-    if (ps_sink_send (sink, &envelope, payload_p, 0) != 0) {
-        zmsg_destroy (payload_p);
+    if (ps_sink_send_spans (sink, &envelope, frames, count, 0) != 0) {
         if (self->config.verbose)
             zsys_warning ("ps_server: the queue towards the proxy is full, answering 503");
         return -1;
     }
     ps_request_table_add (self->requests, request);
     return 0;
+}
+
+int
+ps_server_submit_http (self_t *self, ps_request_t *request, const ps_http_request_t *parsed)
+{
+    assert (self);
+    assert (parsed);
+    //  Encoded where it is sent from, copied once into the job (or by
+    //  libzmq): a request in its wire form is rarely above a few hundred
+    //  bytes
+    char stack[4096];
+    size_t size = ps_http_request_encoded_size (parsed);
+    char *encoded = size <= sizeof stack ? stack : (char *) malloc (size);
+    assert (encoded);
+    size_t written = ps_http_request_encode_into (parsed, encoded);
+    assert (written == size);
+    (void) written;
+    ps_span_t frame = {encoded, size};
+    int rc = ps_server_submit (self, request, PS_KIND_HTTP, &frame, 1);
+    if (encoded != stack)
+        free (encoded);
+    return rc;
 }
 
 void
@@ -166,8 +187,7 @@ ps_server_dispatch_http (self_t *self, ps_request_t *request, ps_http_request_t 
     assert (self);
     assert (request);
     const char *method = ps_http_request_method (*parsed_p);
-    zmsg_t *payload = ps_http_request_encode (*parsed_p);
-    if (!payload || ps_server_submit (self, request, PS_KIND_HTTP, &payload) != 0)
+    if (ps_server_submit_http (self, request, *parsed_p) != 0)
         ps_reply_local (request, 503, NULL, self->retry_headers);
     else if (request->head || streq (method, "GET")) {
         //  Safe to send again if its worker dies: keep it (not a copy)
@@ -190,9 +210,10 @@ ps_server_accept_netstring (self_t *self, ps_session_t *session, zframe_t **payl
         session->closing = true;
         return;
     }
-    zmsg_t *payload = zmsg_new ();
-    zmsg_append (payload, payload_p);
-    if (ps_server_submit (self, request, PS_KIND_NETSTRING, &payload) != 0)
+    ps_span_t frame = {zframe_data (*payload_p), zframe_size (*payload_p)};
+    int rc = ps_server_submit (self, request, PS_KIND_NETSTRING, &frame, 1);
+    zframe_destroy (payload_p);
+    if (rc != 0)
         ps_reply_local (request, 503, NULL, NULL);
 }
 

@@ -92,10 +92,14 @@ void ps_server_dispatch_http (ps_server_self_t *self, ps_request_t *request,
 void ps_server_accept_netstring (ps_server_self_t *self, ps_session_t *session,
                                  zframe_t **payload_p);
 
-//  Sends a job to the first proxy; on success (0) the request is pending.
-//  Takes *payload_p in any case.
+//  Sends a job, its payload the count frames' bytes (copied), to the
+//  first proxy; on success (0) the request is pending.
 int ps_server_submit (ps_server_self_t *self, ps_request_t *request, ps_kind_t kind,
-                      zmsg_t **payload_p);
+                      const ps_span_t *frames, size_t count);
+
+//  The same for an HTTP request, sent in its wire form.
+int ps_server_submit_http (ps_server_self_t *self, ps_request_t *request,
+                           const ps_http_request_t *parsed);
 
 //  Tells the workers to drop job id (a late result is dropped anyway).
 void ps_server_publish_cancel (ps_server_self_t *self, uint64_t id);

@@ -45,6 +45,7 @@
 #include "prime_server/prime_server.h"
 #include "ps_actor.h"
 #include "ps_envelope_private.h"
+#include "ps_http_private.h"
 #include "ps_loop.h"
 #include "ps_socket.h"
 #include "ps_dispatch.h"
@@ -91,12 +92,19 @@ typedef struct {
 
 typedef struct _s_self_t s_self_t;
 
+//  The frames of a job from the dispatch seen in place: as many as a
+//  request in its longest wire form has
+#define S_FRAMES 9
+
 struct _ps_work_t {
     s_self_t *self;
     uint64_t id;
     uint8_t kind;
     uint8_t flags;
-    zmsg_t *payload;             //  frames after the envelope; owned
+    zmsg_t *payload;             //  frames after the envelope; owned (a job's: made on demand)
+    ps_dispatch_job_t *job;      //  the job as our dispatch gave it, or NULL; owned
+    ps_span_t frames[S_FRAMES];  //  its first frames after the envelope, in place
+    size_t frame_count;          //  how many it has
     ps_http_request_t *request;  //  decoded on demand
     bool request_tried;
     bool cancelled;           //  a CANCEL for this id arrived
@@ -301,9 +309,11 @@ s_sink_timeout (s_self_t *self, const ps_sink_t *sink)
     return self->options.send_timeout_ms;
 }
 
-//  [envelope type=RESULT][headers][body] to the loopback.
+//  [envelope type=RESULT][headers][body] to the loopback, headers (or
+//  NULL: none) encoded into a buffer of ours: no zmsg, no frames.
 static int
-s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, size_t body_size)
+s_send_result (s_self_t *self, int status, const ps_pairs_t *headers, const void *body,
+               size_t body_size)
 {
     ps_work_t *work = &self->work;
     ps_envelope_t envelope = {.type = PS_MSG_RESULT,
@@ -311,13 +321,17 @@ s_send_result (s_self_t *self, int status, zframe_t *headers, const void *body, 
                               .kind = work->kind,
                               .status = (uint16_t) status,
                               .id = work->id};
-    zmsg_t *payload = zmsg_new ();
-    if (!headers)
-        headers = zframe_new_empty ();
-    zmsg_append (payload, &headers);
-    zmsg_addmem (payload, body, body_size);
+    char stack[512];
+    size_t headers_size = headers ? ps_pairs_encoded_size (headers) : 0;
+    char *encoded = headers_size <= sizeof stack ? stack : (char *) malloc (headers_size);
+    assert (encoded);
+    if (headers_size)
+        ps_pairs_write (headers, encoded);
+    ps_span_t frames[2] = {{encoded, headers_size}, {body, body_size}};
     const ps_sink_t *sink = &self->loopback_sink;
-    int rc = ps_sink_send (sink, &envelope, &payload, s_sink_timeout (self, sink));
+    int rc = ps_sink_send_spans (sink, &envelope, frames, 2, s_sink_timeout (self, sink));
+    if (encoded != stack)
+        free (encoded);
     if (rc != 0 && self->verbose)
         zsys_warning ("ps_worker: result %" PRIu64 " not sent to loopback: %s", work->id,
                       zmq_strerror (errno));
@@ -449,6 +463,8 @@ zmsg_t *
 ps_work_payload (ps_work_t *work)
 {
     assert (work);
+    if (!work->payload && work->job)
+        work->payload = ps_dispatch_job_msg (work->job, 1);
     return work->payload;
 }
 
@@ -458,7 +474,8 @@ ps_work_request (ps_work_t *work)
     assert (work);
     if (!work->request_tried && work->kind == PS_KIND_HTTP) {
         work->request_tried = true;
-        work->request = ps_http_request_decode (work->payload);
+        work->request = work->job ? ps_http_request_decode_spans (work->frames, work->frame_count)
+                                  : ps_http_request_decode (work->payload);
         if (!work->request && work->self->verbose)
             zsys_warning ("ps_worker: job %" PRIu64 " has a malformed request", work->id);
     }
@@ -548,22 +565,20 @@ ps_work_reply (ps_work_t *work, int status, ps_pairs_t **headers_p, const void *
     assert (work);
     assert (status >= 100 && status <= 999);
     assert (body || body_size == 0);
-    zframe_t *headers = NULL;
-    if (headers_p && *headers_p) {
-        headers = ps_pairs_encode (*headers_p);
-        ps_pairs_destroy (headers_p);
-    }
-    if (work->answered) {
+    ps_pairs_t *headers = headers_p ? *headers_p : NULL;
+    if (headers_p)
+        *headers_p = NULL;
+    int rc = -1;
+    if (work->answered)
         zsys_error ("ps_worker: job %" PRIu64 " already answered; reply ignored", work->id);
-        zframe_destroy (&headers);
-        return -1;
-    }
-    if (s_send_result (work->self, status, headers, body, body_size) == -1) {
+    else if (s_send_result (work->self, status, headers, body, body_size) == -1)
         work->failure = "loopback unreachable";
-        return -1;
+    else {
+        work->answered = true;
+        rc = 0;
     }
-    work->answered = true;
-    return 0;
+    ps_pairs_destroy (&headers);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -879,27 +894,43 @@ s_handle_job (ps_loop_t *loop, void *handle, void *arg)
     return false;
 }
 
+static void s_work (s_self_t *self, const ps_envelope_t *envelope);
+
 //  Our stage's dispatch: the job handed to us, else the next one queued.
-//  Drained (the seat idle) when there is none.
+//  Drained (the seat idle) when there is none. Its frames are read where
+//  the sender put them, in the job's block.
 static bool
 s_handle_seat (ps_loop_t *loop, void *handle, void *arg)
 {
     (void) loop;
     (void) handle;
     s_self_t *self = (s_self_t *) arg;
-    zmsg_t *msg = ps_dispatch_next (self->seat);
-    if (!msg)
+    ps_dispatch_job_t *job = ps_dispatch_next_job (self->seat);
+    if (!job)
         return true;
-    s_run_job (self, msg);
+    ps_span_t frames[S_FRAMES + 1];
+    size_t count = ps_dispatch_job_frames (job, frames, S_FRAMES + 1);
+    ps_envelope_t envelope;
+    //  The senders are ours, in this process: only a job is ever queued
+    if (count == 0 || ps_envelope_unpack (frames[0].data, frames[0].size, &envelope) == -1
+        || envelope.type != PS_MSG_JOB) {
+        zsys_error ("ps_worker: a job from the dispatch without a job envelope, dropped");
+        ps_dispatch_job_destroy (&job);
+        return false;
+    }
+    ps_work_t *work = &self->work;
+    memset (work, 0, sizeof (*work));
+    work->job = job;
+    work->frame_count = count - 1;
+    memcpy (work->frames, frames + 1, MIN (count - 1, S_FRAMES) * sizeof (ps_span_t));
+    s_work (self, &envelope);
     return false;
 }
 
-//  A job as the proxy or the dispatch gave it: [envelope][payload...]
-//  (taken). Answers it one way or another, then says we are free.
+//  A job as the proxy gave it: [envelope][payload...] (taken).
 static void
 s_run_job (s_self_t *self, zmsg_t *msg)
 {
-    ps_loop_t *loop = self->loop;
     zframe_t *envelope_frame = zmsg_pop (msg);
     ps_envelope_t envelope;
     int rc = envelope_frame ? ps_envelope_decode (envelope_frame, &envelope) : -1;
@@ -917,19 +948,28 @@ s_run_job (s_self_t *self, zmsg_t *msg)
         zmsg_destroy (&msg);
         //  Whatever it was, we are still free: say so, in case a proxy of
         //  another version counts this as a job given to us.
-        if (!self->dispatch)
-            s_send_ready (self, 0);
+        s_send_ready (self, 0);
         return;
     }
     zframe_destroy (&envelope_frame);
-
     ps_work_t *work = &self->work;
     memset (work, 0, sizeof (*work));
-    work->self = self;
-    work->id = envelope.id;
-    work->kind = envelope.kind;
-    work->flags = envelope.flags;
     work->payload = msg;
+    s_work (self, &envelope);
+}
+
+//  Runs the job set up in self->work (its payload or its block), whose
+//  envelope is envelope; answers it one way or another, then says we are
+//  free.
+static void
+s_work (s_self_t *self, const ps_envelope_t *envelope)
+{
+    ps_loop_t *loop = self->loop;
+    ps_work_t *work = &self->work;
+    work->self = self;
+    work->id = envelope->id;
+    work->kind = envelope->kind;
+    work->flags = envelope->flags;
     self->busy = true;
 
     //  A CANCEL may have overtaken its job: the server has answered already
@@ -966,6 +1006,7 @@ s_run_job (s_self_t *self, zmsg_t *msg)
     }
     ps_http_request_destroy (&work->request);
     zmsg_destroy (&work->payload);
+    ps_dispatch_job_destroy (&work->job);
     self->busy = false;
     if (!s_stopping (self) && !self->dispatch)
         s_send_ready (self, 0);

@@ -408,6 +408,92 @@ s_worker (void *arg)
     return NULL;
 }
 
+//  A worker reads a job's frames where the sender put them, and builds a
+//  zmsg of them only when asked; a sender sends bytes it holds, with no
+//  zmsg, to a dispatch or a socket alike.
+START_TEST (test_spans)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://s-up", "inproc://s-down", 4, NULL, NULL);
+    ps_sink_t sink = {.dispatch = dispatch};
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    ck_assert_ptr_null (ps_dispatch_next_job (seat));
+
+    static char big[5000];
+    memset (big, 'x', sizeof big);
+    ps_span_t frames[] = {{"abc", 3}, {NULL, 0}, {big, sizeof big}};
+    ps_envelope_t envelope = {.type = PS_MSG_JOB, .kind = PS_KIND_HTTP, .id = 21};
+    ck_assert_int_eq (ps_sink_send_spans (&sink, &envelope, frames, 3, 0), 0);
+    ps_dispatch_job_t *job = ps_dispatch_next_job (seat);
+    ck_assert_ptr_nonnull (job);
+    ps_span_t seen[8];
+    ck_assert_uint_eq (ps_dispatch_job_frames (job, seen, 8), 4);
+    byte head[PS_ENVELOPE_SIZE];
+    ps_envelope_pack (&envelope, head);
+    ck_assert_uint_eq (seen[0].size, PS_ENVELOPE_SIZE);
+    ck_assert_mem_eq (seen[0].data, head, PS_ENVELOPE_SIZE);
+    ck_assert_uint_eq (seen[1].size, 3);
+    ck_assert_mem_eq (seen[1].data, "abc", 3);
+    ck_assert_uint_eq (seen[2].size, 0);
+    ck_assert_uint_eq (seen[3].size, sizeof big);
+    ck_assert_mem_eq (seen[3].data, big, sizeof big);
+    ck_assert_ptr_ne (seen[3].data, big);  //  copied: the sender's buffer is its own
+    //  Fewer asked for than there are: the count is still the whole
+    ck_assert_uint_eq (ps_dispatch_job_frames (job, seen, 2), 4);
+    //  The payload as a zmsg, the envelope left out
+    zmsg_t *msg = ps_dispatch_job_msg (job, 1);
+    ck_assert_uint_eq (zmsg_size (msg), 3);
+    ck_assert (zframe_streq (zmsg_first (msg), "abc"));
+    ck_assert_uint_eq (zframe_size (zmsg_next (msg)), 0);
+    zframe_t *last = zmsg_next (msg);
+    ck_assert_uint_eq (zframe_size (last), sizeof big);
+    ck_assert_mem_eq (zframe_data (last), big, sizeof big);
+    zmsg_destroy (&msg);
+    ps_dispatch_job_destroy (&job);
+    ck_assert_ptr_null (job);
+
+    //  A large frame sent as a zmsg travels moved: the span of it is its
+    //  data, and stays so once the zmsg made of the job holds it
+    zmsg_t *payload = zmsg_new ();
+    zmsg_addmem (payload, big, sizeof big);
+    const void *moved = zframe_data (zmsg_first (payload));
+    ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
+    job = ps_dispatch_next_job (seat);
+    ck_assert_uint_eq (ps_dispatch_job_frames (job, seen, 8), 2);
+    ck_assert_ptr_eq (seen[1].data, moved);
+    msg = ps_dispatch_job_msg (job, 0);
+    ck_assert_uint_eq (zmsg_size (msg), 2);
+    ck_assert_ptr_eq (zframe_data (zmsg_last (msg)), moved);
+    ps_dispatch_job_destroy (&job);
+    ck_assert_mem_eq (zframe_data (zmsg_last (msg)), big, sizeof big);
+    zmsg_destroy (&msg);
+    ps_dispatch_seat_destroy (&seat);
+    ps_dispatch_destroy (&dispatch);
+
+    //  To a socket: the same message a zmsg would have made, and an
+    //  envelope alone when there are no frames
+    zsock_t *pull = zsock_new_pull ("inproc://s-socket");
+    zsock_t *push = zsock_new_push (">inproc://s-socket");
+    ps_sink_t socket_sink = {.handle = zsock_resolve (push)};
+    ck_assert_int_eq (ps_sink_send_spans (&socket_sink, &envelope, frames, 3, 0), 0);
+    ck_assert_int_eq (ps_sink_send_spans (&socket_sink, &envelope, NULL, 0, 0), 0);
+    msg = zmsg_recv (pull);
+    ck_assert_uint_eq (zmsg_size (msg), 4);
+    ps_envelope_t got;
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &got), 0);
+    ck_assert_uint_eq (got.id, 21);
+    ck_assert (zframe_streq (zmsg_next (msg), "abc"));
+    ck_assert_uint_eq (zframe_size (zmsg_next (msg)), 0);
+    ck_assert_uint_eq (zframe_size (zmsg_next (msg)), sizeof big);
+    zmsg_destroy (&msg);
+    msg = zmsg_recv (pull);
+    ck_assert_uint_eq (zmsg_size (msg), 1);
+    ck_assert_int_eq (ps_envelope_decode (zmsg_first (msg), &got), 0);
+    zmsg_destroy (&msg);
+    zsock_destroy (&push);
+    zsock_destroy (&pull);
+}
+END_TEST
+
 START_TEST (test_threads)
 {
     //  A small queue, so senders also wait for room
@@ -456,6 +542,7 @@ main (void)
     tcase_add_test (tcase, test_sink_send);
     tcase_add_test (tcase, test_frames_intact);
     tcase_add_test (tcase, test_parts);
+    tcase_add_test (tcase, test_spans);
     tcase_add_test (tcase, test_threads);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);
