@@ -680,9 +680,11 @@ ps_dispatch_seat_fd (ps_dispatch_seat_t *seat)
     return seat->fd;
 }
 
-//  The job handed to seat, else the oldest queued; NULL (the seat idle).
-static s_job_t *
-s_next (ps_dispatch_seat_t *seat)
+//  The job handed to seat, then the oldest queued, up to max of them into
+//  jobs, in one hold of the lock; none: the seat goes idle. Returns how
+//  many.
+static size_t
+s_next_batch (ps_dispatch_seat_t *seat, s_job_t **jobs, size_t max)
 {
     ps_dispatch_t *self = seat->dispatch;
     if (seat->slept) {
@@ -693,20 +695,29 @@ s_next (ps_dispatch_seat_t *seat)
         assert (rc == sizeof count || errno == EAGAIN);
         seat->slept = false;
     }
+    size_t taken = 0;
     pthread_mutex_lock (&self->lock);
-    s_job_t *job = seat->handed;
-    seat->handed = NULL;
+    if (seat->handed && max > 0) {
+        jobs[taken++] = seat->handed;
+        seat->handed = NULL;
+    }
     bool room = false;  //  made room for a feeder's job
-    if (!job && self->count > 0) {
-        job = self->ring[self->head];
+    bool was_full = self->count == self->capacity;
+    size_t queued = 0;
+    while (taken < max && self->count > 0) {
+        jobs[taken++] = self->ring[self->head];
         self->ring[self->head] = NULL;
         self->head = (self->head + 1) % self->capacity;
-        if (self->count-- == self->capacity)
+        self->count--;
+        queued++;
+    }
+    if (queued) {
+        if (was_full)
             pthread_cond_broadcast (&self->room);
         room = self->count < self->feed_max;
     }
-    if (job)
-        self->jobs++;
+    if (taken)
+        self->jobs += taken;
     else if (!seat->idle) {
         s_idle_append (self, seat);
         room = true;
@@ -720,7 +731,15 @@ s_next (ps_dispatch_seat_t *seat)
         ssize_t rc = write (self->watch_fd, &one, sizeof one);
         assert (rc == sizeof one);
     }
-    seat->slept = job == NULL;
+    seat->slept = taken == 0;
+    return taken;
+}
+
+static s_job_t *
+s_next (ps_dispatch_seat_t *seat)
+{
+    s_job_t *job = NULL;
+    s_next_batch (seat, &job, 1);
     return job;
 }
 
@@ -788,6 +807,22 @@ ps_dispatch_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, 
         return false;
     *count = s_job_take_parts (&job, parts, max);
     return true;
+}
+
+size_t
+ps_dispatch_next_batch (ps_dispatch_seat_t *seat, ps_dispatch_job_t **jobs, size_t max)
+{
+    assert (seat);
+    assert (jobs || max == 0);
+    return s_next_batch (seat, jobs, max);
+}
+
+size_t
+ps_dispatch_job_take_parts (ps_dispatch_job_t **job_p, zmq_msg_t *parts, size_t max)
+{
+    assert (job_p && *job_p);
+    assert (parts || max == 0);
+    return s_job_take_parts (job_p, parts, max);
 }
 
 void

@@ -140,6 +140,14 @@ void ps_dispatch_job_destroy (ps_dispatch_job_t **job_p);
 //  A large part is handed over, not copied. False if there is none.
 bool ps_dispatch_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, size_t *count);
 
+//  Up to max jobs (the one handed to seat, then the oldest queued) into
+//  jobs, in one hold of the lock, for a seat that drains many per wake-up
+//  (a server's loopback); none: the seat is idle, as with
+//  ps_dispatch_next. Returns how many. A job's first max parts as
+//  messages, as ps_dispatch_next_parts does; the job is freed.
+size_t ps_dispatch_next_batch (ps_dispatch_seat_t *seat, ps_dispatch_job_t **jobs, size_t max);
+size_t ps_dispatch_job_take_parts (ps_dispatch_job_t **job_p, zmq_msg_t *parts, size_t max);
+
 //  The dispatch's figures now.
 void ps_dispatch_stats (ps_dispatch_t *self, ps_dispatch_stats_t *stats);
 

@@ -229,14 +229,16 @@ ps_reply_handle_seat (ps_server_self_t *server)
 {
     assert (server);
     assert (server->results_seat);
-    for (int n = 0; n < PS_SERVER_BATCH; n++) {
+    //  What the workers queued meanwhile, taken in one hold of the lock
+    //  they send under
+    ps_dispatch_job_t *jobs[PS_SERVER_BATCH];
+    size_t taken = ps_dispatch_next_batch (server->results_seat, jobs, PS_SERVER_BATCH);
+    for (size_t n = 0; n < taken; n++) {
         zmq_msg_t parts[3];
-        size_t count;
-        if (!ps_dispatch_next_parts (server->results_seat, parts, 3, &count))
-            return true;
+        size_t count = ps_dispatch_job_take_parts (&jobs[n], parts, 3);
         s_handle_result (server, parts, count);
         for (size_t i = 0; i < count && i < 3; i++)
             zmq_msg_close (&parts[i]);
     }
-    return false;
+    return taken == 0;
 }

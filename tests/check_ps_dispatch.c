@@ -1,8 +1,9 @@
 /*  check_ps_dispatch: a stage's jobs handed between threads without a
     proxy. The registry by endpoint, the most recently idle worker first, the
     queue and its bound, a seat's eventfd readable exactly while a job
-    waits in it, a leaving worker's job, frames of every size intact, and
-    many threads at once with every job delivered exactly once.
+    waits in it, a leaving worker's job, frames of every size intact, jobs
+    read in place and sent from buffers, many taken at once, and many
+    threads at once with every job delivered exactly once.
 */
 #include "../src/ps_dispatch.h"
 #include <check.h>
@@ -494,6 +495,56 @@ START_TEST (test_spans)
 }
 END_TEST
 
+//  A seat that drains many per wake-up takes the handed job and then the
+//  queued ones in order, in one call, and goes idle only when none is left.
+START_TEST (test_batch)
+{
+    ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://b-up", "inproc://b-down", 8, NULL, NULL);
+    ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
+    ps_dispatch_job_t *jobs[8];
+    ck_assert_uint_eq (ps_dispatch_next_batch (seat, jobs, 8), 0);  //  idle now
+    for (uint64_t id = 1; id <= 4; id++) {
+        zmsg_t *job = s_job (id);
+        ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    }
+    ck_assert (s_readable (seat, 0));  //  1 was handed to it, 2 to 4 queued
+    ps_dispatch_stats_t stats;
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.queued, 3);
+    ck_assert_uint_eq (ps_dispatch_next_batch (seat, jobs, 3), 3);
+    ck_assert_uint_eq (ps_dispatch_next_batch (seat, jobs + 3, 8), 1);
+    for (uint64_t id = 1; id <= 4; id++) {
+        zmq_msg_t parts[2];
+        ck_assert_uint_eq (ps_dispatch_job_take_parts (&jobs[id - 1], parts, 2), 2);
+        ck_assert_ptr_null (jobs[id - 1]);
+        ps_envelope_t envelope;
+        zframe_t *head = zframe_new (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
+        ck_assert_int_eq (ps_envelope_decode (head, &envelope), 0);
+        zframe_destroy (&head);
+        ck_assert_uint_eq (envelope.id, id);
+        ck_assert_uint_eq (zmq_msg_size (&parts[1]), 7);
+        ck_assert_mem_eq (zmq_msg_data (&parts[1]), "payload", 7);
+        zmq_msg_close (&parts[0]);
+        zmq_msg_close (&parts[1]);
+    }
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.queued, 0);
+    ck_assert_uint_eq (stats.jobs, 4);
+    ck_assert_uint_eq (stats.idle, 0);
+    ck_assert_uint_eq (ps_dispatch_next_batch (seat, jobs, 8), 0);
+    ps_dispatch_stats (dispatch, &stats);
+    ck_assert_uint_eq (stats.idle, 1);
+    ck_assert (!s_readable (seat, 0));
+    zmsg_t *job = s_job (5);
+    ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
+    ck_assert (s_readable (seat, 0));  //  handed, not queued
+    ck_assert_uint_eq (ps_dispatch_next_batch (seat, jobs, 8), 1);
+    ps_dispatch_job_destroy (&jobs[0]);
+    ps_dispatch_seat_destroy (&seat);
+    ps_dispatch_destroy (&dispatch);
+}
+END_TEST
+
 START_TEST (test_threads)
 {
     //  A small queue, so senders also wait for room
@@ -543,6 +594,7 @@ main (void)
     tcase_add_test (tcase, test_frames_intact);
     tcase_add_test (tcase, test_parts);
     tcase_add_test (tcase, test_spans);
+    tcase_add_test (tcase, test_batch);
     tcase_add_test (tcase, test_threads);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);
