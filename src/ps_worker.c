@@ -474,8 +474,11 @@ ps_work_request (ps_work_t *work)
     assert (work);
     if (!work->request_tried && work->kind == PS_KIND_HTTP) {
         work->request_tried = true;
-        work->request = work->job ? ps_http_request_decode_spans (work->frames, work->frame_count)
-                                  : ps_http_request_decode (work->payload);
+        //  Once the payload is made, its frames are the work function's
+        //  (and the job's large ones moved into it): read from there
+        work->request = work->payload
+                            ? ps_http_request_decode (work->payload)
+                            : ps_http_request_decode_spans (work->frames, work->frame_count);
         if (!work->request && work->self->verbose)
             zsys_warning ("ps_worker: job %" PRIu64 " has a malformed request", work->id);
     }

@@ -135,6 +135,79 @@ START_TEST (test_two_stages)
 }
 END_TEST
 
+//  A work function may take the payload as a zmsg, and change it, before
+//  it asks for the decoded request: the request is then read from the
+//  payload as it is now, on every transport (inproc: the job's block, its
+//  large body moved into the payload).
+static int
+s_payload_work (ps_work_t *work, void *arg)
+{
+    bool empty_it = arg != NULL;
+    zmsg_t *payload = ps_work_payload (work);
+    size_t frames = zmsg_size (payload);
+    size_t bytes = zmsg_content_size (payload);
+    if (empty_it) {
+        zframe_t *frame;
+        while ((frame = zmsg_pop (payload)))
+            zframe_destroy (&frame);
+    }
+    const ps_http_request_t *request = ps_work_request (work);
+    size_t body_size = request ? ps_http_request_body_size (request) : 0;
+    const char *body = request ? ps_http_request_body (request) : "";
+    char text[128];
+    snprintf (text, sizeof text, "%zu %zu %s %zu %c", frames, bytes, request ? "request" : "none",
+              body_size, body_size ? body[body_size - 1] : '-');
+    return ps_work_reply (work, 200, NULL, text, strlen (text));
+}
+
+START_TEST (test_payload_then_request)
+{
+    for (int empty_it = 0; empty_it < 2; empty_it++) {
+        ps_server_config_t config;
+        ps_server_config_defaults (&config);
+        config.listen = "tcp://127.0.0.1:*";
+        ps_pipeline_t *pipeline = ps_pipeline_new (&config);
+        ck_assert_int_eq (ps_pipeline_set_transport (pipeline, TRANSPORTS[_i]), 0);
+        ck_assert_int_eq (
+            ps_pipeline_add_work (pipeline, s_payload_work, 1, empty_it ? (void *) 1 : NULL), 0);
+        ck_assert_msg (ps_pipeline_start (pipeline) == 0, "%s", ps_pipeline_error (pipeline));
+        tu_client_t *client = tu_client_new (ps_pipeline_port (pipeline));
+        //  A body over the size a job carries inline
+        size_t size = 10000;
+        char *body = (char *) malloc (size + 1);
+        memset (body, 'b', size - 1);
+        body[size - 1] = 'z';
+        body[size] = 0;
+        char *request = zsys_sprintf (
+            "POST /p HTTP/1.1\r\nHost: test\r\nContent-Length: %zu\r\n\r\n%s", size, body);
+        tu_response_t *response = tu_client_request (client, request, WAIT);
+        ck_assert_ptr_nonnull (response);
+        ck_assert_int_eq (response->status, 200);
+        size_t frames, bytes, body_size;
+        char decoded[16], last;
+        ck_assert_int_eq (
+            sscanf (response->body, "%zu %zu %15s %zu %c", &frames, &bytes, decoded, &body_size, &last),
+            5);
+        ck_assert_uint_eq (frames, 1);  //  the request in its one-frame wire form
+        ck_assert_uint_gt (bytes, size);
+        if (empty_it) {
+            ck_assert_str_eq (decoded, "none");
+            ck_assert_uint_eq (body_size, 0);
+        }
+        else {
+            ck_assert_str_eq (decoded, "request");
+            ck_assert_uint_eq (body_size, size);
+            ck_assert_int_eq (last, 'z');
+        }
+        tu_response_destroy (&response);
+        zstr_free (&request);
+        free (body);
+        tu_client_destroy (&client);
+        ps_pipeline_destroy (&pipeline);
+    }
+}
+END_TEST
+
 //  With wildcard ports (tcp) the first stage's proxy starts before the
 //  server has bound the loopback; it is told the loopback once bound, so
 //  its reports reach the server as the second stage's do (and a lost job's
@@ -508,6 +581,7 @@ s_suite (void)
     tcase_set_timeout (tc, 30);
     tcase_add_loop_test (tc, test_one_stage, 0, 3);
     tcase_add_loop_test (tc, test_two_stages, 0, 3);
+    tcase_add_loop_test (tc, test_payload_then_request, 0, 3);
     tcase_add_test (tc, test_late_loopback);
     tcase_add_test (tc, test_inproc_without_proxy);
     tcase_add_test (tc, test_reported_endpoints_serve_a_split);
