@@ -248,6 +248,48 @@ start_stages() {
   return 1
 }
 
+# The stage's own workers on long jobs: the jobs behind them wait in the
+# stage process (one per local worker while no socket worker is known) and
+# the front's scrape counts them queued; clients that leave cancel them
+# all, and the stage is idle again.
+check_stage_queue() {
+  local label=$1 i seen=0 idle=0 scrape="" pids
+  local -a curls=()
+  # 2^61 - 1, a prime: seconds of trial division, cancelled within 0.25 s
+  for ((i = 0; i < 4; i++)); do
+    curl -s --max-time 60 -o /dev/null "$url/is_prime?possible_prime=2305843009213693951" &
+    curls+=("$!")
+  done
+  for ((i = 0; i < 200; i++)); do
+    scrape=$(curl -s --max-time 5 "$url/metrics")
+    if grep -q '^prime_server_stage_queued_jobs{stage="compute"} 2$' <<<"$scrape" &&
+      grep -q '^prime_server_stage_workers{stage="compute",state="busy"} 2$' <<<"$scrape"; then
+      seen=1
+      break
+    fi
+    sleep 0.1 # the stage reports once a second
+  done
+  pids="${curls[*]}"
+  kill $pids 2>/dev/null
+  wait $pids 2>/dev/null
+  if [ $seen = 1 ]; then
+    pass "$label: 2 jobs queued behind the stage's 2 busy workers, in the front's metrics"
+  else
+    fail "$label: queued jobs not seen: $(grep '^prime_server_stage_[a-z_]*{stage="compute"' <<<"$scrape" | tr '\n' ' ')"
+  fi
+  for ((i = 0; i < 200; i++)); do
+    scrape=$(curl -s --max-time 5 "$url/metrics")
+    if grep -q '^prime_server_stage_queued_jobs{stage="compute"} 0$' <<<"$scrape" &&
+      grep -q '^prime_server_stage_workers{stage="compute",state="idle"} 2$' <<<"$scrape"; then
+      idle=1
+      break
+    fi
+    sleep 0.1
+  done
+  [ $idle = 1 ] && pass "$label: the clients gone, their jobs cancelled, the stage idle" ||
+    fail "$label: the stage did not empty: $(grep '^prime_server_stage_[a-z_]*{stage="compute"' <<<"$scrape" | tr '\n' ' ')"
+}
+
 # A plain compute worker process joins the stage's DOWN: once the stage's
 # proxy counts it (the stage's figures in the metrics), it takes the jobs
 # that come while the stage's own workers are busy (they go first: no
@@ -285,6 +327,7 @@ check_stage_grows() {
 for transport in ipc tcp; do
   if start_stages $transport; then
     compare_with_reference "$transport, a proxy in each stage's process"
+    check_stage_queue "$transport, a proxy in each stage's process"
     check_stage_grows "$transport, a proxy in each stage's process"
     stop parse 3000
     stop compute 3000
