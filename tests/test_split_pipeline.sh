@@ -248,27 +248,36 @@ start_stages() {
   return 1
 }
 
+# scrape_until LINE...: scrapes the front's metrics (into $scrape) until
+# every LINE is in it, for at most 20 s; fails (1) if they never are.
+scrape_until() {
+  local i line missing
+  for ((i = 0; i < 200; i++)); do
+    scrape=$(curl -s --max-time 5 "$url/metrics")
+    missing=0
+    for line in "$@"; do
+      grep -qxF "$line" <<<"$scrape" || missing=1
+    done
+    [ $missing = 0 ] && return 0
+    sleep 0.1 # the stages report once a second
+  done
+  return 1
+}
+
 # The stage's own workers on long jobs: the jobs behind them wait in the
 # stage process (one per local worker while no socket worker is known) and
 # the front's scrape counts them queued; clients that leave cancel them
 # all, and the stage is idle again.
 check_stage_queue() {
-  local label=$1 i seen=0 idle=0 scrape="" pids
+  local label=$1 i seen=0 scrape="" pids
   local -a curls=()
   # 2^61 - 1, a prime: seconds of trial division, cancelled within 0.25 s
   for ((i = 0; i < 4; i++)); do
     curl -s --max-time 60 -o /dev/null "$url/is_prime?possible_prime=2305843009213693951" &
     curls+=("$!")
   done
-  for ((i = 0; i < 200; i++)); do
-    scrape=$(curl -s --max-time 5 "$url/metrics")
-    if grep -q '^prime_server_stage_queued_jobs{stage="compute"} 2$' <<<"$scrape" &&
-      grep -q '^prime_server_stage_workers{stage="compute",state="busy"} 2$' <<<"$scrape"; then
-      seen=1
-      break
-    fi
-    sleep 0.1 # the stage reports once a second
-  done
+  scrape_until 'prime_server_stage_queued_jobs{stage="compute"} 2' \
+    'prime_server_stage_workers{stage="compute",state="busy"} 2' && seen=1
   pids="${curls[*]}"
   kill $pids 2>/dev/null
   wait $pids 2>/dev/null
@@ -277,17 +286,12 @@ check_stage_queue() {
   else
     fail "$label: queued jobs not seen: $(grep '^prime_server_stage_[a-z_]*{stage="compute"' <<<"$scrape" | tr '\n' ' ')"
   fi
-  for ((i = 0; i < 200; i++)); do
-    scrape=$(curl -s --max-time 5 "$url/metrics")
-    if grep -q '^prime_server_stage_queued_jobs{stage="compute"} 0$' <<<"$scrape" &&
-      grep -q '^prime_server_stage_workers{stage="compute",state="idle"} 2$' <<<"$scrape"; then
-      idle=1
-      break
-    fi
-    sleep 0.1
-  done
-  [ $idle = 1 ] && pass "$label: the clients gone, their jobs cancelled, the stage idle" ||
+  if scrape_until 'prime_server_stage_queued_jobs{stage="compute"} 0' \
+    'prime_server_stage_workers{stage="compute",state="idle"} 2'; then
+    pass "$label: the clients gone, their jobs cancelled, the stage idle"
+  else
     fail "$label: the stage did not empty: $(grep '^prime_server_stage_[a-z_]*{stage="compute"' <<<"$scrape" | tr '\n' ' ')"
+  fi
 }
 
 # A plain compute worker process joins the stage's DOWN: once the stage's
@@ -295,17 +299,10 @@ check_stage_queue() {
 # that come while the stage's own workers are busy (they go first: no
 # socket between them and the proxy): 40 expensive requests at once.
 check_stage_grows() {
-  local label=$1 i ok=0 counted=0
+  local label=$1 i ok=0 counted=0 scrape
   local -a curls=()
   start remote "$bindir/prime_workerd" --stage compute "$compute_down" - "$loopback" "$interrupt"
-  for ((i = 0; i < 100; i++)); do
-    if curl -s --max-time 5 "$url/metrics" |
-      grep -q '^prime_server_stage_workers{stage="compute",state="idle"} 3$'; then
-      counted=1
-      break
-    fi
-    sleep 0.1
-  done
+  scrape_until 'prime_server_stage_workers{stage="compute",state="idle"} 3' && counted=1
   [ $counted = 1 ] || fail "$label: the compute proxy did not count the worker that joined"
   for ((i = 0; i < 40; i++)); do
     curl -s --max-time 20 -o "$tmp/grow.$i" "$url/is_prime?possible_prime=100000000000031" &
