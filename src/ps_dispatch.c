@@ -49,8 +49,8 @@
 
 //  Frames up to this size travel inline in the job's block
 #define S_INLINE_MAX 4096
-//  The smallest block: the largest glibc's per-thread cache keeps (1032
-//  bytes a chunk, less its 8-byte header)
+//  The smallest block: near the largest request glibc's per-thread cache
+//  serves (1032 bytes on 64 bits), so that most jobs fit in it
 #define S_BLOCK_MIN 1016
 
 typedef struct {
@@ -108,8 +108,7 @@ static ps_dispatch_t *s_registry = NULL;
 //  A block for count parts and bytes inline, never smaller than
 //  S_BLOCK_MIN. Every thread of a pipeline frees the blocks it is handed
 //  and allocates the ones it sends; of one size, with glibc they go
-//  through the thread's own cache (tcache, chunks up to 1032 bytes) and
-//  come back from it. Of the sizes they need (a request, a forward, a
+//  through the thread's own cache (tcache) and come back from it. Of the sizes they need (a request, a forward, a
 //  result differ), each thread's cache for what it frees overflows, and
 //  the overflow is freed under the lock of the arena that allocated it
 //  while its owner allocates there.
@@ -134,8 +133,6 @@ s_job_new (const ps_envelope_t *envelope, zmsg_t **msg_p)
         if (zframe_size (frame) <= S_INLINE_MAX)
             bytes += zframe_size (frame);
     s_job_t *job = s_job_alloc (count, bytes);
-    assert (job);
-    job->count = count;
     byte *cursor = (byte *) (job->parts + count);
     s_part_t *part = job->parts;
     if (envelope) {
@@ -167,8 +164,6 @@ s_job_new_msg (const ps_envelope_t *envelope, zmq_msg_t *data)
     size_t size = zmq_msg_size (data);
     bool inline_data = size <= S_INLINE_MAX;
     s_job_t *job = s_job_alloc (2, PS_ENVELOPE_SIZE + (inline_data ? size : 0));
-    assert (job);
-    job->count = 2;
     byte *cursor = (byte *) (job->parts + 2);
     ps_envelope_pack (envelope, cursor);
     job->parts[0] = (s_part_t){PS_ENVELOPE_SIZE, NULL, NULL};
@@ -195,8 +190,6 @@ s_job_new_spans (const ps_envelope_t *envelope, const ps_span_t *frames, size_t 
     for (size_t index = 0; index < count; index++)
         bytes += frames[index].size;
     s_job_t *job = s_job_alloc (count + 1, bytes);
-    assert (job);
-    job->count = count + 1;
     byte *cursor = (byte *) (job->parts + count + 1);
     ps_envelope_pack (envelope, cursor);
     job->parts[0] = (s_part_t){PS_ENVELOPE_SIZE, NULL, NULL};
@@ -813,7 +806,7 @@ size_t
 ps_dispatch_next_batch (ps_dispatch_seat_t *seat, ps_dispatch_job_t **jobs, size_t max)
 {
     assert (seat);
-    assert (jobs || max == 0);
+    assert (jobs && max > 0);
     return s_next_batch (seat, jobs, max);
 }
 
