@@ -33,10 +33,13 @@ typedef struct _ps_work_t ps_work_t;
 PS_EXPORT uint64_t ps_work_id (ps_work_t *work);
 //  How the payload is laid out (PS_KIND_HTTP in the first stage).
 PS_EXPORT ps_kind_t ps_work_kind (ps_work_t *work);
-//  The payload frames, without the envelope (borrowed).
+//  The payload frames, without the envelope (borrowed). A job handed over
+//  in one process (no proxy socket) is read in place, and this zmsg is
+//  made on the first call: a stage that needs only the request makes none.
 PS_EXPORT zmsg_t *ps_work_payload (ps_work_t *work);
 //  For PS_KIND_HTTP jobs: the decoded request (borrowed); NULL otherwise or
-//  if the payload is malformed.
+//  if the payload is malformed. Decoded on the first call, from the payload
+//  as it is then.
 PS_EXPORT const ps_http_request_t *ps_work_request (ps_work_t *work);
 //  True once the server cancelled this job (client gone, timeout, shutdown).
 //  Cheap: call it every few thousand iterations of a long loop.
