@@ -38,7 +38,7 @@
     blocks of one size. A large frame is moved whole rather than copied,
     and so is a large libzmq message (a stream part in a pooled buffer,
     ps_sink_send_msg); a seat that reads libzmq messages (the server's,
-    ps_dispatch_next_parts) gets a moved frame wrapped, not copied.
+    ps_dispatch_job_take_parts) gets a moved frame wrapped, not copied.
 */
 #include "ps_dispatch.h"
 #include <errno.h>
@@ -728,19 +728,13 @@ s_next_batch (ps_dispatch_seat_t *seat, s_job_t **jobs, size_t max)
     return taken;
 }
 
-static s_job_t *
-s_next (ps_dispatch_seat_t *seat)
-{
-    s_job_t *job = NULL;
-    s_next_batch (seat, &job, 1);
-    return job;
-}
-
 ps_dispatch_job_t *
 ps_dispatch_next_job (ps_dispatch_seat_t *seat)
 {
     assert (seat);
-    return s_next (seat);
+    s_job_t *job = NULL;
+    s_next_batch (seat, &job, 1);
+    return job;
 }
 
 size_t
@@ -775,31 +769,6 @@ ps_dispatch_job_destroy (ps_dispatch_job_t **job_p)
 {
     assert (job_p);
     s_job_destroy (job_p);
-}
-
-zmsg_t *
-ps_dispatch_next (ps_dispatch_seat_t *seat)
-{
-    assert (seat);
-    s_job_t *job = s_next (seat);
-    if (!job)
-        return NULL;
-    zmsg_t *msg = s_job_msg (job, 0);
-    s_job_destroy (&job);
-    return msg;
-}
-
-bool
-ps_dispatch_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, size_t *count)
-{
-    assert (seat);
-    assert (parts || max == 0);
-    assert (count);
-    s_job_t *job = s_next (seat);
-    if (!job)
-        return false;
-    *count = s_job_take_parts (&job, parts, max);
-    return true;
 }
 
 size_t

@@ -19,7 +19,7 @@
 
     The way back works alike: ps_pipeline registers one under its
     generated inproc loopback, the server takes its only seat and reads
-    the jobs as libzmq messages (ps_dispatch_next_parts), and the workers
+    the jobs as libzmq messages (ps_dispatch_next_batch), and the workers
     send their results and stream parts to it (ps_sink_send,
     ps_sink_send_msg) instead of over a PUSH. A worker's messages keep
     their order, since they all take that one path. The PULL stays bound
@@ -120,31 +120,25 @@ ps_dispatch_seat_t *ps_dispatch_seat_new (ps_dispatch_t *self);
 void ps_dispatch_seat_destroy (ps_dispatch_seat_t **seat_p);
 int ps_dispatch_seat_fd (ps_dispatch_seat_t *seat);
 
-//  The job handed to seat, else the oldest queued one; NULL if none, and
-//  then the seat is idle (waits for its fd) until a job is handed to it.
-zmsg_t *ps_dispatch_next (ps_dispatch_seat_t *seat);
-
-//  As ps_dispatch_next, the job as it crossed: one block, its frames read
-//  in place. How many frames it has, and the first max of them into
-//  frames (valid until the job is destroyed); its frames from first on as
-//  a zmsg (a copy, but a large frame is moved: its span stays valid while
-//  the zmsg lives); and its end.
+//  The job handed to seat, else the oldest queued one, as it crossed: one
+//  block, its frames read in place; NULL if none, and then the seat is
+//  idle (waits for its fd) until a job is handed to it. How many frames
+//  the job has, and the first max of them into frames (valid until the
+//  job is destroyed); its frames from first on as a zmsg (a copy, but a
+//  large frame is moved: its span stays valid while the zmsg lives); and
+//  its end.
 ps_dispatch_job_t *ps_dispatch_next_job (ps_dispatch_seat_t *seat);
 size_t ps_dispatch_job_frames (ps_dispatch_job_t *job, ps_span_t *frames, size_t max);
 zmsg_t *ps_dispatch_job_msg (ps_dispatch_job_t *job, size_t first);
 void ps_dispatch_job_destroy (ps_dispatch_job_t **job_p);
 
-//  As ps_dispatch_next, for a seat that reads libzmq messages (a server's
-//  loopback): the job's first max parts into parts (initialised here, for
-//  the caller to close; the rest dropped) and how many it had into count.
-//  A large part is handed over, not copied. False if there is none.
-bool ps_dispatch_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, size_t *count);
-
 //  Up to max jobs (the one handed to seat, then the oldest queued) into
 //  jobs, in one hold of the lock, for a seat that drains many per wake-up
 //  (a server's loopback); none: the seat is idle, as with
-//  ps_dispatch_next. Returns how many. A job's first max parts as
-//  messages, as ps_dispatch_next_parts does; the job is freed.
+//  ps_dispatch_next_job. Returns how many. Then a job's first max parts
+//  as libzmq messages (initialised here, for the caller to close; the
+//  rest dropped), for a seat that reads those, and how many it had; the
+//  job is freed. A large part is handed over, not copied.
 size_t ps_dispatch_next_batch (ps_dispatch_seat_t *seat, ps_dispatch_job_t **jobs, size_t max);
 size_t ps_dispatch_job_take_parts (ps_dispatch_job_t **job_p, zmq_msg_t *parts, size_t max);
 

@@ -83,10 +83,9 @@ zchunk_t *ps_http_response_format_stream (int version, int status, const ps_pair
 //  each field as a frame, the address only when known.
 #define PS_HTTP_REQUEST_FIELDS 8
 
-//  The wire form's size in bytes, and the wire form written at out (that
-//  many bytes; returned), for a sender that has its own buffer.
-size_t ps_http_request_encoded_size (const ps_http_request_t *self);
-size_t ps_http_request_encode_into (const ps_http_request_t *self, char *out);
+//  The wire form written at out if it fits in room bytes, for a sender
+//  that has its own buffer; returns its size either way (measured once).
+size_t ps_http_request_encode_into (const ps_http_request_t *self, char *out, size_t room);
 
 //  As ps_http_request_decode, from the bytes of the count frames.
 ps_http_request_t *ps_http_request_decode_spans (const ps_span_t *frames, size_t count);

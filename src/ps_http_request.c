@@ -526,36 +526,58 @@ s_put_pairs (char *out, const ps_pairs_t *pairs, size_t size)
     return out + total;
 }
 
-size_t
-ps_http_request_encoded_size (const ps_http_request_t *self)
+//  The sizes of the wire form's variable fields, measured once.
+typedef struct {
+    size_t method, path, client, query, headers, trailers;
+    size_t total;
+} s_sizes_t;
+
+static void
+s_measure (const ps_http_request_t *self, s_sizes_t *sizes)
 {
-    assert (self);
-    return ps_netstring_encoded_size (strlen (self->method))
-           + ps_netstring_encoded_size (self->target_size)
-           + ps_netstring_encoded_size (strlen (self->path)) + ps_netstring_encoded_size (2)
-           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->query))
-           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->headers))
-           + ps_netstring_encoded_size (self->body_size)
-           + ps_netstring_encoded_size (ps_pairs_encoded_size (&self->trailers))
-           + ps_netstring_encoded_size (strlen (self->client));
+    sizes->method = strlen (self->method);
+    sizes->path = strlen (self->path);
+    sizes->client = strlen (self->client);
+    sizes->query = ps_pairs_encoded_size (&self->query);
+    sizes->headers = ps_pairs_encoded_size (&self->headers);
+    sizes->trailers = ps_pairs_encoded_size (&self->trailers);
+    sizes->total = ps_netstring_encoded_size (sizes->method)
+                   + ps_netstring_encoded_size (self->target_size)
+                   + ps_netstring_encoded_size (sizes->path) + ps_netstring_encoded_size (2)
+                   + ps_netstring_encoded_size (sizes->query)
+                   + ps_netstring_encoded_size (sizes->headers)
+                   + ps_netstring_encoded_size (self->body_size)
+                   + ps_netstring_encoded_size (sizes->trailers)
+                   + ps_netstring_encoded_size (sizes->client);
+}
+
+//  The wire form, sizes->total bytes, at start.
+static void
+s_write (const ps_http_request_t *self, const s_sizes_t *sizes, char *start)
+{
+    char *out = start;
+    out += ps_netstring_write (out, self->method, sizes->method);
+    out += ps_netstring_write (out, self->target, self->target_size);
+    out += ps_netstring_write (out, self->path, sizes->path);
+    out += ps_netstring_write (out, self->version == 10 ? "10" : "11", 2);
+    out = s_put_pairs (out, &self->query, sizes->query);
+    out = s_put_pairs (out, &self->headers, sizes->headers);
+    out += ps_netstring_write (out, self->body, self->body_size);
+    out = s_put_pairs (out, &self->trailers, sizes->trailers);
+    out += ps_netstring_write (out, self->client, sizes->client);
+    assert ((size_t) (out - start) == sizes->total);
 }
 
 size_t
-ps_http_request_encode_into (const ps_http_request_t *self, char *start)
+ps_http_request_encode_into (const ps_http_request_t *self, char *out, size_t room)
 {
     assert (self);
-    assert (start);
-    char *out = start;
-    out += ps_netstring_write (out, self->method, strlen (self->method));
-    out += ps_netstring_write (out, self->target, self->target_size);
-    out += ps_netstring_write (out, self->path, strlen (self->path));
-    out += ps_netstring_write (out, self->version == 10 ? "10" : "11", 2);
-    out = s_put_pairs (out, &self->query, ps_pairs_encoded_size (&self->query));
-    out = s_put_pairs (out, &self->headers, ps_pairs_encoded_size (&self->headers));
-    out += ps_netstring_write (out, self->body, self->body_size);
-    out = s_put_pairs (out, &self->trailers, ps_pairs_encoded_size (&self->trailers));
-    out += ps_netstring_write (out, self->client, strlen (self->client));
-    return (size_t) (out - start);
+    assert (out || room == 0);
+    s_sizes_t sizes;
+    s_measure (self, &sizes);
+    if (sizes.total <= room)
+        s_write (self, &sizes, out);
+    return sizes.total;
 }
 
 zmsg_t *
@@ -563,12 +585,11 @@ ps_http_request_encode (const ps_http_request_t *self)
 {
     assert (self);
     //  Sized once, then written straight into the frame
-    size_t total = ps_http_request_encoded_size (self);
-    zframe_t *frame = zframe_new (NULL, total);
+    s_sizes_t sizes;
+    s_measure (self, &sizes);
+    zframe_t *frame = zframe_new (NULL, sizes.total);
     assert (frame);
-    size_t written = ps_http_request_encode_into (self, (char *) zframe_data (frame));
-    assert (written == total);
-    (void) written;
+    s_write (self, &sizes, (char *) zframe_data (frame));
     zmsg_t *msg = zmsg_new ();
     assert (msg);
     zmsg_append (msg, &frame);

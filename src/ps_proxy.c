@@ -478,11 +478,6 @@ s_loopback_connect (self_t *self, const char *endpoint)
 static int
 s_local_new (self_t *self, const ps_proxy_config_t *config)
 {
-    if (config->choose) {
-        zsys_error ("ps_proxy: a chooser picks from the workers' heartbeats, which local workers "
-                    "do not send: use a chooser or local, not both");
-        return -1;
-    }
     char *feed = zsys_sprintf ("%s-feed", config->local);
     self->local = ps_dispatch_new (feed, config->local, (size_t) self->hwm, NULL, NULL);
     zstr_free (&feed);
@@ -502,6 +497,14 @@ s_self_new (zsock_t *pipe, const ps_proxy_config_t *config)
 {
     if (!config->upstream || !config->downstream) {
         zsys_error ("ps_proxy: upstream and downstream endpoints are required");
+        return NULL;
+    }
+    //  Refused before anything is bound, so a corrected config can bind the
+    //  same endpoints at once (an inproc name is freed only when libzmq
+    //  has closed the socket)
+    if (config->choose && config->local) {
+        zsys_error ("ps_proxy: a chooser picks from the workers' heartbeats, which local workers "
+                    "do not send: use a chooser or local, not both");
         return NULL;
     }
     self_t *self = (self_t *) zmalloc (sizeof (self_t));

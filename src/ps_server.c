@@ -129,12 +129,13 @@ ps_server_submit_http (self_t *self, ps_request_t *request, const ps_http_reques
     //  libzmq): a request in its wire form is rarely above a few hundred
     //  bytes
     char stack[4096];
-    size_t size = ps_http_request_encoded_size (parsed);
-    char *encoded = size <= sizeof stack ? stack : (char *) malloc (size);
-    assert (encoded);
-    size_t written = ps_http_request_encode_into (parsed, encoded);
-    assert (written == size);
-    (void) written;
+    char *encoded = stack;
+    size_t size = ps_http_request_encode_into (parsed, stack, sizeof stack);
+    if (size > sizeof stack) {
+        encoded = (char *) malloc (size);
+        assert (encoded);
+        ps_http_request_encode_into (parsed, encoded, size);
+    }
     ps_span_t frame = {encoded, size};
     int rc = ps_server_submit (self, request, PS_KIND_HTTP, &frame, 1);
     if (encoded != stack)

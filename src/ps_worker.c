@@ -92,9 +92,9 @@ typedef struct {
 
 typedef struct _s_self_t s_self_t;
 
-//  The frames of a job from the dispatch seen in place: as many as a
-//  request in its longest wire form has
-#define S_FRAMES 9
+//  The frames of a job from the dispatch seen in place: its envelope and
+//  as many as a request in its longest wire form has
+#define S_FRAMES 10
 
 struct _ps_work_t {
     s_self_t *self;
@@ -103,8 +103,8 @@ struct _ps_work_t {
     uint8_t flags;
     zmsg_t *payload;             //  frames after the envelope; owned (a job's: made on demand)
     ps_dispatch_job_t *job;      //  the job as our dispatch gave it, or NULL; owned
-    ps_span_t frames[S_FRAMES];  //  its first frames after the envelope, in place
-    size_t frame_count;          //  how many it has
+    ps_span_t frames[S_FRAMES];  //  its first frames, the envelope's first, in place
+    size_t frame_count;          //  how many it has, the envelope's included
     ps_http_request_t *request;  //  decoded on demand
     bool request_tried;
     bool cancelled;           //  a CANCEL for this id arrived
@@ -478,7 +478,8 @@ ps_work_request (ps_work_t *work)
         //  (and the job's large ones moved into it): read from there
         work->request = work->payload
                             ? ps_http_request_decode (work->payload)
-                            : ps_http_request_decode_spans (work->frames, work->frame_count);
+                            : ps_http_request_decode_spans (work->frames + 1,
+                                                            work->frame_count - 1);
         if (!work->request && work->self->verbose)
             zsys_warning ("ps_worker: job %" PRIu64 " has a malformed request", work->id);
     }
@@ -911,21 +912,19 @@ s_handle_seat (ps_loop_t *loop, void *handle, void *arg)
     ps_dispatch_job_t *job = ps_dispatch_next_job (self->seat);
     if (!job)
         return true;
-    ps_span_t frames[S_FRAMES + 1];
-    size_t count = ps_dispatch_job_frames (job, frames, S_FRAMES + 1);
-    ps_envelope_t envelope;
-    //  The senders are ours, in this process: only a job is ever queued
-    if (count == 0 || ps_envelope_unpack (frames[0].data, frames[0].size, &envelope) == -1
-        || envelope.type != PS_MSG_JOB) {
-        zsys_error ("ps_worker: a job from the dispatch without a job envelope, dropped");
-        ps_dispatch_job_destroy (&job);
-        return false;
-    }
     ps_work_t *work = &self->work;
     memset (work, 0, sizeof (*work));
     work->job = job;
-    work->frame_count = count - 1;
-    memcpy (work->frames, frames + 1, MIN (count - 1, S_FRAMES) * sizeof (ps_span_t));
+    work->frame_count = ps_dispatch_job_frames (job, work->frames, S_FRAMES);
+    ps_envelope_t envelope;
+    //  The senders are ours, in this process: only a job is ever queued
+    if (work->frame_count == 0
+        || ps_envelope_unpack (work->frames[0].data, work->frames[0].size, &envelope) == -1
+        || envelope.type != PS_MSG_JOB) {
+        zsys_error ("ps_worker: a job from the dispatch without a job envelope, dropped");
+        ps_dispatch_job_destroy (&work->job);
+        return false;
+    }
     s_work (self, &envelope);
     return false;
 }

@@ -11,6 +11,31 @@
 #include <poll.h>
 #include <pthread.h>
 
+//  The next job of seat as a zmsg, [envelope][payload...]; NULL if none
+//  (the seat idle).
+static zmsg_t *
+s_next (ps_dispatch_seat_t *seat)
+{
+    ps_dispatch_job_t *job = ps_dispatch_next_job (seat);
+    if (!job)
+        return NULL;
+    zmsg_t *msg = ps_dispatch_job_msg (job, 0);
+    ps_dispatch_job_destroy (&job);
+    return msg;
+}
+
+//  The next job of seat as libzmq messages, as the server's loopback seat
+//  reads them: its first max parts into parts, how many it had into count.
+static bool
+s_next_parts (ps_dispatch_seat_t *seat, zmq_msg_t *parts, size_t max, size_t *count)
+{
+    ps_dispatch_job_t *job;
+    if (ps_dispatch_next_batch (seat, &job, 1) == 0)
+        return false;
+    *count = ps_dispatch_job_take_parts (&job, parts, max);
+    return true;
+}
+
 //  A job: its envelope carries id
 static zmsg_t *
 s_job (uint64_t id)
@@ -76,9 +101,9 @@ START_TEST (test_latest_idle_first)
     ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://i-up", "inproc://i-down", 10, NULL, NULL);
     ps_dispatch_seat_t *a = ps_dispatch_seat_new (dispatch);
     ps_dispatch_seat_t *b = ps_dispatch_seat_new (dispatch);
-    ck_assert_ptr_null (ps_dispatch_next (a));  //  idle first
-    ck_assert_ptr_null (ps_dispatch_next (b));  //  idle last
-    ck_assert_ptr_null (ps_dispatch_next (a));  //  still idle: its place is kept
+    ck_assert_ptr_null (s_next (a));  //  idle first
+    ck_assert_ptr_null (s_next (b));  //  idle last
+    ck_assert_ptr_null (s_next (a));  //  still idle: its place is kept
     ps_dispatch_stats_t stats;
     ps_dispatch_stats (dispatch, &stats);
     ck_assert_uint_eq (stats.workers, 2);
@@ -98,20 +123,20 @@ START_TEST (test_latest_idle_first)
     ck_assert_uint_eq (stats.idle, 0);
     ck_assert_uint_eq (stats.queued, 1);
 
-    job = ps_dispatch_next (b);
+    job = s_next (b);
     ck_assert_uint_eq (s_id (&job), 1);
     ck_assert (!s_readable (b, 0));  //  cleared by taking the job
-    job = ps_dispatch_next (b);      //  done with 1: takes the queued one
+    job = s_next (b);      //  done with 1: takes the queued one
     ck_assert_uint_eq (s_id (&job), 3);
-    ck_assert_ptr_null (ps_dispatch_next (b));  //  idle again
-    job = ps_dispatch_next (a);
+    ck_assert_ptr_null (s_next (b));  //  idle again
+    job = s_next (a);
     ck_assert_uint_eq (s_id (&job), 2);
     ck_assert (!s_readable (a, 0));
-    ck_assert_ptr_null (ps_dispatch_next (a));  //  idle now, after b
+    ck_assert_ptr_null (s_next (a));  //  idle now, after b
     job = s_job (4);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
     ck_assert (s_readable (a, 0) && !s_readable (b, 0));
-    job = ps_dispatch_next (a);
+    job = s_next (a);
     ck_assert_uint_eq (s_id (&job), 4);
     ps_dispatch_stats (dispatch, &stats);
     ck_assert_uint_eq (stats.jobs, 4);
@@ -134,16 +159,16 @@ START_TEST (test_leaving_worker)
 {
     ps_dispatch_t *dispatch = ps_dispatch_new ("inproc://l-up", "inproc://l-down", 10, NULL, NULL);
     ps_dispatch_seat_t *leaving = ps_dispatch_seat_new (dispatch);
-    ck_assert_ptr_null (ps_dispatch_next (leaving));
+    ck_assert_ptr_null (s_next (leaving));
     zmsg_t *job = s_job (1);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
     job = s_job (2);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), 0);
     ps_dispatch_seat_destroy (&leaving);
     ps_dispatch_seat_t *staying = ps_dispatch_seat_new (dispatch);
-    job = ps_dispatch_next (staying);
+    job = s_next (staying);
     ck_assert_uint_eq (s_id (&job), 1);
-    job = ps_dispatch_next (staying);
+    job = s_next (staying);
     ck_assert_uint_eq (s_id (&job), 2);
     ps_dispatch_seat_destroy (&staying);
     ps_dispatch_destroy (&dispatch);
@@ -187,7 +212,7 @@ START_TEST (test_bound)
     pthread_t thread;
     ck_assert_int_eq (pthread_create (&thread, NULL, s_submit_thread, &submit), 0);
     ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
-    job = ps_dispatch_next (seat);
+    job = s_next (seat);
     ck_assert_uint_eq (s_id (&job), 1);
     pthread_join (thread, NULL);
     ck_assert_int_eq (submit.rc, 0);
@@ -196,11 +221,11 @@ START_TEST (test_bound)
     job = s_job (5);
     ck_assert_int_eq (ps_dispatch_submit (dispatch, &job, 0), -1);
     ck_assert_int_eq (errno, EAGAIN);
-    job = ps_dispatch_next (seat);
+    job = s_next (seat);
     ck_assert_uint_eq (s_id (&job), 2);
-    job = ps_dispatch_next (seat);
+    job = s_next (seat);
     ck_assert_uint_eq (s_id (&job), 4);
-    ck_assert_ptr_null (ps_dispatch_next (seat));
+    ck_assert_ptr_null (s_next (seat));
     ps_dispatch_seat_destroy (&seat);
     ps_dispatch_destroy (&dispatch);
 }
@@ -219,13 +244,13 @@ START_TEST (test_sink_send)
     ck_assert_ptr_null (payload);
     ck_assert_int_eq (ps_sink_send (&sink, &envelope, NULL, 0), 0);
     ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
-    zmsg_t *job = ps_dispatch_next (seat);
+    zmsg_t *job = s_next (seat);
     ck_assert_uint_eq (zmsg_size (job), 3);
     char *last = zframe_strdup (zmsg_last (job));
     ck_assert_str_eq (last, "b");
     free (last);
     ck_assert_uint_eq (s_id (&job), 42);
-    job = ps_dispatch_next (seat);
+    job = s_next (seat);
     ck_assert_uint_eq (zmsg_size (job), 1);
     ck_assert_uint_eq (s_id (&job), 42);
     ps_dispatch_seat_destroy (&seat);
@@ -254,7 +279,7 @@ START_TEST (test_frames_intact)
     ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
     ck_assert_ptr_null (payload);
     ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
-    zmsg_t *job = ps_dispatch_next (seat);
+    zmsg_t *job = s_next (seat);
     ck_assert_uint_eq (zmsg_size (job), count + 1);
     zmsg_first (job);
     zframe_t *got = zmsg_next (job);  //  after the envelope
@@ -290,7 +315,7 @@ START_TEST (test_parts)
     ps_dispatch_seat_t *seat = ps_dispatch_seat_new (dispatch);
     size_t count;
     zmq_msg_t parts[3];
-    ck_assert (!ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert (!s_next_parts (seat, parts, 3, &count));
 
     //  [envelope][a large message of our own]: the same bytes, not a copy
     static byte large[10000];
@@ -307,7 +332,7 @@ START_TEST (test_parts)
     envelope.id = 10;
     ck_assert_int_eq (ps_sink_send_msg (&sink, &envelope, &data, 0), 0);
 
-    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert (s_next_parts (seat, parts, 3, &count));
     ck_assert_uint_eq (count, 2);
     ps_envelope_t got;
     zframe_t *head = zframe_new (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]));
@@ -322,7 +347,7 @@ START_TEST (test_parts)
     zmq_msg_close (&parts[1]);
     ck_assert_int_eq (freed, 1);
 
-    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert (s_next_parts (seat, parts, 3, &count));
     ck_assert_uint_eq (count, 2);
     ck_assert_uint_eq (zmq_msg_size (&parts[1]), 5);
     ck_assert_mem_eq (zmq_msg_data (&parts[1]), "hello", 5);
@@ -339,7 +364,7 @@ START_TEST (test_parts)
     }
     envelope = (ps_envelope_t){.type = PS_MSG_RESULT, .status = 200, .id = 11};
     ck_assert_int_eq (ps_sink_send (&sink, &envelope, &payload, 0), 0);
-    ck_assert (ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert (s_next_parts (seat, parts, 3, &count));
     ck_assert_uint_eq (count, 6);
     ck_assert_uint_eq (zmq_msg_size (&parts[1]), 3);
     ck_assert_mem_eq (zmq_msg_data (&parts[1]), "aaa", 3);
@@ -348,7 +373,7 @@ START_TEST (test_parts)
         ck_assert_int_eq (((byte *) zmq_msg_data (&parts[2]))[at], 'b');
     for (size_t index = 0; index < 3; index++)
         zmq_msg_close (&parts[index]);
-    ck_assert (!ps_dispatch_next_parts (seat, parts, 3, &count));
+    ck_assert (!s_next_parts (seat, parts, 3, &count));
 
     //  Left queued, a large message is released with the dispatch
     zmq_msg_init_data (&data, large, sizeof large, s_note_free, &freed);
@@ -395,7 +420,7 @@ s_worker (void *arg)
         //  Read before looking: done is set after the last submit, so an
         //  empty look after it means nothing more will come to us
         bool finished = *party->done;
-        zmsg_t *job = ps_dispatch_next (seat);
+        zmsg_t *job = s_next (seat);
         if (job) {
             party->sum += s_id (&job);
             party->count++;
