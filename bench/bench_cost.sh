@@ -5,7 +5,7 @@
 #   bench/bench_cost.sh [BUILD_DIR]        (default: ./build, else .)
 #   N=20000 STRACE_N=5000 WORKERS=2 CONFIGS="one ipc tcp" bench/bench_cost.sh
 #
-# Configurations (CONFIGS, default "one ipc"):
+# Configurations (CONFIGS, default "nginx floor one ipc"):
 #   one  prime_serverd --quiet tcp://127.0.0.1:PORT WORKERS (one process)
 #   ipc  prime_httpd + prime_proxyd x2 + prime_workerd parse + compute over
 #        ipc (5 processes, started as bench/bench_split.sh does)
@@ -13,6 +13,12 @@
 #   ipc3, tcp3  each stage one process: prime_httpd + prime_workerd --proxy
 #        parse + compute (3 processes, the proxy beside its workers, as
 #        bench/bench_split.sh's ipc3/tcp3)
+# and the references, to read the others against:
+#   floor  bench/bench_stream_floor: a bare ZMQ_STREAM socket answering a
+#        fixed 200 from the thread that read the request (libzmq only: no
+#        parser, no pipeline), the least any ZMQ_STREAM front costs
+#   nginx  nginx-light, one process (master_process off), `return 200`
+#        with the cheap request's answer
 # Every figure is summed over all the configuration's processes and threads.
 #
 # Load: keep-alive requests `ab -k -c 8` on /is_prime?possible_prime=7 (the
@@ -68,7 +74,7 @@ N=${N:-20000}
 STRACE_N=${STRACE_N:-5000}
 WORKERS=${WORKERS:-2}
 CONCURRENCY=${CONCURRENCY:-8}
-CONFIGS=${CONFIGS:-one ipc}
+CONFIGS=${CONFIGS:-nginx floor one ipc}
 TOP_SYSCALLS=${TOP_SYSCALLS:-12}
 CHEAP="/is_prime?possible_prime=7"
 
@@ -76,6 +82,7 @@ missing=()
 command -v ab >/dev/null || missing+=(apache2-utils)
 command -v strace >/dev/null || missing+=(strace)
 command -v curl >/dev/null || missing+=(curl)
+case " $CONFIGS " in *" nginx "*) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench_cost: installing ${missing[*]}" >&2
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -90,7 +97,8 @@ source "$here/wait_200.sh"
 source "$here/split_endpoints.sh"
 bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
-  make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd >&2
+  make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd \
+    bench/bench_stream_floor >&2
 fi
 for b in prime_serverd prime_httpd prime_proxyd prime_workerd; do
   [ -x "$build/daemons/$b" ] || { echo "bench_cost: $build/daemons/$b not built" >&2; exit 1; }
@@ -166,6 +174,37 @@ start_config() {
       sleep 0.2 # the compute proxy bound before parse forwards to it
       launch prime_workerd:parse "$BIN/prime_workerd" --quiet --stage parse --workers "$WORKERS" \
         --proxy "$parse_up,$parse_down" - "$compute_up" "$loopback" "$interrupt"
+      ;;
+    floor)
+      launch bench_stream_floor "$build/bench/bench_stream_floor" "$port"
+      ;;
+    nginx)
+      mkdir -p "$tmp/nginx"
+      cat >"$tmp/nginx/nginx.conf" <<EOF
+master_process off;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location / { default_type application/json; return 200 '{"possible_prime":7,"is_prime":true}'; }
+    }
+}
+EOF
+      launch nginx "$(command -v nginx || echo /usr/sbin/nginx)" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
+      ;;
+    *)
+      echo "bench_cost: unknown configuration '$config'" >&2
+      exit 2
       ;;
   esac
   wait_200 "$url$CHEAP" ||
@@ -269,7 +308,8 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 declare -A names=([one]="prime_serverd (one process)" [ipc]="split over ipc" [tcp]="split over tcp"
-  [ipc3]="ipc, proxy in each stage" [tcp3]="tcp, proxy in each stage")
+  [ipc3]="ipc, proxy in each stage" [tcp3]="tcp, proxy in each stage"
+  [floor]="bare ZMQ_STREAM, fixed 200" [nginx]="nginx, one process")
 field() { awk -v i="$2" '{ print $i }' <<<"$1"; }
 
 echo "bench_cost: $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load_before -> $load_after"
@@ -302,6 +342,16 @@ if [ -n "${row[one]:-}" ]; then
     bench_row targets "one process $what per request" "$v" "<=" "$limit" "$verdict"
   done
 fi
+# Every configuration against the references of the same run
+for ref in floor nginx; do
+  [ -n "${row[$ref]:-}" ] || continue
+  for config in $CONFIGS; do
+    [ "$config" != floor ] && [ "$config" != nginx ] || continue
+    awk -v c="$config" -v r="$ref" -v a="$(field "${row[$config]}" 4)" -v b="$(field "${row[$ref]}" 4)" \
+      -v va="$(field "${row[$config]}" 7)" -v vb="$(field "${row[$ref]}" 7)" \
+      'BEGIN { printf "%s against %s: %.2fx the CPU per request (%+.1f us), %+.2f voluntary switches\n", c, r, a / b, a - b, va - vb }'
+  done
+done
 
 # Syscalls by name: the top TOP_SYSCALLS over all configurations
 echo

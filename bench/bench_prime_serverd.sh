@@ -13,6 +13,9 @@
 #     (worker_processes 1, `return 200`) side by side: cheap (possible_prime=7)
 #     and expensive (possible_prime=32416190071) requests with ab -k, ab
 #     without -k and wrk -t1 -c64 --latency: req/s, p50, p99 (ms)
+#   - the floor of a ZMQ_STREAM front (bench/bench_stream_floor: libzmq
+#     alone answering a fixed 200) under the same wrk, beside nginx: what
+#     any server on a ZMQ_STREAM socket can reach before it does any work
 #   - the ratios the project sets targets for, and the daemon's peak RSS
 #   - the daemon's RSS along 1,000,000 requests (flat is the target)
 #   - the daemon with SWEEP (default "1 2 4") workers per stage: wrk cheap
@@ -69,8 +72,9 @@ source "$here/bench_out.sh"
 bench_out_init bench_prime_serverd "$build"
 
 if [ -f "$build/Makefile" ]; then
-  make -C "$build" -s daemons/prime_serverd bench/bench_trial_division >&2
+  make -C "$build" -s daemons/prime_serverd bench/bench_trial_division bench/bench_stream_floor >&2
 fi
+FLOOR="$build/bench/bench_stream_floor"
 BIN="$build/daemons/prime_serverd"
 TRIAL="$build/bench/bench_trial_division"
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 1; }
@@ -203,6 +207,14 @@ EOF
 }
 nginx_worker() { pgrep -P "$ng_pid" | head -n 1; }
 
+start_floor() {
+  fl_port=$(free_port)
+  "$FLOOR" "$fl_port" 2>>"$tmp/floor.err" &
+  fl_pid=$!
+  pids+=("$fl_pid")
+  wait_port "$fl_pid" "$fl_port" || { echo "bench: bench_stream_floor did not start: $(cat "$tmp/floor.err")" >&2; exit 1; }
+}
+
 # --- run ---------------------------------------------------------------------
 cores=$(nproc)
 echo "prime_serverd benchmarks: $(uname -m), $cores cores, $(date -u '+%Y-%m-%d %H:%M UTC'), QUICK=$QUICK, median of $RUNS runs"
@@ -227,6 +239,7 @@ echo
 start_c
 start_py
 start_nginx
+start_floor
 c_url="http://127.0.0.1:$c_port"
 py_url="http://127.0.0.1:$py_port"
 ng_url="http://127.0.0.1:$ng_port"
@@ -245,6 +258,8 @@ for load in cheap expensive; do
     result[$load,wrk,$server]=$(measure run_wrk "$url")
   done
 done
+bench_server=bench_stream_floor
+result[cheap,wrk,floor]=$(measure run_wrk "http://127.0.0.1:$fl_port$CHEAP")
 c_hwm=$(kib_status "$c_pid" VmHWM)
 py_hwm=$(kib_status "$py_pid" VmHWM)
 ng_hwm=$(kib_status "$(nginx_worker)" VmHWM)
@@ -276,6 +291,11 @@ for load in cheap expensive; do
     done
   done
 done
+f=${result[cheap,wrk,floor]}
+printf '%-10s %-26s %9s %7s %7s  | the floor of a ZMQ_STREAM front (bench_stream_floor); against nginx %s, p99 %s\n' \
+  cheap "wrk -t1 -c64 ${WRK_SECONDS}s" $f "$(ratio "$(field "$f" 1)" "$(field "${result[cheap,wrk,nginx]}" 1)")" \
+  "$(ratio "$(field "$f" 3)" "$(field "${result[cheap,wrk,nginx]}" 3)")"
+bench_row daemon cheap "wrk -t1 -c64 ${WRK_SECONDS}s" bench_stream_floor $f
 echo "peak RSS (VmHWM): prime_serverd $(mib "$c_hwm") MiB, prime_serverd.py $(mib "$py_hwm") MiB, nginx worker $(mib "$ng_hwm") MiB"
 echo
 
@@ -288,7 +308,7 @@ if [ -x "$TRIAL" ]; then
 fi
 
 stop_c
-kill -TERM "$py_pid" "$ng_pid" 2>/dev/null || true
+kill -TERM "$py_pid" "$ng_pid" "$fl_pid" 2>/dev/null || true
 
 # RSS along 1,000,000 requests (fresh daemon, cheap requests, keep-alive)
 start_c
@@ -344,6 +364,8 @@ c_wrk=${result[cheap,wrk,c]}
 echo "targets (ratios from this run)"
 check "cheap, wrk -c64: prime_serverd / nginx" "$(ratio "$(field "$c_wrk" 1)" "$(field "${result[cheap,wrk,nginx]}" 1)")" ">=" 0.45
 check "cheap, wrk -c64: prime_serverd p99 / nginx p99" "$(ratio "$(field "$c_wrk" 3)" "$(field "${result[cheap,wrk,nginx]}" 3)")" "<=" 2
+f_wrk=${result[cheap,wrk,floor]}
+echo "  (the bare ZMQ_STREAM floor in the same run: $(ratio "$(field "$f_wrk" 1)" "$(field "${result[cheap,wrk,nginx]}" 1)") of nginx, p99 $(ratio "$(field "$f_wrk" 3)" "$(field "${result[cheap,wrk,nginx]}" 3)")x nginx's; prime_serverd $(ratio "$(field "$c_wrk" 1)" "$(field "$f_wrk" 1)") of the floor)"
 check "expensive, ab -k: prime_serverd / python" "$(ratio "$(field "${result[expensive,abk,c]}" 1)" "$(field "${result[expensive,abk,py]}" 1)")" ">=" 20
 check "cheap, ab -k: prime_serverd / python" "$(ratio "$(field "${result[cheap,abk,c]}" 1)" "$(field "${result[cheap,abk,py]}" 1)")" ">=" 5
 check "expensive, wrk -c64: prime_serverd / compute limit ($limit req/s)" "$(ratio "$(field "${result[expensive,wrk,c]}" 1)" "$limit")" ">=" 0.9
