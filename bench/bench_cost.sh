@@ -346,7 +346,7 @@ fi
 for ref in floor nginx; do
   [ -n "${row[$ref]:-}" ] || continue
   for config in $CONFIGS; do
-    [ "$config" != floor ] && [ "$config" != nginx ] || continue
+    case $config in floor | nginx) continue ;; esac
     awk -v c="$config" -v r="$ref" -v a="$(field "${row[$config]}" 4)" -v b="$(field "${row[$ref]}" 4)" \
       -v va="$(field "${row[$config]}" 7)" -v vb="$(field "${row[$ref]}" 7)" \
       'BEGIN { printf "%s against %s: %.2fx the CPU per request (%+.1f us), %+.2f voluntary switches\n", c, r, a / b, a - b, va - vb }'
