@@ -95,6 +95,8 @@ source "$here/bench_out.sh"
 source "$here/wait_200.sh"
 # shellcheck source-path=SCRIPTDIR source=split_endpoints.sh
 source "$here/split_endpoints.sh"
+# shellcheck source-path=SCRIPTDIR source=nginx_conf.sh
+source "$here/nginx_conf.sh"
 bench_out_init bench_cost "$build"
 if [ -f "$build/Makefile" ]; then
   make -C "$build" -s daemons/prime_serverd daemons/prime_httpd daemons/prime_proxyd daemons/prime_workerd \
@@ -179,27 +181,7 @@ start_config() {
       launch bench_stream_floor "$build/bench/bench_stream_floor" "$port"
       ;;
     nginx)
-      mkdir -p "$tmp/nginx"
-      cat >"$tmp/nginx/nginx.conf" <<EOF
-master_process off;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        location / { default_type application/json; return 200 '{"possible_prime":7,"is_prime":true}'; }
-    }
-}
-EOF
+      nginx_conf "$tmp/nginx" "$port" "master_process off;"
       launch nginx "$(command -v nginx || echo /usr/sbin/nginx)" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
       ;;
     *)

@@ -69,6 +69,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # shellcheck source-path=SCRIPTDIR source=bench_out.sh
 source "$here/bench_out.sh"
+# shellcheck source-path=SCRIPTDIR source=nginx_conf.sh
+source "$here/nginx_conf.sh"
 bench_out_init bench_prime_serverd "$build"
 
 if [ -f "$build/Makefile" ]; then
@@ -179,27 +181,7 @@ start_py() {
 
 start_nginx() {
   ng_port=$(free_port)
-  mkdir -p "$tmp/nginx"
-  cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$ng_port;
-        location / { default_type application/json; return 200 '{"possible_prime":7,"is_prime":true}'; }
-    }
-}
-EOF
+  nginx_conf "$tmp/nginx" "$ng_port" "worker_processes 1;"
   "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>>"$tmp/nginx/stderr" &
   ng_pid=$!
   pids+=("$ng_pid")

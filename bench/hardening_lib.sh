@@ -9,6 +9,8 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
+# shellcheck source-path=SCRIPTDIR source=nginx_conf.sh
+source "$here/nginx_conf.sh"
 QUICK=${QUICK:-0}
 
 # The build directory: the argument, else ./build under the source tree, else .
@@ -130,30 +132,8 @@ wrk_run() {
 start_nginx() {
   local dir=$1 extra=$2
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-  mkdir -p "$dir"
   ng_port=$(free_port)
-  cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
-worker_rlimit_nofile 16384;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    keepalive_requests 1000000000;
-    $extra
-    server {
-        listen 127.0.0.1:$ng_port;
-        location / { default_type application/json; return 200 '{"possible_prime":7,"is_prime":true}'; }
-    }
-}
-EOF
+  nginx_conf "$dir" "$ng_port" "worker_processes 1;" "$extra"
   launch nginx "$NGINX" -p "$dir" -c "$dir/nginx.conf"
   ng_pid=$last_pid
   wait_port "$ng_pid" "$ng_port" || { echo "bench: nginx did not start: $(cat "$tmp/nginx.err")" >&2; exit 1; }
