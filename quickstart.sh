@@ -2,7 +2,8 @@
 # quickstart.sh: install what the mode needs and is missing (Debian), build
 # from scratch (a fresh configure in an emptied directory), then
 #   ./quickstart.sh demo   run the prime_serverd simulation
-#   ./quickstart.sh test   run the whole test suite (make check)
+#   ./quickstart.sh test   run the whole test suite (make check), after building
+#                          the bench programs (make bench) so they keep compiling
 #   ./quickstart.sh sanitize   the suite again under ASan/UBSan (build-san/)
 #   ./quickstart.sh valgrind   every Check suite under valgrind memcheck (reuses build/)
 #   ./quickstart.sh fuzz [S]   every libFuzzer harness for S seconds (default 60)
@@ -85,7 +86,8 @@ NEXT
     ;;
   test)
     build build
-    (cd build && make -j"$jobs" check) || { show_failures build; exit 1; }
+    # The bench programs too, so that -Werror keeps them compiling
+    (cd build && make -j"$jobs" bench && make -j"$jobs" check) || { show_failures build; exit 1; }
     ;;
   sanitize)
     build build-san --enable-sanitizers
