@@ -54,29 +54,8 @@ wait_port "$pf_pid" "$port" || { echo "bench: prime_filed did not start: $(cat "
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 ng_dir=$tmp/nginx
-mkdir -p "$ng_dir"
 ng_port=$(free_port)
-cat >"$ng_dir/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $ng_dir/nginx.pid;
-error_log $ng_dir/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    client_body_temp_path $ng_dir/body;
-    proxy_temp_path $ng_dir/proxy;
-    fastcgi_temp_path $ng_dir/fastcgi;
-    uwsgi_temp_path $ng_dir/uwsgi;
-    scgi_temp_path $ng_dir/scgi;
-    server {
-        listen 127.0.0.1:$ng_port;
-        root $root;
-    }
-}
-EOF
+nginx_conf "$ng_dir" "$ng_port" "worker_processes 1;" "sendfile on; tcp_nopush on;" "root $root;"
 launch nginx "$NGINX" -p "$ng_dir" -c "$ng_dir/nginx.conf"
 ng_pid=$last_pid
 wait_port "$ng_pid" "$ng_port" || { echo "bench: nginx did not start: $(cat "$tmp/nginx.err")" >&2; exit 1; }
