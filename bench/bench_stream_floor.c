@@ -1,5 +1,6 @@
 /*  bench_stream_floor: what a ZMQ_STREAM front costs before it does
-    anything, for bench_cost.sh to count beside prime_serverd and nginx.
+    anything, for bench_cost.sh and bench_prime_serverd.sh to measure
+    beside prime_serverd and nginx.
 
         bench_stream_floor PORT
 
@@ -31,9 +32,6 @@ static const char s_answer[] = "HTTP/1.1 200 OK\r\n"
                                "Connection: keep-alive\r\n"
                                "\r\n" S_BODY;
 _Static_assert (sizeof S_BODY - 1 == 36, "Content-Length is the body's");
-
-//  Answers one read may ask for (ab sends one request at a time)
-#define S_MAX_ANSWERS 64
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -83,11 +81,6 @@ main (int argc, char **argv)
         zmq_ctx_term (context);
         return 1;
     }
-    size_t answer_size = sizeof s_answer - 1;
-    char *answers = malloc (answer_size * S_MAX_ANSWERS);
-    for (int i = 0; i < S_MAX_ANSWERS; i++)
-        memcpy (answers + i * answer_size, s_answer, answer_size);
-
     zmq_msg_t id, data;
     zmq_msg_init (&id);
     zmq_msg_init (&data);
@@ -97,18 +90,15 @@ main (int argc, char **argv)
                 continue;
             break;
         }
-        //  An empty data frame is a connection made or gone
+        //  An empty data frame is a connection made or gone: no request
         int count = s_requests_in (zmq_msg_data (&data), zmq_msg_size (&data));
-        if (count > S_MAX_ANSWERS)
-            count = S_MAX_ANSWERS;
-        if (count > 0) {
+        for (int answer = 0; answer < count; answer++) {
             zmq_send (stream, zmq_msg_data (&id), zmq_msg_size (&id), ZMQ_SNDMORE);
-            zmq_send (stream, answers, answer_size * (size_t) count, 0);
+            zmq_send (stream, s_answer, sizeof s_answer - 1, 0);
         }
     }
     zmq_msg_close (&id);
     zmq_msg_close (&data);
-    free (answers);
     zmq_close (stream);
     zmq_ctx_term (context);
     return 0;

@@ -108,10 +108,10 @@ static ps_dispatch_t *s_registry = NULL;
 //  A block for count parts and bytes inline, never smaller than
 //  S_BLOCK_MIN. Every thread of a pipeline frees the blocks it is handed
 //  and allocates the ones it sends; of one size, with glibc they go
-//  through the thread's own cache (tcache) and come back from it. Of the sizes they need (a request, a forward, a
-//  result differ), each thread's cache for what it frees overflows, and
-//  the overflow is freed under the lock of the arena that allocated it
-//  while its owner allocates there.
+//  through the thread's own cache (tcache) and come back from it. Of the
+//  sizes they need (a request, a forward, a result differ), each thread's
+//  cache for what it frees overflows, and the overflow is freed under the
+//  lock of the arena that allocated it while its owner allocates there.
 static s_job_t *
 s_job_alloc (size_t count, size_t bytes)
 {
